@@ -1,0 +1,68 @@
+"""Elementwise primitives: numpy ufuncs bound so the per-op path is one C call.
+
+``out=...`` (numpy >= 2) makes a ufunc return a 0-d array instead of a scalar, so every
+primitive returns a buffer; an explicit ``out=`` from the frontend overrides it.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy
+
+UFUNCS = {
+    # unary
+    "neg": "negative", "abs": "absolute", "sign": "sign", "exp": "exp", "log": "log",
+    "log1p": "log1p", "expm1": "expm1", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
+    "tan": "tan", "tanh": "tanh", "asin": "arcsin", "acos": "arccos", "atan": "arctan",
+    "sinh": "sinh", "cosh": "cosh", "floor": "floor", "ceil": "ceil", "round": "rint",
+    "trunc": "trunc", "reciprocal": "reciprocal", "logical_not": "logical_not",
+    "isnan": "isnan", "isinf": "isinf", "bitwise_not": "invert",
+    # binary
+    "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
+    "floordiv": "floor_divide", "remainder": "remainder", "pow": "power",
+    "maximum": "maximum", "minimum": "minimum", "atan2": "arctan2", "eq": "equal",
+    "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater",
+    "ge": "greater_equal", "logical_and": "logical_and", "logical_or": "logical_or",
+    "logical_xor": "logical_xor", "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or",
+    "bitwise_xor": "bitwise_xor",
+    # ternary handled below
+}
+
+
+def bind_ufuncs(backend, xp):
+    """Set one attribute per elementwise primitive on ``backend``."""
+    for name, ufunc in UFUNCS.items():
+        setattr(backend, name, functools.partial(getattr(xp, ufunc), out=...))
+
+
+class Elementwise:
+    """Elementwise primitives numpy has no single ufunc for."""
+
+    def where(self, cond, a, b, out=None):
+        result = self.xp.where(cond, a, b)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
+    def sigmoid(self, x, out=None):
+        xp = self.xp
+        # 1/(1+e^-x): e^-x overflows to inf for very negative x, giving exactly 0 (as torch)
+        result = xp.negative(x, out=... if out is None else out)
+        xp.exp(result, out=result)
+        result += 1
+        return xp.reciprocal(result, out=result)
+
+    def erf(self, x, out=None):
+        result = self._erf(x)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
+    def _erf(self, x):
+        """Reference erf through math.erf (exact to float64); backends may override."""
+        flat = numpy.asarray(x, dtype=numpy.float64).ravel()
+        values = numpy.fromiter((math.erf(v) for v in flat), numpy.float64, flat.size)
+        return self.xp.asarray(values.reshape(x.shape).astype(x.dtype))

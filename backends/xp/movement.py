@@ -1,0 +1,51 @@
+"""Views, movement and indexing primitives."""
+from __future__ import annotations
+
+
+class Movement:
+
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def permute(self, x, axes):
+        return x.transpose(axes)
+
+    def expand(self, x, shape):
+        return self.xp.broadcast_to(x, shape)
+
+    def slice(self, x, slices):
+        return x[tuple(slice(start, stop, step) for start, stop, step in slices)]
+
+    def flip(self, x, axes):
+        return self.xp.flip(x, axes).copy()
+
+    def pad(self, x, pads, value):
+        return self.xp.pad(x, pads, mode="constant", constant_values=value)
+
+    def concat(self, xs, axis):
+        return self.xp.concatenate(xs, axis=axis)
+
+    # ------------------------------------------------------------------------- indexing
+    def index(self, x, indices):
+        return x[tuple(indices)]
+
+    def index_put(self, x, indices, values, accumulate):
+        if accumulate:
+            self.xp.add.at(x, tuple(indices), values)
+        else:
+            x[tuple(indices)] = values
+
+    def nonzero(self, x):
+        return self.xp.argwhere(x).astype(self.xp.int64, copy=False)
+
+    def sort(self, x, axis, descending):
+        xp = self.xp
+        if not descending:
+            indices = xp.argsort(x, axis=axis, kind="stable")
+        else:
+            # stable descending: sort the reversed axis ascending, reverse, map indices back
+            n = x.shape[axis]
+            flipped = xp.argsort(xp.flip(x, axis), axis=axis, kind="stable")
+            indices = (n - 1) - xp.flip(flipped, axis)
+        indices = indices.astype(xp.int64, copy=False)
+        return xp.take_along_axis(x, indices, axis=axis), indices

@@ -1,0 +1,220 @@
+"""The backend contract: every operation a backend may implement, in one declarative table.
+
+This table is the single source of truth for the registry (what to validate and what to fall
+back for), the conformance kit (what to test), ``python -m plugrad info`` (what to count) and
+the README's "Writing a backend" section.
+
+Three tiers, by what happens when a backend does not implement an op:
+
+* ``runtime``   -- required. A backend missing one is rejected at registration with a
+                   PluginError naming the ops; nothing can be done without them.
+* ``primitive`` -- expected. A missing one runs on the ``cpu`` backend with copies in and out
+                   and a one-time warning (``PLUGRAD_STRICT_BACKEND=1`` makes that an error).
+* ``kernel``    -- optional, fused. The frontend uses it when present and composes the same
+                   result from primitives otherwise, silently.
+
+Conventions every op follows (the frontend has validated arguments before calling):
+
+* ``buf`` is the backend's own array type. ``dtype`` is a dtype *name*: one of ``DTYPES``.
+* Shapes and axes are tuples of non-negative Python ints; axes are already normalised.
+* Binary and ternary ops broadcast like numpy. Their buffer operands share one dtype, and one
+  operand may instead be a Python scalar (bool/int/float) meaning a value of that dtype.
+* ``out=None``: when given, ``out`` is a buffer of the result's shape and dtype (possibly one
+  of the inputs, possibly a strided view); the op writes into it and returns it.
+* Ops return a *new* buffer unless listed under "views". View ops return buffers sharing
+  memory with their input whenever the layout allows, so writes through a view reach the base.
+* Backends never see autograd, Tensors or devices other than their own integer device index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+API_VERSION = 1
+"""Version of this contract. A backend declares the version it was written against in
+``BackendSpec.api_version``; the registry rejects any other major version with a clear error.
+Adding optional kernels does not bump it; changing a signature or semantics does."""
+
+DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
+          "float16", "bfloat16", "float32", "float64")
+"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``)."""
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One entry of the contract.
+
+    Attributes:
+        name: the attribute name a backend object exposes.
+        tier: ``runtime``, ``primitive`` or ``kernel`` (see module docstring).
+        group: family for documentation and reports (``unary``, ``binary``, ``reduce``, ...).
+        args: kind of each positional argument, used by the cpu fallback to move data:
+            ``buf`` a buffer; ``buf|scalar``; ``bufs`` a sequence of buffers; ``opt_buf`` a
+            buffer or None; ``host`` a numpy array; anything else is passed unchanged.
+        returns: ``buf``, ``bufs`` (tuple of buffers), ``none``, ``host`` or ``value``.
+        doc: the signature and semantics, as the backend author reads them.
+    """
+    name: str
+    tier: str
+    group: str
+    args: tuple
+    returns: str
+    doc: str
+
+
+def _ops():
+    specs = []
+
+    def op(name, tier, group, args, returns, doc):
+        specs.append(OpSpec(name, tier, group, tuple(args.split()) if args else (), returns, doc))
+
+    # ----------------------------------------------------------------- runtime (required)
+    op("device_count", "runtime", "runtime", "", "value",
+       "device_count() -> int: number of devices this backend drives (>= 1 when available).")
+    op("empty", "runtime", "runtime", "shape dtype device", "buf",
+       "empty(shape, dtype, device) -> buf: uninitialised contiguous buffer.")
+    op("full", "runtime", "runtime", "shape value dtype device", "buf",
+       "full(shape, value, dtype, device) -> buf: contiguous buffer filled with a scalar.")
+    op("arange", "runtime", "runtime", "start step n dtype device", "buf",
+       "arange(start, step, n, dtype, device) -> buf: 1-D, element i = start + i*step, "
+       "computed in float64 (int64 for integer dtypes) and then cast to dtype.")
+    op("from_host", "runtime", "runtime", "host device", "buf",
+       "from_host(array, device) -> buf: copy a numpy array (any layout) onto the device.")
+    op("to_host", "runtime", "runtime", "buf", "host",
+       "to_host(buf) -> numpy.ndarray with buf's shape and values. Host-memory backends may "
+       "return an array sharing memory with buf.")
+    op("copy", "runtime", "runtime", "buf", "buf",
+       "copy(x) -> buf: a new C-contiguous buffer with x's values.")
+    op("cast", "runtime", "runtime", "buf dtype", "buf",
+       "cast(x, dtype) -> buf: a new buffer converted like numpy's astype "
+       "(float -> int truncates toward zero).")
+    op("assign", "runtime", "runtime", "buf buf|scalar", "none",
+       "assign(dst, src) -> None: write src (same dtype, broadcastable) into dst in place; "
+       "dst may be a strided view.")
+    op("strides", "runtime", "runtime", "buf", "value",
+       "strides(x) -> tuple[int]: strides in elements (0 for broadcast axes).")
+    op("synchronize", "runtime", "runtime", "device", "none",
+       "synchronize(device) -> None: block until all queued work on the device is done.")
+
+    # -------------------------------------------------------------- elementwise unary
+    for name, doc in [
+        ("neg", "-x"), ("abs", "|x|"), ("sign", "-1, 0 or 1 (0 for 0, nan for nan)"),
+        ("exp", "e**x"), ("log", "natural log"), ("log1p", "log(1+x)"), ("expm1", "e**x - 1"),
+        ("sqrt", "square root"), ("sin", "sine"), ("cos", "cosine"), ("tan", "tangent"),
+        ("tanh", "hyperbolic tangent"), ("sigmoid", "1/(1+e**-x), no overflow warnings"),
+        ("asin", "arcsine"), ("acos", "arccosine"), ("atan", "arctangent"),
+        ("sinh", "hyperbolic sine"), ("cosh", "hyperbolic cosine"),
+        ("erf", "error function, accurate to the dtype"), ("floor", "round down"),
+        ("ceil", "round up"), ("round", "round half to even"), ("trunc", "round toward 0"),
+        ("reciprocal", "1/x"), ("logical_not", "x == 0, result bool"),
+        ("isnan", "x != x, result bool"), ("isinf", "+-inf, result bool"),
+        ("bitwise_not", "~x on integer/bool dtypes"),
+    ]:
+        op(name, "primitive", "unary", "buf", "buf",
+           f"{name}(x, out=None) -> buf: {doc}. Float ops receive float dtypes only.")
+
+    # ------------------------------------------------------------- elementwise binary
+    for name, doc in [
+        ("add", "a + b"), ("sub", "a - b"), ("mul", "a * b"), ("div", "true division (floats)"),
+        ("floordiv", "floor(a / b), Python semantics"),
+        ("remainder", "Python-style modulo: the result has the sign of b"),
+        ("pow", "a ** b"), ("maximum", "elementwise max, nan-propagating"),
+        ("minimum", "elementwise min, nan-propagating"), ("atan2", "atan2(a, b)"),
+        ("eq", "a == b -> bool"), ("ne", "a != b -> bool"), ("lt", "a < b -> bool"),
+        ("le", "a <= b -> bool"), ("gt", "a > b -> bool"), ("ge", "a >= b -> bool"),
+        ("logical_and", "-> bool"), ("logical_or", "-> bool"), ("logical_xor", "-> bool"),
+        ("bitwise_and", "integer/bool"), ("bitwise_or", "integer/bool"),
+        ("bitwise_xor", "integer/bool"),
+    ]:
+        op(name, "primitive", "binary", "buf|scalar buf|scalar", "buf",
+           f"{name}(a, b, out=None) -> buf: {doc}; broadcasts; one side may be a scalar.")
+
+    op("where", "primitive", "ternary", "buf buf|scalar buf|scalar", "buf",
+       "where(cond, a, b, out=None) -> buf: cond (bool) ? a : b; broadcasts.")
+
+    # -------------------------------------------------------------------- reductions
+    for name, doc in [("sum", "sum"), ("prod", "product"),
+                      ("max", "maximum, nan-propagating"), ("min", "minimum, nan-propagating"),
+                      ("any", "logical or over bool input"), ("all", "logical and over bool input")]:
+        op(name, "primitive", "reduce", "buf axes keepdims", "buf",
+           f"{name}(x, axes, keepdims) -> buf: {doc} over the non-empty tuple `axes`; "
+           "same dtype as x.")
+    for name in ("argmax", "argmin"):
+        op(name, "primitive", "reduce", "buf axis keepdims", "buf",
+           f"{name}(x, axis, keepdims) -> int64 buf: index of the first extreme value along "
+           "one axis (nan counts as the extreme).")
+    for name in ("cumsum", "cumprod"):
+        op(name, "primitive", "reduce", "buf axis", "buf",
+           f"{name}(x, axis) -> buf: inclusive scan along one axis, same dtype.")
+
+    # ------------------------------------------------------------------------- views
+    op("reshape", "primitive", "view", "buf shape", "buf",
+       "reshape(x, shape) -> buf: a view when x's strides allow it, else a copy.")
+    op("permute", "primitive", "view", "buf axes", "buf",
+       "permute(x, axes) -> buf: view with axes reordered.")
+    op("expand", "primitive", "view", "buf shape", "buf",
+       "expand(x, shape) -> buf: read-only broadcast view to shape (same ndim; size-1 "
+       "axes stretch with stride 0).")
+    op("slice", "primitive", "view", "buf slices", "buf",
+       "slice(x, slices) -> buf: view; slices is one (start, stop, step) per axis with "
+       "0 <= start <= stop <= size and step >= 1.")
+
+    # --------------------------------------------------------------------- movement
+    op("flip", "primitive", "movement", "buf axes", "buf",
+       "flip(x, axes) -> buf: a new buffer with the given axes reversed.")
+    op("pad", "primitive", "movement", "buf pads value", "buf",
+       "pad(x, pads, value) -> buf: pads is one (before, after) pair of non-negative ints "
+       "per axis; new elements get the scalar value.")
+    op("concat", "primitive", "movement", "bufs axis", "buf",
+       "concat(xs, axis) -> buf: join buffers of one dtype along an existing axis.")
+
+    # --------------------------------------------------------------------- indexing
+    op("index", "primitive", "indexing", "buf bufs", "buf",
+       "index(x, indices) -> buf: numpy advanced indexing x[i0, i1, ...] over the leading "
+       "len(indices) axes; indices are int64 buffers, in range, broadcast together; result "
+       "shape is broadcast(indices).shape + x.shape[len(indices):].")
+    op("index_put", "primitive", "indexing", "buf bufs buf|scalar accumulate", "none",
+       "index_put(x, indices, values, accumulate) -> None: in place, x[i0, i1, ...] = values "
+       "(or += with accumulate=True, summing duplicate indices); x may be a strided view.")
+    op("nonzero", "primitive", "indexing", "buf", "buf",
+       "nonzero(x) -> int64 buf of shape (count, x.ndim): coordinates of non-zero elements "
+       "in C order.")
+    op("sort", "primitive", "indexing", "buf axis descending", "bufs",
+       "sort(x, axis, descending) -> (values, int64 indices): stable sort along one axis; "
+       "nan sorts as the largest value.")
+
+    # ------------------------------------------------------------ fused kernels (optional)
+    op("matmul", "kernel", "linalg", "buf buf", "buf",
+       "matmul(a, b) -> buf: a (..., n, k) @ b (..., k, m), both >= 2-D, batch dims "
+       "broadcast. Composed from mul+sum when absent.")
+    op("conv2d", "kernel", "conv", "buf buf stride padding dilation groups", "buf",
+       "conv2d(x, w, stride, padding, dilation, groups) -> buf: cross-correlation, NCHW "
+       "input, (Cout, Cin/groups, kh, kw) weight, pairs of ints, no bias.")
+    op("conv2d_input_grad", "kernel", "conv", "buf buf shape stride padding dilation groups",
+       "buf",
+       "conv2d_input_grad(grad, w, x_shape, stride, padding, dilation, groups) -> buf: "
+       "gradient of conv2d with respect to its input (a transposed convolution).")
+    op("conv2d_weight_grad", "kernel", "conv", "buf buf shape stride padding dilation groups",
+       "buf",
+       "conv2d_weight_grad(x, grad, w_shape, stride, padding, dilation, groups) -> buf: "
+       "gradient of conv2d with respect to its weight.")
+    op("softmax", "kernel", "activation", "buf axis", "buf",
+       "softmax(x, axis) -> buf: exp(x - max) / sum, along one axis.")
+    op("log_softmax", "kernel", "activation", "buf axis", "buf",
+       "log_softmax(x, axis) -> buf: x - max - log(sum(exp(x - max))), along one axis.")
+    op("sgd_step", "kernel", "optim", "bufs bufs bufs hyper", "none",
+       "sgd_step(params, grads, momentum_bufs, hyper) -> None: one in-place SGD update of "
+       "every parameter (multi-tensor); hyper is a dict with lr, momentum, dampening, "
+       "weight_decay, nesterov, maximize, first_step. momentum_bufs entries are updated in "
+       "place (ignored when momentum is 0).")
+    op("adam_step", "kernel", "optim", "bufs bufs bufs bufs opt_bufs hyper", "none",
+       "adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, hyper) -> None: one "
+       "in-place Adam/AdamW update of every parameter; hyper has lr, beta1, beta2, eps, "
+       "weight_decay, decoupled (AdamW), amsgrad, maximize and step (the new step count, "
+       "the same for all parameters).")
+    return {s.name: s for s in specs}
+
+
+OPS: dict[str, OpSpec] = _ops()
+RUNTIME = tuple(n for n, s in OPS.items() if s.tier == "runtime")
+PRIMITIVES = tuple(n for n, s in OPS.items() if s.tier == "primitive")
+KERNELS = tuple(n for n, s in OPS.items() if s.tier == "kernel")
