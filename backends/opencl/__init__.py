@@ -1,0 +1,1 @@
+"""The ``opencl`` backend (being written): registered through the entry point once ready."""
