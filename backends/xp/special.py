@@ -1,0 +1,121 @@
+"""Special functions written with ``xp.*`` calls only, so numpy and cupy share them.
+
+``erf`` is a vectorized port of fdlibm's ``s_erf.c`` as carried by musl (``src/math/erf.c``):
+the same intervals, coefficients and operation order, evaluated in float64 on the subset of
+elements that falls in each interval. The original notice, which its license asks us to keep:
+
+    Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+    Developed at SunPro, a Sun Microsystems, Inc. business.
+    Permission to use, copy, modify, and distribute this
+    software is freely granted, provided that this notice
+    is preserved.
+"""
+from __future__ import annotations
+
+__all__ = ["erf"]
+
+# c = (float)0.84506291151: erf(1) rounded to 24 bits, so erx + P/Q is exact in its head
+ERX = 8.45062911510467529297e-01
+EFX = 1.28379167095512586316e-01            # 2/sqrt(pi) - 1, for |x| < 2**-28
+EFX8 = 1.02703333676410069053e+00           # 8 * EFX, for |x| < 2**-1015 (avoids underflow)
+# erf on [0, 0.84375]: x + x * PP(z)/QQ(z), z = x*x
+PP = (1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+      -5.77027029648944159157e-03, -2.37630166566501626084e-05)
+QQ = (1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+      1.32494738004321644526e-04, -3.96022827877536812320e-06)
+# erf on [0.84375, 1.25]: erx + PA(s)/QA(s), s = |x| - 1
+PA = (-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+      3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+      -2.16637559486879084300e-03)
+QA = (1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+      1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02)
+# erfc on [1.25, 1/0.35]: exp(-x*x - 0.5625 + RA(s)/SA(s)) / x, s = 1/(x*x)
+RA = (-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+      -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+      -8.12874355063065934246e+01, -9.81432934416914548592e+00)
+SA = (1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+      6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+      6.57024977031928170135e+00, -6.04244152148580987438e-02)
+# erfc on [1/0.35, 6]: same form, RB/SB
+RB = (-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+      -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+      -4.83519191608651397019e+02)
+SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+      3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+      -2.24409524465858183362e+01)
+
+# musl compares the high word of |x|; these are the doubles those words start.
+SMALL = 0.84375                  # ix < 0x3feb0000
+MID = 1.25                       # ix < 0x3ff40000
+SPLIT = 2.8571434020996094       # ix < 0x4006DB6E (~1/0.35)
+BIG = 6.0                        # ix >= 0x40180000: erf rounds to +-1
+TINY = 2.0 ** -28                # ix < 0x3e300000
+DENORMAL = 2.0 ** -1015          # ix < 0x00800000
+LOW_WORD_MASK = 0xFFFFFFFF00000000
+
+
+def _horner(z, coeffs):
+    """c0 + z*(c1 + z*(c2 + ...)), in musl's order, reusing one buffer."""
+    acc = z * coeffs[-1]
+    for c in coeffs[-2:0:-1]:
+        acc += c
+        acc *= z
+    acc += coeffs[0]
+    return acc
+
+
+def _erf_small(xp, a):
+    """|x| < 0.84375 (musl erf(), first branch), for a = |x|."""
+    y = _horner(a * a, PP)
+    y /= _horner(a * a, QQ)
+    y = xp.where(a < TINY, EFX, y)  # past 2**-28 the rational is just its constant
+    out = a * y
+    out += a
+    return xp.where(a < DENORMAL, 0.125 * (8.0 * a + EFX8 * a), out)
+
+
+def _erf_mid(xp, a):
+    """0.84375 <= |x| < 1.25: a Taylor-like rational around x = 1."""
+    s = a - 1.0
+    out = _horner(s, PA)
+    out /= _horner(s, QA)
+    out += ERX
+    return out
+
+
+def _erf_tail(xp, a, r_coeffs, s_coeffs):
+    """1.25 <= |x| < 6: 1 - erfc(x), erfc from exp(-x*x - 0.5625 + R/S) / x."""
+    s = 1.0 / (a * a)
+    ratio = _horner(s, r_coeffs)
+    ratio /= _horner(s, s_coeffs)
+    # SET_LOW_WORD(z, 0): z*z is then exact, so -x*x = -z*z + (z-x)*(z+x) loses nothing
+    z = (a.view(xp.uint64) & xp.asarray(LOW_WORD_MASK, dtype=xp.uint64)).view(xp.float64)
+    r = xp.exp(-z * z - 0.5625)
+    ratio += (z - a) * (z + a)
+    r *= xp.exp(ratio)
+    r /= a
+    return 1.0 - r
+
+
+def erf(xp, x):
+    """Error function of a float16/32/64 array, within ~1 ulp in float64; keeps x's dtype.
+
+    Each interval's formula runs only on the elements inside it, so no element pays for the
+    branches it does not take (the ``math.erf`` loop this replaces cost ~100 ns/element).
+    """
+    x64 = xp.asarray(x, dtype=xp.float64).reshape(-1)
+    a = xp.abs(x64)
+    # |x| >= 6 (inf included) rounds to 1; nan stays nan; the rest is overwritten below
+    out = xp.where(a >= BIG, 1.0, a)
+    # integer indices, not boolean masks: numpy gathers/scatters them ~10x faster
+    small = xp.flatnonzero(a < SMALL)
+    mid = xp.flatnonzero((a >= SMALL) & (a < MID))
+    tail_a = xp.flatnonzero((a >= MID) & (a < SPLIT))
+    tail_b = xp.flatnonzero((a >= SPLIT) & (a < BIG))
+    out[small] = _erf_small(xp, a[small])
+    out[mid] = _erf_mid(xp, a[mid])
+    out[tail_a] = _erf_tail(xp, a[tail_a], RA, SA)
+    out[tail_b] = _erf_tail(xp, a[tail_b], RB, SB)
+    # erf is odd; copysign also keeps erf(-0.0) == -0.0
+    out = xp.copysign(out, x64)
+    return out.reshape(x.shape).astype(x.dtype, copy=False)
