@@ -68,7 +68,7 @@ def _erf_small(xp, a):
     """|x| < 0.84375 (musl erf(), first branch), for a = |x|."""
     y = _horner(a * a, PP)
     y /= _horner(a * a, QQ)
-    y = xp.where(a < TINY, EFX, y)  # past 2**-28 the rational is just its constant
+    y = xp.where(a < TINY, EFX, y)  # below 2**-28 musl uses x + efx*x
     out = a * y
     out += a
     return xp.where(a < DENORMAL, 0.125 * (8.0 * a + EFX8 * a), out)
