@@ -1,0 +1,276 @@
+"""CLArray (the buffer), per-device state (context, queue, memory pool, kernel cache) and the
+runtime functions of the contract: allocation, host transfer, copies, casts, views.
+
+Host transfers happen only in ``from_host``/``to_host`` (and the one count ``nonzero`` reads
+back); each increments ``backend.transfers`` so tests can assert a training step does none.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy
+import pyopencl as cl
+import pyopencl.tools
+
+from . import templates as T
+
+
+class CLArray:
+    """A strided view over a ``cl.Buffer``: shape, strides and offset counted in elements.
+
+    Views (reshape, permute, expand, slice) are new CLArrays over the same ``data``, so a
+    write through a view reaches the base. ``dtype`` is a numpy dtype, as for the cpu backend.
+    """
+    __slots__ = ("data", "shape", "strides", "offset", "dtype", "device", "size", "__weakref__")
+
+    def __init__(self, data, shape, strides, offset, dtype, device):
+        self.data, self.shape, self.strides, self.offset = data, shape, strides, offset
+        self.dtype, self.device = dtype, device
+        self.size = math.prod(shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def is_contiguous(self):
+        return self.strides == contiguous_strides(self.shape) or self.size <= 1 or \
+            all(s == c for s, c, n in zip(self.strides, contiguous_strides(self.shape), self.shape)
+                if n != 1)
+
+    def __repr__(self):
+        return (f"CLArray(shape={self.shape}, dtype={self.dtype.name}, strides={self.strides}, "
+                f"offset={self.offset}, device={self.device})")
+
+
+def contiguous_strides(shape):
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+class Device:
+    """One OpenCL device: its context, in-order queue, memory pool and compiled kernels."""
+
+    def __init__(self, cl_device, index):
+        self.cl = cl_device
+        self.index = index
+        self.name = f"{cl_device.name.strip()} ({cl_device.platform.name.strip()})"
+        self.context = cl.Context([cl_device])
+        self.queue = cl.CommandQueue(self.context)
+        # buffers are recycled through the pool; the queue is in-order, so a recycled buffer
+        # is only written by kernels enqueued after every kernel that read its previous life
+        self.pool = cl.tools.MemoryPool(cl.tools.ImmediateAllocator(self.queue))
+        ext = cl_device.extensions.split()
+        self.fp64 = "cl_khr_fp64" in ext
+        self.atomics64 = "cl_khr_int64_base_atomics" in ext
+        self.is_cpu = bool(cl_device.type & cl.device_type.CPU)
+        self.units = cl_device.max_compute_units
+        self.max_wg = cl_device.max_work_group_size
+        self.local_mem = cl_device.local_mem_size
+        # CPU (PoCL): one work-item walks a long contiguous chunk, which LLVM vectorizes;
+        # GPU: one element per work-item in groups of 256, so neighbours coalesce
+        self.group = 1 if self.is_cpu else min(256, self.max_wg)
+        self.kernels = {}
+
+    def check_dtype(self, dtype):
+        if dtype == "float64" and not self.fp64:
+            raise RuntimeError(f"OpenCL device '{self.name}' does not support float64 (it lacks "
+                               "cl_khr_fp64); use float32 on this device")
+        if dtype not in T.CTYPE:
+            raise RuntimeError(f"OpenCL backend: dtype {dtype} is not supported")
+
+    def kernel(self, key, render):
+        """The compiled kernel for ``key``; ``render()`` -> (source, name, scalar arg dtypes)."""
+        k = self.kernels.get(key)
+        if k is None:
+            source, name, argtypes = render()
+            k = cl.Kernel(self.build(source, name), name)
+            k.set_scalar_arg_dtypes(argtypes)
+            self.kernels[key] = k
+        return k
+
+    def build(self, source, name="kernel"):
+        """Compile a program; a failure raises RuntimeError with the compiler log and source."""
+        source = T.preamble(self) + source
+        try:
+            return cl.Program(self.context, source).build(options=["-cl-std=CL1.2"])
+        except cl.RuntimeError as exc:
+            numbered = "\n".join(f"{i + 1:4d} {line}" for i, line in enumerate(source.splitlines()))
+            raise RuntimeError(f"OpenCL kernel '{name}' failed to build on device '{self.name}':"
+                               f"\n{exc}\n--- source ---\n{numbered}") from None
+
+    def alloc(self, nbytes):
+        # >= 8 bytes and a multiple of 8: no zero-size buffers, and the 32-bit words that the
+        # narrow-dtype atomics in index_put read-modify-write stay inside the allocation
+        return self.pool.allocate(max(8, (nbytes + 7) // 8 * 8))
+
+    def launch_1d(self, n):
+        """(global size, local size, per) covering n elements, ``per`` per work-item."""
+        if self.is_cpu:
+            per = max(4096, -(-n // (self.units * 32)))
+            return (max(1, -(-n // per)),), (1,), per
+        g = self.group
+        return (max(g, -(-n // g) * g),), (g,), 1
+
+
+class Runtime:
+    """Allocation, transfers, copies and views; needs ``self.devices``."""
+
+    def device_count(self):
+        return len(self.devices)
+
+    def _new(self, shape, dtype, device):
+        dev = self.devices[device]
+        dt = numpy.dtype(dtype)
+        shape = tuple(shape)
+        return CLArray(dev.alloc(math.prod(shape) * dt.itemsize), shape,
+                       contiguous_strides(shape), 0, dt, device)
+
+    def empty(self, shape, dtype, device=0):
+        self.devices[device].check_dtype(dtype)
+        return self._new(shape, dtype, device)
+
+    def full(self, shape, value, dtype, device=0):
+        out = self.empty(shape, dtype, device)
+        self.assign(out, value)
+        return out
+
+    def arange(self, start, step, n, dtype, device=0):
+        dev = self.devices[device]
+        dev.check_dtype(dtype)
+        out = self._new((n,), dtype, device)
+        if n:
+            self._arange(out, start, step)
+        return out
+
+    def from_host(self, array, device=0):
+        array = numpy.ascontiguousarray(array)
+        self.devices[device].check_dtype(array.dtype.name)
+        out = self._new(array.shape, array.dtype, device)
+        self.transfers["from_host"] += 1
+        if array.size:
+            cl.enqueue_copy(self.devices[device].queue, out.data, array, is_blocking=True)
+        return out
+
+    def to_host(self, x):
+        if not x.is_contiguous():
+            x = self.copy(x)
+        host = numpy.empty(x.shape, x.dtype)
+        self.transfers["to_host"] += 1
+        if x.size:
+            cl.enqueue_copy(self.devices[x.device].queue, host, x.data,
+                            src_offset=x.offset * x.itemsize, is_blocking=True)
+        return host
+
+    def copy(self, x):
+        out = self._new(x.shape, x.dtype, x.device)
+        self.assign(out, x)
+        return out
+
+    def cast(self, x, dtype):
+        self.devices[x.device].check_dtype(dtype)
+        return self._map("cast", "{0}", (x,), (x.dtype.name,), dtype, None, x.dtype.name)
+
+    def assign(self, dst, src):
+        if isinstance(src, CLArray) and src.data is dst.data and _overlap(src, dst):
+            src = self.copy(src)  # reading and writing one region in parallel would race
+        self._map("copy", "{0}", (src,), (dst.dtype.name,), dst.dtype.name, out=dst)
+
+    def strides(self, x):
+        return x.strides
+
+    def synchronize(self, device=0):
+        self.devices[device].queue.finish()
+
+    # ------------------------------------------------------------------------- views
+    def reshape(self, x, shape):
+        shape = tuple(shape)
+        strides = _reshape_strides(x.shape, x.strides, shape)
+        if strides is None:
+            x = self.copy(x)
+            strides = contiguous_strides(shape)
+        return CLArray(x.data, shape, strides, x.offset, x.dtype, x.device)
+
+    def permute(self, x, axes):
+        return CLArray(x.data, tuple(x.shape[a] for a in axes),
+                       tuple(x.strides[a] for a in axes), x.offset, x.dtype, x.device)
+
+    def expand(self, x, shape):
+        strides = tuple(s if n == m else 0 for s, n, m in zip(x.strides, x.shape, shape))
+        return CLArray(x.data, tuple(shape), strides, x.offset, x.dtype, x.device)
+
+    def slice(self, x, slices):
+        offset, shape, strides = x.offset, [], []
+        for (start, stop, step), stride in zip(slices, x.strides):
+            offset += start * stride
+            shape.append(max(0, -(-(stop - start) // step)))
+            strides.append(stride * step)
+        return CLArray(x.data, tuple(shape), tuple(strides), offset, x.dtype, x.device)
+
+    def supports(self, op, dtype):
+        """bfloat16 nowhere; float64 only when every device reports cl_khr_fp64."""
+        if dtype == "float64":
+            return all(d.fp64 for d in self.devices)
+        return dtype in T.CTYPE
+
+
+def _overlap(a, b):
+    """Conservative: True unless a and b are the very same view or disjoint address ranges."""
+    if a.offset == b.offset and a.shape == b.shape and a.strides == b.strides:
+        return False
+    def span(x):
+        lo = x.offset + sum(s * (n - 1) for s, n in zip(x.strides, x.shape) if s < 0)
+        hi = x.offset + sum(s * (n - 1) for s, n in zip(x.strides, x.shape) if s > 0)
+        return lo, hi
+    (alo, ahi), (blo, bhi) = span(a), span(b)
+    return not (ahi < blo or bhi < alo)
+
+
+def _reshape_strides(shape, strides, new):
+    """Strides viewing (shape, strides) as ``new`` without a copy, or None (numpy's rule)."""
+    if math.prod(shape) <= 1 or math.prod(new) == 0:
+        return contiguous_strides(new)
+    old = [(n, s) for n, s in zip(shape, strides) if n != 1]
+    out, i, j = [], 0, 0
+    new_nz = [n for n in new]
+    # walk groups of old axes that multiply to groups of new axes
+    oi, ni = 0, 0
+    result = [0] * len(new)
+    while ni < len(new) and oi < len(old):
+        if new[ni] == 1:
+            result[ni] = 1
+            ni += 1
+            continue
+        np_, op_ = new[ni], old[oi][0]
+        ns, os_ = ni, oi
+        while np_ != op_:
+            if np_ < op_:
+                ni += 1
+                np_ *= new[ni]
+            else:
+                oi += 1
+                op_ *= old[oi][0]
+        for k in range(os_, oi):  # the old group must be contiguous within itself
+            if old[k][1] != old[k + 1][1] * old[k + 1][0]:
+                return None
+        stride = old[oi][1]
+        for k in range(ni, ns - 1, -1):
+            result[k] = stride
+            stride *= new[k]
+        ni += 1
+        oi += 1
+    while ni < len(new):
+        result[ni] = 1
+        ni += 1
+    return tuple(result)
+
+
+def new_counter():
+    return Counter()
