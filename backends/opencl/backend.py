@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from .elementwise import Elementwise
+from .indexing import Indexing
+from .movement import Movement
+from .reduce import Reductions
 from .runtime import Device, Runtime, new_counter
 
 
-class OpenCLBackend(Runtime, Elementwise):
+class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"

@@ -1,0 +1,265 @@
+"""Reductions over any set of axes, arg-reductions and scans.
+
+A reduction views x as (kept axes) x (reduced axes), each group collapsed where strides
+allow. Work-group (g, o) folds chunk g of output o's reduced elements: on a CPU one work-item
+with four independent accumulators (instruction-level parallelism; float sums cannot be
+vectorised without reassociating), on a GPU up to 256 work-items and a tree in local memory.
+When outputs are too few to fill the device, chunks write partials and a second launch of the
+same kernel folds them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from . import templates as T
+
+_LIMITS = {"uchar": ("0", "UCHAR_MAX"), "char": ("CHAR_MIN", "CHAR_MAX"),
+           "short": ("SHRT_MIN", "SHRT_MAX"), "int": ("INT_MIN", "INT_MAX"),
+           "long": ("LONG_MIN", "LONG_MAX"), "float": ("-INFINITY", "INFINITY"),
+           "double": ("-INFINITY", "INFINITY")}
+
+
+def _fold(op, dtype):
+    """(C combine expression over a and b, identity) for reduction ``op`` on ``dtype``."""
+    c, kind = T.COMPUTE[dtype], T.KIND[dtype]
+    if kind == "b":
+        return {"sum": ("(a | b)", "0"), "prod": ("(a & b)", "1"), "max": ("(a | b)", "0"),
+                "min": ("(a & b)", "1"), "any": ("(a | b)", "0"), "all": ("(a & b)", "1")}[op]
+    lo, hi = _LIMITS[c]
+    if op == "sum":
+        return "(a + b)", "0"
+    if op == "prod":
+        return "(a * b)", "1"
+    if op in ("any", "all"):
+        return ("((a != 0) | (b != 0))", "0") if op == "any" else ("((a != 0) & (b != 0))", "1")
+    if kind == "f":
+        cmp = ">=" if op == "max" else "<="
+        return f"((a {cmp} b || isnan(a)) ? a : b)", lo if op == "max" else hi
+    return ("max(a, b)", lo) if op == "max" else ("min(a, b)", hi)
+
+
+def _decompose(idx, var, dims, shape, strides, base):
+    """C statements adding to ``base`` the offset of flat index ``var`` over ``dims`` axes."""
+    lines = [f"{{ {idx} _r = {var};"]
+    for d in range(dims - 1, -1, -1):
+        lines.append(f"  {base} += (_r % {shape}{d}) * {strides}{d}; _r /= {shape}{d};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def render_reduce(name, op, in_dtype, acc_dtype, out_dtype, nk, nr, tree):
+    fold, init = _fold(op, acc_dtype)
+    A = T.COMPUTE[acc_dtype]
+    args = [f"{T.ptr(out_dtype, False)} out", f"{T.ptr(in_dtype)} x", "long x_off", "long K",
+            "long chunk", "long G"]
+    args += [f"long n{d}, long s{d}" for d in range(nk)]
+    args += [f"long m{d}, long t{d}" for d in range(nr)]
+    argtypes = [None, None] + [numpy.int64] * (4 + 2 * nk + 2 * nr)
+
+    def step(acc, r):  # acc = fold(acc, x[offset of reduced index r])
+        if nr == 1:
+            off = f"base + ({r}) * t0"
+            pre = ""
+        else:
+            off = "ro"
+            pre = f"long ro = base; {_decompose('long', r, nr, 'm', 't', 'ro')}"
+        return (f"{{ {pre} {A} a = {acc}, b = ({A}){T.load(in_dtype, 'x', off)}; "
+                f"{acc} = {fold}; }}")
+
+    if tree:
+        body = f"""
+  {A} a0 = {init};
+  for (long r = r0 + lid; r < r1; r += L) {step("a0", "r")}
+  __local {A} sh[256];
+  sh[lid] = a0;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (long s = L / 2; s > 0; s >>= 1) {{
+    if (lid < s) {{ {A} a = sh[lid], b = sh[lid + s]; sh[lid] = {fold}; }}
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }}
+  if (lid != 0) return;
+  a0 = sh[0];"""
+    elif nr == 1:
+        body = f"""
+  {A} a0 = {init}, a1 = {init}, a2 = {init}, a3 = {init};
+  long r = r0;
+  for (; r + 4 <= r1; r += 4) {{
+    {step("a0", "r")} {step("a1", "r + 1")} {step("a2", "r + 2")} {step("a3", "r + 3")}
+  }}
+  for (; r < r1; ++r) {step("a0", "r")}
+  {{ {A} a = a0, b = a1; a0 = {fold}; }} {{ {A} a = a2, b = a3; a2 = {fold}; }}
+  {{ {A} a = a0, b = a2; a0 = {fold}; }}"""
+    else:
+        body = f"""
+  {A} a0 = {init};
+  for (long r = r0; r < r1; ++r) {step("a0", "r")}"""
+    src = f"""
+__kernel void {name}({", ".join(args)}) {{
+  long o = get_global_id(1), g = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+  long base = x_off;
+  {_decompose("long", "o", nk, "n", "s", "base")}
+  long r0 = g * chunk, r1 = min(r0 + chunk, K);{body}
+  {T.store(out_dtype, "out", "o * G + g", T.convert("a0", acc_dtype, out_dtype))};
+}}
+"""
+    return src, name, argtypes
+
+
+def _group(x, axes):
+    return T.collapse([x.shape[d] for d in axes], [tuple(x.strides[d] for d in axes)])
+
+
+class Reductions:
+
+    def _reduce(self, op, x, axes, keepdims):
+        dt = x.dtype.name
+        acc = "float32" if dt == "float16" else dt
+        kept = [d for d in range(x.ndim) if d not in axes]
+        shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else \
+            tuple(x.shape[d] for d in kept)
+        out = self._new(shape, dt, x.device)
+        M, K = out.size, math.prod(x.shape[d] for d in axes)
+        if M == 0:
+            return out
+        if K == 0:
+            return self.full(shape, {"sum": 0, "prod": 1, "any": 0, "all": 1}[op], dt, x.device)
+        dev = self.devices[x.device]
+        kshape, (kstr,) = _group(x, kept)
+        rshape, (rstr,) = _group(x, sorted(axes))
+        if dev.is_cpu:
+            L = 1
+            G = max(1, min(-(-dev.units * 8 // M), K // 4096))
+        else:
+            L = min(256, 1 << max(0, (K - 1).bit_length()))
+            G = max(1, min(-(-dev.units * 4 // M), K // (L * 4)))
+        chunk = -(-K // G)
+        G = -(-K // chunk)
+        first = out if G == 1 else self._new((M, G), acc, x.device)
+        self._reduce_launch(dev, op, x, first, dt, acc, kshape, kstr, rshape, rstr,
+                            K, chunk, G, L)
+        if G > 1:  # fold the partials: a contiguous (M, G) buffer reduced along its rows
+            self._reduce_launch(dev, op, first, out, acc, acc, (M,), (G,), (G,), (1,),
+                                G, G, 1, 1 if dev.is_cpu else min(256, dev.group))
+        return out
+
+    def _reduce_launch(self, dev, op, x, out, in_dt, acc, kshape, kstr, rshape, rstr,
+                       K, chunk, G, L):
+        nk, nr, tree = len(kshape), len(rshape), L > 1
+        key = ("reduce", op, in_dt, acc, out.dtype.name, nk, nr, tree)
+        kernel = dev.kernel(key, lambda: render_reduce(
+            f"reduce_{op}", op, in_dt, acc, out.dtype.name, nk, nr, tree))
+        args = [out.data, x.data, x.offset, K, chunk, G]
+        for n, s in zip(kshape, kstr):
+            args += [n, s]
+        for n, s in zip(rshape, rstr):
+            args += [n, s]
+        kernel(dev.queue, (G * L, math.prod(kshape)), (L, 1), *args)
+
+    def sum(self, x, axes, keepdims):
+        return self._reduce("sum", x, axes, keepdims)
+
+    def prod(self, x, axes, keepdims):
+        return self._reduce("prod", x, axes, keepdims)
+
+    def max(self, x, axes, keepdims):
+        return self._reduce("max", x, axes, keepdims)
+
+    def min(self, x, axes, keepdims):
+        return self._reduce("min", x, axes, keepdims)
+
+    def any(self, x, axes, keepdims):
+        return self._reduce("any", x, axes, keepdims)
+
+    def all(self, x, axes, keepdims):
+        return self._reduce("all", x, axes, keepdims)
+
+    # ---------------------------------------------------------------- along one axis
+    def _rows(self, x, axis, out, template, name, extra=()):
+        """Launch ``template`` with one work-item per row along ``axis`` of x (and out)."""
+        dev = self.devices[x.device]
+        others = [d for d in range(x.ndim) if d != axis]
+        ostr = [out.strides[d] for d in others]
+        kshape, (kx, ko) = T.collapse([x.shape[d] for d in others],
+                                      [tuple(x.strides[d] for d in others), tuple(ostr)])
+        nk = len(kshape)
+        dt, odt = x.dtype.name, out.dtype.name
+        key = (name, dt, odt, nk) + tuple(extra)
+        kernel = dev.kernel(key, lambda: template(name, dt, odt, nk, *extra))
+        args = [out.data, out.offset, out.strides[axis], x.data, x.offset,
+                x.strides[axis], x.shape[axis]]
+        for n, a, b in zip(kshape, kx, ko):
+            args += [n, a, b]
+        rows = math.prod(kshape)
+        kernel(dev.queue, (rows,), None if not dev.is_cpu else (1,), *args)
+        return out
+
+    def _argext(self, x, axis, keepdims, name):
+        shape = tuple(1 if d == axis else n for d, n in enumerate(x.shape))
+        out = self._new(shape, "int64", x.device)
+        if out.size:
+            self._rows(x, axis, out, _render_arg, name)
+        if not keepdims:
+            out = self.reshape(out, tuple(n for d, n in enumerate(x.shape) if d != axis))
+        return out
+
+    def argmax(self, x, axis, keepdims):
+        return self._argext(x, axis, keepdims, "argmax")
+
+    def argmin(self, x, axis, keepdims):
+        return self._argext(x, axis, keepdims, "argmin")
+
+    def cumsum(self, x, axis):
+        out = self._new(x.shape, x.dtype.name, x.device)
+        return self._rows(x, axis, out, _render_scan, "cumsum") if x.size else out
+
+    def cumprod(self, x, axis):
+        out = self._new(x.shape, x.dtype.name, x.device)
+        return self._rows(x, axis, out, _render_scan, "cumprod") if x.size else out
+
+
+def _row_kernel(name, dt, odt, nk, body):
+    args = [f"{T.ptr(odt, False)} out", "long o_off", "long o_ax", f"{T.ptr(dt)} x",
+            "long x_off", "long x_ax", "long K"] + \
+        [f"long n{d}, long sx{d}, long so{d}" for d in range(nk)]
+    argtypes = [None, numpy.int64, numpy.int64, None] + [numpy.int64] * (3 + 3 * nk)
+    decomp = "\n".join(f"  {{ long q = r % n{d}; r /= n{d}; xo += q * sx{d}; oo += q * so{d}; }}"
+                       for d in range(nk - 1, -1, -1))
+    src = f"""
+__kernel void {name}({", ".join(args)}) {{
+  long r = get_global_id(0), xo = x_off, oo = o_off;
+{decomp}
+{body}
+}}
+"""
+    return src, name, argtypes
+
+
+def _render_arg(name, dt, odt, nk):
+    c = T.COMPUTE[dt]
+    better = (f"(v {'>' if name == 'argmax' else '<'} best || (isnan(v) && !isnan(best)))"
+              if T.KIND[dt] == "f" else f"(v {'>' if name == 'argmax' else '<'} best)")
+    body = f"""
+  {c} best = {T.load(dt, "x", "xo")};
+  long bi = 0;
+  for (long k = 1; k < K; ++k) {{
+    {c} v = {T.load(dt, "x", "xo + k * x_ax")};
+    if {better} {{ best = v; bi = k; }}
+  }}
+  out[oo] = bi;"""
+    return _row_kernel(name, dt, odt, nk, body)
+
+
+def _render_scan(name, dt, odt, nk):
+    acc = "float32" if dt == "float16" else dt
+    fold, init = _fold("sum" if name == "cumsum" else "prod", acc)
+    A = T.COMPUTE[acc]
+    body = f"""
+  {A} a = {init};
+  for (long k = 0; k < K; ++k) {{
+    {A} b = {T.load(dt, "x", "xo + k * x_ax")};
+    a = {fold};
+    {T.store(odt, "out", "oo + k * o_ax", T.convert("a", acc, odt))};
+  }}"""
+    return _row_kernel(name, dt, odt, nk, body)
