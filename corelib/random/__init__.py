@@ -6,7 +6,8 @@ Every random op on every device draws here, on the host, and uploads the numpy r
 API (all arrays are new, C-contiguous numpy arrays of ``shape``; dtype names are
 ``"float16" "float32" "float64" "int8" "int16" "int32" "int64" "uint8" "bool"``)::
 
-    g = HostGenerator(seed=None)              # None: nondeterministic seed, like torch
+    g = HostGenerator()                       # seed 67280421310721, as torch.Generator()
+    g = HostGenerator(seed=None)              # seeded from the OS, as torch's default generator
     g.manual_seed(seed)                       # -2**63 <= seed < 2**64, negatives wrap (torch.Generator)
     g.seed() -> int;  g.initial_seed() -> int
     g.get_state() -> uint8[5056]              # torch.Generator.get_state()'s exact bytes
@@ -28,6 +29,7 @@ Matches torch's CPU kernels as built for x86-64 with AVX2/AVX512 (the PyPI wheel
 built without AVX2 computes float32/float16 ``randn`` of 16+ elements with glibc's logf/sinf
 instead, and those values differ in the last bit.
 """
+from .engine import DEFAULT_SEED, STATE_SIZE
 from .generator import HostGenerator
 
-__all__ = ["HostGenerator"]
+__all__ = ["HostGenerator", "DEFAULT_SEED", "STATE_SIZE"]

@@ -16,10 +16,11 @@ import os
 
 import numpy as np
 
-__all__ = ["Engine", "STATE_SIZE"]
+__all__ = ["Engine", "STATE_SIZE", "DEFAULT_SEED"]
 
 _N = 624
 _SEED_MASK = (1 << 64) - 1
+DEFAULT_SEED = 67280421310721  # c10::detail::default_rng_seed_val, torch.Generator().initial_seed()
 
 # Byte layout of CPUGeneratorImplState (CPUGeneratorImpl.cpp), x86-64 alignment:
 #   legacy_pod: u64 the_initial_seed | i32 left | i32 seeded | u64 next | u64 state[624]
@@ -60,7 +61,8 @@ class Engine:
 
     __slots__ = ("_bits", "_initial_seed", "_pristine", "next_double_normal", "next_float_normal")
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = DEFAULT_SEED) -> None:
+        """Seeded like ``torch.Generator()`` (``default_rng_seed_val``); ``seed=None`` seeds from the OS."""
         self._bits = np.random.MT19937(0)
         if seed is None:
             self.seed()
@@ -80,8 +82,8 @@ class Engine:
         self.next_float_normal = None
 
     def seed(self) -> int:
-        """Seed from the OS and return the seed; 53 bits like c10::detail::getNonDeterministicRandom."""
-        seed = int.from_bytes(os.urandom(8), "little") & ((1 << 53) - 1)
+        """Seed from the OS and return the seed: 64 bits of urandom, like c10::detail::getNonDeterministicRandom."""
+        seed = int.from_bytes(os.urandom(8), "little")
         self.manual_seed(seed)
         return seed
 

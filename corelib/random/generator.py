@@ -85,6 +85,6 @@ class HostGenerator(Engine):
 
     def clone(self) -> "HostGenerator":
         """An independent generator in the same state (``torch.Generator.clone_state``)."""
-        other = HostGenerator(0)
+        other = HostGenerator()
         other.set_state(self.get_state())
         return other
