@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from .elementwise import Elementwise
+from .gemm import Gemm
 from .indexing import Indexing
 from .movement import Movement
+from .nn import NNKernels
 from .reduce import Reductions
 from .runtime import Device, Runtime, new_counter
 
 
-class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing):
+class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Gemm,
+                    NNKernels):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"

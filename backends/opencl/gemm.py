@@ -1,0 +1,362 @@
+"""matmul and conv2d (+ both gradients) over one batched, strided GEMM.
+
+Three GEMM kernels, picked per device (``PLUGRAD_OPENCL_GEMM=vec|tiled|naive`` forces one):
+
+* ``vec`` (CPUs): register blocking without local memory. A work-item owns an RM x VN block
+  of C: RM accumulator vectors of the device's native width, one vector load of B and RM
+  scalar loads of A per k. On PoCL (AVX-512) this reaches numpy's BLAS speed. It needs unit
+  column strides in B and C and covers only whole blocks; the ragged edges go to ``naive``.
+* ``tiled`` (GPUs): TSM x TSN tiles of A and B staged through local memory in TSK slices,
+  each of 256 work-items accumulating a WPTM x WPTN block in registers.
+* ``naive``: one output per work-item; integer dtypes, edges and tiny problems.
+
+conv2d is im2col + GEMM with the columns laid out (groups, Cin/g*kh*kw, N, Ho*Wo), so the
+forward GEMM writes NCHW directly, the input gradient is GEMM + col2im (a gather, so no
+atomics), and the weight gradient is one GEMM per group over K = N*Ho*Wo.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy
+
+from . import templates as T
+from .runtime import CLArray, contiguous_strides
+
+
+def _args(nb):
+    names = ["A", "a_off", "sa_n", "sa_k", "B", "b_off", "sb_k", "sb_m", "C", "c_off", "sc_n",
+             "sc_m", "N", "K", "M", "i0", "j0"]
+    names += [f"{p}{d}" for d in range(nb) for p in ("bn", "ab", "bb", "cb")]
+    return names
+
+
+def _signature(dt, nb):
+    c = T.CTYPE[dt]
+    parts = []
+    for name in _args(nb):
+        if name in "ABC":
+            parts.append(f"__global {'const ' if name != 'C' else ''}{c}* restrict {name}")
+        else:
+            parts.append(f"long {name}")
+    types = [None if n in "ABC" else numpy.int64 for n in _args(nb)]
+    return ", ".join(parts), types
+
+
+def _batch(nb):
+    lines = ["long z = get_global_id(2), ao = a_off, bo = b_off, co = c_off;"]
+    for d in range(nb - 1, -1, -1):
+        lines.append(f"{{ long q = z % bn{d}; z /= bn{d}; ao += q * ab{d}; bo += q * bb{d}; "
+                     f"co += q * cb{d}; }}")
+    return "\n  ".join(lines)
+
+
+def _acc(dt):
+    return "int" if dt == "bool" else T.COMPUTE[dt]
+
+
+def render_naive(dt, nb):
+    sig, types = _signature(dt, nb)
+    A = _acc(dt)
+    src = f"""
+__kernel void gemm_naive({sig}) {{
+  long j = j0 + get_global_id(0), i = i0 + get_global_id(1);
+  {_batch(nb)}
+  if (i >= N || j >= M) return;
+  {A} acc = 0;
+  for (long k = 0; k < K; ++k)
+    acc += ({A}){T.load(dt, "A", "ao + i * sa_n + k * sa_k")} *
+           ({A}){T.load(dt, "B", "bo + k * sb_k + j * sb_m")};
+  {T.store(dt, "C", "co + i * sc_n + j * sc_m", T.convert("acc", "int32" if dt == "bool"
+                                                                    else dt, dt))};
+}}
+"""
+    return src, "gemm_naive", types
+
+
+def render_vec(dt, nb, rm, vn):
+    sig, types = _signature(dt, nb)
+    A = T.COMPUTE[dt]
+    V = f"{A}{vn}"
+    bload = (f"vload_half{vn}(0, B + bk + j)" if dt == "float16" else f"vload{vn}(0, B + bk + j)")
+    accs = " ".join(f"{V} c{r} = 0;" for r in range(rm))
+    fmas = "\n    ".join(
+        f"c{r} = fma(({V})({A}){T.load(dt, 'A', f'ar + {r} * sa_n')}, b, c{r});"
+        for r in range(rm))
+    stores = "\n  ".join(
+        (f"vstore_half{vn}_rte(c{r}, 0, C + co + (i + {r}) * sc_n + j);" if dt == "float16"
+         else f"vstore{vn}(c{r}, 0, C + co + (i + {r}) * sc_n + j);") for r in range(rm))
+    src = f"""
+__kernel void gemm_vec({sig}) {{
+  long j = get_global_id(0) * {vn}, i = get_global_id(1) * {rm};
+  {_batch(nb)}
+  {accs}
+  long ar = ao + i * sa_n, bk = bo;
+  for (long k = 0; k < K; ++k, ar += sa_k, bk += sb_k) {{
+    {V} b = {bload};
+    {fmas}
+  }}
+  {stores}
+}}
+"""
+    return src, "gemm_vec", types
+
+
+def render_tiled(dt, nb, tsm, tsn, tsk, wptm, wptn):
+    sig, types = _signature(dt, nb)
+    A = T.COMPUTE[dt]
+    rtsm, rtsn = tsm // wptm, tsn // wptn
+    threads = rtsm * rtsn
+    src = f"""
+__kernel __attribute__((reqd_work_group_size({rtsn}, {rtsm}, 1)))
+void gemm_tiled({sig}) {{
+  const int tj = get_local_id(0), ti = get_local_id(1), tid = ti * {rtsn} + tj;
+  const long jt = get_group_id(0) * {tsn}, it = get_group_id(1) * {tsm};
+  {_batch(nb)}
+  __local {A} As[{tsk}][{tsm}];
+  __local {A} Bs[{tsk}][{tsn}];
+  {A} acc[{wptm}][{wptn}];
+  for (int wm = 0; wm < {wptm}; ++wm) for (int wn = 0; wn < {wptn}; ++wn) acc[wm][wn] = 0;
+  for (long kt = 0; kt < K; kt += {tsk}) {{
+    for (int l = tid; l < {tsm * tsk}; l += {threads}) {{
+      int r = l / {tsk}, c = l % {tsk};
+      long gi = it + r, gk = kt + c;
+      As[c][r] = (gi < N && gk < K) ? ({A}){T.load(dt, "A", "ao + gi * sa_n + gk * sa_k")} : 0;
+    }}
+    for (int l = tid; l < {tsk * tsn}; l += {threads}) {{
+      int r = l / {tsn}, c = l % {tsn};
+      long gk = kt + r, gj = jt + c;
+      Bs[r][c] = (gk < K && gj < M) ? ({A}){T.load(dt, "B", "bo + gk * sb_k + gj * sb_m")} : 0;
+    }}
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < {tsk}; ++kk) {{
+      {A} a[{wptm}], b[{wptn}];
+      for (int wm = 0; wm < {wptm}; ++wm) a[wm] = As[kk][ti + wm * {rtsm}];
+      for (int wn = 0; wn < {wptn}; ++wn) b[wn] = Bs[kk][tj + wn * {rtsn}];
+      for (int wm = 0; wm < {wptm}; ++wm)
+        for (int wn = 0; wn < {wptn}; ++wn) acc[wm][wn] = mad(a[wm], b[wn], acc[wm][wn]);
+    }}
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }}
+  for (int wm = 0; wm < {wptm}; ++wm) {{
+    long gi = it + ti + wm * {rtsm};
+    for (int wn = 0; wn < {wptn}; ++wn) {{
+      long gj = jt + tj + wn * {rtsn};
+      if (gi < N && gj < M) {T.store(dt, "C", "co + gi * sc_n + gj * sc_m", "acc[wm][wn]")};
+    }}
+  }}
+}}
+"""
+    return src, "gemm_tiled", types
+
+
+def _view(x, shape, strides, offset=None):
+    return CLArray(x.data, tuple(shape), tuple(strides), x.offset if offset is None else offset,
+                   x.dtype, x.device)
+
+
+class Gemm:
+
+    def _gemm_style(self, dev, dt):
+        forced = os.environ.get("PLUGRAD_OPENCL_GEMM", "")
+        if T.KIND[dt] != "f":
+            return "naive"
+        if forced in ("vec", "tiled", "naive"):
+            return forced
+        return "vec" if dev.is_cpu else "tiled"
+
+    def _gemm(self, a, b, c):
+        """c[..., n, m] = a[..., n, k] @ b[..., k, m]: views with equal batch dims (stride 0
+        broadcasts); c must not overlap a or b."""
+        dev = self.devices[c.device]
+        dt = c.dtype.name
+        n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
+        batch = c.shape[:-2]
+        if c.size == 0:
+            return c
+        if k == 0:
+            self.assign(c, 0)
+            return c
+        style = self._gemm_style(dev, dt)
+        if style == "vec" and m > 1 and c.strides[-1] != 1:
+            tmp = self._new(c.shape, dt, c.device)
+            self._gemm(a, b, tmp)
+            self.assign(c, tmp)
+            return c
+        if style == "vec" and m > 1 and b.strides[-1] != 1:
+            b = self.copy(b)  # the vector loads of B need unit column stride
+        bdims, (ab, bb, cb) = T.collapse(batch, [a.strides[:-2], b.strides[:-2], c.strides[:-2]])
+        nb, nbatch = len(bdims), math.prod(bdims)
+        args = [a.data, a.offset, a.strides[-2], a.strides[-1], b.data, b.offset, b.strides[-2],
+                b.strides[-1], c.data, c.offset, c.strides[-2], c.strides[-1], n, k, m]
+        tail = [v for d in range(nb) for v in (bdims[d], ab[d], bb[d], cb[d])]
+        naive = dev.kernel(("gemm_naive", dt, nb), lambda: render_naive(dt, nb))
+        lx = 16
+
+        def run_naive(i0, j0, rows, cols):
+            if rows > 0 and cols > 0:
+                g = (-(-cols // lx) * lx, rows, nbatch)
+                naive(dev.queue, g, (lx, 1, 1), *args, i0, j0, *tail)
+
+        if style == "naive":
+            run_naive(0, 0, n, m)
+        elif style == "vec":
+            vn = max(4, min(16, dev.cl.native_vector_width_float if dt != "float64"
+                            else dev.cl.native_vector_width_double))
+            rm = 12 if vn * (8 if dt == "float64" else 4) >= 64 else 6
+            nf, mf = n // rm * rm, m // vn * vn
+            if nf and mf:
+                vec = dev.kernel(("gemm_vec", dt, nb, rm, vn), lambda: render_vec(dt, nb, rm, vn))
+                vec(dev.queue, (mf // vn, nf // rm, nbatch), (1, 1, 1), *args, 0, 0, *tail)
+            run_naive(0, mf, n, m - mf)
+            run_naive(nf, 0, n - nf, mf)
+        else:
+            big = dev.local_mem >= 32768 and dev.max_wg >= 256 and n * m >= 256 * 256
+            tsm, tsk, wpt = (128, 16, 8) if big else (64, 16, 4)
+            tiled = dev.kernel(("gemm_tiled", dt, nb, tsm), lambda: render_tiled(
+                dt, nb, tsm, tsm, tsk, wpt, wpt))
+            g = (-(-m // tsm) * (tsm // wpt), -(-n // tsm) * (tsm // wpt), nbatch)
+            tiled(dev.queue, g, (tsm // wpt, tsm // wpt, 1), *args, 0, 0, *tail)
+        return c
+
+    def matmul(self, a, b):
+        n, m = a.shape[-2], b.shape[-1]
+        batch = _broadcast(a.shape[:-2], b.shape[:-2])
+        out = self._new(batch + (n, m), a.dtype.name, a.device)
+        av = _view(a, batch + a.shape[-2:], T.broadcast_strides(a, batch + a.shape[-2:]))
+        bv = _view(b, batch + b.shape[-2:], T.broadcast_strides(b, batch + b.shape[-2:]))
+        return self._gemm(av, bv, out)
+
+    # ---------------------------------------------------------------------------- conv2d
+    def _cols(self, x, kh, kw, stride, padding, dilation, groups):
+        """im2col: (groups, Cin/g*kh*kw, N, Ho*Wo) contiguous columns of x."""
+        n, c, h, w = x.shape
+        ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+        wo = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+        cols = self._new((groups, c // groups * kh * kw, n, ho * wo), x.dtype.name, x.device)
+        if cols.size:
+            self._conv_map("im2col", cols, x, x.shape, kh, kw, ho, wo, stride, padding,
+                           dilation, groups)
+        return cols, ho, wo
+
+    def _conv_map(self, name, out, src, x_shape, kh, kw, ho, wo, stride, padding, dilation,
+                  groups):
+        dev = self.devices[out.device]
+        dt = out.dtype.name
+        kernel = dev.kernel((name, dt), lambda: _render_conv_map(name, dt))
+        gsize, lsize, per = dev.launch_1d(out.size)
+        n, c, h, w = x_shape
+        kernel(dev.queue, gsize, lsize, out.data, src.data, src.offset, *src.strides[:4],
+               n, c, h, w, ho, wo, kh, kw, *stride, *padding, *dilation, groups, out.size, per)
+
+    def conv2d(self, x, w, stride, padding, dilation, groups):
+        n = x.shape[0]
+        cout, cin_g, kh, kw = w.shape
+        cols, ho, wo = self._cols(x, kh, kw, stride, padding, dilation, groups)
+        og, r, hw = cout // groups, cin_g * kh * kw, ho * wo
+        out = self._new((n, cout, ho, wo), x.dtype.name, x.device)
+        if not _flat(w):
+            w = self.copy(w)
+        a = _view(w, (n, groups, og, r), (0, og * r, r, 1))
+        b = _view(cols, (n, groups, r, hw), (hw, r * n * hw, n * hw, 1))
+        c = _view(out, (n, groups, og, hw), (cout * hw, og * hw, hw, 1), 0)
+        self._gemm(a, b, c)
+        return out
+
+    def conv2d_input_grad(self, grad, w, x_shape, stride, padding, dilation, groups):
+        n, cin, h, wd = x_shape
+        cout, cin_g, kh, kw = w.shape
+        ho, wo = grad.shape[2], grad.shape[3]
+        og, r, hw = cout // groups, cin_g * kh * kw, ho * wo
+        if not _flat(w):
+            w = self.copy(w)
+        if grad.strides != contiguous_strides(grad.shape):
+            grad = self.copy(grad)
+        dcols = self._new((groups, r, n, hw), grad.dtype.name, grad.device)
+        a = _view(w, (n, groups, r, og), (0, og * r, 1, r))          # W_g transposed
+        b = _view(grad, (n, groups, og, hw), (cout * hw, og * hw, hw, 1))
+        c = _view(dcols, (n, groups, r, hw), (hw, r * n * hw, n * hw, 1), 0)
+        self._gemm(a, b, c)
+        dx = self._new(tuple(x_shape), grad.dtype.name, grad.device)
+        if dx.size:
+            self._conv_map("col2im", dx, dcols, x_shape, kh, kw, ho, wo, stride, padding,
+                           dilation, groups)
+        return dx
+
+    def conv2d_weight_grad(self, x, grad, w_shape, stride, padding, dilation, groups):
+        cout, cin_g, kh, kw = w_shape
+        n = x.shape[0]
+        cols, ho, wo = self._cols(x, kh, kw, stride, padding, dilation, groups)
+        og, r, hw = cout // groups, cin_g * kh * kw, ho * wo
+        # grad as (groups, N*Ho*Wo, og), contiguous: the right operand of dW^T = cols @ grad^T
+        if grad.strides != contiguous_strides(grad.shape):
+            grad = self.copy(grad)
+        gs = grad.strides
+        gt = self.copy(_view(grad, (groups, n, hw, og), (og * gs[1], gs[0], gs[3], gs[1])))
+        dwt = self._new((groups, r, og), x.dtype.name, x.device)
+        a = _view(cols, (groups, r, n * hw), (r * n * hw, n * hw, 1), 0)
+        b = _view(gt, (groups, n * hw, og), (n * hw * og, og, 1), 0)
+        self._gemm(a, b, dwt)
+        # dW[g*og + o, r] = dwt[g, r, o]
+        return self.reshape(self.copy(self.permute(dwt, (0, 2, 1))), tuple(w_shape))
+
+
+def _flat(w):
+    """True when weight (Cout, Cin/g, kh, kw) is C-contiguous over its last three axes."""
+    s, (co, ci, kh, kw) = w.strides, w.shape
+    return s[3] == 1 and s[2] == kw and s[1] == kh * kw and s[0] == ci * kh * kw
+
+
+def _render_conv_map(name, dt):
+    """im2col: one work-item per column element; col2im: one per input-gradient element,
+    gathering its kh*kw contributions (deterministic, no atomics)."""
+    c = T.COMPUTE[dt]
+    args = (f"{T.ptr(dt, False)} out, {T.ptr(dt)} src, long s_off, long s0, long s1, long s2, "
+            "long s3, long N, long C, long H, long W, long Ho, long Wo, long kh, long kw, "
+            "long sh, long sw, long ph, long pw, long dh, long dw, long G, long n, long per")
+    if name == "im2col":
+        body = f"""
+    long L = Ho * Wo, R = (C / G) * kh * kw;
+    long l = e % L, t = e / L, nn = t % N; t /= N;
+    long r = t % R, g = t / R;
+    long cc = g * (C / G) + r / (kh * kw), kij = r % (kh * kw);
+    long hh = (l / Wo) * sh - ph + (kij / kw) * dh, ww = (l % Wo) * sw - pw + (kij % kw) * dw;
+    {c} v = 0;
+    if (hh >= 0 && hh < H && ww >= 0 && ww < W)
+      v = {T.load(dt, "src", "s_off + nn * s0 + cc * s1 + hh * s2 + ww * s3")};
+    {T.store(dt, "out", "e", "v")};"""
+    else:
+        body = f"""
+    long ww = e % W, t = e / W, hh = t % H; t /= H;
+    long cc = t % C, nn = t / C, cg = C / G, g = cc / cg, L = Ho * Wo, R = cg * kh * kw;
+    {c} acc = 0;
+    for (long i = 0; i < kh; ++i) {{
+      long y = hh + ph - i * dh;
+      if (y < 0 || y % sh) continue;
+      y /= sh;
+      if (y >= Ho) continue;
+      for (long j = 0; j < kw; ++j) {{
+        long xx = ww + pw - j * dw;
+        if (xx < 0 || xx % sw) continue;
+        xx /= sw;
+        if (xx >= Wo) continue;
+        long r = (cc - g * cg) * kh * kw + i * kw + j;
+        acc += {T.load(dt, "src", "s_off + ((g * R + r) * N + nn) * L + y * Wo + xx")};
+      }}
+    }}
+    {T.store(dt, "out", "e", "acc")};"""
+    src = f"""
+__kernel void {name}({args}) {{
+  long i0 = get_global_id(0) * per, i1 = min(i0 + per, n);
+  for (long e = i0; e < i1; ++e) {{{body}
+  }}
+}}
+"""
+    return src, name, [None, None] + [numpy.int64] * 22
+
+
+def _broadcast(s1, s2):
+    nd = max(len(s1), len(s2))
+    s1, s2 = (1,) * (nd - len(s1)) + tuple(s1), (1,) * (nd - len(s2)) + tuple(s2)
+    return tuple(p if q == 1 else q for p, q in zip(s1, s2))
