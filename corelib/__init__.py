@@ -1,1 +1,37 @@
-"""plugrad"""
+"""plugrad: a PyTorch-compatible deep-learning library whose every primitive runs on a pluggable
+backend (numpy ``cpu``, cupy ``cuda``, pyopencl ``opencl``, or a third party's).
+
+``import plugrad as torch`` and PyTorch code for tensors, autograd, ``nn`` and ``optim`` runs.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import (bfloat16, dtype, float16, float32, float64, get_default_dtype, int8,
+                     int16, int32, int64, promote_types, set_default_dtype, uint8)
+from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
+from ._device import device
+from ._tensor import Size, Tensor
+from . import _methods  # noqa: F401  (binds Tensor methods)
+from ._generator import (Generator, default_generator, get_rng_state, initial_seed,
+                         manual_seed, seed, set_rng_state)
+from ._formatting import get_printoptions, set_printoptions
+from . import autograd
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._functions import *  # noqa: F401,F403  (torch.add, torch.zeros, ...)
+from ._functions import __all__ as _function_names
+
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+uint8 = uint8
+cfloat = None
+
+from . import cuda, opencl  # noqa: E402
+
+__all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_grad",
+           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+           "default_generator", "get_default_dtype", "set_default_dtype", "promote_types",
+           "set_printoptions", "get_printoptions", "cuda", "opencl",
+           *_function_names]

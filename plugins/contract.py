@@ -15,7 +15,9 @@ Three tiers, by what happens when a backend does not implement an op:
 
 Conventions every op follows (the frontend has validated arguments before calling):
 
-* ``buf`` is the backend's own array type. ``dtype`` is a dtype *name*: one of ``DTYPES``.
+* ``buf`` is the backend's own array type; it must expose ``.shape`` (a tuple), which the
+  frontend reads only for data-dependent results (``nonzero``). ``dtype`` is a dtype *name*:
+  one of ``DTYPES``.
 * Shapes and axes are tuples of non-negative Python ints; axes are already normalised.
 * Binary and ternary ops broadcast like numpy. Their buffer operands share one dtype, and one
   operand may instead be a Python scalar (bool/int/float) meaning a value of that dtype.

@@ -58,7 +58,8 @@ class BackendSpec:
     description: str = ""
     """One line for ``python -m plugrad info``."""
     host_memory: bool = False
-    """True when buffers live in host memory (the cpu backend): ``.numpy()`` may share memory."""
+    """True when buffers *are* ``numpy.ndarray`` objects (the cpu backend): ``from_numpy`` and
+    ``.numpy()`` then share memory with the tensor, as torch does on the CPU."""
 
     def __post_init__(self):
         object.__setattr__(self, "name", _check_name(self.name, "backend name", self))

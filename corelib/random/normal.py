@@ -79,8 +79,8 @@ def _fill16_float(u: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarra
                                for i in range(0, len(u), _CHUNK_ROWS)])
     radius = np.sqrt(np.float32(-2.0) * log_ps(np.float32(1.0) - u[:, :8]))
     sin, cos = sincos_ps(_TWO_PI_F * u[:, 8:])
-    if std == 1 and mean == 0:
-        # fma(n, 1, 0) is n + 0: exact, but it still turns -0.0 into +0.0
+    if std == 1 and mean == 0 and not np.signbit(mean):
+        # fma(n, 1, +0) is n + 0: exact, but it still turns -0.0 into +0.0
         first, second = radius * cos + np.float32(0), radius * sin + np.float32(0)
     else:
         first = fma32(radius * cos, std, mean)  # _mm256_fmadd_ps(n1, std, mean)

@@ -1,0 +1,175 @@
+"""dtypes, PyTorch's type promotion, and the default floating dtype.
+
+Backends see only dtype *names* (``'float32'``); users see these objects, which print like
+PyTorch's (``torch.float32``) so code comparing reprs or printing dtypes behaves the same.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy
+
+# category order used by promotion: bool < integer < floating
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """A tensor element type. Singletons: compare with ``is`` or ``==``."""
+    __slots__ = ("name", "itemsize", "category", "is_floating_point", "is_signed", "np",
+                 "_rank", "is_complex")
+
+    def __init__(self, name, itemsize, category, signed, rank):
+        self.name = name
+        self.itemsize = itemsize
+        self.category = category
+        self.is_floating_point = category == _FLOAT
+        self.is_complex = False
+        self.is_signed = signed
+        self._rank = rank
+        self.np = None if name == "bfloat16" else numpy.dtype(name)
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        return self
+
+    def to_complex(self):
+        raise TypeError(f"complex dtypes are not supported (from {self!r})")
+
+
+bool_ = dtype("bool", 1, _BOOL, False, 0)
+uint8 = dtype("uint8", 1, _INT, False, 1)
+int8 = dtype("int8", 1, _INT, True, 1)
+int16 = dtype("int16", 2, _INT, True, 2)
+int32 = dtype("int32", 4, _INT, True, 3)
+int64 = dtype("int64", 8, _INT, True, 4)
+float16 = dtype("float16", 2, _FLOAT, True, 1)
+bfloat16 = dtype("bfloat16", 2, _FLOAT, True, 1)
+float32 = dtype("float32", 4, _FLOAT, True, 2)
+float64 = dtype("float64", 8, _FLOAT, True, 3)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+_NAMES = {d.name: d for d in ALL}
+ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16,
+           "int": int32, "long": int64, "bool": bool_}
+
+
+def _by_name(name):
+    return _NAMES[name]
+
+
+def from_name(name: str) -> dtype:
+    return _NAMES[name]
+
+
+def from_numpy(np_dtype) -> dtype:
+    """The plugrad dtype of a numpy dtype; TypeError for ones torch cannot hold."""
+    try:
+        return _NAMES[numpy.dtype(np_dtype).name]
+    except KeyError:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{numpy.dtype(np_dtype).name}. "
+                        "The only supported types are: float64, float32, float16, int64, int32, "
+                        "int16, int8, uint8, and bool.") from None
+
+
+# ------------------------------------------------------------------------ default dtype
+_state = threading.local()
+
+
+def get_default_dtype() -> dtype:
+    return getattr(_state, "default", float32)
+
+
+def set_default_dtype(d: dtype) -> None:
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _state.default = d
+
+
+# --------------------------------------------------------------------------- promotion
+def _promote_pair(a: dtype, b: dtype) -> dtype:
+    """torch.promote_types for two dtypes (same rules as PyTorch's promotion table)."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.category == _FLOAT:
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        return a if a._rank > b._rank else b
+    if a.category == _INT:
+        if uint8 in (a, b):  # uint8 with a signed type: the smallest signed type holding both
+            other = b if a is uint8 else a
+            return int16 if other is int8 else other
+        return a if a._rank > b._rank else b
+    return a
+
+
+_PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    return _PROMOTE[a, b]
+
+
+# Operand kinds for result_type: dimensioned tensor, zero-dim tensor, Python scalar.
+DIM, ZERO_DIM, SCALAR = 0, 1, 2
+
+
+def scalar_dtype(value) -> dtype:
+    """The dtype a Python scalar is treated as (torch's 'wrapped number' rule)."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return float64
+    if isinstance(value, complex):
+        raise TypeError("complex numbers are not supported")
+    # numpy scalars behave like 0-dim tensors of their dtype in torch
+    return from_numpy(numpy.asarray(value).dtype)
+
+
+_RESULT_CACHE: dict = {}
+
+
+def result_type(da: dtype, ka: int, db: dtype, kb: int) -> dtype:
+    """torch.result_type for two operands given their dtypes and kinds (DIM/ZERO_DIM/SCALAR).
+
+    Higher-priority kinds (dimensioned tensors) decide the dtype unless a lower-priority operand
+    has a higher category; then that category's dtype wins, and a Python float becomes the
+    *default* dtype rather than float64 (an int Python scalar becomes int64).
+    """
+    key = (da, ka, db, kb, get_default_dtype())
+    hit = _RESULT_CACHE.get(key)
+    if hit is not None:
+        return hit
+    result = _result_type(da, ka, db, kb)
+    _RESULT_CACHE[key] = result
+    return result
+
+
+def _result_type(da, ka, db, kb):
+    best = {}
+    for d, k in ((da, ka), (db, kb)):
+        if k == SCALAR and d.category == _FLOAT:
+            d = get_default_dtype()
+        best[k] = promote_types(best[k], d) if k in best else d
+    result = None
+    for k in (DIM, ZERO_DIM, SCALAR):
+        if k not in best:
+            continue
+        if result is None or best[k].category > result.category:
+            result = best[k] if result is None else _lift(result, best[k], k)
+    return result
+
+
+def _lift(current: dtype, candidate: dtype, kind: int) -> dtype:
+    """A lower-priority operand of higher category: take its dtype (scalars: default sizes)."""
+    if kind == SCALAR and candidate.category == _INT:
+        return int64
+    return candidate

@@ -1,0 +1,474 @@
+"""Bind the op functions to Tensor as methods, operators and in-place variants.
+
+Each op is defined once in :mod:`plugrad.ops`; this table is the only place that says which
+of them are also ``Tensor`` methods, so ``torch.add(a, b)``, ``a.add(b)`` and ``a + b`` run
+the same code.
+"""
+from __future__ import annotations
+
+from . import _dtype as D
+from ._tensor import Tensor
+from .ops import (activation, binary, conversion, creation, indexing, inplace, linalg, movement,
+                  reduce, unary, views)
+from .ops.inplace import apply_inplace, check_inplace, fast_binary_
+
+# ------------------------------------------------------------------ plain methods
+
+_METHODS = {
+    # binary
+    "add": binary.add, "sub": binary.sub, "subtract": binary.sub, "mul": binary.mul,
+    "multiply": binary.mul, "div": binary.div, "divide": binary.div,
+    "true_divide": binary.true_divide, "floor_divide": binary.floor_divide,
+    "remainder": binary.remainder, "fmod": binary.fmod, "pow": binary.pow,
+    "square": binary.square, "maximum": binary.maximum, "minimum": binary.minimum,
+    "atan2": binary.atan2, "arctan2": binary.atan2, "eq": binary.eq, "ne": binary.ne,
+    "lt": binary.lt, "le": binary.le, "gt": binary.gt, "ge": binary.ge,
+    "greater": binary.gt, "greater_equal": binary.ge, "less": binary.lt,
+    "less_equal": binary.le, "not_equal": binary.ne, "logical_and": binary.logical_and,
+    "logical_or": binary.logical_or, "logical_xor": binary.logical_xor,
+    "bitwise_and": binary.bitwise_and, "bitwise_or": binary.bitwise_or,
+    "bitwise_xor": binary.bitwise_xor, "allclose": binary.allclose,
+    "isclose": binary.isclose, "equal": binary.eq_all, "rsub": binary.rsub,
+    # unary
+    "neg": unary.neg, "negative": unary.neg, "abs": unary.abs, "absolute": unary.abs,
+    "sign": unary.sign, "exp": unary.exp, "exp2": unary.exp2, "expm1": unary.expm1,
+    "log": unary.log, "log1p": unary.log1p, "log2": unary.log2, "log10": unary.log10,
+    "sqrt": unary.sqrt, "rsqrt": unary.rsqrt, "reciprocal": unary.reciprocal,
+    "sin": unary.sin, "cos": unary.cos, "tan": unary.tan, "asin": unary.asin,
+    "arcsin": unary.asin, "acos": unary.acos, "arccos": unary.acos, "atan": unary.atan,
+    "arctan": unary.atan, "sinh": unary.sinh, "cosh": unary.cosh, "tanh": unary.tanh,
+    "sigmoid": unary.sigmoid, "erf": unary.erf, "floor": unary.floor, "ceil": unary.ceil,
+    "round": unary.round, "trunc": unary.trunc, "fix": unary.trunc, "frac": unary.frac,
+    "logical_not": unary.logical_not, "isnan": unary.isnan, "isinf": unary.isinf,
+    "isfinite": unary.isfinite, "isposinf": unary.isposinf, "isneginf": unary.isneginf,
+    "bitwise_not": unary.bitwise_not,
+    # activations
+    "relu": activation.relu, "clamp": activation.clamp, "clip": activation.clamp,
+    "clamp_min": activation.clamp_min, "clamp_max": activation.clamp_max,
+    "softmax": activation.softmax, "log_softmax": activation.log_softmax,
+    # reductions
+    "sum": reduce.sum, "nansum": reduce.nansum, "mean": reduce.mean, "nanmean": reduce.nanmean,
+    "prod": reduce.prod, "max": reduce.max, "min": reduce.min, "amax": reduce.amax,
+    "amin": reduce.amin, "aminmax": reduce.aminmax, "argmax": reduce.argmax,
+    "argmin": reduce.argmin, "any": reduce.any, "all": reduce.all,
+    "count_nonzero": reduce.count_nonzero, "var": reduce.var, "std": reduce.std,
+    "logsumexp": reduce.logsumexp, "norm": reduce.norm, "cumsum": reduce.cumsum,
+    "cumprod": reduce.cumprod,
+    # views
+    "view": views.view, "view_as": views.view_as, "reshape": views.reshape,
+    "reshape_as": views.reshape_as, "flatten": views.flatten, "unflatten": views.unflatten,
+    "ravel": views.ravel, "squeeze": views.squeeze, "unsqueeze": views.unsqueeze,
+    "permute": views.permute, "transpose": views.transpose, "swapaxes": views.transpose,
+    "swapdims": views.transpose, "t": views.t, "movedim": views.movedim,
+    "moveaxis": views.movedim, "expand": views.expand, "expand_as": views.expand_as,
+    "broadcast_to": views.broadcast_to, "narrow": views.narrow, "select": views.select,
+    "split": views.split, "chunk": views.chunk, "tensor_split": views.tensor_split,
+    "unbind": views.unbind, "diagonal": views.diagonal,
+    # movement
+    "clone": movement.clone, "contiguous": movement.contiguous, "flip": movement.flip,
+    "fliplr": movement.fliplr, "flipud": movement.flipud, "repeat": movement.repeat,
+    "tile": movement.tile, "roll": movement.roll, "tril": movement.tril,
+    "triu": movement.triu,
+    # indexing
+    "gather": indexing.gather, "scatter": indexing.scatter,
+    "scatter_add": indexing.scatter_add, "index_select": indexing.index_select,
+    "index_add": indexing.index_add, "masked_fill": indexing.masked_fill,
+    "masked_select": indexing.masked_select, "masked_scatter": indexing.masked_scatter,
+    "nonzero": indexing.nonzero, "argwhere": indexing.argwhere, "take": indexing.take,
+    "take_along_dim": indexing.take_along_dim, "sort": indexing.sort,
+    "argsort": indexing.argsort, "topk": indexing.topk, "msort": indexing.msort,
+    # linear algebra
+    "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "mv": linalg.mv,
+    "dot": linalg.dot, "inner": linalg.dot, "outer": linalg.outer, "ger": linalg.outer,
+    "addmm": linalg.addmm,
+    # conversion
+    "to": conversion.to, "cpu": conversion.cpu, "cuda": conversion.cuda,
+    "float": conversion.float_, "double": conversion.double, "half": conversion.half,
+    "bfloat16": conversion.bfloat16, "long": conversion.long, "int": conversion.int_,
+    "short": conversion.short, "char": conversion.char, "byte": conversion.byte,
+    "bool": conversion.bool_, "type_as": conversion.type_as,
+    # creation
+    "new_zeros": creation.new_zeros, "new_ones": creation.new_ones,
+    "new_full": creation.new_full, "new_empty": creation.new_empty,
+    "new_tensor": creation.new_tensor,
+}
+
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)
+
+
+def _where_method(self, condition, other):
+    return indexing.where(condition, self, other)
+
+
+def _sum_to_size(self, *size):
+    from .ops._graph import unbroadcast
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    return unbroadcast(self, tuple(size))
+
+
+def _T(self):
+    return self.permute(tuple(reversed(range(self.ndim))))
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self.ndim}-D tensor.")
+    return self.transpose(-2, -1)
+
+
+Tensor.where = _where_method
+Tensor.sum_to_size = _sum_to_size
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)
+Tensor.H = property(_T)
+Tensor.mH = property(_mT)
+
+# -------------------------------------------------------------------------- operators
+
+
+def _reflect(fn):
+    def reflected(self, other):
+        return fn(other, self)
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+def _eq(self, other):
+    if other is None or isinstance(other, (str, type)):
+        return False
+    return binary.eq(self, other)
+
+
+def _ne(self, other):
+    if other is None or isinstance(other, (str, type)):
+        return True
+    return binary.ne(self, other)
+
+
+def _invert(self):
+    if self._dtype is D.bool_:
+        return unary.logical_not(self)
+    return unary.bitwise_not(self)
+
+
+def _rtruediv(self, other):
+    # torch computes scalar / x as x.reciprocal() * scalar (grad_fn MulBackward0)
+    if isinstance(other, Tensor):
+        return binary.div(other, self)
+    return binary.mul(unary.reciprocal(self), other)
+
+
+def _pos(self):
+    return self
+
+
+Tensor.__add__ = binary.add
+Tensor.__radd__ = _reflect(binary.add)
+Tensor.__sub__ = binary.sub
+Tensor.__rsub__ = _reflect(binary.sub)
+Tensor.__mul__ = binary.mul
+Tensor.__rmul__ = _reflect(binary.mul)
+Tensor.__truediv__ = binary.div
+Tensor.__rtruediv__ = _rtruediv
+Tensor.__floordiv__ = binary.floor_divide
+Tensor.__rfloordiv__ = _reflect(binary.floor_divide)
+Tensor.__mod__ = binary.remainder
+Tensor.__rmod__ = _reflect(binary.remainder)
+Tensor.__pow__ = binary.pow
+Tensor.__rpow__ = _reflect(binary.pow)
+Tensor.__matmul__ = linalg.matmul
+Tensor.__rmatmul__ = _reflect(linalg.matmul)
+Tensor.__and__ = binary.bitwise_and
+Tensor.__rand__ = _reflect(binary.bitwise_and)
+Tensor.__or__ = binary.bitwise_or
+Tensor.__ror__ = _reflect(binary.bitwise_or)
+Tensor.__xor__ = binary.bitwise_xor
+Tensor.__rxor__ = _reflect(binary.bitwise_xor)
+Tensor.__neg__ = unary.neg
+Tensor.__pos__ = _pos
+Tensor.__abs__ = unary.abs
+Tensor.__invert__ = _invert
+Tensor.__eq__ = _eq
+Tensor.__ne__ = _ne
+Tensor.__lt__ = binary.lt
+Tensor.__le__ = binary.le
+Tensor.__gt__ = binary.gt
+Tensor.__ge__ = binary.ge
+Tensor.__getitem__ = indexing.getitem
+Tensor.__setitem__ = indexing.setitem
+Tensor.__array_ufunc__ = None   # numpy operators defer to Tensor's reflected methods
+
+# -------------------------------------------------------------------------- in place
+
+
+def _fast_or_general(prim, op):
+    """In-place arithmetic: one backend call when no autograd is involved, else rebase."""
+    def method(self, other, *, alpha=1):
+        if alpha != 1:
+            other = binary.mul(other, alpha)
+        result = fast_binary_(self, other, prim)
+        if result is not None:
+            return result
+        return apply_inplace(self, op, other)
+    method.__name__ = f"{prim}_"
+    return method
+
+
+Tensor.add_ = _fast_or_general("add", binary.add)
+Tensor.sub_ = _fast_or_general("sub", binary.sub)
+Tensor.subtract_ = Tensor.sub_
+Tensor.mul_ = _fast_or_general("mul", binary.mul)
+Tensor.multiply_ = Tensor.mul_
+
+
+def _div_(self, other, *, rounding_mode=None):
+    if rounding_mode is None and self._dtype.is_floating_point:
+        result = fast_binary_(self, other, "div")
+        if result is not None:
+            return result
+    return apply_inplace(self, binary.div, other, rounding_mode=rounding_mode)
+
+
+Tensor.div_ = _div_
+Tensor.divide_ = _div_
+Tensor.true_divide_ = _div_
+
+
+def _iop(method_name):
+    def iop(self, other):
+        return getattr(self, method_name)(other)
+    return iop
+
+
+Tensor.__iadd__ = _iop("add_")
+Tensor.__isub__ = _iop("sub_")
+Tensor.__imul__ = _iop("mul_")
+Tensor.__itruediv__ = _iop("div_")
+
+
+def _general_inplace(op):
+    def method(self, *args, **kwargs):
+        return apply_inplace(self, op, *args, **kwargs)
+    method.__name__ = f"{op.__name__}_"
+    return method
+
+
+for _name in ("pow", "remainder", "fmod", "floor_divide", "atan2", "neg", "abs", "sign", "exp",
+              "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "sin",
+              "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "erf",
+              "floor", "ceil", "round", "trunc", "frac", "relu", "clamp", "clamp_min",
+              "clamp_max", "masked_fill", "scatter", "scatter_add", "index_add", "logical_not",
+              "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+              "bitwise_xor", "bitwise_not", "square", "maximum", "minimum", "tril", "triu",
+              "eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"{_name}_", _general_inplace(_METHODS[_name]))
+
+Tensor.clip_ = Tensor.clamp_
+Tensor.negative_ = Tensor.neg_
+Tensor.absolute_ = Tensor.abs_
+Tensor.__ipow__ = _iop("pow_")
+Tensor.__ifloordiv__ = _iop("floor_divide_")
+Tensor.__imod__ = _iop("remainder_")
+Tensor.__iand__ = _iop("bitwise_and_")
+Tensor.__ior__ = _iop("bitwise_or_")
+Tensor.__ixor__ = _iop("bitwise_xor_")
+
+
+def _where_(self, condition, other):
+    return apply_inplace(self, lambda x, c, o: indexing.where(c, x, o), condition, other)
+
+
+def _lerp(self, end, weight):
+    return self + weight * (end - self)
+
+
+def _addcmul(self, tensor1, tensor2, *, value=1):
+    return self + value * tensor1 * tensor2
+
+
+def _addcdiv(self, tensor1, tensor2, *, value=1):
+    return self + value * tensor1 / tensor2
+
+
+Tensor.lerp = _lerp
+Tensor.addcmul = _addcmul
+Tensor.addcdiv = _addcdiv
+Tensor.lerp_ = _general_inplace(_lerp)
+Tensor.addcmul_ = _general_inplace(_addcmul)
+Tensor.addcdiv_ = _general_inplace(_addcdiv)
+
+
+class CopyBackwards:
+    """Marker name; copy_ with autograd is an in-place write of the converted source."""
+
+
+def copy_(self, src, non_blocking=False):
+    """Copy src's values into self (broadcasting, converting dtype and device)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(src).__name__}")
+    check_inplace(self)
+    if src._device is not self._device or src._dtype is not self._dtype:
+        src = conversion.to(src, device=self._device, dtype=self._dtype)
+    if src._shape != self._shape:
+        src = views.expand(src, self._shape)
+    from .autograd.grad_mode import is_grad_enabled
+    if (src._requires_grad or self._requires_grad) and is_grad_enabled():
+        from .ops.inplace import commit_region
+        self._device.ops.assign(self._data, src._data)
+        commit_region(self, self, Ellipsis, src, None)
+        return self
+    self._device.ops.assign(self._data, src._data)
+    self._bump_version()
+    return self
+
+
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        if value._requires_grad:
+            return copy_(self, value.expand(self._shape))
+        value = value.item()
+    check_inplace(self)
+    from .autograd.grad_mode import is_grad_enabled
+    if self._requires_grad and is_grad_enabled():
+        return apply_inplace(self, lambda x: x * 0 + value)
+    self._device.ops.assign(self._data, binary.as_scalar(value, self._dtype))
+    self._bump_version()
+    return self
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+Tensor.copy_ = copy_
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
+Tensor.where_ = _where_
+
+# ------------------------------------------------------------ in-place random fills
+
+
+def _random_fill(method):
+    def fill(self, *args, generator=None):
+        from . import _generator
+        check_inplace(self)
+        gen = _generator.resolve(generator)
+        array = gen.draw(method, self._shape, self._dtype.name, *args)
+        src = creation.from_host_array(array, self._dtype, self._device)
+        self._device.ops.assign(self._data, src._data)
+        self._bump_version()
+        return self
+    fill.__name__ = f"{method}_"
+    return fill
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    return _random_fill("uniform")(self, float(a), float(b), generator=generator)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    return _random_fill("normal")(self, float(mean), float(std), generator=generator)
+
+
+def random_(self, from_=None, to=None, *, generator=None):
+    if from_ is not None and to is None:
+        from_, to = 0, from_
+    return _random_fill("random_")(self, from_, to, generator=generator)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    from . import _generator
+    check_inplace(self)
+    gen = _generator.resolve(generator)
+    if isinstance(p, Tensor):
+        array = gen.draw("bernoulli", p.detach().cpu()._host(), self._shape, self._dtype.name)
+    else:
+        array = gen.draw("bernoulli", float(p), self._shape, self._dtype.name)
+    src = creation.from_host_array(array, self._dtype, self._device)
+    self._device.ops.assign(self._data, src._data)
+    self._bump_version()
+    return self
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    u = creation.rand(self._shape, generator=generator, dtype=self._dtype, device=self._device)
+    return copy_(self, -(1 - u).log() / lambd)
+
+
+Tensor.uniform_ = uniform_
+Tensor.normal_ = normal_
+Tensor.random_ = random_
+Tensor.bernoulli_ = bernoulli_
+Tensor.exponential_ = exponential_
+Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(
+    self, p, generator=generator)
+
+# --------------------------------------------------------------- in-place shape ops
+
+
+def _unsqueeze_(self, dim):
+    return _set_shape(self, views.unsqueeze(self.detach(), dim))
+
+
+def _squeeze_(self, dim=None):
+    return _set_shape(self, views.squeeze(self.detach(), dim))
+
+
+def _t_(self):
+    return _set_shape(self, views.t(self.detach()))
+
+
+def _transpose_(self, dim0, dim1):
+    return _set_shape(self, views.transpose(self.detach(), dim0, dim1))
+
+
+def _set_shape(self, view):
+    self._data, self._shape = view._data, view._shape
+    return self
+
+
+Tensor.unsqueeze_ = _unsqueeze_
+Tensor.squeeze_ = _squeeze_
+Tensor.t_ = _t_
+Tensor.transpose_ = _transpose_
+
+
+def _index_put_(self, indices, values, accumulate=False):
+    if accumulate:
+        key = tuple(indices)
+        current = self[key]
+        self[key] = current + values
+        return self
+    self[tuple(indices)] = values
+    return self
+
+
+def _index_put(self, indices, values, accumulate=False):
+    return _index_put_(self.clone(), indices, values, accumulate)
+
+
+Tensor.index_put_ = _index_put_
+Tensor.index_put = _index_put
+Tensor.index_fill = lambda self, dim, index, value: _index_fill(self.clone(), dim, index, value)
+
+
+def _index_fill(self, dim, index, value):
+    key = [slice(None)] * self.ndim
+    key[dim] = index
+    self[tuple(key)] = value
+    return self
+
+
+Tensor.index_fill_ = _index_fill
+Tensor.apply_ = lambda self, fn: self.copy_(creation.tensor(
+    [fn(v) for v in self.reshape(-1).tolist()], dtype=self._dtype).reshape(self._shape))
+Tensor.map_ = lambda self, other, fn: self.copy_(creation.tensor(
+    [fn(a, b) for a, b in zip(self.reshape(-1).tolist(), other.expand(self._shape).reshape(
+        -1).tolist())], dtype=self._dtype).reshape(self._shape))

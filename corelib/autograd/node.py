@@ -1,0 +1,149 @@
+"""Graph nodes: what ``tensor.grad_fn`` returns. One subclass per differentiable op.
+
+A node holds ``next`` -- one edge per differentiable input: the input's own node, the input
+itself when it is a leaf that requires grad, or None -- and ``saved``, the tensors its
+backward reads (None once the graph is freed). ``backward(grad)`` returns one gradient per
+edge, computed with frontend ops so that ``create_graph=True`` differentiates it again.
+"""
+from __future__ import annotations
+
+import traceback
+
+from . import anomaly
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved "
+         "tensors after they have already been freed). Saved intermediate values of the graph "
+         "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+         "you need to backward through the graph a second time or if you need to access saved "
+         "tensors after calling backward.")
+
+
+class Node:
+    """Base class of every ``grad_fn``."""
+    __slots__ = ("next", "saved", "versions", "pre_hooks", "post_hooks", "trace",
+                 "__weakref__")
+    n_outputs = 1
+
+    def __init__(self, next_edges, saved=()):
+        self.next = next_edges
+        self.saved = saved
+        self.versions = tuple(t._vc[0] if t._vc else 0 for t in saved) if saved else ()
+        self.pre_hooks = None
+        self.post_hooks = None
+        self.trace = traceback.format_stack()[:-2] if anomaly.enabled else None
+
+    # -------------------------------------------------------------------- introspection
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self):
+        """((node, 0), ...) with leaves wrapped in AccumulateGrad, as torch shows them."""
+        out = []
+        for edge in self.next:
+            if edge is None or isinstance(edge, Node):
+                out.append((edge, 0))
+            else:
+                out.append((AccumulateGrad(edge), 0))
+        return tuple(out)
+
+    @property
+    def metadata(self) -> dict:
+        return {}
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) runs after this node's backward."""
+        if self.post_hooks is None:
+            self.post_hooks = []
+        self.post_hooks.append(fn)
+        return _Handle(self.post_hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) runs before this node's backward; may return replacements."""
+        if self.pre_hooks is None:
+            self.pre_hooks = []
+        self.pre_hooks.append(fn)
+        return _Handle(self.pre_hooks, fn)
+
+    # ---------------------------------------------------------------------------- backward
+    def unpack(self):
+        """The saved tensors, after checking they were neither freed nor modified in place."""
+        saved = self.saved
+        if saved is None:
+            raise RuntimeError(FREED)
+        self.check_versions()
+        return saved
+
+    def check_versions(self):
+        """RuntimeError (torch's wording) if a saved tensor was modified in place since."""
+        for t, version in zip(self.saved, self.versions):
+            if t is not None and (t._vc[0] if t._vc else 0) != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t.type()} {list(t._shape)}], which is output 0 of "
+                    f"{self._producer(t)}, is at version {t._version}; expected version "
+                    f"{version} instead. Hint: the backtrace further above can point to the "
+                    "operation that failed to compute its gradient. The variable in question "
+                    "was changed in there or anywhere later. Good luck!")
+
+    @staticmethod
+    def _producer(t):
+        fn = t._grad_fn
+        return fn.name() if fn is not None else "the leaf tensor"
+
+    def release(self):
+        """Free what backward needed (called after backward unless retain_graph).
+
+        Subclasses holding extra references to saved values clear them in ``_drop``.
+        """
+        if self.saved:
+            self.saved = None
+            self._drop()
+
+    def _drop(self):
+        pass
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{self.name()} has no backward")
+
+    def __call__(self, *grads):
+        return self.backward(*grads)
+
+
+class AccumulateGrad:
+    """Stand-in shown in ``next_functions`` for a leaf that requires grad."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+
+class _Handle:
+    """Returned by hook registrations; ``remove()`` unregisters."""
+    __slots__ = ("hooks", "fn")
+
+    def __init__(self, hooks, fn):
+        self.hooks, self.fn = hooks, fn
+
+    def remove(self):
+        if self.fn in self.hooks:
+            self.hooks.remove(self.fn)

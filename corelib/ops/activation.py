@@ -1,0 +1,211 @@
+"""clamp, relu and softmax/log_softmax: primitive ops with their own backward.
+
+softmax and log_softmax use the backend's fused kernel when present and are composed from
+primitives otherwise; both save a detached alias of their output (no graph cycle) and
+recompute it from the input when differentiated twice.
+"""
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.node import Node
+from ._graph import attach, edge, needs_grad
+
+
+class _ActNode(Node):
+    __slots__ = ("x", "y", "dim", "lo", "hi")
+
+    def _drop(self):
+        self.x = self.y = None
+
+
+# ----------------------------------------------------------------------------- clamp
+
+class ClampBackward1(_ActNode):
+    """Scalar bounds: the gradient passes where lo <= x <= hi."""
+    __slots__ = ()
+
+    def backward(self, g):
+        x = self.x
+        keep = None
+        if self.lo is not None:
+            keep = x >= self.lo
+        if self.hi is not None:
+            upper = x <= self.hi
+            keep = upper if keep is None else keep.logical_and(upper)
+        return (g * keep if keep is not None else g,)
+
+
+class ClampBackward0(_ActNode):
+    """Tensor bounds: gradients to x where inside, to the bound where it was taken."""
+    __slots__ = ()
+
+    def backward(self, g):
+        from .binary import _back
+        x, lo, hi = self.x, self.lo, self.hi
+        ex, el, eh = self.next
+        inside = x == x
+        g_lo = g_hi = None
+        if lo is not None:
+            below = x < lo
+            inside = inside.logical_and(below.logical_not())
+            if el is not None:
+                g_lo = _back(g * below, lo._shape, lo._dtype)
+        if hi is not None:
+            above = x > hi
+            if lo is not None:
+                above = above.logical_and((x < lo).logical_not())
+            inside = inside.logical_and((x > hi).logical_not())
+            if eh is not None:
+                g_hi = _back(g * above, hi._shape, hi._dtype)
+        gx = _back(g * inside, x._shape, x._dtype) if ex is not None else None
+        return gx, g_lo, g_hi
+
+    def _drop(self):
+        self.x = self.lo = self.hi = None
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Limit values to [min, max] (either may be None; min > max gives max, as torch)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from .binary import maximum, minimum
+        from ..autograd.grad_mode import no_grad as _ng
+        with _ng():
+            r = input
+            if min is not None:
+                r = maximum(r, min if isinstance(min, Tensor) else r.new_full((), min))
+            if max is not None:
+                r = minimum(r, max if isinstance(max, Tensor) else r.new_full((), max))
+        res = _make(r._data, r._shape, r._dtype, r._device)
+        lo = min if isinstance(min, Tensor) else None
+        hi = max if isinstance(max, Tensor) else None
+        if needs_grad(input, lo, hi):
+            node = ClampBackward0((edge(input), edge(lo), edge(hi)), (input,))
+            node.x, node.lo, node.hi = input, lo, hi
+            attach(res, node)
+        return res if out is None else out.copy_(res)
+    dev = input._device
+    ops = dev.ops
+    dt = input._dtype
+    if not dt.is_floating_point and any(isinstance(b, float) for b in (min, max)):
+        dt = D.get_default_dtype()
+    data = input._data if dt is input._dtype else ops.cast(input._data, dt.name)
+    conv = float if dt.is_floating_point else int
+    if min is not None:
+        data = ops.maximum(data, conv(min))
+    if max is not None:
+        data = ops.minimum(data, conv(max))
+    if min is None and max is None:
+        data = ops.copy(data)
+    res = _make(data, input._shape, dt, dev)
+    if needs_grad(input):
+        node = ClampBackward1((edge(input),), (input,))
+        node.x, node.lo, node.hi = input, min, max
+        attach(res, node)
+    return res if out is None else out.copy_(res)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+# ------------------------------------------------------------------------------ relu
+
+
+class ReluBackward0(_ActNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = relu(self.x) if is_grad_enabled() else self.y
+        return (g * (y > 0),)
+
+
+def relu(input):
+    """max(x, 0); nan stays nan."""
+    dev = input._device
+    res = _make(dev.ops.maximum(input._data, 0 if not input._dtype.is_floating_point else 0.0),
+                input._shape, input._dtype, dev)
+    if needs_grad(input):
+        alias = res.detach()
+        node = ReluBackward0((edge(input),), (alias,))
+        node.x, node.y = input, alias
+        attach(res, node)
+    return res
+
+# -------------------------------------------------------------------- softmax family
+
+
+class SoftmaxBackward0(_ActNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = softmax(self.x, self.dim) if is_grad_enabled() else self.y
+        gy = g * y
+        return (gy - y * gy.sum(self.dim, keepdim=True),)
+
+
+class LogSoftmaxBackward0(_ActNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = log_softmax(self.x, self.dim) if is_grad_enabled() else self.y
+        return (g - y.exp() * g.sum(self.dim, keepdim=True),)
+
+
+def _softmax_dtype(input, dtype):
+    if dtype is not None:
+        return input.to(dtype)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for "
+                           f"'{input._dtype.name}'")
+    return input
+
+
+def _softmax_like(name, kernel_name, node_cls, input, dim, dtype):
+    x = _softmax_dtype(input, dtype)
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1   # torch's legacy implicit-dim rule
+    d = _wrap_dim(dim, max(x.ndim, 1))
+    dev = x._device
+    if not x._shape:
+        with no_grad():
+            out = (x - x).exp() if name == "softmax" else x - x
+        res = _make(out._data, (), x._dtype, dev)
+    else:
+        kernel = getattr(dev.ops, kernel_name)
+        if kernel is not None:
+            res = _make(kernel(x._data, d), x._shape, x._dtype, dev)
+        else:
+            with no_grad():
+                shifted = x - x.amax(d, keepdim=True)
+                if name == "softmax":
+                    e = shifted.exp()
+                    out = e / e.sum(d, keepdim=True)
+                else:
+                    out = shifted - shifted.exp().sum(d, keepdim=True).log()
+            res = _make(out._data, x._shape, x._dtype, dev)
+    if needs_grad(x):
+        alias = res.detach()
+        node = node_cls((edge(x),), (alias,))
+        node.x, node.y, node.dim = x, alias, d
+        attach(res, node)
+    return res
+
+
+def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    return _softmax_like("softmax", "softmax", SoftmaxBackward0, input, dim, dtype)
+
+
+def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """x - logsumexp(x) along ``dim``, computed stably."""
+    return _softmax_like("log_softmax", "log_softmax", LogSoftmaxBackward0, input, dim, dtype)

@@ -1,0 +1,572 @@
+"""Tensor creation: from data, filled, ranges, identity, random; plus ``*_like``/``new_*``.
+
+Host data (Python lists, numpy arrays, random draws) is staged as a numpy array and uploaded
+with the backend's ``from_host``; on the cpu backend (numpy buffers) an array plugrad just
+built is used directly instead of being copied again.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy
+
+from .. import _dtype as D
+from .. import _generator
+from .._device import tensor_device
+from .._tensor import Size, Tensor, _make
+
+_INT64_MAX = 2 ** 63 - 1
+
+
+def _shape_arg(size) -> tuple:
+    """zeros(2, 3), zeros((2, 3)), zeros([2, 3]), zeros(torch.Size(...)) -> (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    shape = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"empty(): argument 'size' must be tuple of ints, but found element "
+                            f"of type {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        shape.append(int(s))
+    return tuple(shape)
+
+
+def _upload(array, dev, owned):
+    """Put a host array on ``dev``; ``owned`` arrays are adopted by numpy-buffer backends."""
+    if dev.host_memory and owned:
+        return array
+    return dev.ops.from_host(array)
+
+
+def from_host_array(array, dtype=None, device=None, owned=True, requires_grad=False):
+    """Wrap a numpy array (plugrad-internal: no validation beyond dtype mapping)."""
+    dt = dtype or D.from_numpy(array.dtype)
+    dev = tensor_device(device)
+    if dt.np is not None and array.dtype != dt.np:
+        array, owned = array.astype(dt.np), True
+    t = _make(_upload(array, dev, owned), tuple(array.shape), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+# -------------------------------------------------------------------------- from data
+
+def _infer_from_python(data):
+    """numpy array for nested Python data, with torch's dtype inference."""
+    try:
+        arr = numpy.array(data)
+    except ValueError as exc:
+        raise ValueError(_ragged_message(data)) from exc
+    except OverflowError:
+        raise RuntimeError("Overflow when unpacking long") from None
+    if arr.dtype == object:
+        if _has_tensors(data):
+            return _from_tensor_list(data)
+        raise ValueError(_ragged_message(data))
+    kind = arr.dtype.kind
+    if kind in "US":
+        raise TypeError(f"new(): invalid data type '{arr.dtype.name[:3]}'")
+    if kind == "b":
+        return arr, D.bool_
+    if kind in "iu":
+        if arr.dtype == numpy.uint64:
+            raise RuntimeError("Overflow when unpacking long")
+        return arr.astype(numpy.int64, copy=False), D.int64
+    if kind == "f":
+        if not isinstance(data, numpy.ndarray) and not _has_numpy_floats(data):
+            return arr, D.get_default_dtype()
+        return arr, D.from_numpy(arr.dtype)
+    if kind == "c":
+        raise TypeError("complex tensors are not supported by plugrad")
+    raise TypeError(f"new(): invalid data type '{arr.dtype}'")
+
+
+def _has_numpy_floats(data):
+    return isinstance(data, numpy.generic)
+
+
+def _has_tensors(data):
+    if isinstance(data, Tensor):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_has_tensors(d) for d in data)
+    return False
+
+
+def _from_tensor_list(data):
+    def convert(d):
+        if isinstance(d, Tensor):
+            if d.numel() != 1 or d.ndim:
+                if d.ndim == 0:
+                    return d.item()
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            return d.item()
+        if isinstance(d, (list, tuple)):
+            return [convert(x) for x in d]
+        return d
+    return _infer_from_python(convert(data))
+
+
+def _ragged_message(data):
+    def walk(d, depth):
+        if not isinstance(d, (list, tuple)):
+            return None
+        lengths = [len(x) if isinstance(x, (list, tuple)) else None for x in d]
+        first = lengths[0] if lengths else None
+        for x, n in zip(d, lengths):
+            if n != first:
+                return f"expected sequence of length {first} at dim {depth + 1} (got {n})"
+        for x in d:
+            msg = walk(x, depth + 1)
+            if msg:
+                return msg
+        return None
+    return walk(data, 0) or "could not convert data to a tensor"
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor copying ``data`` (nested lists, numbers, numpy arrays, tensors)."""
+    if isinstance(data, Tensor):
+        import warnings
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                      "requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
+        out = data.detach().clone().to(device=device if device is not None else data._device,
+                                       dtype=dtype or data._dtype)
+        if requires_grad:
+            out.requires_grad_(True)
+        return out
+    if isinstance(data, numpy.ndarray):
+        arr, inferred = numpy.array(data, copy=True), D.from_numpy(data.dtype)
+    else:
+        arr, inferred = _infer_from_python(data)
+    dt = dtype if dtype is not None else inferred
+    dt = _check_dtype(dt)
+    if dt.np is None:
+        t = from_host_array(arr.astype(numpy.float32), D.float32, device)
+        t = t.to(dt)
+    else:
+        t = from_host_array(arr.astype(dt.np, copy=False), dt, device, owned=True)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _check_dtype(dt):
+    if dt is None:
+        return None
+    if isinstance(dt, D.dtype):
+        return dt
+    if isinstance(dt, str) and dt in D.ALIASES:
+        return D.ALIASES[dt]
+    try:
+        return D.from_numpy(dt)
+    except TypeError:
+        raise TypeError(f"dtype must be a plugrad dtype, got {dt!r}") from None
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with ``data`` when no conversion is needed."""
+    if isinstance(data, Tensor):
+        return data.to(device=device if device is not None else data._device,
+                       dtype=dtype or data._dtype)
+    dtype = _check_dtype(dtype)
+    if isinstance(data, numpy.ndarray) and (device is None or str(device) == "cpu"):
+        dt = D.from_numpy(data.dtype)
+        if dtype is None or dtype is dt:
+            return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray):
+    """A cpu tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, numpy.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    dt = D.from_numpy(ndarray.dtype)
+    dev = tensor_device("cpu")
+    return _make(_upload(ndarray, dev, owned=True), tuple(ndarray.shape), dt, dev)
+
+
+def from_dlpack(ext_tensor):
+    """Import a DLPack-capable array (numpy, cupy, torch, ...) without copying where possible."""
+    if isinstance(ext_tensor, Tensor):
+        return ext_tensor
+    device_type, device_id = ext_tensor.__dlpack_device__()
+    if device_type == 1:  # kDLCPU
+        return from_numpy(numpy.from_dlpack(ext_tensor))
+    if device_type == 2:  # kDLCUDA
+        import cupy
+        arr = cupy.from_dlpack(ext_tensor)
+        dev = tensor_device(f"cuda:{device_id}")
+        return _make(arr, tuple(arr.shape), D.from_numpy(arr.dtype), dev)
+    raise RuntimeError(f"from_dlpack: unsupported DLPack device type {device_type}")
+
+# -------------------------------------------------------------------------- filled
+
+
+def _factory_dtype(dtype):
+    return _check_dtype(dtype) or D.get_default_dtype()
+
+
+def _filled(shape, value, dtype, device, requires_grad):
+    dev = tensor_device(device)
+    if dtype.np is None and not dev.ops.supports("full", dtype.name):
+        raise TypeError(f"backend '{dev.type}' does not support dtype {dtype}")
+    data = dev.ops.full(shape, value, dtype.name)
+    t = _make(data, shape, dtype, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False):
+    dt = _factory_dtype(dtype)
+    return _result(_filled(_shape_arg(size), _fill(0, dt), dt, device, requires_grad), out)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    dt = _factory_dtype(dtype)
+    return _result(_filled(_shape_arg(size), _fill(1, dt), dt, device, requires_grad), out)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False, memory_format=None):
+    dt = _factory_dtype(dtype)
+    dev = tensor_device(device)
+    t = _make(dev.ops.empty(_shape_arg(size), dt.name), _shape_arg(size), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _result(t, out)
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False):
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dt = D.scalar_dtype(fill_value)
+        if dt.is_floating_point:
+            dt = D.get_default_dtype()
+    else:
+        dt = _check_dtype(dtype)
+    shape = _shape_arg((size,) if not isinstance(size, (list, tuple)) else (tuple(size),))
+    return _result(_filled(shape, _fill(fill_value, dt), dt, device, requires_grad), out)
+
+
+def _fill(value, dt):
+    if dt.is_floating_point:
+        return float(value)
+    if dt is D.bool_:
+        return bool(value)
+    return int(value)
+
+
+def _result(t, out):
+    if out is None:
+        return t
+    out.resize_(t._shape) if out._shape != t._shape else None
+    return out.copy_(t)
+
+
+def _like(input, dtype, device):
+    return (_check_dtype(dtype) or input._dtype,
+            device if device is not None else input._device)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return _filled(input._shape, _fill(0, dt), dt, dev, requires_grad)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return _filled(input._shape, _fill(1, dt), dt, dev, requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return _filled(input._shape, _fill(fill_value, dt), dt, dev, requires_grad)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return empty(input._shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def _new_kwargs(self, dtype, device):
+    return (_check_dtype(dtype) or self._dtype, device if device is not None else self._device)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+              pin_memory=False):
+    dt, dev = _new_kwargs(self, dtype, device)
+    return _filled(_shape_arg(size), _fill(0, dt), dt, dev, requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+             pin_memory=False):
+    dt, dev = _new_kwargs(self, dtype, device)
+    return _filled(_shape_arg(size), _fill(1, dt), dt, dev, requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
+    dt, dev = _new_kwargs(self, dtype, device)
+    return _filled(_shape_arg((size,) if not isinstance(size, (list, tuple)) else (size,)),
+                   _fill(fill_value, dt), dt, dev, requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+              pin_memory=False):
+    dt, dev = _new_kwargs(self, dtype, device)
+    return empty(_shape_arg(size), dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False):
+    dt, dev = _new_kwargs(self, dtype, device)
+    if isinstance(data, Tensor):
+        return data.detach().clone().to(device=dev, dtype=dt).requires_grad_(requires_grad)
+    return tensor(data, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def legacy_tensor(*args, device=None):
+    """torch.Tensor(...): sizes give an uninitialised tensor, data gives a float copy."""
+    dt = D.get_default_dtype()
+    if not args:
+        return empty(0, dtype=dt, device=device)
+    if len(args) == 1 and not isinstance(args[0], (int, Size)) and not (
+            isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0])):
+        if isinstance(args[0], Tensor):
+            return args[0]
+        return tensor(args[0], dtype=dt, device=device)
+    return empty(*args, dtype=dt, device=device)
+
+# --------------------------------------------------------------------------- ranges
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    """Values start, start+step, ... < end; int64 unless any bound is a float (as torch)."""
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = values
+    if dtype is None:
+        dt = D.get_default_dtype() if any(isinstance(v, float) for v in values) else D.int64
+    else:
+        dt = _check_dtype(dtype)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if not all(math.isfinite(float(v)) for v in values):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    n = max(0, math.ceil((float(end) - float(start)) / float(step))) if dt.is_floating_point \
+        or any(isinstance(v, float) for v in values) else max(0, -((start - end) // step))
+    dev = tensor_device(device)
+    data = dev.ops.arange(start, step, n, dt.name)
+    t = _make(data, (n,), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _result(t, out)
+
+
+def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
+    """torch.range (deprecated): includes ``end``."""
+    dt = _check_dtype(dtype) or D.get_default_dtype()
+    n = int(math.floor((end - start) / step)) + 1
+    dev = tensor_device(device)
+    return _make(dev.ops.arange(start, step, max(n, 0), dt.name), (max(n, 0),), dt, dev)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    """``steps`` evenly spaced values; computed symmetrically from both ends, like torch."""
+    dt = _check_dtype(dtype) or D.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    work = dt if dt.is_floating_point else D.float64
+    idx = arange(steps, dtype=work, device=device)
+    if steps <= 1:
+        t = full((steps,), float(start), dtype=work, device=device)
+    else:
+        step = (end - start) / (steps - 1)
+        if work is D.float32:
+            import numpy as _np
+            step = float(_np.float32(end - start) / _np.float32(steps - 1))
+        lower = idx * step + start
+        upper = end - (steps - 1 - idx) * step
+        t = lower.where(idx < steps // 2, upper)
+    t = t.to(dt)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _result(t, out)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    dt = _check_dtype(dtype) or D.get_default_dtype()
+    from .binary import pow
+    return pow(float(base), linspace(start, end, steps, dtype=D.float64, device=device)).to(dt)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    dt = _check_dtype(dtype) or D.get_default_dtype()
+    m = n if m is None else m
+    rows = arange(n, device=device).unsqueeze(1)
+    cols = arange(m, device=device).unsqueeze(0)
+    t = (rows == cols).to(dt)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _result(t, out)
+
+# --------------------------------------------------------------------------- random
+
+
+def _random(method, shape, dt, device, requires_grad, generator, *args):
+    gen = _generator.resolve(generator)
+    array = gen.draw(method, shape, *args)
+    t = from_host_array(array, dt, device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype, name):
+    dt = _check_dtype(dtype) or D.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f"\"{name}\" not implemented for '{dt.name}'")
+    return dt
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False):
+    """Uniform [0, 1): the same numbers as torch.rand on the CPU for the same seed."""
+    dt = _float_dtype(dtype, "check_uniform_bounds")
+    shape = _shape_arg(size)
+    return _result(_random("uniform", shape, dt, device, requires_grad, generator, dt.name),
+                   out)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):
+    """Standard normal: the same numbers as torch.randn on the CPU for the same seed."""
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    shape = _shape_arg(size)
+    return _result(_random("normal", shape, dt, device, requires_grad, generator, dt.name), out)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False):
+    if size is None:
+        if isinstance(high, (tuple, list)):
+            low, high, size = 0, low, high
+        else:
+            raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
+    dt = _check_dtype(dtype) or D.int64
+    gen = _generator.resolve(generator)
+    shape = _shape_arg((size,))
+    array = gen.draw("randint", int(low), int(high), shape, dt.name)
+    t = from_host_array(array, dt, device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _result(t, out)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    dt = _check_dtype(dtype) or D.int64
+    gen = _generator.resolve(generator)
+    array = gen.draw("randperm", int(n), dt.name)
+    return _result(from_host_array(array, dt, device), out)
+
+
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return rand(input._shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return randn(input._shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
+                 requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return randint(low, high, input._shape, dtype=dt, device=dev)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """Draw 0/1 with probabilities ``input`` (or a scalar ``p``), torch's CPU stream."""
+    gen = _generator.resolve(generator)
+    if p is None:
+        probs = input.detach().cpu()._host()
+        array = gen.draw("bernoulli", probs, input._shape, input._dtype.name)
+    else:
+        array = gen.draw("bernoulli", float(p), input._shape, input._dtype.name)
+    return _result(from_host_array(array, input._dtype, input._device), out)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
+           requires_grad=False):
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean if isinstance(mean, Tensor) else None
+        s = std if isinstance(std, Tensor) else None
+        like = m if m is not None else s
+        noise = randn(like._shape, generator=generator, dtype=like._dtype, device=like._device)
+        return _result(noise * std + mean, out)
+    return _result(randn(*(_shape_arg((size,))), generator=generator, dtype=dtype,
+                         device=device, requires_grad=requires_grad) * std + mean, out)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Sample category indices (via inverse CDF on uniform draws; not torch's stream)."""
+    probs = input if input.ndim == 2 else input.unsqueeze(0)
+    rows = []
+    for r in range(probs._shape[0]):
+        p = probs[r].double()
+        chosen = []
+        for _ in range(num_samples):
+            cdf = p.cumsum(0)
+            total = float(cdf[-1])
+            if total <= 0:
+                raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+            u = rand(1, generator=generator, dtype=D.float64).item() * total
+            k = int((cdf <= u).sum())
+            k = min(k, p._shape[0] - 1)
+            chosen.append(k)
+            if not replacement:
+                p = p.clone()
+                p[k] = 0
+        rows.append(chosen)
+    out = tensor(rows, dtype=D.int64, device=input._device)
+    return out if input.ndim == 2 else out[0]

@@ -1,0 +1,787 @@
+"""Indexing: ``x[key]``, ``x[key] = v`` and the gather/scatter family.
+
+Basic indices (ints, slices, None, Ellipsis) become a view through the ``slice`` and
+``reshape`` primitives. Advanced indices (integer / bool tensors, lists) follow numpy's rules
+and run on the backend's ``index`` / ``index_put`` primitives over the leading axes of a
+permuted view: the indexed dims are moved to the front, indexed, and moved back when they were
+adjacent (where numpy and torch keep them in place).
+"""
+from __future__ import annotations
+
+import numpy
+
+from .. import _dtype as D
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.node import Node
+from ._graph import attach, edge, needs_grad, unbroadcast
+from .views import make_view
+
+
+# ------------------------------------------------------------------ key normalisation
+
+def _as_index_tensor(value, device):
+    from .creation import as_tensor
+    if isinstance(value, Tensor):
+        t = value
+    else:
+        arr = numpy.asarray(value)
+        if arr.dtype == object:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             "byte Variables are valid indices")
+        if arr.size == 0 and arr.dtype.kind == "f":
+            arr = arr.astype(numpy.int64)
+        t = as_tensor(arr)
+    if t._dtype.is_floating_point:
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if t._device is not device:
+        t = t.to(device)
+    return t
+
+
+def _expand_key(key, ndim):
+    """Tuple key with Ellipsis expanded; counts the dims each entry consumes."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    consumed = 0
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, bool):
+            continue
+        if isinstance(k, Tensor) and k._dtype is D.bool_:
+            consumed += max(k.ndim, 1) if k.ndim else 0
+        elif isinstance(k, (list, numpy.ndarray)) and numpy.asarray(k).dtype == bool:
+            consumed += numpy.asarray(k).ndim
+        else:
+            consumed += 1
+    if sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out = []
+    for k in key:
+        if k is Ellipsis:
+            out.extend([slice(None)] * (ndim - consumed))
+        else:
+            out.append(k)
+    if Ellipsis not in key:
+        out.extend([slice(None)] * (ndim - consumed))
+    return out
+
+
+def _basic(x, key):
+    """Apply the basic part of ``key``; return (view, [(position, index tensor), ...])."""
+    device = x._device
+    slices, shape_after, advanced = [], [], []
+    dim = 0
+    out_pos = 0
+    reshape_needed = False
+    for k in key:
+        if k is None:
+            shape_after.append(1)
+            reshape_needed = True
+            out_pos += 1
+            continue
+        if isinstance(k, bool):
+            # a bool scalar index adds a dim of size 1 (True) or 0 (False)
+            shape_after.append(1)
+            reshape_needed = True
+            if not k:
+                advanced.append((out_pos, _as_index_tensor(numpy.zeros(0, numpy.int64), device)))
+            out_pos += 1
+            continue
+        if isinstance(k, slice):
+            size = x._shape[dim]
+            start, stop, step = k.indices(size)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            stop = max(stop, start)
+            slices.append((start, stop, step))
+            shape_after.append(max(0, (stop - start + step - 1) // step))
+            dim += 1
+            out_pos += 1
+            continue
+        if isinstance(k, int) or (hasattr(k, "__index__") and not isinstance(k, Tensor)
+                                  and not isinstance(k, (list, numpy.ndarray))):
+            i = int(k)
+            size = x._shape[dim]
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size "
+                                 f"{size}")
+            i %= size
+            slices.append((i, i + 1, 1))
+            reshape_needed = True
+            dim += 1
+            continue
+        if isinstance(k, Tensor) and not k._shape and k._dtype is not D.bool_ and \
+                not k._dtype.is_floating_point and k._device.type == "cpu":
+            # a 0-d integer tensor indexes like an int (as torch) but still counts as advanced
+            pass
+        t = _as_index_tensor(k, device)
+        if t._dtype is D.bool_:
+            span = t.ndim
+            if span == 0:
+                shape_after.append(1)
+                reshape_needed = True
+                if not t.item():
+                    advanced.append((out_pos, _as_index_tensor(numpy.zeros(0, numpy.int64),
+                                                               device)))
+                out_pos += 1
+                continue
+            for j in range(span):
+                if t._shape[j] != x._shape[dim + j]:
+                    raise IndexError(f"The shape of the mask {list(t._shape)} at index {j} does "
+                                     f"not match the shape of the indexed tensor "
+                                     f"{list(x._shape)} at index {dim + j}")
+            coords = t.nonzero()
+            for j in range(span):
+                slices.append((0, x._shape[dim], 1))
+                shape_after.append(x._shape[dim])
+                advanced.append((out_pos, coords.select(1, j)))
+                dim += 1
+                out_pos += 1
+            continue
+        slices.append((0, x._shape[dim], 1))
+        shape_after.append(x._shape[dim])
+        advanced.append((out_pos, t))
+        dim += 1
+        out_pos += 1
+    full = tuple(slices) + tuple((0, s, 1) for s in x._shape[dim:])
+    shape_after.extend(x._shape[dim:])
+    view = x
+    if any(s != (0, n, 1) for s, n in zip(full, x._shape)):
+        from .views import slice_view
+        view = slice_view(x, full)
+    if reshape_needed or tuple(shape_after) != view._shape:
+        view = view.reshape(tuple(shape_after)) if view._shape != tuple(shape_after) else view
+    return view, advanced
+
+
+def _check_bounds(index, size, dim):
+    """IndexError for out-of-range indices (host-memory backends; device backends trust)."""
+    if index.numel() == 0 or not index._device.host_memory:
+        return
+    values = index._host()
+    low, high = values.min(), values.max()
+    if low < -size or high >= size:
+        bad = low if low < -size else high
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _normalise(index, size):
+    index = index if index._dtype is D.int64 else index.to(D.int64)
+    if index.numel() and index._device.host_memory and index._host().min() >= 0:
+        return index
+    return index.where(index >= 0, index + size)
+
+
+def _advanced_layout(view, advanced):
+    """Permutation moving indexed dims first, broadcast index buffers, and result layout."""
+    positions = [p for p, _ in advanced]
+    for p, t in advanced:
+        _check_bounds(t, view._shape[p], p)
+    from ._operands import broadcast_shapes
+    bshape = ()
+    for _, t in advanced:
+        bshape = broadcast_shapes(bshape, t._shape)
+    indices = [_normalise(t, view._shape[p]).expand(bshape) for p, t in advanced]
+    rest = [d for d in range(view.ndim) if d not in positions]
+    perm = positions + rest
+    adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+    return perm, indices, bshape, rest, adjacent and positions[0] != 0, positions[0]
+
+
+# --------------------------------------------------------------------------- getitem
+
+class IndexBackward0(Node):
+    __slots__ = ("shape", "perm", "indices", "front")
+
+    def backward(self, g):
+        return (_index_backward(g, self.shape, self.perm, self.indices, self.front),)
+
+    def _drop(self):
+        self.indices = None
+
+
+def _index_backward(g, shape, perm, indices, front):
+    """zeros(shape) with g accumulated at the indexed positions."""
+    if front is not None:
+        nb = len(indices[0]._shape)
+        g = g.movedim(tuple(range(front, front + nb)), tuple(range(nb)))
+    permuted_shape = tuple(shape[p] for p in perm)
+    grad = g.new_zeros(permuted_shape)
+    grad = index_put_functional(grad, indices, g, accumulate=True)
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    return grad.permute(inverse)
+
+
+def getitem(x, key):
+    """x[key] with torch/numpy semantics."""
+    if type(key) is int and x._shape:
+        from .views import select
+        return select(x, 0, key)
+    if x.ndim == 0 and not isinstance(key, tuple) and key is not None and key is not Ellipsis \
+            and not isinstance(key, (Tensor, bool)):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    view, advanced = _basic(x, _expand_key(key, x.ndim))
+    if not advanced:
+        if view is x:
+            return make_view(x, x._data, x._shape, _IdentityView, ("_alias", ()))
+        return view
+    return index_with_layout(view, advanced)
+
+
+class _IdentityView(Node):
+    __slots__ = ("shape", "args")
+
+    def backward(self, g):
+        return (g,)
+
+
+Tensor._alias = lambda self: getitem(self, Ellipsis)
+
+
+def index_with_layout(view, advanced):
+    perm, indices, bshape, rest, keep_in_place, first = _advanced_layout(view, advanced)
+    permuted = view.permute(perm) if perm != list(range(view.ndim)) else view
+    dev = view._device
+    data = dev.ops.index(permuted._data, [i._data for i in indices])
+    shape = bshape + tuple(view._shape[d] for d in rest)
+    out = _make(data, shape, view._dtype, dev)
+    if needs_grad(view):
+        node = IndexBackward0((edge(view),), tuple(indices))
+        node.shape, node.perm, node.indices = view._shape, perm, indices
+        node.front = first if keep_in_place else None
+        attach(out, node)
+    if keep_in_place:
+        nb = len(bshape)
+        out = out.movedim(tuple(range(nb)), tuple(range(first, first + nb)))
+    return out
+
+
+def index_with(x, indices):
+    """x[i0, i1, ...] for index tensors over the leading dims (internal helper)."""
+    return index_with_layout(x, [(p, t) for p, t in enumerate(indices)])
+
+# ------------------------------------------------------------------- index_put (functional)
+
+
+class IndexPutBackward0(Node):
+    __slots__ = ("indices", "vshape", "vdtype", "accumulate")
+
+    def backward(self, g):
+        ex, ev = self.next
+        gx = None
+        if ex is not None:
+            gx = g if self.accumulate else index_put_functional(g, self.indices, 0.0)
+        gv = None
+        if ev is not None:
+            gv = _back(index_with(g, self.indices), self.vshape, self.vdtype)
+        return gx, gv
+
+    def _drop(self):
+        self.indices = None
+
+
+def _back(g, shape, dtype):
+    g = unbroadcast(g, shape)
+    return g if g._dtype is dtype else g.to(dtype)
+
+
+def index_put_functional(x, indices, values, accumulate=False):
+    """A copy of x with x[indices] = values (or += with accumulate), differentiable."""
+    dev = x._device
+    out = _make(dev.ops.copy(x._data), x._shape, x._dtype, dev)
+    if isinstance(values, Tensor):
+        vdata = values._data if values._dtype is x._dtype else dev.ops.cast(values._data,
+                                                                            x._dtype.name)
+    else:
+        vdata = values
+    dev.ops.index_put(out._data, [i._data for i in indices], vdata, accumulate)
+    if needs_grad(x, values):
+        node = IndexPutBackward0((edge(x), edge(values)),
+                                 tuple(i for i in indices))
+        node.indices, node.accumulate = indices, accumulate
+        node.vshape = values._shape if isinstance(values, Tensor) else ()
+        node.vdtype = values._dtype if isinstance(values, Tensor) else x._dtype
+        attach(out, node)
+    return out
+
+
+# --------------------------------------------------------------------------- setitem
+
+def setitem(x, key, value):
+    """x[key] = value, in place (writes through views; autograd rebases history)."""
+    from .inplace import check_inplace, commit_region
+    check_inplace(x)
+    view, advanced = _basic(x, _expand_key(key, x.ndim))
+    dev = x._device
+    if not isinstance(value, Tensor):
+        if isinstance(value, (list, tuple, numpy.ndarray)):
+            from .creation import as_tensor
+            value = as_tensor(value, dtype=x._dtype, device=dev)
+        elif not isinstance(value, (bool, int, float)):
+            raise TypeError(f"can't assign a {type(value).__name__} to a {x.type()}")
+    elif value._device is not dev:
+        if value._shape or value._device.type != "cpu":
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {dev} and {value._device}!")
+        value = value.to(dev)
+    if not advanced:
+        _assign_region(view, value)
+        commit_region(x, view, key, value, None)
+        return
+    perm, indices, bshape, rest, keep_in_place, first = _advanced_layout(view, advanced)
+    permuted = view.permute(perm)
+    if isinstance(value, Tensor):
+        target = bshape + tuple(view._shape[d] for d in rest)
+        if keep_in_place:
+            nb = len(bshape)
+            layout = tuple(view._shape[d] for d in rest[:first]) + bshape + tuple(
+                view._shape[d] for d in rest[first:])
+            v = _broadcast_value(value, layout).movedim(tuple(range(first, first + nb)),
+                                                        tuple(range(nb)))
+        else:
+            v = _broadcast_value(value, target)
+        vdata = v._data if v._dtype is x._dtype else dev.ops.cast(v._data, x._dtype.name)
+    else:
+        vdata = _scalar_for(value, x._dtype)
+    dev.ops.index_put(permuted._data, [i._data for i in indices], vdata, False)
+    commit_region(x, view, key, value, (perm, indices, keep_in_place, first))
+
+
+def _scalar_for(value, dt):
+    if dt.is_floating_point:
+        return float(value)
+    if dt is D.bool_:
+        return bool(value)
+    return int(value)
+
+
+def _broadcast_value(value, shape):
+    from ._operands import broadcast_shapes
+    vshape = value._shape
+    while len(vshape) > len(shape) and vshape[0] == 1:
+        vshape = vshape[1:]
+        value = value.reshape(vshape)
+    try:
+        if broadcast_shapes(vshape, shape) != tuple(shape):
+            raise RuntimeError
+    except RuntimeError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value._shape)} cannot "
+                           f"be broadcast to indexing result of shape {list(shape)}") from None
+    return value.expand(shape)
+
+
+def _assign_region(view, value):
+    dev = view._device
+    if isinstance(value, Tensor):
+        v = _broadcast_value(value, view._shape)
+        data = v._data if v._dtype is view._dtype else dev.ops.cast(v._data, view._dtype.name)
+    else:
+        data = _scalar_for(value, view._dtype)
+    dev.ops.assign(view._data, data)
+
+# --------------------------------------------------------------- gather / scatter family
+
+
+def _dim_index(index, dim):
+    """Index tensors addressing x[a0, a1, ..., index, ...]: aranges broadcast with index."""
+    from .creation import arange
+    parts = []
+    for d in range(index.ndim):
+        if d == dim:
+            parts.append(index)
+        else:
+            shape = [1] * index.ndim
+            shape[d] = index._shape[d]
+            parts.append(arange(index._shape[d], device=index._device).reshape(shape).expand(
+                index._shape))
+    return parts
+
+
+def _check_gather(name, input, dim, index):
+    if index._dtype is not D.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
+                           f"tensor")
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    for k in range(index.ndim):
+        if k != d and index._shape[k] > (input._shape[k] if input._shape else 1):
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{list(index._shape)} to be smaller than self "
+                               f"{list(input._shape)} apart from dimension {d}")
+    _check_bounds(index, input._shape[d] if input._shape else 1, d)
+    return d
+
+
+class GatherBackward0(Node):
+    __slots__ = ("shape", "dim", "index")
+
+    def backward(self, g):
+        return (g.new_zeros(self.shape).scatter_add(self.dim, self.index, g),)
+
+    def _drop(self):
+        self.index = None
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """out[i][j] = input[index[i][j]][j] (for dim=0), as torch.gather."""
+    d = _check_gather("gather", input, dim, index)
+    if not input._shape:
+        return input.reshape(1).gather(0, index.reshape(1)).reshape(index._shape)
+    region = input
+    if index._shape != input._shape:
+        slices = tuple((0, index._shape[k] if k != d else input._shape[k], 1)
+                       for k in range(input.ndim))
+        from .views import slice_view
+        region = slice_view(input.detach(), slices)
+    parts = _dim_index(_normalise(index, input._shape[d]), d)
+    dev = input._device
+    data = dev.ops.index(region._data, [p._data for p in parts])
+    out = _make(data, index._shape, input._dtype, dev)
+    if needs_grad(input):
+        node = GatherBackward0((edge(input),), (index,))
+        node.shape, node.dim, node.index = input._shape, d, index
+        attach(out, node)
+    return out
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    from ._operands import broadcast_shapes
+    d = _wrap_dim(dim, input.ndim)
+    shape_i = list(input._shape)
+    shape_x = list(indices._shape)
+    shape_i[d] = 1
+    shape_x[d] = 1
+    common = list(broadcast_shapes(tuple(shape_i), tuple(shape_x)))
+    ci = common.copy()
+    ci[d] = indices._shape[d]
+    cx = common.copy()
+    cx[d] = input._shape[d]
+    return gather(input.expand(cx), d, indices.expand(ci))
+
+
+class ScatterBackward0(Node):
+    __slots__ = ("dim", "index", "vshape", "reduce_add")
+
+    def backward(self, g):
+        ex, es = self.next
+        gx = None
+        if ex is not None:
+            gx = g if self.reduce_add else g.scatter(self.dim, self.index, 0.0)
+        gs = g.gather(self.dim, self.index) if es is not None else None
+        return gx, gs
+
+    def _drop(self):
+        self.index = None
+
+
+class ScatterAddBackward0(ScatterBackward0):
+    __slots__ = ()
+
+
+def _scatter(name, input, dim, index, src, accumulate):
+    d = _check_gather(name, input, dim, index)
+    if isinstance(src, Tensor):
+        if src._dtype is not input._dtype:
+            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+        for k in range(index.ndim):
+            if index._shape[k] > src._shape[k]:
+                raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                                   f"{list(index._shape)} to be smaller than src "
+                                   f"{list(src._shape)}")
+        if src._shape != index._shape:
+            from .views import slice_view
+            src_region = slice_view(src, tuple((0, s, 1) for s in index._shape))
+        else:
+            src_region = src
+    else:
+        src_region = src
+    parts = _dim_index(_normalise(index, input._shape[d]), d)
+    out = index_put_functional(input, parts, src_region, accumulate)
+    if out._grad_fn is not None:
+        node = (ScatterAddBackward0 if accumulate else ScatterBackward0)(
+            (edge(input), edge(src) if isinstance(src, Tensor) else None), (index,))
+        node.dim, node.index, node.reduce_add = d, index, accumulate
+        attach(out, node)
+    return out
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """Out-of-place scatter: a copy of input with src (or value) written at index."""
+    if src is None:
+        src = value
+    if reduce is not None:
+        if reduce == "add":
+            return scatter_add(input, dim, index, src if isinstance(src, Tensor) else
+                               input.new_full(index._shape, src))
+        raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+    return _scatter("scatter", input, dim, index, src, False)
+
+
+def scatter_add(input, dim, index, src):
+    return _scatter("scatter_add", input, dim, index, src, True)
+
+
+class IndexSelectBackward0(Node):
+    __slots__ = ("shape", "dim", "index")
+
+    def backward(self, g):
+        return (g.new_zeros(self.shape).index_add(self.dim, self.index, g),)
+
+    def _drop(self):
+        self.index = None
+
+
+def index_select(input, dim, index):
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index._dtype not in (D.int64, D.int32):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    if not input._shape:
+        return input.reshape(1).index_select(0, index).reshape(())
+    idx = _normalise(index.reshape(-1), input._shape[d])
+    _check_bounds(index, input._shape[d], d)
+    moved = input.movedim(d, 0) if d else input
+    dev = input._device
+    data = dev.ops.index(moved._data, [idx._data])
+    shape = idx._shape + moved._shape[1:]
+    out = _make(data, shape, input._dtype, dev)
+    if d:
+        out = out.movedim(0, d)
+        out = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(input):
+        node = IndexSelectBackward0((edge(input),), (index,))
+        node.shape, node.dim, node.index = input._shape, d, idx
+        attach(out, node)
+    return out
+
+
+class IndexAddBackward0(Node):
+    __slots__ = ("dim", "index", "alpha")
+
+    def backward(self, g):
+        ex, es = self.next
+        gs = g.index_select(self.dim, self.index) * self.alpha if es is not None else None
+        return (g if ex is not None else None), gs
+
+    def _drop(self):
+        self.index = None
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    idx = _normalise(index.reshape(-1), input._shape[d] if input._shape else 1)
+    _check_bounds(index, input._shape[d] if input._shape else 1, d)
+    src = source * alpha if alpha != 1 else source
+    perm = [d] + [k for k in range(input.ndim) if k != d]
+    moved = input.permute(perm) if d else input
+    smoved = src.permute(perm) if d else src
+    with _no_grad():
+        out_m = index_put_functional(moved.detach(), [idx], smoved.detach(), accumulate=True)
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    out = out_m.permute(inverse) if d else out_m
+    out = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(input, source):
+        node = IndexAddBackward0((edge(input), edge(source)), (index,))
+        node.dim, node.index, node.alpha = d, idx, alpha
+        attach(out, node)
+    return out
+
+
+def _no_grad():
+    from ..autograd.grad_mode import no_grad
+    return no_grad()
+
+# ------------------------------------------------------------------ masks and where
+
+
+class WhereBackward0(Node):
+    __slots__ = ("cond", "sa", "sb", "da", "db")
+
+    def backward(self, g):
+        ea, eb = self.next
+        zero = g * 0
+        ga = _back(g.where(self.cond, zero), self.sa, self.da) if ea is not None else None
+        gb = _back(zero.where(self.cond, g), self.sb, self.db) if eb is not None else None
+        return ga, gb
+
+    def _drop(self):
+        self.cond = None
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """condition ? input : other (broadcasting); one argument gives nonzero as a tuple."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition._dtype is not D.bool_:
+        if condition._dtype is D.uint8:
+            condition = condition != 0
+        else:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {_legacy(condition._dtype)}")
+    from ._operands import binary, broadcast_shapes, _same_device
+    ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    if condition._device is not dev:
+        condition, _ = _same_device(condition, ta if ta is not None else tb)
+    shape = broadcast_shapes(condition._shape, shape)
+    res = _make(dev.ops.where(condition._data, xa, xb), shape, dt, dev)
+    if needs_grad(ta, tb):
+        node = WhereBackward0((edge(ta), edge(tb)), (condition,))
+        node.cond = condition
+        node.sa = ta._shape if ta is not None else ()
+        node.sb = tb._shape if tb is not None else ()
+        node.da = ta._dtype if ta is not None else None
+        node.db = tb._dtype if tb is not None else None
+        attach(res, node)
+    if out is not None:
+        return out.copy_(res)
+    return res
+
+
+def _legacy(dt):
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "uint8": "Byte", "bool": "Bool"}.get(dt.name, dt.name)
+
+
+class MaskedFillBackward0(Node):
+    __slots__ = ("mask",)
+
+    def backward(self, g):
+        return (g.masked_fill(self.mask, 0),)
+
+    def _drop(self):
+        self.mask = None
+
+
+def masked_fill(input, mask, value):
+    """Copy of input with ``value`` where mask is True (mask broadcasts to input)."""
+    if mask._dtype is not D.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{mask._dtype}")
+    from ._operands import broadcast_shapes
+    if broadcast_shapes(mask._shape, input._shape) != input._shape:
+        raise RuntimeError(f"The size of tensor a ({input._shape[-1] if input._shape else 1}) "
+                           f"must match the size of tensor b ({mask._shape[-1]}) at "
+                           "non-singleton dimension")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        if value._requires_grad:
+            return where(mask, value.to(input._dtype), input)
+        value = value.item()
+    dev = input._device
+    if mask._device is not dev:
+        mask = mask.to(dev)
+    scalar = _scalar_for(value, input._dtype)
+    res = _make(dev.ops.where(mask._data, scalar, input._data), input._shape, input._dtype, dev)
+    if needs_grad(input):
+        node = MaskedFillBackward0((edge(input),), (mask,))
+        node.mask = mask
+        attach(res, node)
+    return res
+
+
+def masked_select(input, mask):
+    from ._operands import broadcast_shapes
+    shape = broadcast_shapes(input._shape, mask._shape)
+    return getitem(input.expand(shape), mask.expand(shape))
+
+
+def masked_scatter(input, mask, source):
+    from ._operands import broadcast_shapes
+    shape = broadcast_shapes(input._shape, mask._shape)
+    mask = mask.expand(shape)
+    n = int(mask.sum())
+    out = input.expand(shape).clone()
+    out[mask] = source.reshape(-1)[:n]
+    return out
+
+
+def nonzero(input, *, as_tuple=False):
+    """Coordinates of non-zero elements: (n, ndim) int64, or a tuple of 1-D tensors."""
+    dev = input._device
+    x = input if input._dtype is D.bool_ else (input != 0)
+    if not x._shape:
+        # torch: a 0-d input gives coordinates of shape (n, 0)
+        data = dev.ops.nonzero(x.reshape(1)._data)
+        coords = _make(data, _shape_of(dev, data), D.int64, dev)
+        return (coords.select(1, 0),) if as_tuple else coords[:, :0]
+    data = dev.ops.nonzero(x._data)
+    coords = _make(data, _shape_of(dev, data), D.int64, dev)
+    if as_tuple:
+        return tuple(coords.select(1, j) for j in range(input.ndim))
+    return coords
+
+
+def _shape_of(dev, data):
+    """Shape of a data-dependent result; buffers expose ``.shape`` (see the contract)."""
+    return tuple(data.shape)
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)
+
+# ------------------------------------------------------------------------ sorting
+
+
+class SortBackward0(Node):
+    __slots__ = ("shape", "dim", "index")
+
+    def backward(self, g):
+        return (g.new_zeros(self.shape).scatter(self.dim, self.index, g),)
+
+    def _drop(self):
+        self.index = None
+
+
+def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+    from .reduce import return_types
+    if isinstance(dim, bool):
+        dim, descending = -1, dim
+    dev = input._device
+    if not input._shape:
+        values = input.clone()
+        return return_types["sort"](values, _make(dev.ops.full((), 0, "int64"), (), D.int64, dev))
+    d = _wrap_dim(dim, input.ndim)
+    vdata, idata = dev.ops.sort(input._data, d, bool(descending))
+    values = _make(vdata, input._shape, input._dtype, dev)
+    indices = _make(idata, input._shape, D.int64, dev)
+    if needs_grad(input):
+        node = SortBackward0((edge(input),), (indices,))
+        node.shape, node.dim, node.index = input._shape, d, indices
+        attach(values, node)
+    return return_types["sort"](values, indices)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    from .reduce import return_types
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    size = input._shape[d] if input._shape else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    s = sort(input, d, descending=largest)
+    return return_types["topk"](s.values.narrow(d, 0, k), s.indices.narrow(d, 0, k))
+
+
+def msort(input):
+    return sort(input, 0).values

@@ -1,0 +1,179 @@
+"""In-place ops: writing into a tensor's buffer while keeping autograd correct.
+
+Without autograd an in-place op is one backend call with ``out=``. With autograd, the result
+is computed out of place (recording the graph), written into the buffer, and the tensor's
+history is rebased onto the new node; for a view, the *base* gets a ``CopySlices`` node so
+gradients flow through the untouched region of the base and into the written value.
+"""
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.node import Node
+from ._graph import attach, edge, unbroadcast
+from .views import replay_view
+
+_LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+           "bool": "Bool"}
+
+
+def can_cast(src: D.dtype, dst: D.dtype) -> bool:
+    """torch.can_cast: no float -> integral and no non-bool -> bool."""
+    if src.category > dst.category:
+        return False
+    return True
+
+
+def check_inplace(x):
+    """Refuse in-place ops on leaves that require grad (and their views), as torch does."""
+    if not is_grad_enabled():
+        return
+    if x._requires_grad and x._grad_fn is None and x._base is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    base = x._base
+    if base is not None and base._requires_grad and base._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def _cast_result(x, res):
+    if res._dtype is x._dtype:
+        return res._data
+    if not can_cast(res._dtype, x._dtype):
+        raise RuntimeError(f"result type {_LEGACY[res._dtype.name]} can't be cast to the desired "
+                           f"output type {_LEGACY[x._dtype.name]}")
+    return x._device.ops.cast(res._data, x._dtype.name)
+
+
+def apply_inplace(x, op, *args, **kwargs):
+    """x.op_(*args): compute op(x, *args) and write it into x (the general path)."""
+    check_inplace(x)
+    res = op(x, *args, **kwargs)
+    if res._shape != x._shape:
+        raise RuntimeError(f"output with shape {list(x._shape)} doesn't match the broadcast "
+                           f"shape {list(res._shape)}")
+    data = _cast_result(x, res)
+    node = res._grad_fn
+    if node is not None:
+        _snapshot_saved_self(node, x)
+    x._device.ops.assign(x._data, data)
+    x._bump_version()
+    if node is not None:
+        if x._base is None:
+            x._grad_fn = node
+            x._requires_grad = True
+        else:
+            _copy_slices(x, Ellipsis, res)
+    return x
+
+
+def _snapshot_saved_self(node, x):
+    """If the new node saved x itself, keep x's pre-write values instead (torch clones too)."""
+    if not node.saved or not any(t is x for t in node.saved):
+        return
+    with no_grad():
+        snapshot = x.detach().clone()
+    node.saved = tuple(snapshot if t is x else t for t in node.saved)
+    node.versions = tuple(t._vc[0] if t._vc else 0 for t in node.saved)
+    for cls in type(node).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if slot not in ("saved", "next") and getattr(node, slot, None) is x:
+                setattr(node, slot, snapshot)
+
+
+def commit_region(x, view, key, value, advanced):
+    """After ``x[key] = value`` wrote the data: bump versions and rebase autograd history."""
+    x._bump_version()
+    if not is_grad_enabled():
+        return
+    value_grad = isinstance(value, Tensor) and value._requires_grad
+    if not (x._requires_grad or value_grad):
+        return
+    _copy_slices(x, key, value)
+
+
+class CopySlices(Node):
+    """grad_fn of a base written through a view: grad flows to the old base except in the
+    written region, and from that region to the written value."""
+    __slots__ = ("view_fn", "key", "vshape", "vdtype")
+
+    def backward(self, g):
+        e_base, e_value = self.next
+        g_base = g_value = None
+        region_of = self._region
+        if e_base is not None:
+            with no_grad():
+                g_base = g.clone()
+                target = replay_view(g_base, self.view_fn)
+                target[self.key] = 0
+        if e_value is not None:
+            g_value = region_of(g)
+            g_value = unbroadcast(g_value, self.vshape) if g_value._shape != self.vshape else \
+                g_value
+            if g_value._dtype is not self.vdtype:
+                g_value = g_value.to(self.vdtype)
+        return g_base, g_value
+
+    def _region(self, g):
+        view = replay_view(g, self.view_fn)
+        return view if self.key is Ellipsis else view[self.key]
+
+    def _drop(self):
+        self.key = None
+
+
+def _copy_slices(x, key, value):
+    """Give x's base (or x itself) a CopySlices node for a write of ``value`` at x[key]."""
+    base = x._base if x._base is not None else x
+    view_fn = x._view_fn if x._base is not None else None
+    value_t = value if isinstance(value, Tensor) else None
+    node = CopySlices((edge(base), edge(value_t)))
+    node.view_fn, node.key = view_fn, key
+    node.vshape = value_t._shape if value_t is not None else ()
+    node.vdtype = value_t._dtype if value_t is not None else base._dtype
+    attach(base, node)
+    if x is not base:
+        with _enabled():
+            rebuilt = replay_view(base, view_fn)
+        x._grad_fn = rebuilt._grad_fn
+        x._requires_grad = True
+
+
+def _enabled():
+    from ..autograd.grad_mode import enable_grad
+    return enable_grad()
+
+# --------------------------------------------------------------- fast no-grad in-place
+
+
+def fast_binary_(x, other, prim):
+    """x.<prim>_(other) without autograd: one backend call writing into x's buffer.
+
+    Returns None when the fast path does not apply (autograd, promotion, broadcasting of x).
+    """
+    if x._requires_grad and is_grad_enabled():
+        return None
+    if isinstance(other, Tensor):
+        if other._requires_grad and is_grad_enabled():
+            return None
+        if other._device is not x._device or other._dtype is not x._dtype:
+            return None
+        if other._shape != x._shape:
+            from ._operands import broadcast_shapes
+            if broadcast_shapes(x._shape, other._shape) != x._shape:
+                raise RuntimeError(f"output with shape {list(x._shape)} doesn't match the "
+                                   f"broadcast shape "
+                                   f"{list(broadcast_shapes(x._shape, other._shape))}")
+        operand = other._data
+    elif isinstance(other, (int, float, bool)) and not isinstance(other, bool):
+        if isinstance(other, float) and not x._dtype.is_floating_point:
+            return None
+        operand = float(other) if x._dtype.is_floating_point else int(other)
+    else:
+        return None
+    getattr(x._device.ops, prim)(x._data, operand, out=x._data)
+    x._bump_version()
+    return x

@@ -1,0 +1,298 @@
+"""Matrix products: matmul/mm/bmm/mv/dot/outer/addmm and einsum.
+
+All go through one primitive op, ``_matmul`` on >= 2-D operands with broadcast batch dims,
+which uses the backend's ``matmul`` kernel when it has one and broadcast-multiply + sum
+otherwise. 1-D operands are handled by unsqueeze/squeeze around it, as numpy and torch do.
+"""
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._tensor import Tensor, _make
+from ..autograd.node import Node
+from ._graph import attach, edge, named, needs_grad, unbroadcast
+from ._operands import broadcast_shapes, check_same_device
+
+
+def _legacy(dt):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "bool": "bool"}.get(dt.name, dt.name)
+
+
+def _check_pair(a, b, name):
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"{name}(): argument 'other' must be Tensor, not "
+                        f"{type(b if isinstance(a, Tensor) else a).__name__}")
+    check_same_device(a, b)
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_legacy(a._dtype)} != {_legacy(b._dtype)}")
+
+
+class _MatmulNode(Node):
+    __slots__ = ("a", "b")
+
+    def _drop(self):
+        self.a = self.b = None
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ea, eb = self.next
+        ga = gb = None
+        if ea is not None:
+            ga = unbroadcast(_mm(g, b.transpose(-1, -2)), a._shape)
+        if eb is not None:
+            gb = unbroadcast(_mm(a.transpose(-1, -2), g), b._shape)
+        return ga, gb
+
+
+class MmBackward0(_MatmulNode):
+    __slots__ = ()
+
+
+class BmmBackward0(_MatmulNode):
+    __slots__ = ()
+
+
+class MatmulBackward0(_MatmulNode):
+    __slots__ = ()
+
+
+def _mm(a, b, node_cls=None):
+    """a (..., n, k) @ b (..., k, m) with broadcast batch dims; both >= 2-D."""
+    n, k = a._shape[-2:]
+    k2, m = b._shape[-2:]
+    if k != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
+    batch = broadcast_shapes(a._shape[:-2], b._shape[:-2])
+    shape = batch + (n, m)
+    dev = a._device
+    kernel = dev.ops.matmul
+    if kernel is not None:
+        data = kernel(a._data, b._data)
+    else:
+        prod = a.detach().unsqueeze(-1) * b.detach().unsqueeze(-3)
+        data = prod.sum(-2)._data
+    out = _make(data, shape, a._dtype, dev)
+    if needs_grad(a, b):
+        cls = node_cls or (MmBackward0 if len(shape) == 2 else MatmulBackward0)
+        node = cls((edge(a), edge(b)), (a, b))
+        node.a, node.b = a, b
+        attach(out, node)
+    return out
+
+
+def matmul(input, other, *, out=None):
+    """numpy-style matrix product (1-D operands are promoted and the added dims removed)."""
+    _check_pair(input, other, "matmul")
+    da, db = input.ndim, other.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D "
+                           f"and {db}D")
+    if da == 1 and db == 1:
+        result = dot(input, other)
+    elif da == 1:
+        result = _mm(input.unsqueeze(0), other).squeeze(-2)
+    elif db == 1:
+        if input._shape[-1] != other._shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({input._shape[-2]}), mat "
+                               f"({input._shape[-2]}x{input._shape[-1]}), vec "
+                               f"({other._shape[0]})")
+        result = _mm(input, other.unsqueeze(-1)).squeeze(-1)
+    else:
+        result = _mm(input, other)
+    if out is not None:
+        return out.copy_(result)
+    return result
+
+
+def mm(input, mat2, *, out=None):
+    _check_pair(input, mat2, "mm")
+    if input.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return _mm(input, mat2, MmBackward0)
+
+
+def bmm(input, mat2, *, out=None):
+    _check_pair(input, mat2, "bmm")
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if input._shape[0] != mat2._shape[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input._shape[0]}, {input._shape[2]}] but got: "
+                           f"[{mat2._shape[0]}, {mat2._shape[1]}].")
+    return _mm(input, mat2, BmmBackward0)
+
+
+def mv(input, vec):
+    return named(matmul(input, vec), "MvBackward0")
+
+
+def dot(input, other):
+    _check_pair(input, other, "dot")
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D "
+                           "tensors")
+    if input._shape != other._shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input._shape[0]}] and "
+                           f"src [{other._shape[0]}] to have the same number of elements, but "
+                           "got {other._shape[0]} and {input._shape[0]} elements respectively")
+    return named(_mm(input.unsqueeze(0), other.unsqueeze(1)).reshape(()), "DotBackward0")
+
+
+inner = dot
+
+
+def outer(input, vec2):
+    return named(input.unsqueeze(1) * vec2.unsqueeze(0), "OuterBackward0")
+
+
+ger = outer
+
+
+class AddmmBackward0(Node):
+    __slots__ = ("m1", "m2", "shape", "beta", "alpha", "bdtype")
+
+    def _drop(self):
+        self.m1 = self.m2 = None
+
+    def backward(self, g):
+        e_in, e1, e2 = self.next
+        gi = g1 = g2 = None
+        if e_in is not None:
+            gi = unbroadcast(g if self.beta == 1 else g * self.beta, self.shape)
+        if e1 is not None:
+            g1 = _mm(g, self.m2.t())
+            g1 = g1 if self.alpha == 1 else g1 * self.alpha
+        if e2 is not None:
+            g2 = _mm(self.m1.t(), g)
+            g2 = g2 if self.alpha == 1 else g2 * self.alpha
+        return gi, g1, g2
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (mat1 @ mat2) -- one node, as torch's Linear uses."""
+    _check_pair(mat1, mat2, "addmm")
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got {}-D tensor".format(mat1.ndim))
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        prod = _mm(mat1, mat2)
+        if alpha != 1:
+            prod = prod * alpha
+        result = prod + (input if beta == 1 else input * beta)
+    result = _make(result._data, result._shape, result._dtype, result._device)
+    if needs_grad(input, mat1, mat2):
+        node = AddmmBackward0((edge(input), edge(mat1), edge(mat2)), (mat1, mat2))
+        node.m1, node.m2, node.shape = mat1, mat2, input._shape
+        node.beta, node.alpha = beta, alpha
+        attach(result, node)
+    if out is not None:
+        return out.copy_(result)
+    return result
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return input * beta + bmm(batch1, batch2) * alpha
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return input * beta + mv(mat, vec) * alpha
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        dims_a = list(range(a.ndim - dims, a.ndim))
+        dims_b = list(range(dims))
+    else:
+        dims_a, dims_b = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    k = 1
+    for d in dims_a:
+        k *= a._shape[d]
+    am = a.permute(free_a + dims_a).reshape(-1, k)
+    bm = b.permute(dims_b + free_b).reshape(k, -1)
+    return _mm(am, bm).reshape([a._shape[d] for d in free_a] + [b._shape[d] for d in free_b])
+
+
+def einsum(equation, *operands):
+    """Einstein summation by aligning every operand to all labels, multiplying and summing."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    equation = equation.replace(" ", "")
+    lhs, rhs = equation.split("->") if "->" in equation else (equation, None)
+    raw = lhs.split(",")
+    if len(raw) != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
+                           if len(operands) > len(raw) else
+                           "einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    n_ell = 0
+    for t, op in zip(raw, operands):
+        if "..." in t:
+            n_ell = max(n_ell, op.ndim - (len(t) - 3))
+    ell = [chr(0x2460 + i) for i in range(n_ell)]   # private labels, aligned from the right
+
+    def expand(term, ndim):
+        if "..." not in term:
+            return term
+        k = ndim - (len(term) - 3)
+        return term.replace("...", "".join(ell[n_ell - k:]))
+
+    terms = [expand(t, op.ndim) for t, op in zip(raw, operands)]
+    if rhs is None:
+        counts = {}
+        for t in terms:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        rhs = "".join(ell) + "".join(sorted(c for c, n in counts.items()
+                                            if n == 1 and c not in ell))
+    else:
+        rhs = rhs.replace("...", "".join(ell))
+    sizes, ops = {}, []
+    for i, (t, op) in enumerate(zip(terms, operands)):
+        if len(t) != op.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) "
+                               f"does not match the number of dimensions ({op.ndim}) for "
+                               f"operand {i} and no ellipsis was given")
+        op, t = _take_diagonals(op, t)
+        for c, s in zip(t, op._shape):
+            if c in sizes and s not in (1, sizes[c]) and sizes[c] != 1:
+                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes "
+                                   f"(original->remapped): subscript {c!r} has sizes "
+                                   f"{sizes[c]} and {s}")
+            sizes[c] = max(sizes.get(c, 1), s)
+        ops.append((op, t))
+    for c in rhs:
+        if c not in sizes:
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                               "for any input operand")
+    labels = list(rhs) + [c for c in sizes if c not in rhs]
+    result = None
+    for op, t in ops:
+        perm = [t.index(c) for c in labels if c in t]
+        aligned = op.permute(perm) if perm != list(range(op.ndim)) else op
+        aligned = aligned.reshape([op._shape[t.index(c)] if c in t else 1 for c in labels])
+        result = aligned if result is None else result * aligned
+    contract = tuple(range(len(rhs), len(labels)))
+    if contract:
+        result = result.sum(contract)
+    elif len(ops) == 1 and result is operands[0]:
+        result = result.clone()
+    return result
+
+
+def _take_diagonals(op, term):
+    """'ii' in one operand: take the diagonal so each label appears once."""
+    while len(set(term)) != len(term):
+        for i, c in enumerate(term):
+            j = term.find(c, i + 1)
+            if j != -1:
+                op = op.diagonal(0, i, j)
+                term = term[:i] + term[i + 1:j] + term[j + 1:] + c
+                break
+    return op, term

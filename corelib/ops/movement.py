@@ -1,0 +1,292 @@
+"""Movement ops that copy: clone, contiguous, flip, pad, cat/stack, repeat, roll, tril/triu."""
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.node import Node
+from ._graph import attach, edge, named, needs_grad
+from ._operands import check_same_device
+
+
+class CloneBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g,)
+
+
+def clone(input, *, memory_format=None):
+    """A contiguous copy that stays in the graph."""
+    out = _make(input._device.ops.copy(input._data), input._shape, input._dtype, input._device)
+    if needs_grad(input):
+        attach(out, CloneBackward0((edge(input),)))
+    return out
+
+
+def contiguous(input, memory_format=None):
+    return input if input.is_contiguous() else clone(input)
+
+
+class FlipBackward0(Node):
+    __slots__ = ("dims",)
+
+    def backward(self, g):
+        return (g.flip(self.dims),)
+
+
+def flip(input, dims):
+    if isinstance(dims, int):
+        dims = (dims,)
+    axes = tuple(sorted({_wrap_dim(d, input.ndim) for d in dims}))
+    if len(axes) != len(dims):
+        raise RuntimeError(f"dims has duplicates, original flip dims size={len(dims)}, but "
+                           f"unique flip dims size={len(axes)}")
+    data = input._device.ops.flip(input._data, axes) if axes and input._shape else \
+        input._device.ops.copy(input._data)
+    out = _make(data, input._shape, input._dtype, input._device)
+    if needs_grad(input):
+        node = FlipBackward0((edge(input),))
+        node.dims = axes
+        attach(out, node)
+    return out
+
+
+def fliplr(input):
+    return flip(input, (1,))
+
+
+def flipud(input):
+    return flip(input, (0,))
+
+# ------------------------------------------------------------------------------- pad
+
+
+class ConstantPadNdBackward0(Node):
+    __slots__ = ("pads",)
+
+    def backward(self, g):
+        return (constant_pad(g, [-p for p in self.pads]),)
+
+
+def constant_pad(input, pad, value=0):
+    """F.pad(mode='constant'): ``pad`` lists (left, right) pairs from the last dim backwards;
+    negative amounts crop."""
+    pad = [int(p) for p in pad]
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    pairs = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        pairs[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    dev = input._device
+    data = input._data
+    shape = list(input._shape)
+    if any(a < 0 or b < 0 for a, b in pairs):
+        slices = []
+        for i, (a, b) in enumerate(pairs):
+            start, stop = max(-a, 0), shape[i] - max(-b, 0)
+            if stop < start:
+                raise RuntimeError(f"The input size {shape[i]}, plus negative padding {a} and "
+                                   f"{b} resulted in a negative output size, which is invalid. "
+                                   f"Check dimension {i} of your input.")
+            slices.append((start, stop, 1))
+            shape[i] = stop - start
+        data = dev.ops.slice(data, tuple(slices))
+    positive = tuple((max(a, 0), max(b, 0)) for a, b in pairs)
+    if any(a or b for a, b in positive):
+        fill = float(value) if input._dtype.is_floating_point else int(value)
+        data = dev.ops.pad(data, positive, fill)
+        shape = [s + a + b for s, (a, b) in zip(shape, positive)]
+    else:
+        data = dev.ops.copy(data)
+    out = _make(data, tuple(shape), input._dtype, dev)
+    if needs_grad(input):
+        node = ConstantPadNdBackward0((edge(input),))
+        node.pads = pad
+        attach(out, node)
+    return out
+
+# -------------------------------------------------------------------------- cat / stack
+
+
+class CatBackward0(Node):
+    __slots__ = ("dim", "sizes")
+
+    def backward(self, g):
+        out, start = [], 0
+        for edge_, size in zip(self.next, self.sizes):
+            out.append(g.narrow(self.dim, start, size) if edge_ is not None else None)
+            start += size
+        return tuple(out)
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along ``dim`` (dtypes promote; 1-D empty tensors are skipped, as torch)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element in argument 0, but got "
+                            f"{type(t).__name__}")
+    check_same_device(*tensors)
+    parts = [t for t in tensors if not (t._shape == (0,))] or tensors[:1]
+    ref = parts[0]
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _wrap_dim(dim, ref.ndim)
+    dt = ref._dtype
+    for i, t in enumerate(parts):
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and "
+                               f"{t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t._shape[k] != ref._shape[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref._shape[k]} but got size {t._shape[k]} "
+                                   f"for tensor number {tensors.index(t)} in the list.")
+        dt = D.promote_types(dt, t._dtype)
+    dev = ref._device
+    datas = [t._data if t._dtype is dt else dev.ops.cast(t._data, dt.name) for t in parts]
+    shape = list(ref._shape)
+    total = 0
+    for t in parts:
+        total += t._shape[d]
+    shape[d] = total
+    res = _make(dev.ops.concat(datas, d), tuple(shape), dt, dev)
+    if needs_grad(*parts):
+        node = CatBackward0(tuple(edge(t) for t in parts))
+        node.dim, node.sizes = d, tuple(t._shape[d] for t in parts)
+        attach(res, node)
+    if out is not None:
+        return out.copy_(res)
+    return res
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    first = tensors[0]._shape
+    for i, t in enumerate(tensors):
+        if t._shape != first:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(first)} at entry 0 and {list(t._shape)} at entry {i}")
+    d = _wrap_dim(dim, len(first) + 1)
+    res = named(cat([t.unsqueeze(d) for t in tensors], d), "StackBackward0")
+    if out is not None:
+        return out.copy_(res)
+    return res
+
+
+def hstack(tensors):
+    tensors = [t if t.ndim else t.reshape(1) for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def atleast_1d(t):
+    return t.reshape(1) if t.ndim == 0 else t
+
+
+def atleast_2d(t):
+    return t.reshape(1, -1) if t.ndim < 2 else t
+
+
+def atleast_3d(t):
+    if t.ndim == 0:
+        return t.reshape(1, 1, 1)
+    if t.ndim == 1:
+        return t.reshape(1, -1, 1)
+    if t.ndim == 2:
+        return t.unsqueeze(-1)
+    return t
+
+# ------------------------------------------------------------------- repeat / roll / tri
+
+
+def repeat(input, *sizes):
+    """Tile ``input`` ``sizes`` times per dim (composed from expand + reshape)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    shape = (1,) * (len(sizes) - input.ndim) + input._shape
+    interleaved, expanded, final = [], [], []
+    for r, s in zip(sizes, shape):
+        interleaved += [1, s]
+        expanded += [r, s]
+        final.append(r * s)
+    x = input.reshape(interleaved).expand(expanded).reshape(final)
+    return named(x if x is not input else x.clone(), "RepeatBackward0")
+
+
+def tile(input, dims):
+    dims = tuple(dims)
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return roll(input.reshape(-1), shifts, 0).reshape(input._shape)
+    if isinstance(shifts, int):
+        shifts, dims = (shifts,), (dims,) if isinstance(dims, int) else tuple(dims)
+    x = input
+    for s, d in zip(shifts, dims):
+        d = _wrap_dim(d, x.ndim)
+        n = x._shape[d]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            x = cat([x.narrow(d, n - s, s), x.narrow(d, 0, n - s)], d)
+    return named(x if x is not input else x.clone(), "RollBackward0")
+
+
+def _tri_mask(input, diagonal, upper):
+    from .creation import arange
+    rows, cols = input._shape[-2], input._shape[-1]
+    r = arange(rows, device=input._device).unsqueeze(1)
+    c = arange(cols, device=input._device).unsqueeze(0)
+    return (c - r >= diagonal) if upper else (c - r <= diagonal)
+
+
+def tril(input, diagonal=0):
+    if input.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return named(input.masked_fill(_tri_mask(input, diagonal, False).logical_not(), 0),
+                 "TrilBackward0")
+
+
+def triu(input, diagonal=0):
+    if input.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return named(input.masked_fill(_tri_mask(input, diagonal, True).logical_not(), 0),
+                 "TriuBackward0")

@@ -1,0 +1,427 @@
+"""Elementwise unary ops. Each primitive's backward sits right below its forward.
+
+Integer and bool inputs of floating functions (exp, sin, ...) are first cast to the default
+float dtype, as torch does. Ops whose derivative is best written with their output (exp,
+tanh, sigmoid, ...) save a detached alias of it -- no reference cycle between a tensor and its
+grad_fn -- and, when differentiated again (create_graph), recompute it from the input.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import _dtype as D
+from .._tensor import _make
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.node import Node
+from ._graph import attach, edge
+
+
+class _UnaryNode(Node):
+    __slots__ = ("x", "y", "dtype")
+
+    def _drop(self):
+        self.x = self.y = None
+
+    def out(self, fn):
+        """The forward output: the saved alias, or recomputed with graph under create_graph."""
+        return fn(self.x) if is_grad_enabled() else self.y
+
+
+def _float_input(x):
+    """x's buffer and dtype, cast to the default float dtype when x is integral or bool."""
+    if x._dtype.is_floating_point:
+        return x._data, x._dtype
+    dt = D.get_default_dtype()
+    return x._device.ops.cast(x._data, dt.name), dt
+
+
+def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
+    """Build the frontend function for backend primitive ``prim``.
+
+    :param keep: what the node needs: "input", "output" (alias + input for recompute) or
+        "none".
+    """
+    def op(input, *, out=None):
+        if floating:
+            data, dt = _float_input(input)
+        else:
+            data, dt = input._data, input._dtype
+        dev = input._device
+        res = _make(getattr(dev.ops, prim)(data), input._shape, dt, dev)
+        if node_cls is not None and input._requires_grad and is_grad_enabled():
+            if keep == "input":
+                node = node_cls((edge(input),), (input,))
+                node.x = input
+            elif keep == "output":
+                alias = res.detach()
+                node = node_cls((edge(input),), (alias,))
+                node.x, node.y = input, alias
+            else:
+                node = node_cls((edge(input),))
+            node.dtype = input._dtype
+            attach(res, node)
+        if out is not None:
+            out.copy_(res)
+            return out
+        return res
+    op.__name__ = prim
+    op.__doc__ = doc or f"Elementwise {prim}."
+    return op
+
+
+# ----------------------------------------------------------------- sign family
+
+class NegBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (-g,)
+
+
+def neg(input, *, out=None):
+    """-input (bool tensors raise, as in torch)."""
+    if input._dtype is D.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    return _neg(input, out=out)
+
+
+_neg = _unary("neg", NegBackward0, floating=False)
+negative = neg
+
+
+class AbsBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * self.x.sign(),)
+
+
+abs = _unary("abs", AbsBackward0, floating=False, keep="input")
+absolute = abs
+
+
+class SignBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * 0,)
+
+
+sign = _unary("sign", SignBackward0, floating=False)
+
+# --------------------------------------------------------------- exp / log family
+
+
+class ExpBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * self.out(exp),)
+
+
+exp = _unary("exp", ExpBackward0, keep="output")
+
+
+class Expm1Backward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * (self.out(expm1) + 1),)
+
+
+expm1 = _unary("expm1", Expm1Backward0, keep="output")
+
+
+class LogBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g / self.x,)
+
+
+log = _unary("log", LogBackward0, keep="input")
+
+
+class Log1PBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g / (self.x + 1),)
+
+
+log1p = _unary("log1p", Log1PBackward0, keep="input")
+
+
+def log2(input):
+    return log(input) / math.log(2)
+
+
+def log10(input):
+    return log(input) / math.log(10)
+
+
+def exp2(input):
+    from .binary import pow
+    return pow(2.0, input)
+
+
+class SqrtBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g / (self.out(sqrt) * 2),)
+
+
+sqrt = _unary("sqrt", SqrtBackward0, keep="output")
+
+
+def rsqrt(input):
+    """1 / sqrt(input)."""
+    return reciprocal(sqrt(input))
+
+
+class ReciprocalBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = self.out(reciprocal)
+        return (-g * y * y,)
+
+
+reciprocal = _unary("reciprocal", ReciprocalBackward0, keep="output")
+
+# ------------------------------------------------------------------ trigonometry
+
+
+class SinBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * self.x.cos(),)
+
+
+sin = _unary("sin", SinBackward0, keep="input")
+
+
+class CosBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (-g * self.x.sin(),)
+
+
+cos = _unary("cos", CosBackward0, keep="input")
+
+
+class TanBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = self.out(tan)
+        return (g * (y * y + 1),)
+
+
+tan = _unary("tan", TanBackward0, keep="output")
+
+
+class AsinBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * (1 - self.x * self.x).rsqrt(),)
+
+
+asin = _unary("asin", AsinBackward0, keep="input")
+arcsin = asin
+
+
+class AcosBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (-g * (1 - self.x * self.x).rsqrt(),)
+
+
+acos = _unary("acos", AcosBackward0, keep="input")
+arccos = acos
+
+
+class AtanBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g / (self.x * self.x + 1),)
+
+
+atan = _unary("atan", AtanBackward0, keep="input")
+arctan = atan
+
+
+class SinhBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * self.x.cosh(),)
+
+
+sinh = _unary("sinh", SinhBackward0, keep="input")
+
+
+class CoshBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * self.x.sinh(),)
+
+
+cosh = _unary("cosh", CoshBackward0, keep="input")
+
+
+class TanhBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = self.out(tanh)
+        return (g * (1 - y * y),)
+
+
+tanh = _unary("tanh", TanhBackward0, keep="output")
+
+
+class SigmoidBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        y = self.out(sigmoid)
+        return (g * y * (1 - y),)
+
+
+sigmoid = _unary("sigmoid", SigmoidBackward0, keep="output")
+
+
+class ErfBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        x = self.x
+        return (g * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
+
+
+erf = _unary("erf", ErfBackward0, keep="input")
+
+# ------------------------------------------------------------------- rounding
+
+
+class _ZeroGrad(_UnaryNode):
+    """floor/ceil/round/trunc have zero gradient almost everywhere (torch returns zeros)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * 0,)
+
+
+class FloorBackward0(_ZeroGrad):
+    __slots__ = ()
+
+
+class CeilBackward0(_ZeroGrad):
+    __slots__ = ()
+
+
+class RoundBackward0(_ZeroGrad):
+    __slots__ = ()
+
+
+class TruncBackward0(_ZeroGrad):
+    __slots__ = ()
+
+
+def _rounding(prim, cls):
+    raw = _unary(prim, cls, floating=False)
+
+    def op(input, *, out=None):
+        if not input._dtype.is_floating_point:   # integers are already rounded
+            return input.clone() if out is None else out.copy_(input)
+        return raw(input, out=out)
+    op.__name__ = prim
+    op.__doc__ = f"Elementwise {prim} (integer tensors are returned unchanged)."
+    return op
+
+
+floor = _rounding("floor", FloorBackward0)
+ceil = _rounding("ceil", CeilBackward0)
+trunc = _rounding("trunc", TruncBackward0)
+fix = trunc
+_round = _rounding("round", RoundBackward0)
+
+
+def round(input, *, decimals=0, out=None):
+    """Round half to even; ``decimals`` scales first, as torch does."""
+    if decimals == 0:
+        return _round(input, out=out)
+    scale = 10.0 ** decimals
+    result = _round(input * scale) / scale
+    if out is not None:
+        return out.copy_(result)
+    return result
+
+
+def frac(input):
+    return input - trunc(input)
+
+# ------------------------------------------------------------- predicates / logic
+
+
+def _predicate(prim, doc):
+    def op(input):
+        return _make(getattr(input._device.ops, prim)(input._data), input._shape, D.bool_,
+                     input._device)
+    op.__name__ = prim
+    op.__doc__ = doc
+    return op
+
+
+logical_not = _predicate("logical_not", "Elementwise not; a bool tensor.")
+_isnan = _predicate("isnan", "True where the element is nan.")
+_isinf = _predicate("isinf", "True where the element is +-inf.")
+
+
+def isnan(input):
+    if not input._dtype.is_floating_point:
+        return _zeros_bool(input)
+    return _isnan(input)
+
+
+def isinf(input):
+    if not input._dtype.is_floating_point:
+        return _zeros_bool(input)
+    return _isinf(input)
+
+
+def isfinite(input):
+    if not input._dtype.is_floating_point:
+        return _zeros_bool(input).logical_not()
+    return _isnan(input).logical_or(_isinf(input)).logical_not()
+
+
+def isposinf(input):
+    return isinf(input).logical_and(input > 0)
+
+
+def isneginf(input):
+    return isinf(input).logical_and(input < 0)
+
+
+def _zeros_bool(input):
+    dev = input._device
+    return _make(dev.ops.full(input._shape, False, "bool"), input._shape, D.bool_, dev)
+
+
+def bitwise_not(input):
+    """~x for integer and bool tensors."""
+    if input._dtype.is_floating_point:
+        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+    return _make(input._device.ops.bitwise_not(input._data), input._shape, input._dtype,
+                 input._device)

@@ -1,0 +1,509 @@
+"""View ops: results share storage with their input, so writes through a view reach the base.
+
+A view records its base, shares the base's version counter (in-place changes to either are
+seen by autograd's saved-tensor checks) and remembers how to be rebuilt from the base
+(``_view_fn``), which in-place autograd on views needs.
+"""
+from __future__ import annotations
+
+from .._dtype import dtype as _dtype_cls
+from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.node import Node
+from ._graph import attach, edge, needs_grad
+
+
+class _ViewNode(Node):
+    __slots__ = ("shape", "args")
+
+
+def make_view(input, data, shape, node_cls=None, replay=None, args=()):
+    """Wrap ``data`` (a backend view of input's buffer) as a view tensor of ``input``.
+
+    :param replay: (method name, args) that rebuild this view from ``input``.
+    """
+    out = _make(data, shape, input._dtype, input._device)
+    base = input._base
+    out._base = input if base is None else base
+    out._vc = input._shared_vc()
+    if replay is not None:
+        out._view_fn = (input._view_fn if base is not None else None, replay)
+    if node_cls is not None and needs_grad(input):
+        node = node_cls((edge(input),))
+        node.shape, node.args = input._shape, args
+        attach(out, node)
+    return out
+
+
+def replay_view(base, view_fn):
+    """Rebuild a view of ``base`` from its recorded chain of view ops."""
+    if view_fn is None:
+        return base
+    parent, (method, args) = view_fn
+    return getattr(replay_view(base, parent), method)(*args)
+
+
+Tensor._view_fn = None
+
+# -------------------------------------------------------------------------- reshape family
+
+
+def _compute_stride(oldshape, oldstride, newshape):
+    """Strides for viewing (oldshape, oldstride) as newshape, or None (ATen computeStride)."""
+    if not oldshape:
+        return tuple(1 for _ in newshape)
+    numel = 1
+    for s in oldshape:
+        numel *= s
+    if numel == 0:
+        return _contiguous_strides(newshape)
+    newstride = [0] * len(newshape)
+    view_d = len(newshape) - 1
+    chunk_base_stride = oldstride[-1]
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_d in range(len(oldshape) - 1, -1, -1):
+        tensor_numel *= oldshape[tensor_d]
+        if tensor_d == 0 or (oldshape[tensor_d - 1] != 1 and
+                             oldstride[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or newshape[view_d] == 1):
+                newstride[view_d] = view_numel * chunk_base_stride
+                view_numel *= newshape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = oldstride[tensor_d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(newstride)
+
+
+def _contiguous_strides(shape):
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def infer_shape(shape, numel):
+    """Resolve one -1 in ``shape``; RuntimeError as torch when sizes don't fit."""
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+        shape = tuple(shape[0])
+    shape = tuple(int(s) for s in shape)
+    infer = [i for i, s in enumerate(shape) if s == -1]
+    if len(infer) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if infer:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = shape[:infer[0]] + (numel // known,) + shape[infer[0] + 1:]
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class ViewBackward0(_ViewNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class UnsafeViewBackward0(ViewBackward0):
+    __slots__ = ()
+
+
+def view(input, *shape):
+    """Same data, new shape; RuntimeError when the strides don't allow a view."""
+    if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
+        raise RuntimeError("view(dtype) is not supported by plugrad")
+    shape = infer_shape(shape, input.numel())
+    if shape == input._shape:
+        return make_view(input, input._data, shape, ViewBackward0, ("view", (shape,)))
+    if _compute_stride(input._shape, input.stride(), shape) is None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return make_view(input, input._device.ops.reshape(input._data, shape), shape,
+                     ViewBackward0, ("view", (shape,)))
+
+
+def reshape(input, *shape):
+    """A view when the strides allow it, else a copy (as torch)."""
+    shape = infer_shape(shape, input.numel())
+    if shape == input._shape:
+        return make_view(input, input._data, shape, ViewBackward0, ("view", (shape,)))
+    if input.ndim <= 1 or _compute_stride(input._shape, input.stride(), shape) is not None:
+        return make_view(input, input._device.ops.reshape(input._data, shape), shape,
+                         ViewBackward0, ("view", (shape,)))
+    dev = input._device
+    out = _make(dev.ops.reshape(dev.ops.copy(input._data), shape), shape, input._dtype, dev)
+    if needs_grad(input):
+        node = UnsafeViewBackward0((edge(input),))
+        node.shape = input._shape
+        attach(out, node)
+    return out
+
+
+def view_as(input, other):
+    return view(input, other._shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other._shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if not input._shape:
+        return reshape(input, 1)
+    s = _wrap_dim(start_dim, input.ndim)
+    e = _wrap_dim(end_dim, input.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shape = input._shape
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+def unflatten(input, dim, sizes):
+    d = _wrap_dim(dim, input.ndim)
+    sizes = infer_shape(tuple(sizes), input._shape[d])
+    return view(input, input._shape[:d] + sizes + input._shape[d + 1:])
+
+
+def ravel(input):
+    return reshape(input, -1)
+
+
+class SqueezeBackward0(ViewBackward0):
+    __slots__ = ()
+
+
+class UnsqueezeBackward0(ViewBackward0):
+    __slots__ = ()
+
+
+def squeeze(input, dim=None):
+    """Drop size-1 dims (all, or those listed in ``dim``)."""
+    shape = input._shape
+    if dim is None:
+        dims = {i for i, s in enumerate(shape) if s == 1}
+    elif isinstance(dim, (list, tuple)):
+        dims = {_wrap_dim(d, input.ndim) for d in dim}
+    else:
+        dims = {_wrap_dim(dim, input.ndim)}
+    new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    return make_view(input, input._device.ops.reshape(input._data, new), new,
+                     SqueezeBackward0, ("squeeze", (dim,)))
+
+
+def unsqueeze(input, dim):
+    d = _wrap_dim(dim, input.ndim + 1)
+    new = input._shape[:d] + (1,) + input._shape[d:]
+    return make_view(input, input._device.ops.reshape(input._data, new), new,
+                     UnsqueezeBackward0, ("unsqueeze", (dim,)))
+
+# -------------------------------------------------------------------- axis permutations
+
+
+class PermuteBackward0(_ViewNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        perm = self.args
+        inverse = [0] * len(perm)
+        for i, p in enumerate(perm):
+            inverse[p] = i
+        return (g.permute(inverse),)
+
+
+def permute(input, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = tuple(dims[0])
+    n = input.ndim
+    if len(dims) != n:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {n} is not equal to len(dims) = {len(dims)}")
+    perm = tuple(_wrap_dim(d, n) for d in dims)
+    if len(set(perm)) != n:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    shape = tuple(input._shape[p] for p in perm)
+    return make_view(input, input._device.ops.permute(input._data, perm), shape,
+                     PermuteBackward0, ("permute", (perm,)), perm)
+
+
+class TransposeBackward0(_ViewNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g.transpose(*self.args),)
+
+
+class TBackward0(_ViewNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g.t(),)
+
+
+def transpose(input, dim0, dim1):
+    n = input.ndim
+    if n == 0:
+        d0 = _wrap_dim(dim0, 0)
+        d1 = _wrap_dim(dim1, 0)
+        return make_view(input, input._data, (), TransposeBackward0, ("transpose", (d0, d1)),
+                         (d0, d1))
+    d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
+    perm = list(range(n))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    shape = tuple(input._shape[p] for p in perm)
+    return make_view(input, input._device.ops.permute(input._data, tuple(perm)), shape,
+                     TransposeBackward0, ("transpose", (d0, d1)), (d0, d1))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    if input.ndim < 2:
+        return make_view(input, input._data, input._shape, TBackward0, ("t", ()))
+    shape = (input._shape[1], input._shape[0])
+    return make_view(input, input._device.ops.permute(input._data, (1, 0)), shape, TBackward0,
+                     ("t", ()))
+
+
+def movedim(input, source, destination):
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    n = input.ndim
+    src = [_wrap_dim(s, n) for s in src]
+    dst = [_wrap_dim(d, n) for d in dst]
+    order = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(n) if i not in src)
+    order = [o if o is not None else next(rest) for o in order]
+    return permute(input, order)
+
+
+moveaxis = movedim
+
+# ------------------------------------------------------------------------------- expand
+
+
+class ExpandBackward0(_ViewNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g.sum_to_size(self.shape),)
+
+
+def expand(input, *sizes):
+    """Broadcast view: size-1 dims stretch (stride 0); -1 keeps a size."""
+    if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    shape = input._shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the "
+                           "number of sizes provided ({len(sizes)}) must be greater or equal to "
+                           f"the number of dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    full = (1,) * lead + shape
+    target = []
+    for i, (have, want) in enumerate(zip(full, sizes)):
+        if want == -1:
+            if i < lead:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
+            want = have
+        elif have != want and have != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing "
+                               f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(sizes)}.  Tensor sizes: {list(shape)}")
+        target.append(want)
+    target = tuple(target)
+    if target == shape:
+        return make_view(input, input._data, shape, ExpandBackward0, ("expand", (target,)))
+    ops = input._device.ops
+    data = ops.reshape(input._data, full) if lead else input._data
+    return make_view(input, ops.expand(data, target), target, ExpandBackward0,
+                     ("expand", (target,)))
+
+
+def expand_as(input, other):
+    return expand(input, other._shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, shape)
+
+# ------------------------------------------------------------------------ slicing views
+
+
+class SliceBackward0(_ViewNode):
+    """Gradient of a strided slice: g placed into zeros of the input's shape."""
+    __slots__ = ()
+
+    def backward(self, g):
+        from .scatter_views import slice_backward
+        return (slice_backward(g, self.shape, self.args),)
+
+
+class SelectBackward0(_ViewNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        from .scatter_views import slice_backward
+        dim, index = self.args
+        slices = [(0, s, 1) for s in self.shape]
+        slices[dim] = (index, index + 1, 1)
+        return (slice_backward(g.unsqueeze(dim), self.shape, tuple(slices)),)
+
+
+def slice_view(input, slices, node_cls=SliceBackward0, replay=None):
+    """View of ``input`` through one normalised (start, stop, step) per axis."""
+    shape = tuple(max(0, (stop - start + step - 1) // step) for start, stop, step in slices)
+    data = input._device.ops.slice(input._data, slices)
+    return make_view(input, data, shape, node_cls, replay or ("_slice", (slices,)), slices)
+
+
+def _slice(input, slices):
+    return slice_view(input, slices)
+
+
+Tensor._slice = _slice
+
+
+def narrow(input, dim, start, length):
+    d = _wrap_dim(dim, input.ndim)
+    size = input._shape[d]
+    if isinstance(start, Tensor):
+        start = int(start)
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    slices = tuple((start, start + length, 1) if i == d else (0, s, 1)
+                   for i, s in enumerate(input._shape))
+    return slice_view(input, slices, replay=("narrow", (d, start, length)))
+
+
+def select(input, dim, index):
+    """The sub-tensor at ``index`` along ``dim`` (a view with that dim removed)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap_dim(dim, input.ndim)
+    size = input._shape[d]
+    i = int(index)
+    if not -size <= i < size:
+        raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+    if i < 0:
+        i += size
+    slices = tuple((i, i + 1, 1) if k == d else (0, s, 1) for k, s in enumerate(input._shape))
+    ops = input._device.ops
+    sliced = ops.slice(input._data, slices)
+    shape = input._shape[:d] + input._shape[d + 1:]
+    return make_view(input, ops.reshape(sliced, shape), shape, SelectBackward0,
+                     ("select", (d, i)), (d, i))
+
+
+class SplitBackward0(SliceBackward0):
+    __slots__ = ()
+
+
+class UnbindBackward0(SelectBackward0):
+    __slots__ = ()
+
+
+def split(input, split_size_or_sections, dim=0):
+    d = _wrap_dim(dim, input.ndim)
+    size = input._shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        total = 0
+        for s in sizes:
+            total += s
+        if total != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+    out, start = [], 0
+    for length in sizes:
+        slices = tuple((start, start + length, 1) if i == d else (0, s, 1)
+                       for i, s in enumerate(input._shape))
+        out.append(slice_view(input, slices, SplitBackward0, ("narrow", (d, start, length))))
+        start += length
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    d = _wrap_dim(dim, input.ndim)
+    size = input._shape[d]
+    step = -(-size // chunks) if size else 1
+    return split(input, step, d)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    d = _wrap_dim(dim, input.ndim)
+    size = input._shape[d]
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        q, r = divmod(size, n)
+        sizes = [q + 1] * r + [q] * (n - r)
+    else:
+        bounds = [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
+        sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+    return split(input, sizes, d)
+
+
+def unbind(input, dim=0):
+    d = _wrap_dim(dim, input.ndim)
+    out = []
+    for i in range(input._shape[d]):
+        v = select(input, d, i)
+        if v._grad_fn is not None:
+            v._grad_fn.__class__ = UnbindBackward0
+        out.append(v)
+    return tuple(out)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """Diagonal as a gather (plugrad has no as_strided); not a view."""
+    from .indexing import index_with
+    from .creation import arange
+    d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    n1, n2 = input._shape[d1], input._shape[d2]
+    length = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
+    rest = [i for i in range(input.ndim) if i not in (d1, d2)]
+    moved = input.permute([d1, d2] + rest)
+    i = arange(length, device=input._device) + max(-offset, 0)
+    j = arange(length, device=input._device) + max(offset, 0)
+    picked = index_with(moved, (i, j))
+    return picked.movedim(0, -1)
