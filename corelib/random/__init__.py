@@ -25,9 +25,22 @@ Modules: ``engine`` (MT19937 state, seeding, byte layout), ``distributions`` / `
 ``integers`` (torch's transforms), ``avx_mathfun`` (the float32 log/sincos torch's randn
 uses on x86), ``fma`` (exact fused multiply-add, since torch's kernels are compiled with FMA).
 
-Matches torch's CPU kernels as built for x86-64 with AVX2/AVX512 (the PyPI wheels); a torch
-built without AVX2 computes float32/float16 ``randn`` of 16+ elements with glibc's logf/sinf
-instead, and those values differ in the last bit.
+What is bit-identical (values and stream position, checked against torch 2.13 by
+tests/test_random_streams.py): every method above, for all listed dtypes, any size and
+shape, any seed, any call order, and get_state/set_state in both directions.  Limits:
+
+* torch's float32/float16 ``randn`` of 16+ elements runs avx_mathfun's log/sincos on x86-64
+  wheels (AVX2 and AVX512 kernels alike); a torch without AVX2 (or not on x86) uses libm's
+  logf/cosf/sinf there instead, and those values differ in the last bit from ours;
+* float64 ``randn`` of 16+ elements calls libm through ``math``: it matches a torch that
+  links the same libm (the same machine), and costs ~130 ms per million values;
+* no bfloat16 (numpy has none) and no uint16/32/64;
+* ``bernoulli`` with an array p outside [0, 1] raises before drawing; torch draws for
+  the elements before the bad one first, so its stream position after the error differs;
+* ``set_state`` refuses a hand-made state whose ``left``/``next`` disagree (torch never
+  produces one, and numpy's MT19937 cannot express it);
+* ``randperm`` for n >= 214748364 uses torch's inside-out branch in a Python loop:
+  right values, minutes of time.
 """
 from .engine import DEFAULT_SEED, STATE_SIZE
 from .generator import HostGenerator
