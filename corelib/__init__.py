@@ -28,6 +28,7 @@ uint8 = uint8
 cfloat = None
 
 from . import cuda, opencl  # noqa: E402
+from . import nn, optim  # noqa: E402
 
 __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",

@@ -61,6 +61,7 @@ def _as_int_seed(seed):
 
 
 default_generator = Generator()
+default_generator.seed()   # torch seeds its default generator from the OS at start-up
 
 
 def manual_seed(seed):

@@ -1,0 +1,5 @@
+"""``plugrad.nn``: modules, parameters, functional ops and initialisation (torch.nn's API)."""
+from . import functional, init  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .modules import Module  # noqa: F401
+from .parameter import Buffer, Parameter  # noqa: F401
