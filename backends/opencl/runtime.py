@@ -151,7 +151,9 @@ class Runtime:
         return out
 
     def from_host(self, array, device=0):
-        array = numpy.ascontiguousarray(array)
+        array = numpy.asarray(array)
+        if not array.flags.c_contiguous:  # (ascontiguousarray would turn 0-d into 1-d)
+            array = array.copy(order="C")
         self.devices[device].check_dtype(array.dtype.name)
         out = self._new(array.shape, array.dtype, device)
         self.transfers["from_host"] += 1
