@@ -76,24 +76,27 @@ __kernel void gemm_naive({sig}) {{
 
 
 def render_vec(dt, nb, rm, vn):
+    """Rows past N (the last, partial block) read row N-1 and are not stored."""
     sig, types = _signature(dt, nb)
     A = T.COMPUTE[dt]
     V = f"{A}{vn}"
     bload = (f"vload_half{vn}(0, B + bk + j)" if dt == "float16" else f"vload{vn}(0, B + bk + j)")
+    rows = " ".join(f"long a{r} = ao + min(i + {r}, N - 1) * sa_n;" for r in range(rm))
     accs = " ".join(f"{V} c{r} = 0;" for r in range(rm))
     fmas = "\n    ".join(
-        f"c{r} = fma(({V})({A}){T.load(dt, 'A', f'ar + {r} * sa_n')}, b, c{r});"
-        for r in range(rm))
+        f"c{r} = fma(({V})({A}){T.load(dt, 'A', f'a{r} + ka')}, b, c{r});" for r in range(rm))
     stores = "\n  ".join(
+        f"if (i + {r} < N) " +
         (f"vstore_half{vn}_rte(c{r}, 0, C + co + (i + {r}) * sc_n + j);" if dt == "float16"
          else f"vstore{vn}(c{r}, 0, C + co + (i + {r}) * sc_n + j);") for r in range(rm))
     src = f"""
 __kernel void gemm_vec({sig}) {{
   long j = get_global_id(0) * {vn}, i = get_global_id(1) * {rm};
   {_batch(nb)}
+  {rows}
   {accs}
-  long ar = ao + i * sa_n, bk = bo;
-  for (long k = 0; k < K; ++k, ar += sa_k, bk += sb_k) {{
+  long ka = 0, bk = bo;
+  for (long k = 0; k < K; ++k, ka += sa_k, bk += sb_k) {{
     {V} b = {bload};
     {fmas}
   }}
@@ -205,12 +208,11 @@ class Gemm:
             vn = max(4, min(16, dev.cl.native_vector_width_float if dt != "float64"
                             else dev.cl.native_vector_width_double))
             rm = 12 if vn * (8 if dt == "float64" else 4) >= 64 else 6
-            nf, mf = n // rm * rm, m // vn * vn
-            if nf and mf:
+            mf = m // vn * vn
+            if mf:
                 vec = dev.kernel(("gemm_vec", dt, nb, rm, vn), lambda: render_vec(dt, nb, rm, vn))
-                vec(dev.queue, (mf // vn, nf // rm, nbatch), (1, 1, 1), *args, 0, 0, *tail)
-            run_naive(0, mf, n, m - mf)
-            run_naive(nf, 0, n - nf, mf)
+                vec(dev.queue, (mf // vn, -(-n // rm), nbatch), (1, 1, 1), *args, 0, 0, *tail)
+            run_naive(0, mf, n, m - mf)  # the last m % vn columns
         else:
             big = dev.local_mem >= 32768 and dev.max_wg >= 256 and n * m >= 256 * 256
             tsm, tsk, wpt = (128, 16, 8) if big else (64, 16, 4)
@@ -242,13 +244,17 @@ class Gemm:
 
     def _conv_map(self, name, out, src, x_shape, kh, kw, ho, wo, stride, padding, dilation,
                   groups):
+        """im2col / col2im: one launch row per (group, r, n) column row, resp. (n, c) image."""
         dev = self.devices[out.device]
         dt = out.dtype.name
         kernel = dev.kernel((name, dt), lambda: _render_conv_map(name, dt))
-        gsize, lsize, per = dev.launch_1d(out.size)
         n, c, h, w = x_shape
-        kernel(dev.queue, gsize, lsize, out.data, src.data, src.offset, *src.strides[:4],
-               n, c, h, w, ho, wo, kh, kw, *stride, *padding, *dilation, groups, out.size, per)
+        inner = ho * wo if name == "im2col" else h * w
+        rows = out.size // inner
+        per, lx = (inner, 1) if dev.is_cpu else (1, 64)
+        gsize = (-(-inner // (per * lx)) * lx, rows)
+        kernel(dev.queue, gsize, (lx, 1), out.data, src.data, src.offset, *src.strides[:4],
+               n, c, h, w, ho, wo, kh, kw, *stride, *padding, *dilation, groups, inner, per)
 
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n = x.shape[0]
@@ -309,27 +315,32 @@ def _flat(w):
 
 
 def _render_conv_map(name, dt):
-    """im2col: one work-item per column element; col2im: one per input-gradient element,
-    gathering its kh*kw contributions (deterministic, no atomics)."""
+    """im2col writes each column row (group, r, n) of Ho*Wo values walking the receptive
+    positions incrementally (no divisions per element); col2im computes each input-gradient
+    row (n, c) by gathering its kh*kw contributions (deterministic, no atomics)."""
     c = T.COMPUTE[dt]
     args = (f"{T.ptr(dt, False)} out, {T.ptr(dt)} src, long s_off, long s0, long s1, long s2, "
             "long s3, long N, long C, long H, long W, long Ho, long Wo, long kh, long kw, "
-            "long sh, long sw, long ph, long pw, long dh, long dw, long G, long n, long per")
+            "long sh, long sw, long ph, long pw, long dh, long dw, long G, long inner, long per")
     if name == "im2col":
         body = f"""
-    long L = Ho * Wo, R = (C / G) * kh * kw;
-    long l = e % L, t = e / L, nn = t % N; t /= N;
-    long r = t % R, g = t / R;
-    long cc = g * (C / G) + r / (kh * kw), kij = r % (kh * kw);
-    long hh = (l / Wo) * sh - ph + (kij / kw) * dh, ww = (l % Wo) * sw - pw + (kij % kw) * dw;
+  long R = (C / G) * kh * kw, nn = row % N, t = row / N, r = t % R, g = t / R;
+  long cc = g * (C / G) + r / (kh * kw), kij = r % (kh * kw);
+  long hoff = (kij / kw) * dh - ph, woff = (kij % kw) * dw - pw;
+  long xb = s_off + nn * s0 + cc * s1, y = l0 / Wo, x = l0 % Wo;
+  for (long l = l0; l < l1; ++l) {{
+    long hh = y * sh + hoff, ww = x * sw + woff;
     {c} v = 0;
-    if (hh >= 0 && hh < H && ww >= 0 && ww < W)
-      v = {T.load(dt, "src", "s_off + nn * s0 + cc * s1 + hh * s2 + ww * s3")};
-    {T.store(dt, "out", "e", "v")};"""
+    if (hh >= 0 && hh < H && ww >= 0 && ww < W) v = {T.load(dt, "src", "xb + hh * s2 + ww * s3")};
+    {T.store(dt, "out", "row * inner + l", "v")};
+    if (++x == Wo) {{ x = 0; ++y; }}
+  }}"""
     else:
         body = f"""
-    long ww = e % W, t = e / W, hh = t % H; t /= H;
-    long cc = t % C, nn = t / C, cg = C / G, g = cc / cg, L = Ho * Wo, R = cg * kh * kw;
+  long nn = row / C, cc = row % C, cg = C / G, g = cc / cg, L = Ho * Wo, R = cg * kh * kw;
+  long base = s_off + (g * R + (cc - g * cg) * kh * kw) * N * L + nn * L;
+  long hh = l0 / W, ww = l0 % W;
+  for (long l = l0; l < l1; ++l) {{
     {c} acc = 0;
     for (long i = 0; i < kh; ++i) {{
       long y = hh + ph - i * dh;
@@ -337,20 +348,20 @@ def _render_conv_map(name, dt):
       y /= sh;
       if (y >= Ho) continue;
       for (long j = 0; j < kw; ++j) {{
-        long xx = ww + pw - j * dw;
-        if (xx < 0 || xx % sw) continue;
-        xx /= sw;
-        if (xx >= Wo) continue;
-        long r = (cc - g * cg) * kh * kw + i * kw + j;
-        acc += {T.load(dt, "src", "s_off + ((g * R + r) * N + nn) * L + y * Wo + xx")};
+        long x = ww + pw - j * dw;
+        if (x < 0 || x % sw) continue;
+        x /= sw;
+        if (x >= Wo) continue;
+        acc += {T.load(dt, "src", "base + (i * kw + j) * N * L + y * Wo + x")};
       }}
     }}
-    {T.store(dt, "out", "e", "acc")};"""
+    {T.store(dt, "out", "row * inner + l", "acc")};
+    if (++ww == W) {{ ww = 0; ++hh; }}
+  }}"""
     src = f"""
 __kernel void {name}({args}) {{
-  long i0 = get_global_id(0) * per, i1 = min(i0 + per, n);
-  for (long e = i0; e < i1; ++e) {{{body}
-  }}
+  long row = get_global_id(1), l0 = get_global_id(0) * per, l1 = min(l0 + per, inner);
+  if (l0 >= inner) return;{body}
 }}
 """
     return src, name, [None, None] + [numpy.int64] * 22

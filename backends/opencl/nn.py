@@ -14,17 +14,27 @@ import numpy
 from . import templates as T
 
 
-def render_softmax(name, dt, nk, tree, log):
+def render_softmax(name, dt, nk, mode, log, vw=8):
+    """mode 'tree': a work-group per row (GPU); 'vec': a work-item per contiguous row using
+    vload/exp on ``vw``-wide vectors (CPU; a strided axis is first copied to the last place,
+    since PoCL does not vectorise across work-items whose bodies hold loops)."""
     A = T.COMPUTE[dt]
-    args = [f"{T.ptr(dt, False)} out", f"{T.ptr(dt)} x", "long x_off", "long xa", "long K"]
-    args += [f"long n{d}, long s{d}" for d in range(nk)]
-    types = [None, None] + [numpy.int64] * (3 + 2 * nk)
-    decomp = "\n  ".join(f"{{ long q = r % n{d}; r /= n{d}; base += q * s{d}; }}"
-                         for d in range(nk - 1, -1, -1))
+    args = [f"{T.ptr(dt, False)} out", f"{T.ptr(dt)} x", "long x_off", "long xa", "long oa",
+            "long K", "long rows"]
+    args += [f"long n{d}, long s{d}, long so{d}" for d in range(nk)]
+    types = [None, None] + [numpy.int64] * (5 + 3 * nk)
+    decomp = "\n  ".join(f"{{ long q = rr % n{d}; rr /= n{d}; base += q * s{d}; "
+                         f"obase += q * so{d}; }}" for d in range(nk - 1, -1, -1))
     ld = lambda k: f"({A}){T.load(dt, 'x', f'base + ({k}) * xa')}"
+    mx = "((a >= b || isnan(a)) ? a : b)"
+    write = (f"{ld('k')} - m - ls" if log else f"exp({ld('k')} - m) / s")
+    step = "L" if mode == "tree" else "1"
+    start = "lid" if mode == "tree" else "0"
+    head = "long r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);" \
+        if mode == "tree" else "long r = get_global_id(0); if (r >= rows) return;"
 
-    def allreduce(var, fold):  # combine ``var`` across the work-group (tree) or not at all
-        if not tree:
+    def allreduce(var, fold):  # combine ``var`` across the work-group
+        if mode != "tree":
             return ""
         return f"""
   sh[lid] = {var};
@@ -35,20 +45,44 @@ def render_softmax(name, dt, nk, tree, log):
   }}
   {var} = sh[0];
   barrier(CLK_LOCAL_MEM_FENCE);"""
-    mx = "((a >= b || isnan(a)) ? a : b)"
-    write = (f"{ld('k')} - m - ls" if log else f"exp({ld('k')} - m) / s")
+
+    if mode == "vec":
+        V = f"{A}{vw}"
+        vload = (f"vload_half{vw}(0, x + base + k)" if dt == "float16"
+                 else f"vload{vw}(0, x + base + k)")
+        vstore = ((lambda v: f"vstore_half{vw}_rte({v}, 0, out + obase + k)") if dt == "float16"
+                  else (lambda v: f"vstore{vw}({v}, 0, out + obase + k)"))
+        vwrite = f"v - m - ls" if log else f"exp(v - m) / s"
+        body = f"""
+  long kv = K / {vw} * {vw};
+  {V} mv = -INFINITY, sv = 0;
+  for (long k = 0; k < kv; k += {vw}) {{ {V} v = {vload}; mv = select(mv, v, (v > mv) | isnan(v)); }}
+  {A} lanes[{vw}], m = -INFINITY;
+  vstore{vw}(mv, 0, lanes);
+  for (int l = 0; l < {vw}; ++l) {{ {A} a = lanes[l], b = m; m = {mx}; }}
+  for (long k = kv; k < K; ++k) {{ {A} a = {ld('k')}, b = m; m = {mx}; }}
+  for (long k = 0; k < kv; k += {vw}) {{ {V} v = {vload}; sv += exp(v - m); }}
+  {A} s = 0;
+  vstore{vw}(sv, 0, lanes);
+  for (int l = 0; l < {vw}; ++l) s += lanes[l];
+  for (long k = kv; k < K; ++k) s += exp({ld('k')} - m);
+  {A} ls = log(s);
+  for (long k = 0; k < kv; k += {vw}) {{ {V} v = {vload}; {vstore(vwrite)}; }}
+  for (long k = kv; k < K; ++k) {T.store(dt, "out", "obase + k * oa", write)};"""
+    else:
+        body = f"""
+  {"__local " + A + " sh[256];" if mode == "tree" else ""}
+  {A} m = -INFINITY;
+  for (long k = {start}; k < K; k += {step}) {{ {A} a = {ld('k')}, b = m; m = {mx}; }}{allreduce("m", mx)}
+  {A} s = 0;
+  for (long k = {start}; k < K; k += {step}) s += exp({ld('k')} - m);{allreduce("s", "a + b")}
+  {A} ls = log(s);
+  for (long k = {start}; k < K; k += {step}) {T.store(dt, "out", "obase + k * oa", write)};"""
     src = f"""
 __kernel void {name}({", ".join(args)}) {{
-  long r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
-  long base = x_off, obase = r * K;
-  {decomp}
-  {"__local " + A + " sh[256];" if tree else ""}
-  {A} m = -INFINITY;
-  for (long k = lid; k < K; k += L) {{ {A} a = {ld('k')}, b = m; m = {mx}; }}{allreduce("m", mx)}
-  {A} s = 0;
-  for (long k = lid; k < K; k += L) s += exp({ld('k')} - m);{allreduce("s", "a + b")}
-  {A} ls = log(s);
-  for (long k = lid; k < K; k += L) {T.store(dt, "out", "obase + k", write)};
+  {head}
+  long base = x_off, obase = 0, rr = r;
+  {decomp}{body}
 }}
 """
     return src, name, types
@@ -107,26 +141,31 @@ class NNKernels:
     def _softmax(self, x, axis, log):
         dev = self.devices[x.device]
         dt = x.dtype.name
-        out = self._new(tuple(x.shape[:axis]) + tuple(x.shape[axis + 1:]) + (x.shape[axis],),
-                        dt, x.device)
+        if dev.is_cpu and x.strides[axis] != 1 and x.shape[axis] > 1 and x.size:
+            order = [d for d in range(x.ndim) if d != axis] + [axis]
+            moved = self._softmax(self.copy(self.permute(x, order)), x.ndim - 1, log)
+            return self.copy(self.permute(moved, [order.index(d) for d in range(x.ndim)]))
+        out = self._new(x.shape, dt, x.device)
         K = x.shape[axis]
         if out.size:
             others = [d for d in range(x.ndim) if d != axis]
-            kshape, (ks,) = T.collapse([x.shape[d] for d in others],
-                                       [tuple(x.strides[d] for d in others)])
-            nk = len(kshape)
-            L = 1 if dev.is_cpu else min(256, 1 << max(0, (K - 1).bit_length()))
+            kshape, (ks, kso) = T.collapse([x.shape[d] for d in others],
+                                           [tuple(x.strides[d] for d in others),
+                                            tuple(out.strides[d] for d in others)])
+            nk, rows = len(kshape), math.prod(kshape)
+            mode = "vec" if dev.is_cpu else "tree"
             name = "log_softmax" if log else "softmax"
-            kernel = dev.kernel((name, dt, nk, L > 1),
-                                lambda: render_softmax(name, dt, nk, L > 1, log))
-            args = [out.data, x.data, x.offset, x.strides[axis], K]
-            for n, s in zip(kshape, ks):
-                args += [n, s]
-            kernel(dev.queue, (math.prod(kshape) * L,), (L,), *args)
-        # the rows were written with the softmax axis last: move it back (a view, no copy)
-        order = list(range(x.ndim - 1))
-        order.insert(axis, x.ndim - 1)
-        return self.permute(out, order) if axis != x.ndim - 1 else out
+            kernel = dev.kernel((name, dt, nk, mode),
+                                lambda: render_softmax(name, dt, nk, mode, log))
+            args = [out.data, x.data, x.offset, x.strides[axis], out.strides[axis], K, rows]
+            for n, s, so in zip(kshape, ks, kso):
+                args += [n, s, so]
+            if mode == "tree":
+                L = min(256, 1 << max(0, (K - 1).bit_length()))
+                kernel(dev.queue, (rows * L,), (L,), *args)
+            else:
+                kernel(dev.queue, (rows,), (1,), *args)
+        return out
 
     def softmax(self, x, axis):
         return self._softmax(x, axis, False)
