@@ -12,6 +12,15 @@ import sys
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # argparse.REMAINDER does not capture a leading "--option" ("bench --compare" fails with
+    # "unrecognized arguments"), so the pass-through commands get their arguments verbatim.
+    if argv[:1] == ["bench"]:
+        from ._bench import main as bench_main
+        return bench_main(argv[1:])
+    if argv[:1] == ["conformance"]:
+        from .plugins.conformance import main as conformance_main
+        return conformance_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m plugrad", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="list backends, availability and devices")
