@@ -199,10 +199,24 @@ def _ops():
        "buf",
        "conv2d_weight_grad(x, grad, w_shape, stride, padding, dilation, groups) -> buf: "
        "gradient of conv2d with respect to its weight.")
+    op("addmm_act", "kernel", "linalg", "buf buf buf act", "buf",
+       "addmm_act(bias, m1, m2, act) -> buf: act(m1 @ m2 + bias) for 2-D m1 (n, k) and m2 "
+       "(k, m), bias broadcastable to (n, m); act is 'none', 'relu' or 'gelu' (erf form). "
+       "Lets a GPU backend fuse the bias add and activation into one epilogue after the "
+       "GEMM (torch's _addmm_activation). Composed from matmul, add and relu/gelu when absent.")
     op("softmax", "kernel", "activation", "buf axis", "buf",
        "softmax(x, axis) -> buf: exp(x - max) / sum, along one axis.")
     op("log_softmax", "kernel", "activation", "buf axis", "buf",
        "log_softmax(x, axis) -> buf: x - max - log(sum(exp(x - max))), along one axis.")
+    op("cross_entropy", "kernel", "loss", "buf buf ignore_index", "bufs",
+       "cross_entropy(x, target, ignore_index) -> (loss, lse): x (n, c) float logits, target "
+       "(n,) int64 class indices in range (or == ignore_index); loss[i] = lse[i] - x[i, "
+       "target[i]] (0 where target[i] == ignore_index) and lse[i] = log(sum(exp(x[i]))), "
+       "both (n,) in x's dtype. One pass over the logits instead of log_softmax + gather.")
+    op("cross_entropy_backward", "kernel", "loss", "buf buf buf buf ignore_index", "buf",
+       "cross_entropy_backward(g, x, target, lse, ignore_index) -> buf: the (n, c) gradient "
+       "g[i] * (exp(x[i, j] - lse[i]) - (j == target[i])), 0 in rows whose target is "
+       "ignore_index; g is the (n,) gradient of the per-row loss.")
     op("sgd_step", "kernel", "optim", "bufs bufs bufs hyper", "none",
        "sgd_step(params, grads, momentum_bufs, hyper) -> None: one in-place SGD update of "
        "every parameter (multi-tensor); hyper is a dict with lr, momentum, dampening, "
