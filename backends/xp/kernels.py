@@ -1,4 +1,5 @@
-"""Optional fused kernels: matmul, conv2d (+ gradients), softmax, optimizer steps.
+"""Optional fused kernels: matmul, conv2d (+ gradients), addmm_act, softmax, cross-entropy and
+optimizer steps.
 
 The frontend composes each from primitives when a backend lacks it; these exist for speed.
 Optimizer steps follow torch's single-tensor update order so trajectories match it.
@@ -87,6 +88,36 @@ class Kernels:
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         return shifted
+
+    # ------------------------------------------------------------------- fused epilogues
+    def addmm_act(self, bias, m1, m2, act):
+        xp = self.xp
+        out = xp.matmul(m1, m2)
+        out += bias
+        if act == "relu":
+            xp.maximum(out, 0, out=out)
+        elif act == "gelu":  # torch's exact gelu: x/2 * (1 + erf(x/sqrt(2)))
+            out = out * (self.erf(out * (1 / math.sqrt(2))) + 1) * 0.5
+        return out
+
+    def cross_entropy(self, x, target, ignore_index):
+        xp = self.xp
+        rows = xp.arange(x.shape[0])
+        m = xp.max(x, axis=1)
+        lse = xp.log(xp.sum(xp.exp(x - m[:, None]), axis=1)) + m
+        keep = target != ignore_index
+        picked = x[rows, xp.where(keep, target, 0)]
+        loss = xp.where(keep, lse - picked, 0).astype(x.dtype, copy=False)
+        return loss, lse.astype(x.dtype, copy=False)
+
+    def cross_entropy_backward(self, g, x, target, lse, ignore_index):
+        xp = self.xp
+        keep = target != ignore_index
+        grad = xp.exp(x - lse[:, None])
+        rows = xp.flatnonzero(keep)
+        grad[rows, target[rows]] -= 1
+        grad *= xp.where(keep, g, 0).astype(x.dtype, copy=False)[:, None]
+        return grad
 
     # ------------------------------------------------------------------------ optimizers
     def sgd_step(self, params, grads, momentum_bufs, hyper):
