@@ -97,7 +97,7 @@ def check(cl, cpu, op, *args, exact=None, tol=None, **kw):
 
 # -------------------------------------------------------------------------- registration
 def test_every_contract_op_is_native(cl):
-    assert set(OPS) <= set(cl.native), sorted(set(OPS) - set(cl.native))
+    assert set(OPS) <= set(cl.native), sorted(set(OPS) - set(cl.native))  # kernels included
     assert REG.table("cl") is cl
     assert not cl.supports("add", "bfloat16") and cl.supports("add", "float32")
 
@@ -509,6 +509,35 @@ def test_softmax(cl, cpu, op, dtype):
     for axis in range(3):
         check(cl, cpu, op, x, axis)
     check(cl, cpu, op, V(x, ("permute", (2, 0, 1))), 1)
+
+
+NEW_KERNELS = pytest.mark.skipif(
+    "cross_entropy" not in OPS, reason="contract without addmm_act/cross_entropy kernels")
+
+
+@NEW_KERNELS
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("act", ["none", "relu", "gelu"])
+def test_addmm_act(cl, cpu, act, dtype):
+    m1, m2 = data((7, 13), dtype, 27), data((13, 18), dtype, 28)
+    m1[0, 0] = np.nan
+    tol = (0.05, 0.05) if dtype == "float16" else GEMM_TOL
+    check(cl, cpu, "addmm_act", data((18,), dtype, 29), m1, m2, act, tol=tol)
+    check(cl, cpu, "addmm_act", data((18, 1), dtype, 30), V(m2, ("permute", (1, 0))),
+          V(m1, ("permute", (1, 0))), act, tol=tol)
+
+
+@NEW_KERNELS
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy(cl, cpu, dtype):
+    x = data((9, 11), dtype, 31, low=-4, high=4)
+    target = np.array([0, 10, 3, -100, 5, 5, 1, 2, -100])
+    check(cl, cpu, "cross_entropy", x, target, -100)
+    check(cl, cpu, "cross_entropy", V(x.T.copy(), ("permute", (1, 0))), target, -100)
+    loss, lse = cpu.cross_entropy(x, target, -100)
+    g = data((9,), dtype, 32)
+    check(cl, cpu, "cross_entropy_backward", g, x, target, lse, -100)
+    check(cl, cpu, "cross_entropy", np.zeros((0, 4), dtype), np.zeros(0, "int64"), -100)
 
 
 @pytest.mark.parametrize("dtype", ("float32", "float64", "float16"))

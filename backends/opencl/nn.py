@@ -136,7 +136,84 @@ __kernel void {kind}_step({", ".join(args)}) {{
     return src, f"{kind}_step", types
 
 
+def render_cross_entropy(dt, backward):
+    """Forward: one work-item per row -> (loss, lse). Backward: chunks of the (n, c) grid."""
+    A = T.COMPUTE[dt]
+    common = (f"{T.ptr(dt)} x, long x_off, long xr, long xc, __global const long* t, "
+              "long t_off, long ts, long ignore, long n, long c")
+    types = [None] + [numpy.int64] * 3 + [None] + [numpy.int64] * 5
+    if not backward:
+        src = f"""
+__kernel void cross_entropy({T.ptr(dt, False)} loss, {T.ptr(dt, False)} lse, {common}) {{
+  long i = get_global_id(0);
+  if (i >= n) return;
+  long row = x_off + i * xr;
+  {A} m = -INFINITY, s = 0;
+  for (long j = 0; j < c; ++j) {{
+    {A} v = {T.load(dt, "x", "row + j * xc")};
+    m = (m >= v || isnan(m)) ? m : v;
+  }}
+  for (long j = 0; j < c; ++j) s += exp(({A}){T.load(dt, "x", "row + j * xc")} - m);
+  {A} l = log(s) + m;
+  long k = t[t_off + i * ts];
+  {A} picked = k != ignore ? ({A}){T.load(dt, "x", "row + k * xc")} : 0;
+  {T.store(dt, "lse", "i", "l")};
+  {T.store(dt, "loss", "i", "k != ignore ? l - picked : 0")};
+}}
+"""
+        return src, "cross_entropy", [None, None] + types
+    src = f"""
+__kernel void cross_entropy_backward({T.ptr(dt, False)} out, {T.ptr(dt)} g, long g_off,
+    long gs, {T.ptr(dt)} lse, long l_off, long ls, {common}, long per) {{
+  long e0 = get_global_id(0) * per, e1 = min(e0 + per, n * c);
+  for (long e = e0; e < e1; ++e) {{
+    long i = e / c, j = e % c, k = t[t_off + i * ts];
+    {A} w = k != ignore ? ({A}){T.load(dt, "g", "g_off + i * gs")} : 0;
+    {A} p = exp(({A}){T.load(dt, "x", "x_off + i * xr + j * xc")} -
+                ({A}){T.load(dt, "lse", "l_off + i * ls")});
+    {T.store(dt, "out", "e", "(p - (j == k ? 1 : 0)) * w")};
+  }}
+}}
+"""
+    return src, "cross_entropy_backward", [None, None] + [numpy.int64] * 2 + [None] + \
+        [numpy.int64] * 2 + types + [numpy.int64]
+
+
 class NNKernels:
+
+    def addmm_act(self, bias, m1, m2, act):
+        out = self.matmul(m1, m2)
+        v = "({0} + {1})"
+        expr = {"none": v,  # relu propagates nan like numpy's maximum(x, 0)
+                "relu": f"(({v} >= 0 || isnan({v})) ? {v} : 0)",
+                "gelu": f"({v} * (erf({v} * ({{T}})0.7071067811865476) + 1) * ({{T}})0.5)"}[act]
+        dt = out.dtype.name
+        return self._map(f"addmm_{act}", expr.replace("{T}", T.COMPUTE[dt]), (out, bias),
+                         (dt, dt), dt, out)
+
+    def cross_entropy(self, x, target, ignore_index):
+        dev = self.devices[x.device]
+        dt, n, c = x.dtype.name, x.shape[0], x.shape[1]
+        loss, lse = self._new((n,), dt, x.device), self._new((n,), dt, x.device)
+        if n:
+            kernel = dev.kernel(("cross_entropy", dt), lambda: render_cross_entropy(dt, False))
+            kernel(dev.queue, (n,), None if not dev.is_cpu else (1,), loss.data, lse.data,
+                   x.data, x.offset, *x.strides, target.data, target.offset,
+                   target.strides[0], ignore_index, n, c)
+        return loss, lse
+
+    def cross_entropy_backward(self, g, x, target, lse, ignore_index):
+        dev = self.devices[x.device]
+        dt, n, c = x.dtype.name, x.shape[0], x.shape[1]
+        out = self._new((n, c), dt, x.device)
+        if out.size:
+            kernel = dev.kernel(("cross_entropy_backward", dt),
+                                lambda: render_cross_entropy(dt, True))
+            gsize, lsize, per = dev.launch_1d(n * c)
+            kernel(dev.queue, gsize, lsize, out.data, g.data, g.offset, g.strides[0], lse.data,
+                   lse.offset, lse.strides[0], x.data, x.offset, *x.strides, target.data,
+                   target.offset, target.strides[0], ignore_index, n, c, per)
+        return out
 
     def _softmax(self, x, axis, log):
         dev = self.devices[x.device]
