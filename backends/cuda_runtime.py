@@ -1,30 +1,51 @@
 """CupyBackend: the shared array-module implementation bound to CuPy, plus the CUDA runtime.
 
-Imported only by :func:`plugrad.backends.cupy.load`, so it may import CuPy at module level
-through its caller; it never touches the host except in ``from_host``/``to_host``.
+Imported only by :func:`plugrad.backends.cupy.load`. The shared ``xp`` code serves wherever
+CuPy is numpy-compatible; this module overrides the places where it is not (ufuncs take no
+``out=...``, ufuncs have no ``.reduce`` besides add/multiply, ``argsort`` has no ``kind``,
+``add.at`` covers few dtypes) and adds devices, memory statistics and peer copies. The fused
+kernels live in :mod:`plugrad.backends.cuda_fused`. Only ``from_host``/``to_host`` touch the
+host.
 """
 from __future__ import annotations
 
+import numpy
+
+from .cuda_fused import FusedKernels
 from .xp import ArrayModuleBackend
+from .xp.elementwise import UFUNCS
+
+# float16 goes through CuPy's own ufuncs; our kernels are instantiated for these
+FUSED_DTYPES = ("float32", "float64")
 
 
-class CupyBackend(ArrayModuleBackend):
+class CupyBackend(FusedKernels, ArrayModuleBackend):
     """CuPy arrays as buffers; device indices are CUDA device ordinals."""
 
     def __init__(self, cupy):
         super().__init__(cupy, "cuda")
         self.cupy = cupy
-        self._multi = cupy.cuda.runtime.getDeviceCount() > 1
+        runtime = cupy.cuda.runtime
+        self._count = runtime.getDeviceCount()
+        self._multi = self._count > 1
+        # cupy ufuncs reject numpy's ``out=...`` and always return arrays (0-d included),
+        # so the per-op path binds them bare: one Cython call per elementwise primitive.
+        for name, ufunc in UFUNCS.items():
+            setattr(self, name, getattr(cupy, ufunc))
+        self._pool = cupy.get_default_memory_pool()
+        self._peak = [0] * self._count
+        self._install_peak_tracker()
 
     # ------------------------------------------------------------------------ runtime
     def device_count(self):
-        return self.cupy.cuda.runtime.getDeviceCount()
+        return self._count
 
     def device_guard(self, index):
         """On multi-GPU machines, run every op of device ``index`` with it current."""
         if not self._multi:
             return None
-        return lambda: self.cupy.cuda.Device(index)
+        device = self.cupy.cuda.Device
+        return lambda: device(index)
 
     def empty(self, shape, dtype, device=0):
         with self.cupy.cuda.Device(device):
@@ -46,15 +67,153 @@ class CupyBackend(ArrayModuleBackend):
         return self.cupy.asnumpy(x)
 
     def synchronize(self, device=0):
-        with self.cupy.cuda.Device(device):
-            self.cupy.cuda.get_current_stream().synchronize()
+        self.cupy.cuda.Device(device).synchronize()
 
     def transfer_to(self, x, device):
-        """cuda:i -> cuda:j without a host round trip (peer copy)."""
+        """cuda:i -> cuda:j without a host round trip (CuPy copies peer to peer)."""
         with self.cupy.cuda.Device(device):
             return self.cupy.array(x, copy=True)
 
-    # ---------------------------------------------------------------------- elementwise
+    # ------------------------------------------------------------------ device queries
+    def device_name(self, index):
+        name = self.cupy.cuda.runtime.getDeviceProperties(index)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+
+    def device_properties(self, index):
+        """The fields torch.cuda.get_device_properties reports, from cudaGetDeviceProperties."""
+        props = self.cupy.cuda.runtime.getDeviceProperties(index)
+        return {"name": self.device_name(index), "major": props["major"],
+                "minor": props["minor"], "total_memory": props["totalGlobalMem"],
+                "multi_processor_count": props["multiProcessorCount"]}
+
+    def mem_get_info(self, index):
+        """(free, total) bytes on the device, as cudaMemGetInfo reports them."""
+        with self.cupy.cuda.Device(index):
+            return self.cupy.cuda.runtime.memGetInfo()
+
+    # ------------------------------------------------------------------ memory statistics
+    def _install_peak_tracker(self):
+        """Route CuPy's allocations through the pool plus a peak counter per device.
+
+        torch reports ``max_memory_allocated``; CuPy's pool only knows the current use, so
+        each allocation compares it with the peak (one Python call, ~0.3 us, per allocation).
+        """
+        pool, peak = self._pool, self._peak
+        pool_malloc, used_bytes = pool.malloc, pool.used_bytes
+        get_device = self.cupy.cuda.runtime.getDevice
+
+        def malloc(size):
+            memory = pool_malloc(size)
+            used = used_bytes()
+            index = get_device()
+            if used > peak[index]:
+                peak[index] = used
+            return memory
+
+        self.cupy.cuda.set_allocator(malloc)
+
+    def _on(self, index, fn):
+        with self.cupy.cuda.Device(index):
+            return fn()
+
+    def memory_allocated(self, index):
+        """Bytes held by live arrays (CuPy rounds each block up to 512 bytes, as torch does)."""
+        return self._on(index, self._pool.used_bytes)
+
+    def max_memory_allocated(self, index):
+        return max(self._peak[index], self.memory_allocated(index))
+
+    def memory_reserved(self, index):
+        """Bytes the pool holds from the driver, cached blocks included."""
+        return self._on(index, self._pool.total_bytes)
+
+    def reset_peak_memory_stats(self, index):
+        self._peak[index] = self.memory_allocated(index)
+
+    def empty_cache(self):
+        """Give cached blocks back to the driver (torch.cuda.empty_cache)."""
+        self._pool.free_all_blocks()
+        self.cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+    # --------------------------------------------------- where CuPy differs from numpy
+    def sigmoid(self, x, out=None):
+        if x.dtype.name in FUSED_DTYPES:
+            return self._kernels.sigmoid(x) if out is None else self._kernels.sigmoid(x, out)
+        cp = self.cupy
+        result = cp.reciprocal(cp.exp(cp.negative(x)) + 1)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
     def _erf(self, x):
         from cupyx.scipy.special import erf
+        if x.dtype == self.cupy.float16:  # computed in float32, as torch does for half
+            return erf(x.astype(self.cupy.float32)).astype(x.dtype)
         return erf(x)
+
+    def sum(self, x, axes, keepdims):
+        cp = self.cupy
+        if x.dtype == cp.float16:  # accumulate half in float32, as torch does
+            return cp.sum(x, axis=axes, dtype=cp.float32, keepdims=keepdims).astype(x.dtype)
+        return cp.sum(x, axis=axes, dtype=x.dtype, keepdims=keepdims)
+
+    def prod(self, x, axes, keepdims):
+        cp = self.cupy
+        if x.dtype == cp.float16:
+            return cp.prod(x, axis=axes, dtype=cp.float32, keepdims=keepdims).astype(x.dtype)
+        return cp.prod(x, axis=axes, dtype=x.dtype, keepdims=keepdims)
+
+    def max(self, x, axes, keepdims):
+        return self.cupy.amax(x, axis=axes, keepdims=keepdims)
+
+    def min(self, x, axes, keepdims):
+        return self.cupy.amin(x, axis=axes, keepdims=keepdims)
+
+    def any(self, x, axes, keepdims):
+        return self.cupy.any(x, axis=axes, keepdims=keepdims)
+
+    def all(self, x, axes, keepdims):
+        return self.cupy.all(x, axis=axes, keepdims=keepdims)
+
+    def sort(self, x, axis, descending):
+        cp = self.cupy
+        keys = x.astype(cp.uint8) if x.dtype == cp.bool_ else x
+        # cupy's argsort is always stable (thrust/CUB radix sort) and has no ``kind``
+        if not descending:
+            indices = cp.argsort(keys, axis=axis)
+        else:
+            n = x.shape[axis]
+            indices = (n - 1) - cp.flip(cp.argsort(cp.flip(keys, axis), axis=axis), axis)
+        indices = indices.astype(cp.int64, copy=False)
+        return cp.take_along_axis(x, indices, axis=axis), indices
+
+    def index_put(self, x, indices, values, accumulate):
+        if not accumulate:
+            x[tuple(indices)] = values
+            return
+        cp = self.cupy
+        # flatten the indexed leading axes to one linear index over a 2-D (rows, rest) view,
+        # the single-index form cupyx.scatter_add handles (atomicAdd per element)
+        idx = cp.broadcast_arrays(*indices)
+        lead = x.shape[:len(indices)]
+        linear = idx[0].astype(cp.int64)
+        for axis in range(1, len(idx)):
+            linear = linear * lead[axis] + idx[axis]
+        rows = int(numpy.prod(lead))
+        rest = int(numpy.prod(x.shape[len(indices):]))
+        target = x if x.flags.c_contiguous else cp.ascontiguousarray(x)
+        shape = idx[0].shape + x.shape[len(indices):]
+        vals = cp.broadcast_to(cp.asarray(values, dtype=x.dtype), shape)
+        if x.dtype == cp.int64:  # two's-complement sums are the same in uint64
+            work, vals = target.view(cp.uint64), vals.astype(cp.int64).view(cp.uint64)
+        elif x.dtype.name in ("int32", "float16", "float32", "float64"):
+            work = target
+        else:  # atomicAdd has no 8/16-bit integer or bool forms: add in int32
+            work, vals = target.astype(cp.int32), vals.astype(cp.int32)
+        import cupyx
+        cupyx.scatter_add(work.reshape(rows, rest), linear.reshape(-1), vals.reshape(-1, rest))
+        if work.dtype == cp.int32 and target.dtype != cp.int32:
+            target[...] = work.astype(target.dtype)
+        if target is not x:
+            x[...] = target
