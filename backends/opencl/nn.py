@@ -94,29 +94,33 @@ def render_optim(kind, dt):
     ld = lambda p: f"({A}){T.load(dt, p, f'{p}_off + i')}"
     st = lambda p, v: T.store(dt, p, f"{p}_off + i", v) + ";"
     if kind == "sgd":
-        bufs, scalars = ["p", "g", "buf"], ["lr", "momentum", "dampening", "wd"]
+        # one_m_damp = 1 - dampening, computed in double on the host as torch does
+        bufs, scalars = ["p", "g", "buf"], ["lr", "momentum", "one_m_damp", "wd"]
         flags = ["nesterov", "maximize", "first", "has_momentum"]
         body = f"""
     {A} d = {ld('g')}, w = {ld('p')};
     if (maximize) d = -d;
     if (wd != 0) d = d + wd * w;
     if (has_momentum) {{
-      {A} b = first ? d : {ld('buf')} * momentum + (1 - dampening) * d;
+      {A} b = first ? d : {ld('buf')} * momentum + one_m_damp * d;
       {st('buf', 'b')}
       d = nesterov ? d + momentum * b : b;
     }}
     {st('p', 'w - lr * d')}"""
     else:
-        bufs, scalars = ["p", "g", "ma", "va", "vmax"], ["lr", "beta1", "beta2", "eps", "wd",
-                                                       "step_size", "bc2"]
+        # 1 - beta1, 1 - beta2 and 1 - lr * wd arrive computed in double on the host, as
+        # torch computes them: 1 - 0.999f in float is off by 1.3e-5 relative
+        bufs, scalars = ["p", "g", "ma", "va", "vmax"], ["decay", "one_m_b1", "beta2",
+                                                       "one_m_b2", "eps", "wd", "step_size",
+                                                       "bc2"]
         flags = ["decoupled", "amsgrad", "maximize"]
         body = f"""
     {A} gr = {ld('g')}, w = {ld('p')};
     if (maximize) gr = -gr;
-    if (wd != 0) {{ if (decoupled) w = w * (1 - lr * wd); else gr = gr + wd * w; }}
+    if (wd != 0) {{ if (decoupled) w = w * decay; else gr = gr + wd * w; }}
     {A} m = {ld('ma')};
-    m = m + (1 - beta1) * (gr - m);      /* torch's lerp for weight < 0.5 */
-    {A} v = {ld('va')} * beta2 + (1 - beta2) * (gr * gr);
+    m = m + one_m_b1 * (gr - m);      /* torch's lerp for weight < 0.5 */
+    {A} v = {ld('va')} * beta2 + one_m_b2 * (gr * gr);
     {st('ma', 'm')}
     {st('va', 'v')}
     if (amsgrad) {{ {A} vm = {ld('vmax')}; v = (vm >= v || isnan(vm)) ? vm : v; {st('vmax', 'v')} }}
@@ -274,7 +278,7 @@ class NNKernels:
         for i, (p, g) in enumerate(zip(params, grads)):
             buf = momentum_bufs[i] if momentum != 0 and momentum_bufs else None
             self._step("sgd", [p, g, buf],
-                       [hyper["lr"], momentum, hyper["dampening"], hyper["weight_decay"]],
+                       [hyper["lr"], momentum, 1 - hyper["dampening"], hyper["weight_decay"]],
                        [hyper["nesterov"], hyper["maximize"], hyper["first_step"],
                         momentum != 0])
 
@@ -285,5 +289,6 @@ class NNKernels:
         for i, (p, g) in enumerate(zip(params, grads)):
             vmax = max_exp_avg_sqs[i] if hyper["amsgrad"] and max_exp_avg_sqs else None
             self._step("adam", [p, g, exp_avgs[i], exp_avg_sqs[i], vmax],
-                       [lr, beta1, beta2, hyper["eps"], hyper["weight_decay"], step_size, bc2],
+                       [1 - lr * hyper["weight_decay"], 1 - beta1, beta2, 1 - beta2, hyper["eps"],
+                        hyper["weight_decay"], step_size, bc2],
                        [hyper["decoupled"], hyper["amsgrad"], hyper["maximize"]])
