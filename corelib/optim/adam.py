@@ -16,20 +16,35 @@ The update order follows torch's ``_single_tensor_adam`` so trajectories agree w
 """
 from __future__ import annotations
 
-import math
-
-from .. import _dtype as D
-from ..autograd.grad_mode import no_grad
-from ..ops.creation import tensor as _scalar_tensor
-from .optimizer import Optimizer, by_device, check_grads
+from .._tensor import Tensor
+from .optimizer import (Optimizer, by_device, check_state, grad_mode_for, increment_steps,
+                        new_step_tensor, params_with_grad, to_scalar)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
+_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
 
 class Adam(Optimizer):
+    """Adam (Kingma & Ba), or AdamW with ``decoupled_weight_decay=True``.
+
+    Args:
+        params (iterable): parameters or dicts defining parameter groups.
+        lr (float, optional): learning rate (default: 1e-3).
+        betas (Tuple[float, float], optional): coefficients of the running averages of the
+            gradient and its square (default: (0.9, 0.999)).
+        eps (float, optional): added to the denominator (default: 1e-8).
+        weight_decay (float, optional): L2 penalty, or decoupled decay for AdamW (default: 0).
+        amsgrad (bool, optional): use the maximum of past squared-gradient averages.
+        maximize (bool, optional): maximize the objective instead of minimizing.
+        decoupled_weight_decay (bool, optional): AdamW's decay (default: False).
+    """
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -45,34 +60,56 @@ class Adam(Optimizer):
                         capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("fused", None)
 
     def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            grads = [p.grad for p in params]
-            check_grads(params, grads)
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:
-                    with no_grad():
-                        state["step"] = _scalar_tensor(0.0, dtype=D.float32)
-                        state["exp_avg"] = p.detach().new_zeros(p.shape)
-                        state["exp_avg_sq"] = p.detach().new_zeros(p.shape)
-                        if group["amsgrad"]:
-                            state["max_exp_avg_sq"] = p.detach().new_zeros(p.shape)
-                states.append(state)
+        work = []
+        for group in self.param_groups:   # validate every group before changing any
+            params, grads = params_with_grad(group)
+            states = [self.state[p] for p in params]
+            check_state(params, states, _STATE)
+            work.append((group, params, grads, states))
+        for group, params, grads, states in work:
+            for p, st in zip(params, states):
+                if not st:
+                    st["step"] = new_step_tensor(p, group)
+                    st["exp_avg"] = p.detach().new_zeros(p.shape)
+                    st["exp_avg_sq"] = p.detach().new_zeros(p.shape)
+                    if group["amsgrad"]:
+                        st["max_exp_avg_sq"] = p.detach().new_zeros(p.shape)
             beta1, beta2 = group["betas"]
-            adam(params, grads, states, lr=group["lr"], beta1=beta1, beta2=beta2,
-                 eps=group["eps"], weight_decay=group["weight_decay"],
-                 amsgrad=group["amsgrad"], maximize=group["maximize"],
-                 decoupled=group.get("decoupled_weight_decay", False))
+            with grad_mode_for(group):
+                adam(params, grads, [st["exp_avg"] for st in states],
+                     [st["exp_avg_sq"] for st in states],
+                     [st["max_exp_avg_sq"] for st in states] if group["amsgrad"] else [],
+                     [st["step"] for st in states], lr=to_scalar(group["lr"]),
+                     beta1=to_scalar(beta1), beta2=to_scalar(beta2), eps=group["eps"],
+                     weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                     maximize=group["maximize"],
+                     decoupled_weight_decay=group.get("decoupled_weight_decay", False),
+                     differentiable=group.get("differentiable", False))
         return loss
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter)."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter); weight_decay defaults to 1e-2."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False, foreach=None, capturable=False,
@@ -82,35 +119,39 @@ class AdamW(Adam):
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
 
-
-def adam(params, grads, states, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize,
-         decoupled):
-    """Functional Adam over parallel lists; ``states`` hold step/exp_avg/exp_avg_sq tensors."""
-    with no_grad():
-        for st in states:
-            st["step"].add_(1)
-        steps = [float(st["step"].item()) for st in states]
-        hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                     amsgrad=amsgrad, maximize=maximize, decoupled=decoupled)
-        for dev, (ps, gs, sts, ss) in by_device(params, grads, states, steps).items():
-            kernel = dev.ops.adam_step
-            for step in sorted(set(ss)):
-                sel = [k for k, s in enumerate(ss) if s == step]
-                if kernel is not None:
-                    kernel([ps[k]._data for k in sel], [gs[k]._data for k in sel],
-                           [sts[k]["exp_avg"]._data for k in sel],
-                           [sts[k]["exp_avg_sq"]._data for k in sel],
-                           [sts[k]["max_exp_avg_sq"]._data for k in sel] if amsgrad else None,
-                           dict(hyper, step=step))
-                else:
-                    for k in sel:
-                        _adam_one(ps[k], gs[k], sts[k], step, hyper)
-            for p in ps:
-                p._bump_version()
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
 
 
-def _adam_one(p, g, st, step, h):
-    """torch's _single_tensor_adam with frontend in-place ops."""
+def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, lr, beta1,
+         beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=False,
+         differentiable=False):
+    """Functional Adam/AdamW over parallel lists of tensors (updated in place)."""
+    steps = increment_steps(state_steps)
+    hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                 amsgrad=amsgrad, maximize=maximize, decoupled=decoupled_weight_decay)
+    vmax = max_exp_avg_sqs if amsgrad else [None] * len(params)
+    for dev, (ps, gs, ms, vs, vms, ss) in by_device(params, grads, exp_avgs, exp_avg_sqs,
+                                                    vmax, steps).items():
+        kernel = None if differentiable else dev.ops.adam_step
+        if kernel is None:
+            for k in range(len(ps)):
+                _single_tensor_adam(ps[k], gs[k], ms[k], vs[k], vms[k], ss[k], hyper)
+            continue
+        # the kernel takes one step count; parameters added later may lag behind
+        for step in sorted(set(ss)):
+            sel = [k for k, s in enumerate(ss) if s == step]
+            kernel([ps[k]._data for k in sel], [gs[k]._data for k in sel],
+                   [ms[k]._data for k in sel], [vs[k]._data for k in sel],
+                   [vms[k]._data for k in sel] if amsgrad else None, dict(hyper, step=step))
+        for t in (*ps, *ms, *vs, *(vms if amsgrad else ())):
+            t._bump_version()
+
+
+def _single_tensor_adam(p, g, m, v, vmax, step, h):
+    """torch's ``_single_tensor_adam`` (non-capturable branch) in frontend in-place ops."""
     lr, beta1, beta2 = h["lr"], h["beta1"], h["beta2"]
     if h["maximize"]:
         g = -g
@@ -119,14 +160,12 @@ def _adam_one(p, g, st, step, h):
             p.mul_(1 - lr * h["weight_decay"])
         else:
             g = g.add(p, alpha=h["weight_decay"])
-    m, v = st["exp_avg"], st["exp_avg_sq"]
-    m.add_((g - m) * (1 - beta1))
-    v.mul_(beta2).add_(g * g * (1 - beta2))
+    m.lerp_(g, 1 - beta1)
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     step_size = lr / (1 - beta1 ** step)
-    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     if h["amsgrad"]:
-        vmax = st["max_exp_avg_sq"]
         vmax.copy_(vmax.maximum(v))
         v = vmax
-    denom = v.sqrt() / bias_correction2_sqrt + h["eps"]
-    p.sub_(m / denom * step_size)
+    denom = (v.sqrt() / bias_correction2_sqrt).add_(h["eps"])
+    p.addcdiv_(m, denom, value=-step_size)

@@ -1,0 +1,116 @@
+r"""Adagrad (Duchi et al.), with learning-rate decay and weight decay.
+
+.. math::
+    \begin{aligned}
+    &g_t \leftarrow \nabla_\theta f_t(\theta_{t-1})\ (\text{negated if maximize})
+        \ (+\ \lambda\theta_{t-1}),\quad
+     \tilde\gamma \leftarrow \gamma / (1 + (t-1)\eta)\\
+    &s_t \leftarrow s_{t-1} + g_t^2,\quad
+     \theta_t \leftarrow \theta_{t-1} - \tilde\gamma\, g_t / (\sqrt{s_t} + \epsilon)
+    \end{aligned}
+
+Composed from frontend in-place ops in torch's ``_single_tensor_adagrad`` order.
+"""
+from __future__ import annotations
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
+from .optimizer import (Optimizer, check_state, grad_mode_for, increment_steps,
+                        new_step_tensor, params_with_grad, to_scalar)
+
+__all__ = ["Adagrad", "adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad.
+
+    Args:
+        params (iterable): parameters or dicts defining parameter groups.
+        lr (float, optional): learning rate (default: 1e-2).
+        lr_decay (float, optional): learning rate decay (default: 0).
+        weight_decay (float, optional): L2 penalty (default: 0).
+        initial_accumulator_value (float, optional): starting value of the sums (default: 0).
+        eps (float, optional): added to the denominator (default: 1e-10).
+        maximize (bool, optional): maximize the objective instead of minimizing.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError("Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        # torch creates Adagrad's state eagerly, so state_dict() has it before any step
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        with no_grad():
+            state["step"] = new_step_tensor(p, group)
+            state["sum"] = p.detach().new_full(p.shape, group["initial_accumulator_value"])
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+
+    def share_memory(self):
+        """No-op kept for API compatibility (plugrad state is never shared across processes)."""
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
+        loss = self._closure_loss(closure)
+        work = []
+        for group in self.param_groups:   # validate every group before changing any
+            params, grads = params_with_grad(group)
+            states = [self.state[p] for p in params]
+            check_state(params, states, ("sum",))
+            work.append((group, params, grads, states))
+        for group, params, grads, states in work:
+            for p, st in zip(params, states):
+                if not st:   # a group added after construction
+                    self._init_state(p, group)
+            with grad_mode_for(group):
+                adagrad(params, grads, [st["sum"] for st in states],
+                        [st["step"] for st in states], lr=to_scalar(group["lr"]),
+                        weight_decay=group["weight_decay"], lr_decay=group["lr_decay"],
+                        eps=group["eps"], maximize=group["maximize"])
+        return loss
+
+
+def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_decay, eps,
+            maximize):
+    """Functional Adagrad over parallel lists of tensors (updated in place)."""
+    steps = increment_steps(state_steps)
+    for param, grad, state_sum, step in zip(params, grads, state_sums, steps):
+        grad = grad if not maximize else -grad
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        clr = lr / (1 + (step - 1) * lr_decay)
+        state_sum.addcmul_(grad, grad, value=1)
+        std = state_sum.sqrt().add_(eps)
+        param.addcdiv_(grad, std, value=-clr)
