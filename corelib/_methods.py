@@ -137,13 +137,13 @@ def _reflect(fn):
 
 
 def _eq(self, other):
-    if other is None or isinstance(other, (str, type)):
+    if other is None or other is Ellipsis or isinstance(other, (str, type)):
         return False
     return binary.eq(self, other)
 
 
 def _ne(self, other):
-    if other is None or isinstance(other, (str, type)):
+    if other is None or other is Ellipsis or isinstance(other, (str, type)):
         return True
     return binary.ne(self, other)
 
