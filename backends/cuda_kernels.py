@@ -36,9 +36,10 @@ __device__ __forceinline__ float pg_sqrt(float x) { return sqrtf(x); }
 __device__ __forceinline__ double pg_sqrt(double x) { return sqrt(x); }
 
 /* Online softmax statistics: m is the running max, s = sum(exp(x - m)).
-   -inf entries add nothing; a nan entry makes s nan (so the whole row is nan, as in torch). */
+   -inf entries add nothing; a nan or +inf entry makes s nan (the whole row is nan, as torch). */
 __device__ __forceinline__ void pg_update(acc_t& m, acc_t& s, acc_t v) {
-    if (v > m) { s = s * pg_exp(m - v) + (acc_t)1; m = v; }
+    /* exp(v - v) is 1, or nan for v = +inf: torch's exp(x - max) sums a nan there too */
+    if (v > m) { s = s * pg_exp(m - v) + pg_exp(v - v); m = v; }
     else if (v != pg_neg_inf(v)) { s += pg_exp(v - m); }
 }
 __device__ __forceinline__ void pg_merge(acc_t& m, acc_t& s, acc_t m2, acc_t s2) {
