@@ -398,7 +398,9 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    u = creation.rand(self._shape, generator=generator, dtype=self._dtype, device=self._device)
+    # torch's CPU kernel draws every dtype as a double exponential and casts the result
+    u = creation.rand(self._shape, generator=generator, dtype=D.float64,
+                      device=self._device)
     return copy_(self, -(1 - u).log() / lambd)
 
 
