@@ -549,7 +549,20 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Sample category indices (via inverse CDF on uniform draws; not torch's stream)."""
+    """Sample category indices; without replacement torch's own stream (see below)."""
+    if not replacement:
+        # torch's CPU kernel: an exponential race, top-k of p / q with q ~ Exp(1) drawn in
+        # input's dtype -- the same draws, so the same indices as torch for the same seed
+        if num_samples > input._shape[-1]:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        if bool(((input > 0).sum(-1) < num_samples).any()):
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
+                               "enough non-negative category to sample)")
+        q = input / empty_like(input).exponential_(1, generator=generator)
+        if num_samples == 1:
+            return q.argmax(-1, keepdim=True)
+        return q.topk(num_samples).indices
     probs = input if input.ndim == 2 else input.unsqueeze(0)
     rows = []
     for r in range(probs._shape[0]):
