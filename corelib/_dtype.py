@@ -58,6 +58,16 @@ ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16,
            "int": int32, "long": int64, "bool": bool_}
 
 
+_LEGACY = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+           "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+           "float64": "Double"}
+
+
+def legacy_name(d: dtype) -> str:
+    """torch's ScalarType name ('Float', 'Long', ...) used in its error messages."""
+    return _LEGACY[d.name]
+
+
 def _by_name(name):
     return _NAMES[name]
 

@@ -5,6 +5,7 @@ from . import _dtype as D
 from ._tensor import Tensor
 from .ops import (activation, binary, conversion, creation, indexing, linalg, movement, reduce,
                   unary, views)
+from .ops._graph import named as _named
 from .ops._operands import broadcast_shapes as _broadcast_pair
 from .ops.inplace import can_cast
 
@@ -39,6 +40,7 @@ logical_and, logical_or, logical_xor = binary.logical_and, binary.logical_or, \
 bitwise_and, bitwise_or, bitwise_xor = binary.bitwise_and, binary.bitwise_or, \
     binary.bitwise_xor
 allclose, isclose, equal = binary.allclose, binary.isclose, binary.eq_all
+lerp, addcmul, addcdiv = binary.lerp, binary.addcmul, binary.addcdiv
 neg, negative, abs, absolute, sign = unary.neg, unary.neg, unary.abs, unary.abs, unary.sign
 exp, exp2, expm1, log, log1p, log2, log10 = unary.exp, unary.exp2, unary.expm1, unary.log, \
     unary.log1p, unary.log2, unary.log10
@@ -87,6 +89,7 @@ tile, roll, tril, triu = movement.tile, movement.roll, movement.tril, movement.t
 # indexing
 gather, scatter, scatter_add = indexing.gather, indexing.scatter, indexing.scatter_add
 index_select, index_add = indexing.index_select, indexing.index_add
+index_put, index_fill = indexing.index_put, indexing.index_fill
 masked_fill, masked_select = indexing.masked_fill, indexing.masked_select
 nonzero, argwhere, take = indexing.nonzero, indexing.argwhere, indexing.take
 take_along_dim = indexing.take_along_dim
@@ -155,45 +158,47 @@ def meshgrid(*tensors, indexing="ij"):
 
 
 def diag(input, diagonal=0):
+    """A 1-D input placed on a diagonal of a square matrix, or a 2-D input's diagonal."""
     if input.ndim == 1:
         n = input._shape[0] + (diagonal if diagonal >= 0 else -diagonal)
-        out = input.new_zeros(n, n)
         idx = arange(input._shape[0], device=input._device)
         rows = idx + (0 if diagonal >= 0 else -diagonal)
         cols = idx + (diagonal if diagonal >= 0 else 0)
-        out[rows, cols] = input
-        return out
-    return views.diagonal(input, diagonal)
+        out = input.new_zeros(n, n).index_put((rows, cols), input)
+        return _named(out, "DiagEmbedBackward0")
+    if input.ndim != 2:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
+    return _named(views.diagonal(input, diagonal), "DiagonalBackward0_copy")
 
 
 def trace(input):
-    return views.diagonal(input).sum()
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
+    return _named(views.diagonal(input).sum(), "TraceBackward0")
 
 
-def cdist(x1, x2, p=2.0):
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """Pairwise p-norm distances between the rows of x1 and x2 (batched)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
+    if x1._shape[-1] != x2._shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1._shape[-1]} X2: {x2._shape[-1]}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return diff.norm(p=p, dim=-1)
+    return _named(diff.norm(p=p, dim=-1), "CdistBackward0")
 
 
 def cross(input, other, dim=None):
+    """Cross product of 3-vectors along ``dim`` (the first size-3 dim when None)."""
     if dim is None:
-        dim = next(i for i, s in enumerate(input._shape) if s == 3)
+        dim = next((i for i, s in enumerate(broadcast_shapes(input._shape, other._shape))
+                    if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
     a = [input.select(dim, i) for i in range(3)]
     b = [other.select(dim, i) for i in range(3)]
-    return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-                  a[0] * b[1] - a[1] * b[0]], dim)
-
-
-def lerp(input, end, weight):
-    return input.lerp(end, weight)
-
-
-def addcmul(input, tensor1, tensor2, *, value=1):
-    return input.addcmul(tensor1, tensor2, value=value)
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1):
-    return input.addcdiv(tensor1, tensor2, value=value)
+    return _named(stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                         a[0] * b[1] - a[1] * b[0]], dim), "LinalgCrossBackward0")
 
 
 def detach(input):

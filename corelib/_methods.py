@@ -281,24 +281,12 @@ def _where_(self, condition, other):
     return apply_inplace(self, lambda x, c, o: indexing.where(c, x, o), condition, other)
 
 
-def _lerp(self, end, weight):
-    return self + weight * (end - self)
-
-
-def _addcmul(self, tensor1, tensor2, *, value=1):
-    return self + value * tensor1 * tensor2
-
-
-def _addcdiv(self, tensor1, tensor2, *, value=1):
-    return self + value * tensor1 / tensor2
-
-
-Tensor.lerp = _lerp
-Tensor.addcmul = _addcmul
-Tensor.addcdiv = _addcdiv
-Tensor.lerp_ = _general_inplace(_lerp)
-Tensor.addcmul_ = _general_inplace(_addcmul)
-Tensor.addcdiv_ = _general_inplace(_addcdiv)
+Tensor.lerp = binary.lerp
+Tensor.addcmul = binary.addcmul
+Tensor.addcdiv = binary.addcdiv
+Tensor.lerp_ = _general_inplace(binary.lerp)
+Tensor.addcmul_ = _general_inplace(binary.addcmul)
+Tensor.addcdiv_ = _general_inplace(binary.addcdiv)
 
 
 class CopyBackwards:
@@ -442,33 +430,10 @@ Tensor.t_ = _t_
 Tensor.transpose_ = _transpose_
 
 
-def _index_put_(self, indices, values, accumulate=False):
-    if accumulate:
-        key = tuple(indices)
-        current = self[key]
-        self[key] = current + values
-        return self
-    self[tuple(indices)] = values
-    return self
-
-
-def _index_put(self, indices, values, accumulate=False):
-    return _index_put_(self.clone(), indices, values, accumulate)
-
-
-Tensor.index_put_ = _index_put_
-Tensor.index_put = _index_put
-Tensor.index_fill = lambda self, dim, index, value: _index_fill(self.clone(), dim, index, value)
-
-
-def _index_fill(self, dim, index, value):
-    key = [slice(None)] * self.ndim
-    key[dim] = index
-    self[tuple(key)] = value
-    return self
-
-
-Tensor.index_fill_ = _index_fill
+Tensor.index_put_ = indexing.index_put_
+Tensor.index_put = indexing.index_put
+Tensor.index_fill = indexing.index_fill
+Tensor.index_fill_ = _general_inplace(indexing.index_fill)
 Tensor.apply_ = lambda self, fn: self.copy_(creation.tensor(
     [fn(v) for v in self.reshape(-1).tolist()], dtype=self._dtype).reshape(self._shape))
 Tensor.map_ = lambda self, other, fn: self.copy_(creation.tensor(

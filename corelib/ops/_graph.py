@@ -48,6 +48,12 @@ def unbroadcast(grad, shape):
     return grad
 
 
+def zeros_like_grad(g):
+    """Zeros shaped like ``g`` (torch returns these, not ``g * 0``, which is nan for inf)."""
+    dev = g._device
+    return _make(dev.ops.full(g._shape, 0.0, g._dtype.name), g._shape, g._dtype, dev)
+
+
 def named(result, name):
     """Give a composite op's result a grad_fn named as torch names it (one identity node)."""
     if result._grad_fn is None:

@@ -23,7 +23,7 @@ class _ActNode(Node):
 # ----------------------------------------------------------------------------- clamp
 
 class ClampBackward1(_ActNode):
-    """Scalar bounds: the gradient passes where lo <= x <= hi."""
+    """Scalar bounds: the gradient passes where lo <= x <= hi (nan inputs get none)."""
     __slots__ = ()
 
     def backward(self, g):
@@ -34,62 +34,70 @@ class ClampBackward1(_ActNode):
         if self.hi is not None:
             upper = x <= self.hi
             keep = upper if keep is None else keep.logical_and(upper)
-        return (g * keep if keep is not None else g,)
+        return (g.where(keep, 0.0),)
+
+
+class ClampMinBackward0(ClampBackward1):
+    __slots__ = ()
+
+
+class ClampMaxBackward0(ClampBackward1):
+    __slots__ = ()
 
 
 class ClampBackward0(_ActNode):
-    """Tensor bounds: gradients to x where inside, to the bound where it was taken."""
+    """Tensor bounds, torch's clamp_backward_min_max: x gets the gradient where it is inside,
+    a bound where it was taken (max wins when min > max)."""
     __slots__ = ()
 
     def backward(self, g):
         from .binary import _back
         x, lo, hi = self.x, self.lo, self.hi
         ex, el, eh = self.next
-        inside = x == x
-        g_lo = g_hi = None
-        if lo is not None:
+        gx = g_lo = g_hi = None
+        if ex is not None:
+            keep = None
+            if lo is not None:
+                keep = x >= lo
+            if hi is not None:
+                upper = x <= hi
+                keep = upper if keep is None else keep.logical_and(upper)
+            gx = _back(g.where(keep, 0.0), x._shape, x._dtype)
+        if el is not None:
             below = x < lo
-            inside = inside.logical_and(below.logical_not())
-            if el is not None:
-                g_lo = _back(g * below, lo._shape, lo._dtype)
-        if hi is not None:
+            if hi is not None:
+                below = below.logical_and(lo < hi)
+            g_lo = _back(g.where(below, 0.0), lo._shape, lo._dtype)
+        if eh is not None:
             above = x > hi
             if lo is not None:
-                above = above.logical_and((x < lo).logical_not())
-            inside = inside.logical_and((x > hi).logical_not())
-            if eh is not None:
-                g_hi = _back(g * above, hi._shape, hi._dtype)
-        gx = _back(g * inside, x._shape, x._dtype) if ex is not None else None
+                above = above.logical_or(hi < lo)
+            g_hi = _back(g.where(above, 0.0), hi._shape, hi._dtype)
         return gx, g_lo, g_hi
 
     def _drop(self):
         self.x = self.lo = self.hi = None
 
 
-def clamp(input, min=None, max=None, *, out=None):
+class ClampMinBackward1(ClampBackward0):
+    __slots__ = ()
+
+
+class ClampMaxBackward1(ClampBackward0):
+    __slots__ = ()
+
+
+def clamp(input, min=None, max=None, *, out=None, _names=(ClampBackward1, ClampBackward0)):
     """Limit values to [min, max] (either may be None; min > max gives max, as torch)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        from .binary import maximum, minimum
-        from ..autograd.grad_mode import no_grad as _ng
-        with _ng():
-            r = input
-            if min is not None:
-                r = maximum(r, min if isinstance(min, Tensor) else r.new_full((), min))
-            if max is not None:
-                r = minimum(r, max if isinstance(max, Tensor) else r.new_full((), max))
-        res = _make(r._data, r._shape, r._dtype, r._device)
-        lo = min if isinstance(min, Tensor) else None
-        hi = max if isinstance(max, Tensor) else None
-        if needs_grad(input, lo, hi):
-            node = ClampBackward0((edge(input), edge(lo), edge(hi)), (input,))
-            node.x, node.lo, node.hi = input, lo, hi
-            attach(res, node)
-        return res if out is None else out.copy_(res)
+        return _clamp_tensor(input, min, max, out, _names[1])
     dev = input._device
     ops = dev.ops
     dt = input._dtype
+    if dt is D.bool_:
+        raise RuntimeError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
     if not dt.is_floating_point and any(isinstance(b, float) for b in (min, max)):
         dt = D.get_default_dtype()
     data = input._data if dt is input._dtype else ops.cast(input._data, dt.name)
@@ -98,12 +106,37 @@ def clamp(input, min=None, max=None, *, out=None):
         data = ops.maximum(data, conv(min))
     if max is not None:
         data = ops.minimum(data, conv(max))
-    if min is None and max is None:
-        data = ops.copy(data)
     res = _make(data, input._shape, dt, dev)
     if needs_grad(input):
-        node = ClampBackward1((edge(input),), (input,))
+        node = _names[0]((edge(input),), (input,))
         node.x, node.lo, node.hi = input, min, max
+        attach(res, node)
+    return res if out is None else out.copy_(res)
+
+
+def _clamp_tensor(input, min, max, out, node_cls):
+    from .binary import maximum, minimum
+    with no_grad():
+        r = input
+        if min is not None:
+            r = maximum(r, min if isinstance(min, Tensor) else r.new_full((), min))
+        if max is not None:
+            r = minimum(r, max if isinstance(max, Tensor) else r.new_full((), max))
+    res = _make(r._data, r._shape, r._dtype, r._device)
+    if r is input:
+        res._data = input._device.ops.copy(input._data)
+    lo = min if isinstance(min, Tensor) else None
+    hi = max if isinstance(max, Tensor) else None
+    if needs_grad(input, lo, hi):
+        saved = tuple(t for t in (input, lo, hi) if t is not None)
+        node = node_cls((edge(input), edge(lo), edge(hi)), saved)
+        node.x = input
+        node.lo = lo if lo is not None else (min if min is not None else None)
+        node.hi = hi if hi is not None else (max if max is not None else None)
+        if node.lo is not None and not isinstance(node.lo, Tensor):
+            node.lo = input.new_full((), node.lo)
+        if node.hi is not None and not isinstance(node.hi, Tensor):
+            node.hi = input.new_full((), node.hi)
         attach(res, node)
     return res if out is None else out.copy_(res)
 
@@ -112,11 +145,11 @@ clip = clamp
 
 
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    return clamp(input, min=min, _names=(ClampMinBackward0, ClampMinBackward1))
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    return clamp(input, max=max, _names=(ClampMaxBackward0, ClampMaxBackward1))
 
 # ------------------------------------------------------------------------------ relu
 
@@ -125,8 +158,9 @@ class ReluBackward0(_ActNode):
     __slots__ = ()
 
     def backward(self, g):
+        # torch's threshold_backward: zero where the result is <= 0 (nan passes the gradient)
         y = relu(self.x) if is_grad_enabled() else self.y
-        return (g * (y > 0),)
+        return (g.masked_fill(y <= 0, 0),)
 
 
 def relu(input):

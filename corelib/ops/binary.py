@@ -5,11 +5,13 @@ back to its dtype, so ``float32 + float64`` gives each input a gradient of its o
 """
 from __future__ import annotations
 
+import math
+
 from .. import _dtype as D
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
-from ._graph import attach, edge, unbroadcast
+from ._graph import attach, edge, unbroadcast, zeros_like_grad
 from ._operands import as_scalar, binary
 
 
@@ -83,11 +85,17 @@ class SubBackward0(_BinaryNode):
         return self.grads(g, -g if self.next[1] is not None else None)
 
 
-class RsubBackward1(SubBackward0):
+class RsubBackward0(SubBackward0):
+    """torch.rsub(tensor, tensor)."""
     __slots__ = ()
 
 
-def sub(input, other, *, alpha=1, out=None):
+class RsubBackward1(SubBackward0):
+    """scalar - tensor (``2 - x``)."""
+    __slots__ = ()
+
+
+def sub(input, other, *, alpha=1, out=None, _node=None):
     """input - alpha * other."""
     if alpha != 1:
         other = mul(other, alpha)
@@ -97,13 +105,15 @@ def sub(input, other, *, alpha=1, out=None):
                            "supported. Use the `^` or `logical_xor()` operator instead.")
     res = _make(dev.ops.sub(xa, xb), shape, dt, dev)
     if _wants_grad(ta, tb):
-        _record(res, SubBackward0 if ta is not None else RsubBackward1, ta, tb)
+        _record(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb)
     return _finish(res, out)
 
 
 def rsub(input, other, *, alpha=1):
     """other - alpha * input (what ``2 - x`` calls)."""
-    return sub(other, input, alpha=alpha)
+    if alpha != 1:
+        input = mul(input, alpha)
+    return sub(other, input, _node=RsubBackward0 if isinstance(other, Tensor) else None)
 
 
 # ------------------------------------------------------------------ mul / div
@@ -137,22 +147,25 @@ class DivBackward0(_BinaryNode):
     def backward(self, g):
         ea, eb = self.next
         a, b = self.a, self.b
+        # torch: grad / other and -grad * ((self / other) / other) (no overflow of other**2)
         return self.grads(g / b if ea is not None else None,
-                          -g * a / (b * b) if eb is not None else None)
+                          -g * ((a / b) / b) if eb is not None else None)
+
+
+class DivBackward2(_BinaryNode):
+    """div with rounding_mode: piecewise constant, so zero gradients (as torch)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        ea, eb = self.next
+        return self.grads(zeros_like_grad(g) if ea is not None else None,
+                          zeros_like_grad(g) if eb is not None else None)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (ints promote to the default float); or 'trunc' / 'floor' rounding."""
     if rounding_mode is not None:
-        if rounding_mode == "floor":
-            return _finish(floor_divide(input, other), out)
-        if rounding_mode == "trunc":
-            q = div(input, other)
-            if q._dtype is not _result_dtype(input, other):
-                return _finish(q.trunc().to(_result_dtype(input, other)), out)
-            return _finish(q.trunc(), out)
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                         f"found '{rounding_mode}'")
+        return _finish(_rounding_div(input, other, rounding_mode), out)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
@@ -166,8 +179,42 @@ def div(input, other, *, rounding_mode=None, out=None):
     return _finish(res, out)
 
 
-def _result_dtype(a, b):
-    return binary(a, b)[4]
+def _rounding_div(input, other, mode):
+    if mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{mode}'")
+    ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    ops = dev.ops
+    if dt is D.bool_:
+        raise RuntimeError(f"\"div_{mode}_cpu\" not implemented for 'Bool'")
+    if not dt.is_floating_point:
+        _check_int_divisor(tb, xb, dt)
+    if mode == "floor":
+        data = ops.floordiv(xa, xb)
+    elif dt.is_floating_point:
+        data = ops.trunc(ops.div(xa, xb))
+    else:
+        # C division on integers: floor, plus one where the remainder is non-zero and the
+        # operands' signs differ
+        q = ops.floordiv(xa, xb)
+        fix = ops.logical_and(ops.ne(ops.remainder(xa, xb), 0),
+                              ops.ne(ops.lt(xa, 0), ops.lt(xb, 0)))
+        data = ops.add(q, ops.cast(fix, dt.name))
+    res = _make(data, shape, dt, dev)
+    if dt.is_floating_point and _wants_grad(ta, tb):
+        _record(res, DivBackward2, ta, tb)
+    return res
+
+
+def _check_int_divisor(tb, xb, dt):
+    """Integer division by zero raises on the CPU in torch (it would be undefined in C)."""
+    if tb is None:
+        if xb == 0:
+            raise RuntimeError("ZeroDivisionError")
+        return
+    dev = tb._device
+    if dev.host_memory and tb.numel() and bool(dev.ops.to_host(dev.ops.eq(xb, 0)).any()):
+        raise RuntimeError("ZeroDivisionError")
 
 
 def _as_float(t, x, dt):
@@ -180,90 +227,134 @@ def true_divide(input, other, *, out=None):
     return div(input, other, out=out)
 
 
-def reciprocal_scalar(scalar, t):
-    """``2 / x``: scalar divided by a tensor."""
-    return div(scalar, t)
-
-
 # ------------------------------------------------------------ integer-style division
 
 def floor_divide(input, other, *, out=None):
     """floor(input / other) in the promoted dtype (not differentiable)."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if dt is D.bool_:
-        raise RuntimeError("\"floor_divide\" not implemented for 'Bool'")
+        raise RuntimeError("\"div_floor_cpu\" not implemented for 'Bool'")
+    if not dt.is_floating_point:
+        _check_int_divisor(tb, xb, dt)
     return _finish(_make(dev.ops.floordiv(xa, xb), shape, dt, dev), out)
 
 
 class RemainderBackward0(_BinaryNode):
+    """tensor % scalar: the gradient passes through."""
+    __slots__ = ()
+
+    def backward(self, g):
+        return self.grads(g, None)
+
+
+class RemainderBackward1(_BinaryNode):
+    """tensor % tensor: d/dother = -floor(self / other) (as torch)."""
     __slots__ = ()
 
     def backward(self, g):
         eb = self.next[1]
-        return self.grads(g, -g * floor_divide(self.a, self.b) if eb is not None else None)
+        return self.grads(g, -g * div(self.a, self.b, rounding_mode="floor")
+                          if eb is not None else None)
 
 
 def remainder(input, other, *, out=None):
     """Python-style modulo: the result takes the sign of ``other``."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    if dt is D.bool_:
+        raise RuntimeError("\"remainder_cpu\" not implemented for 'Bool'")
+    if not dt.is_floating_point:
+        _check_int_divisor(tb, xb, dt)
     res = _make(dev.ops.remainder(xa, xb), shape, dt, dev)
     if _wants_grad(ta, tb):
-        _record(res, RemainderBackward0, ta, tb, save_a=ta if ta is not None else xa,
-                save_b=tb if tb is not None else xb)
+        if tb is None:
+            _record(res, RemainderBackward0, ta, None)
+        else:
+            _record(res, RemainderBackward1, ta, tb, save_a=ta if ta is not None else xa,
+                    save_b=tb)
     return _finish(res, out)
+
+
+class FmodBackward0(RemainderBackward0):
+    __slots__ = ()
+
+
+class FmodBackward1(_BinaryNode):
+    """d/dother = -trunc(self / other) (as torch)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        eb = self.next[1]
+        return self.grads(g, -g * div(self.a, self.b, rounding_mode="trunc")
+                          if eb is not None else None)
 
 
 def fmod(input, other, *, out=None):
     """C-style modulo: the result takes the sign of ``input``."""
-    r = remainder(input, other)
-    if not isinstance(other, Tensor) and other == 0:
-        return _finish(r, out)
-    wrong = (r != 0).logical_and((r < 0).logical_xor(_lt0(input)))
-    return _finish(r.where(wrong.logical_not(), r - other), out)
-
-
-def _lt0(x):
-    return x < 0 if isinstance(x, Tensor) else x < 0
+    ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    if dt is D.bool_:
+        raise RuntimeError("\"fmod_cpu\" not implemented for 'Bool'")
+    ops = dev.ops
+    if not dt.is_floating_point:
+        _check_int_divisor(tb, xb, dt)
+    r = ops.remainder(xa, xb)
+    # Python's modulo has the divisor's sign; move it to the dividend's side where they differ
+    wrong = ops.logical_and(ops.ne(r, 0), ops.ne(ops.lt(r, 0), ops.lt(xa, 0)))
+    res = _make(ops.where(wrong, ops.sub(r, xb), r), shape, dt, dev)
+    if _wants_grad(ta, tb):
+        if tb is None:
+            _record(res, FmodBackward0, ta, None)
+        else:
+            _record(res, FmodBackward1, ta, tb, save_a=ta if ta is not None else xa, save_b=tb)
+    return _finish(res, out)
 
 
 # --------------------------------------------------------------------------- pow
 
 class PowBackward0(_BinaryNode):
-    """tensor ** scalar."""
+    """tensor ** scalar: zeros for exponent 0, else grad * (e * x**(e-1)) (torch's order)."""
     __slots__ = ()
 
     def backward(self, g):
-        (a,), e = self.saved, self.b
+        a, e = self.a, self.b
         if e == 0:
-            return self.grads(g * 0, None)
-        return self.grads(g * e * a.pow(e - 1), None)
+            return self.grads(zeros_like_grad(g), None)
+        return self.grads(g * (a.pow(e - 1) * e), None)
 
 
 class PowBackward1(_BinaryNode):
-    """tensor ** tensor; d/db is 0 where a == 0 and b >= 0 (as torch)."""
-    __slots__ = ()
+    """tensor ** tensor; d/dself is 0 where the exponent is 0, d/dexponent is 0 where
+    self == 0 and exponent >= 0 (as torch)."""
+    __slots__ = ("out",)
 
     def backward(self, g):
         ea, eb = self.next
         a, b = self.a, self.b
-        ga = g * b * a.pow(b - 1) if ea is not None else None
-        gb = None
+        ga = gb = None
+        if ea is not None:
+            ga = (g * (b * a.pow(b - 1))).masked_fill(b == 0, 0)
         if eb is not None:
-            gb = g * a.pow(b) * a.log()
-            gb = gb.masked_fill((a == 0).logical_and(b >= 0), 0)
+            result = a.pow(b) if is_grad_enabled() else self.out
+            gb = g * (result * a.log()).masked_fill((a == 0).logical_and(b >= 0), 0)
         return self.grads(ga, gb)
+
+    def _drop(self):
+        self.a = self.b = self.out = None
 
 
 class PowBackward2(_BinaryNode):
-    """scalar ** tensor."""
-    __slots__ = ()
+    """scalar ** tensor: grad * result * log(base); for base 0 zero where exponent >= 0."""
+    __slots__ = ("out",)
 
     def backward(self, g):
-        import math
-        base = self.a
-        out = self.b
-        return self.grads(None, g * out * math.log(base) if base > 0 else
-                          g * out * float("nan") if base < 0 else g * 0)
+        base, b = self.a, self.b
+        result = pow(base, b) if is_grad_enabled() else self.out
+        scale = result * (math.log(base) if base > 0 else -math.inf if base == 0 else math.nan)
+        if base == 0:
+            scale = scale.masked_fill(b >= 0, 0)
+        return self.grads(None, g * scale)
+
+    def _drop(self):
+        self.b = self.out = None
 
 
 def pow(input, exponent, *, out=None):
@@ -279,29 +370,37 @@ def pow(input, exponent, *, out=None):
     if _wants_grad(ta, tb):
         if tb is None:
             _record(res, PowBackward0, ta, None, save_a=ta, save_b=exponent)
-        elif ta is None:
-            _record(res, PowBackward2, None, tb, save_a=input, save_b=res.detach())
         else:
-            _record(res, PowBackward1, ta, tb, save_a=ta, save_b=tb)
+            alias = res.detach()
+            if ta is None:
+                node = _record(res, PowBackward2, None, tb, save_a=input, save_b=tb)._grad_fn
+            else:
+                node = _record(res, PowBackward1, ta, tb, save_a=ta, save_b=tb)._grad_fn
+            node.saved = node.saved + (alias,)
+            node.versions = node.versions + (alias._version,)
+            node.out = alias
     return _finish(res, out)
 
 
 def square(input):
+    if input._dtype is D.bool_:
+        return pow(input.to(D.int64), 2)
     return pow(input, 2)
 
 
 # -------------------------------------------------------------- maximum / minimum
 
 class MaximumBackward0(_BinaryNode):
-    """Gradient goes to the larger input; ties split it evenly (as torch)."""
+    """The gradient goes to the larger input; ties split it in half (as torch)."""
     __slots__ = ()
 
     def backward(self, g):
         a, b = self.a, self.b
-        half = g * 0.5
-        ga = g.where(a > b, half.where(a == b, g * 0))
-        gb = g.where(b > a, half.where(a == b, g * 0))
-        return self.grads(ga, gb)
+        ea, eb = self.next
+        tie = a == b
+        half = g.where(tie.logical_not(), g / 2) if ea is not None or eb is not None else None
+        return self.grads(half.masked_fill(a < b, 0) if ea is not None else None,
+                          half.masked_fill(b < a, 0) if eb is not None else None)
 
 
 class MinimumBackward0(_BinaryNode):
@@ -309,10 +408,10 @@ class MinimumBackward0(_BinaryNode):
 
     def backward(self, g):
         a, b = self.a, self.b
-        half = g * 0.5
-        ga = g.where(a < b, half.where(a == b, g * 0))
-        gb = g.where(b < a, half.where(a == b, g * 0))
-        return self.grads(ga, gb)
+        ea, eb = self.next
+        half = g.where((a == b).logical_not(), g / 2)
+        return self.grads(half.masked_fill(a > b, 0) if ea is not None else None,
+                          half.masked_fill(b > a, 0) if eb is not None else None)
 
 
 def maximum(input, other, *, out=None):
@@ -325,7 +424,10 @@ def minimum(input, other, *, out=None):
 
 
 def _extremum(input, other, prim, cls):
-    if not isinstance(other, Tensor) or not isinstance(input, Tensor):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{prim}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not isinstance(other, Tensor):
         raise TypeError(f"{prim}(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
@@ -340,8 +442,10 @@ class Atan2Backward0(_BinaryNode):
 
     def backward(self, g):
         a, b = self.a, self.b
-        denom = a * a + b * b
-        return self.grads(g * b / denom, -g * a / denom)
+        ea, eb = self.next
+        recip = (a * a + b * b).reciprocal()
+        return self.grads(g * (b * recip) if ea is not None else None,
+                          g * (-a * recip) if eb is not None else None)
 
 
 def atan2(input, other, *, out=None):
@@ -353,6 +457,48 @@ def atan2(input, other, *, out=None):
     if _wants_grad(ta, tb):
         _record(res, Atan2Backward0, ta, tb, save_a=ta, save_b=tb)
     return _finish(res, out)
+
+
+# ------------------------------------------------------------ fused composites
+
+
+def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input); torch switches to end - (end - input) * (1 - weight)
+    for weight >= 0.5 so that weight 1 gives ``end`` exactly."""
+    from ._graph import named
+    diff = sub(end, input)
+    if isinstance(weight, Tensor):
+        low = add(input, mul(weight, diff))
+        high = sub(end, mul(diff, rsub(weight, 1)))
+        result = low.where(weight.abs() < 0.5, high)
+        return _finish(named(result, "LerpBackward1"), out)
+    if abs(weight) < 0.5:
+        result = add(input, mul(diff, weight))
+    else:
+        result = sub(end, mul(diff, 1 - weight))
+    return _finish(named(result, "LerpBackward0"), out)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    from ._graph import named
+    prod = mul(tensor1, tensor2) if value == 1 else mul(mul(tensor1, value), tensor2)
+    return _finish(named(add(input, prod), "AddcmulBackward0"), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2."""
+    from ._graph import named
+    if not tensor1._dtype.is_floating_point and not tensor2._dtype.is_floating_point:
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
+                           "future release addcdiv will perform a true division of tensor1 and "
+                           "tensor2. The historic addcdiv behavior can be implemented as "
+                           "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) "
+                           "for integer inputs and as (input + value * tensor1 / tensor2) for "
+                           "float inputs. The future addcdiv behavior is just the latter "
+                           "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+    quot = div(tensor1, tensor2) if value == 1 else div(mul(tensor1, value), tensor2)
+    return _finish(named(add(input, quot), "AddcdivBackward0"), out)
 
 
 # ------------------------------------------------------- comparisons and logic
@@ -393,8 +539,7 @@ def _bitwise(prim, symbol):
 
 
 def _legacy(dt):
-    return {"float32": "Float", "float64": "Double", "float16": "Half",
-            "bfloat16": "BFloat16"}.get(dt.name, dt.name)
+    return D.legacy_name(dt)
 
 
 bitwise_and = _bitwise("bitwise_and", "&")
@@ -414,15 +559,27 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|, elementwise, as torch computes it."""
     if isinstance(other, Tensor) and input._dtype is not other._dtype:
-        raise RuntimeError(f"{input._dtype} did not match {other._dtype}")
-    diff = (input - other).abs()
-    close = diff <= atol + rtol * (other.abs() if isinstance(other, Tensor) else abs(other))
-    close = close.logical_or(input == other)
-    if equal_nan:
+        raise RuntimeError(f"{_legacy(input._dtype)} did not match {_legacy(other._dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    close = eq(input, other)
+    if equal_nan and input._dtype.is_floating_point:
         close = close.logical_or(input.isnan().logical_and(
-            other.isnan() if isinstance(other, Tensor) else False))
-    return close
+            other.isnan() if isinstance(other, Tensor) else other != other))
+    if rtol == 0 and atol == 0:
+        return close
+    if input._dtype is D.bool_:
+        return close
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        allowed = (other * rtol).abs() + atol if isinstance(other, Tensor) else \
+            abs(rtol * other) + atol
+        actual = (input - other).abs()
+        return close.logical_or(actual.isfinite().logical_and(actual <= allowed))
 
 
 __all__ = ["add", "sub", "rsub", "mul", "div", "true_divide", "floor_divide", "remainder",

@@ -12,8 +12,9 @@ import numpy
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
-from ._graph import attach, edge, needs_grad, unbroadcast
+from ._graph import attach, edge, named, needs_grad, unbroadcast
 from .views import make_view
 
 
@@ -155,15 +156,17 @@ def _basic(x, key):
     return view, advanced
 
 
-def _check_bounds(index, size, dim):
-    """IndexError for out-of-range indices (host-memory backends; device backends trust)."""
+def _check_bounds(index, size, dim, wrap=True, message=None, exc=IndexError):
+    """Raise for out-of-range indices (host-memory backends; device backends trust them, as
+    torch's CUDA kernels do). ``wrap`` allows -size <= i < 0."""
     if index.numel() == 0 or not index._device.host_memory:
         return
     values = index._host()
     low, high = values.min(), values.max()
-    if low < -size or high >= size:
-        bad = low if low < -size else high
-        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    if low < (-size if wrap else 0) or high >= size:
+        bad = int(high) if high >= size else int(low)
+        text = message or "index {bad} is out of bounds for dimension {dim} with size {size}"
+        raise exc(text.format(bad=bad, dim=dim, size=size))
 
 
 def _normalise(index, size):
@@ -176,8 +179,8 @@ def _normalise(index, size):
 def _advanced_layout(view, advanced):
     """Permutation moving indexed dims first, broadcast index buffers, and result layout."""
     positions = [p for p, _ in advanced]
-    for p, t in advanced:
-        _check_bounds(t, view._shape[p], p)
+    for k, (p, t) in enumerate(advanced):
+        _check_bounds(t, view._shape[p], k)    # torch counts among the index tensors
     from ._operands import broadcast_shapes
     bshape = ()
     for _, t in advanced:
@@ -227,12 +230,12 @@ def getitem(x, key):
     view, advanced = _basic(x, _expand_key(key, x.ndim))
     if not advanced:
         if view is x:
-            return make_view(x, x._data, x._shape, _IdentityView, ("_alias", ()))
+            return make_view(x, x._data, x._shape, AliasBackward0, ("_alias", ()))
         return view
     return index_with_layout(view, advanced)
 
 
-class _IdentityView(Node):
+class AliasBackward0(Node):
     __slots__ = ("shape", "args")
 
     def backward(self, g):
@@ -267,8 +270,12 @@ def index_with(x, indices):
 # ------------------------------------------------------------------- index_put (functional)
 
 
-class IndexPutBackward0(Node):
+class _LeadingIndexPut(Node):
+    """index_put over the leading axes with normalised index buffers (internal)."""
     __slots__ = ("indices", "vshape", "vdtype", "accumulate")
+
+    def name(self):
+        return "IndexPutBackward0"
 
     def backward(self, g):
         ex, ev = self.next
@@ -300,7 +307,7 @@ def index_put_functional(x, indices, values, accumulate=False):
         vdata = values
     dev.ops.index_put(out._data, [i._data for i in indices], vdata, accumulate)
     if needs_grad(x, values):
-        node = IndexPutBackward0((edge(x), edge(values)),
+        node = _LeadingIndexPut((edge(x), edge(values)),
                                  tuple(i for i in indices))
         node.indices, node.accumulate = indices, accumulate
         node.vshape = values._shape if isinstance(values, Tensor) else ()
@@ -332,23 +339,171 @@ def setitem(x, key, value):
         _assign_region(view, value)
         commit_region(x, view, key, value, None)
         return
-    perm, indices, bshape, rest, keep_in_place, first = _advanced_layout(view, advanced)
+    layout = _advanced_layout(view, advanced)
+    perm, indices = layout[0], layout[1]
     permuted = view.permute(perm)
-    if isinstance(value, Tensor):
-        target = bshape + tuple(view._shape[d] for d in rest)
-        if keep_in_place:
-            nb = len(bshape)
-            layout = tuple(view._shape[d] for d in rest[:first]) + bshape + tuple(
-                view._shape[d] for d in rest[first:])
-            v = _broadcast_value(value, layout).movedim(tuple(range(first, first + nb)),
-                                                        tuple(range(nb)))
-        else:
-            v = _broadcast_value(value, target)
-        vdata = v._data if v._dtype is x._dtype else dev.ops.cast(v._data, x._dtype.name)
-    else:
-        vdata = _scalar_for(value, x._dtype)
+    vdata = _advanced_value(view, value, layout)
     dev.ops.index_put(permuted._data, [i._data for i in indices], vdata, False)
-    commit_region(x, view, key, value, (perm, indices, keep_in_place, first))
+    commit_region(x, view, key, value, (perm, indices, layout[4], layout[5]))
+
+
+def _advanced_value(view, value, layout):
+    """``value`` as a buffer laid out like view.permute(perm)[indices] (or a scalar)."""
+    perm, indices, bshape, rest, keep_in_place, first = layout
+    dev = view._device
+    if not isinstance(value, Tensor):
+        return _scalar_for(value, view._dtype)
+    if keep_in_place:
+        nb = len(bshape)
+        shape = tuple(view._shape[d] for d in rest[:first]) + bshape + tuple(
+            view._shape[d] for d in rest[first:])
+        v = _broadcast_value(value, shape).movedim(tuple(range(first, first + nb)),
+                                                   tuple(range(nb)))
+    else:
+        v = _broadcast_value(value, bshape + tuple(view._shape[d] for d in rest))
+    return v._data if v._dtype is view._dtype else dev.ops.cast(v._data, view._dtype.name)
+
+
+class IndexPutBackward0(Node):
+    """index_put(indices, values): values receive the indexed gradient; the input keeps the
+    rest (all of it with accumulate)."""
+    __slots__ = ("key", "vshape", "vdtype", "accumulate")
+
+    def backward(self, g):
+        ex, ev = self.next
+        gx = gv = None
+        if ex is not None:
+            gx = g if self.accumulate else index_put(g, self.key, g.new_zeros(()))
+        if ev is not None:
+            gv = _back(getitem(g, self.key), self.vshape, self.vdtype)
+        return gx, gv
+
+    def _drop(self):
+        self.key = None
+
+
+def _index_put_key(indices):
+    if isinstance(indices, Tensor):
+        indices = (indices,)
+    key = tuple(indices)
+    for k in key:
+        if k is not None and not isinstance(k, Tensor):
+            raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, but "
+                            f"found element of type {type(k).__name__}")
+    return key
+
+
+def _index_put_into(x, key, values, accumulate):
+    """Write (or add, summing duplicates) ``values`` at x[key] in x's buffer; no autograd."""
+    view, advanced = _basic(x, _expand_key(key, x.ndim))
+    if not advanced:
+        if accumulate:
+            values = _broadcast_value(values, view._shape) if isinstance(values, Tensor) \
+                else values
+            with _no_grad():
+                _assign_region(view, view + values)
+        else:
+            _assign_region(view, values)
+        return
+    layout = _advanced_layout(view, advanced)
+    permuted = view.permute(layout[0])
+    vdata = _advanced_value(view, values, layout)
+    x._device.ops.index_put(permuted._data, [i._data for i in layout[1]], vdata,
+                            bool(accumulate))
+
+
+def index_put(input, indices, values, accumulate=False):
+    """A copy of input with input[indices] = values (or += with accumulate, duplicates
+    summed), differentiable in both."""
+    key = _index_put_key(indices)
+    if isinstance(values, Tensor) and values._dtype is not input._dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{D.legacy_name(input._dtype)} for the destination and "
+                           f"{D.legacy_name(values._dtype)} for the source.")
+    dev = input._device
+    out = _make(dev.ops.copy(input._data), input._shape, input._dtype, dev)
+    _index_put_into(out, key, values, accumulate)
+    if needs_grad(input, values):
+        node = IndexPutBackward0((edge(input), edge(values)))
+        node.key, node.accumulate = key, accumulate
+        node.vshape = values._shape if isinstance(values, Tensor) else ()
+        node.vdtype = values._dtype if isinstance(values, Tensor) else input._dtype
+        attach(out, node)
+    return out
+
+
+def index_put_(input, indices, values, accumulate=False):
+    """In-place index_put: one backend call without autograd, else rebased history."""
+    from .inplace import apply_inplace, check_inplace
+    check_inplace(input)
+    if needs_grad(input, values):
+        return apply_inplace(input, index_put, indices, values, accumulate)
+    key = _index_put_key(indices)
+    if isinstance(values, Tensor) and values._dtype is not input._dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{D.legacy_name(input._dtype)} for the destination and "
+                           f"{D.legacy_name(values._dtype)} for the source.")
+    _index_put_into(input, key, values, accumulate)
+    input._bump_version()
+    return input
+
+
+class IndexFillBackward0(Node):
+    __slots__ = ("dim", "index")
+
+    def backward(self, g):
+        return (index_fill(g, self.dim, self.index, 0),)
+
+    def _drop(self):
+        self.index = None
+
+
+class IndexFillBackward1(Node):
+    """index_fill with a 0-dim tensor value (which gets the sum of the filled grads)."""
+    __slots__ = ("dim", "index", "vdtype")
+
+    def backward(self, g):
+        ex, ev = self.next
+        gx = index_fill(g, self.dim, self.index, 0) if ex is not None else None
+        gv = None
+        if ev is not None:
+            gv = index_select(g, self.dim, self.index).sum()
+            gv = gv if gv._dtype is self.vdtype else gv.to(self.vdtype)
+        return gx, gv
+
+    def _drop(self):
+        self.index = None
+
+
+def index_fill(input, dim, index, value):
+    """A copy of input with ``value`` at ``index`` along ``dim`` (negative indices wrap)."""
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    if index.ndim > 1:
+        raise IndexError("Index has to be a vector/scalar")
+    if index._dtype is not D.int64:
+        raise IndexError(f"index_fill_(): Expected dtype int64 for index.")
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value.ndim} dimension(s).")
+    size = input._shape[d] if input._shape else 1
+    _check_bounds(index, size, d)
+    idx = _normalise(index.reshape(-1), size)
+    dev = input._device
+    out = _make(dev.ops.copy(input._data), input._shape, input._dtype, dev)
+    target = out if out._shape else out.reshape(1)
+    with _no_grad():
+        fill = value.detach().to(input._dtype) if isinstance(value, Tensor) else value
+        target[(slice(None),) * d + (idx,)] = fill
+    value_grad = isinstance(value, Tensor) and value._requires_grad
+    if needs_grad(input) or (value_grad and is_grad_enabled()):
+        if value_grad:
+            node = IndexFillBackward1((edge(input), edge(value)), (idx,))
+            node.vdtype = value._dtype
+        else:
+            node = IndexFillBackward0((edge(input),), (idx,))
+        node.dim, node.index = d, idx
+        attach(out, node)
+    return out
 
 
 def _scalar_for(value, dt):
@@ -402,8 +557,8 @@ def _dim_index(index, dim):
 
 
 def _check_gather(name, input, dim, index):
-    if index._dtype is not D.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
                            f"tensor")
@@ -413,7 +568,8 @@ def _check_gather(name, input, dim, index):
             raise RuntimeError(f"Size does not match at dimension {k} expected index "
                                f"{list(index._shape)} to be smaller than self "
                                f"{list(input._shape)} apart from dimension {d}")
-    _check_bounds(index, input._shape[d] if input._shape else 1, d)
+    _check_bounds(index, input._shape[d] if input._shape else 1, d, wrap=False,
+                  exc=RuntimeError)
     return d
 
 
@@ -438,7 +594,7 @@ def gather(input, dim, index, *, sparse_grad=False):
                        for k in range(input.ndim))
         from .views import slice_view
         region = slice_view(input.detach(), slices)
-    parts = _dim_index(_normalise(index, input._shape[d]), d)
+    parts = _dim_index(index if index._dtype is D.int64 else index.to(D.int64), d)
     dev = input._device
     data = dev.ops.index(region._data, [p._data for p in parts])
     out = _make(data, index._shape, input._dtype, dev)
@@ -481,6 +637,11 @@ class ScatterBackward0(Node):
         self.index = None
 
 
+class ScatterBackward1(ScatterBackward0):
+    """scatter of a scalar value."""
+    __slots__ = ()
+
+
 class ScatterAddBackward0(ScatterBackward0):
     __slots__ = ()
 
@@ -502,11 +663,12 @@ def _scatter(name, input, dim, index, src, accumulate):
             src_region = src
     else:
         src_region = src
-    parts = _dim_index(_normalise(index, input._shape[d]), d)
+    parts = _dim_index(index if index._dtype is D.int64 else index.to(D.int64), d)
     out = index_put_functional(input, parts, src_region, accumulate)
     if out._grad_fn is not None:
-        node = (ScatterAddBackward0 if accumulate else ScatterBackward0)(
-            (edge(input), edge(src) if isinstance(src, Tensor) else None), (index,))
+        cls = ScatterAddBackward0 if accumulate else ScatterBackward0 if isinstance(
+            src, Tensor) else ScatterBackward1
+        node = cls((edge(input), edge(src) if isinstance(src, Tensor) else None), (index,))
         node.dim, node.index, node.reduce_add = d, index, accumulate
         attach(out, node)
     return out
@@ -545,9 +707,12 @@ def index_select(input, dim, index):
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     d = _wrap_dim(dim, max(input.ndim, 1))
     if not input._shape:
-        return input.reshape(1).index_select(0, index).reshape(())
-    idx = _normalise(index.reshape(-1), input._shape[d])
-    _check_bounds(index, input._shape[d], d)
+        return named(input.reshape(1).index_select(0, index).reshape(()),
+                     "IndexSelectBackward0")
+    _check_bounds(index, input._shape[d], d, wrap=False, exc=RuntimeError,
+                  message="INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
+    idx = index.reshape(-1)
+    idx = idx if idx._dtype is D.int64 else idx.to(D.int64)
     moved = input.movedim(d, 0) if d else input
     dev = input._device
     data = dev.ops.index(moved._data, [idx._data])
@@ -577,8 +742,10 @@ class IndexAddBackward0(Node):
 
 def index_add(input, dim, index, source, *, alpha=1):
     d = _wrap_dim(dim, max(input.ndim, 1))
-    idx = _normalise(index.reshape(-1), input._shape[d] if input._shape else 1)
-    _check_bounds(index, input._shape[d] if input._shape else 1, d)
+    _check_bounds(index, input._shape[d] if input._shape else 1, d, wrap=False,
+                  exc=RuntimeError)
+    idx = index.reshape(-1)
+    idx = idx if idx._dtype is D.int64 else idx.to(D.int64)
     src = source * alpha if alpha != 1 else source
     perm = [d] + [k for k in range(input.ndim) if k != d]
     moved = input.permute(perm) if d else input
@@ -630,7 +797,14 @@ def where(condition, input=None, other=None, *, out=None):
         else:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {_legacy(condition._dtype)}")
-    from ._operands import binary, broadcast_shapes, _same_device
+    from ._operands import binary, broadcast_shapes, _same_device, as_scalar
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        # two scalars: torch wraps both (ints -> int64, floats -> the default dtype)
+        dt = D.result_type(D.scalar_dtype(input), D.SCALAR, D.scalar_dtype(other), D.SCALAR)
+        dev = condition._device
+        res = _make(dev.ops.where(condition._data, as_scalar(input, dt), as_scalar(other, dt)),
+                    condition._shape, dt, dev)
+        return res if out is None else out.copy_(res)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if condition._device is not dev:
         condition, _ = _same_device(condition, ta if ta is not None else tb)
@@ -650,8 +824,7 @@ def where(condition, input=None, other=None, *, out=None):
 
 
 def _legacy(dt):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "uint8": "Byte", "bool": "Bool"}.get(dt.name, dt.name)
+    return D.legacy_name(dt)
 
 
 class MaskedFillBackward0(Node):
@@ -659,6 +832,23 @@ class MaskedFillBackward0(Node):
 
     def backward(self, g):
         return (g.masked_fill(self.mask, 0),)
+
+    def _drop(self):
+        self.mask = None
+
+
+class MaskedFillBackward1(Node):
+    """masked_fill with a 0-dim tensor value: the value gets the sum of the masked grads."""
+    __slots__ = ("mask", "vdtype")
+
+    def backward(self, g):
+        ex, ev = self.next
+        gx = g.masked_fill(self.mask, 0) if ex is not None else None
+        gv = None
+        if ev is not None:
+            gv = g.where(self.mask, 0.0).sum()
+            gv = gv if gv._dtype is self.vdtype else gv.to(self.vdtype)
+        return gx, gv
 
     def _drop(self):
         self.mask = None
@@ -678,8 +868,13 @@ def masked_fill(input, mask, value):
         if value.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
-        if value._requires_grad:
-            return where(mask, value.to(input._dtype), input)
+        if value._requires_grad and is_grad_enabled():
+            with _no_grad():
+                res = where(mask, value.to(input._dtype), input)
+            res = _make(res._data, res._shape, res._dtype, res._device)
+            node = MaskedFillBackward1((edge(input), edge(value)), (mask,))
+            node.mask, node.vdtype = mask, value._dtype
+            return attach(res, node)
         value = value.item()
     dev = input._device
     if mask._device is not dev:
@@ -694,19 +889,33 @@ def masked_fill(input, mask, value):
 
 
 def masked_select(input, mask):
+    """The elements where ``mask`` (broadcast with input) is True, as a 1-D tensor."""
     from ._operands import broadcast_shapes
+    if mask._dtype is not D.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
     shape = broadcast_shapes(input._shape, mask._shape)
-    return getitem(input.expand(shape), mask.expand(shape))
+    return named(getitem(input.expand(shape), mask.expand(shape)), "MaskedSelectBackward0")
 
 
 def masked_scatter(input, mask, source):
+    """A copy of input with consecutive elements of ``source`` written where mask is True."""
     from ._operands import broadcast_shapes
+    if mask._dtype is not D.bool_:
+        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with "
+                           f"dtype {D.legacy_name(mask._dtype)}")
     shape = broadcast_shapes(input._shape, mask._shape)
+    if shape != input._shape:
+        input = input.expand(shape)
     mask = mask.expand(shape)
     n = int(mask.sum())
-    out = input.expand(shape).clone()
-    out[mask] = source.reshape(-1)[:n]
-    return out
+    if n > source.numel():
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           "as ones in mask")
+    values = source.reshape(-1)[:n]
+    key = mask.nonzero(as_tuple=True) if mask._shape else mask
+    out = index_put_functional(input, [_normalise(k, s) for k, s in zip(key, shape)], values) \
+        if mask._shape else input.where(mask.logical_not(), values.reshape(()) if n else input)
+    return named(out, "MaskedScatterBackward0")
 
 
 def nonzero(input, *, as_tuple=False):
@@ -735,7 +944,11 @@ def argwhere(input):
 
 
 def take(input, index):
-    return getitem(input.reshape(-1), index)
+    """input.flatten()[index] (negative indices wrap)."""
+    n = input.numel()
+    _check_bounds(index, n, 0, message="out of range: tried to access index {bad} on a tensor "
+                                       "of " + str(n) + " elements.")
+    return named(getitem(input.reshape(-1), index), "TakeBackward0")
 
 # ------------------------------------------------------------------------ sorting
 
@@ -750,27 +963,34 @@ class SortBackward0(Node):
         self.index = None
 
 
-def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+class SortBackward1(SortBackward0):
+    """sort(stable=...): torch's stable overload."""
+    __slots__ = ()
+
+
+def sort(input, dim=-1, descending=False, stable=None, *, out=None):
     from .reduce import return_types
     if isinstance(dim, bool):
         dim, descending = -1, dim
     dev = input._device
     if not input._shape:
-        values = input.clone()
+        _wrap_dim(dim, 0)
+        values = named(input.clone(), "SortBackward0" if stable is None else "SortBackward1")
         return return_types["sort"](values, _make(dev.ops.full((), 0, "int64"), (), D.int64, dev))
     d = _wrap_dim(dim, input.ndim)
     vdata, idata = dev.ops.sort(input._data, d, bool(descending))
     values = _make(vdata, input._shape, input._dtype, dev)
     indices = _make(idata, input._shape, D.int64, dev)
     if needs_grad(input):
-        node = SortBackward0((edge(input),), (indices,))
+        node = (SortBackward1 if stable is not None else SortBackward0)((edge(input),),
+                                                                          (indices,))
         node.shape, node.dim, node.index = input._shape, d, indices
         attach(values, node)
     return return_types["sort"](values, indices)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    return sort(input, dim, descending, stable).indices
+    return sort(input, dim, descending).indices
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
@@ -780,7 +1000,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
     s = sort(input, d, descending=largest)
-    return return_types["topk"](s.values.narrow(d, 0, k), s.indices.narrow(d, 0, k))
+    values = s.values.narrow(d, 0, k) if input._shape else s.values
+    indices = s.indices.narrow(d, 0, k) if input._shape else s.indices
+    return return_types["topk"](named(values, "TopkBackward0"), indices)
 
 
 def msort(input):

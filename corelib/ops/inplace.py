@@ -14,11 +14,6 @@ from ..autograd.node import Node
 from ._graph import attach, edge, unbroadcast
 from .views import replay_view
 
-_LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool"}
-
-
 def can_cast(src: D.dtype, dst: D.dtype) -> bool:
     """torch.can_cast: no float -> integral and no non-bool -> bool."""
     if src.category > dst.category:
@@ -43,8 +38,8 @@ def _cast_result(x, res):
     if res._dtype is x._dtype:
         return res._data
     if not can_cast(res._dtype, x._dtype):
-        raise RuntimeError(f"result type {_LEGACY[res._dtype.name]} can't be cast to the desired "
-                           f"output type {_LEGACY[x._dtype.name]}")
+        raise RuntimeError(f"result type {D.legacy_name(res._dtype)} can't be cast to the desired "
+                           f"output type {D.legacy_name(x._dtype)}")
     return x._device.ops.cast(res._data, x._dtype.name)
 
 

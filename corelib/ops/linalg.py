@@ -54,7 +54,19 @@ class BmmBackward0(_MatmulNode):
 
 
 class MatmulBackward0(_MatmulNode):
+    """Batched matmul; torch reaches it through bmm + a view, hence its grad_fn name."""
     __slots__ = ()
+
+    def name(self):
+        return "UnsafeViewBackward0"
+
+
+class _MatmulCloneBackward(_MatmulNode):
+    """2-D @ batched: torch computes it transposed and makes it contiguous (a clone)."""
+    __slots__ = ()
+
+    def name(self):
+        return "CloneBackward0"
 
 
 def _mm(a, b, node_cls=None):
@@ -91,13 +103,25 @@ def matmul(input, other, *, out=None):
     if da == 1 and db == 1:
         result = dot(input, other)
     elif da == 1:
-        result = _mm(input.unsqueeze(0), other).squeeze(-2)
+        if input._shape[0] != other._shape[-2]:
+            raise RuntimeError(f"size mismatch, got input ({input._shape[0]}), mat "
+                               f"({other._shape[-2]}x{other._shape[-1]})" if db == 2 else
+                               f"Expected size for first two dimensions of batch2 tensor to "
+                               f"be: [{other.numel() // (other._shape[-2] * other._shape[-1])}"
+                               f", {input._shape[0]}] but got: [{other._shape[0]}, "
+                               f"{other._shape[-2]}].")
+        result = _mm(input.unsqueeze(0), other)
+        result = named(result.squeeze(-2), "SqueezeBackward4" if db == 2 else
+                       "UnsafeViewBackward0")
     elif db == 1:
         if input._shape[-1] != other._shape[0]:
             raise RuntimeError(f"size mismatch, got input ({input._shape[-2]}), mat "
                                f"({input._shape[-2]}x{input._shape[-1]}), vec "
                                f"({other._shape[0]})")
-        result = _mm(input, other.unsqueeze(-1)).squeeze(-1)
+        result = _mm(input, other.unsqueeze(-1), MatmulBackward0).squeeze(-1)
+        result = named(result, "MvBackward0" if da == 2 else "UnsafeViewBackward0")
+    elif da == 2 and db > 2:
+        result = _mm(input, other, _MatmulCloneBackward)
     else:
         result = _mm(input, other)
     if out is not None:
@@ -128,7 +152,10 @@ def bmm(input, mat2, *, out=None):
 
 
 def mv(input, vec):
-    return named(matmul(input, vec), "MvBackward0")
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {vec.ndim}, {input.ndim}, "
+                           f"{vec.ndim}")
+    return matmul(input, vec)
 
 
 def dot(input, other):
@@ -147,7 +174,12 @@ inner = dot
 
 
 def outer(input, vec2):
-    return named(input.unsqueeze(1) * vec2.unsqueeze(0), "OuterBackward0")
+    """input[:, None] * vec2[None, :] (torch's own decomposition, hence MulBackward0)."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D"
+                           if input.ndim != 1 else
+                           f"outer: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
 ger = outer
@@ -196,11 +228,17 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    return input * beta + bmm(batch1, batch2) * alpha
+    """beta * input + alpha * (batch1 @ batch2)."""
+    prod = bmm(batch1, batch2)
+    prod = prod if alpha == 1 else prod * alpha
+    return named(prod + (input if beta == 1 else input * beta), "BaddbmmBackward0")
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    return input * beta + mv(mat, vec) * alpha
+    """beta * input + alpha * (mat @ vec)."""
+    prod = mv(mat, vec)
+    prod = prod if alpha == 1 else prod * alpha
+    return named(prod + (input if beta == 1 else input * beta), "AddmvBackward0")
 
 
 def tensordot(a, b, dims=2):

@@ -113,13 +113,19 @@ def constant_pad(input, pad, value=0):
 
 
 class CatBackward0(Node):
-    __slots__ = ("dim", "sizes")
+    __slots__ = ("dim", "sizes", "dtypes")
 
     def backward(self, g):
         out, start = [], 0
         for edge_, size in zip(self.next, self.sizes):
+            if size is None:        # a skipped legacy empty 1-D input gets an empty gradient
+                out.append(g.new_zeros(0) if edge_ is not None else None)
+                continue
             out.append(g.narrow(self.dim, start, size) if edge_ is not None else None)
             start += size
+        if self.dtypes is not None:     # promoted inputs get gradients of their own dtype
+            out = [o if o is None or o._dtype is dt else o.to(dt)
+                   for o, dt in zip(out, self.dtypes)]
         return tuple(out)
 
 
@@ -160,9 +166,13 @@ def cat(tensors, dim=0, *, out=None):
         total += t._shape[d]
     shape[d] = total
     res = _make(dev.ops.concat(datas, d), tuple(shape), dt, dev)
-    if needs_grad(*parts):
-        node = CatBackward0(tuple(edge(t) for t in parts))
-        node.dim, node.sizes = d, tuple(t._shape[d] for t in parts)
+    if needs_grad(*tensors):
+        node = CatBackward0(tuple(edge(t) for t in tensors))
+        kept = {id(t) for t in parts}
+        node.dim = d
+        node.sizes = tuple(t._shape[d] if id(t) in kept else None for t in tensors)
+        node.dtypes = None if all(t._dtype is dt for t in tensors) else \
+            tuple(t._dtype for t in tensors)
         attach(res, node)
     if out is not None:
         return out.copy_(res)
@@ -254,8 +264,10 @@ def tile(input, dims):
 
 
 def roll(input, shifts, dims=None):
+    """Shift elements cyclically along ``dims`` (the flattened tensor when None)."""
     if dims is None:
-        return roll(input.reshape(-1), shifts, 0).reshape(input._shape)
+        flat = roll(input.reshape(-1), shifts, 0)
+        return named(flat.reshape(input._shape), "RollBackward0")
     if isinstance(shifts, int):
         shifts, dims = (shifts,), (dims,) if isinstance(dims, int) else tuple(dims)
     x = input

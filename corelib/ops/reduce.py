@@ -11,6 +11,7 @@ import warnings
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 
@@ -74,11 +75,29 @@ class SumBackward1(SumBackward0):
     __slots__ = ()
 
 
+_ALL_AXES = tuple(tuple(range(n)) for n in range(33))
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (all dims by default); integer and bool inputs sum as int64."""
+    if dim is None and dtype is None and input._dtype.is_floating_point and input._shape \
+            and not keepdim:
+        # fast path for the most common call, loss.sum(): no dim bookkeeping
+        dev = input._device
+        res = _make(dev.ops.sum(input._data, _ALL_AXES[len(input._shape)], False), (),
+                    input._dtype, dev)
+        if input._requires_grad and is_grad_enabled():
+            node = SumBackward0((edge(input),))
+            node.shape, node.dims, node.keepdim = input._shape, _ALL_AXES[len(input._shape)], \
+                False
+            attach(res, node)
+        return res
     if isinstance(dim, D.dtype):
         dim, dtype = None, dim
-    out_dtype = dtype or (input._dtype if input._dtype.is_floating_point else D.int64)
+    if dtype is not None and dtype is not input._dtype:
+        # the gradient flows back through the cast (torch's engine casts it the same way)
+        input = input.to(dtype)
+    out_dtype = input._dtype if input._dtype.is_floating_point else D.int64
     dims = reduce_dims(dim, input.ndim)
     res = _reduce("sum", input, dims, keepdim, out_dtype)
     if needs_grad(input):
@@ -106,11 +125,13 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     out_dtype = dtype or input._dtype
     if not out_dtype.is_floating_point:
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {_legacy_name(input._dtype)}")
+                           f"floating point or complex dtype. Got: {D.legacy_name(input._dtype)}")
+    if out_dtype is not input._dtype:
+        input = input.to(out_dtype)
     dims = reduce_dims(dim, input.ndim)
     count = 1
     for d in dims:
-        count *= input._shape[d]
+        count *= input._shape[d] if input._shape else 1
     total = _reduce("sum", input, dims, keepdim, out_dtype)
     dev = total._device
     res = _make(dev.ops.div(total._data, float(count) if count else float("nan")), total._shape,
@@ -122,14 +143,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return res
 
 
-def _legacy_name(dt):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half",
-            "bfloat16": "BFloat16"}[dt.name]
-
-
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return sum(input.masked_fill(input.isnan(), 0), dim, keepdim, dtype=dtype)
+    """Sum treating nan as zero."""
+    return named(sum(input.masked_fill(input.isnan(), 0), dim, keepdim, dtype=dtype),
+                 "NansumBackward0")
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
@@ -198,19 +215,30 @@ def _return_type(name):
 
 
 return_types = {n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "median",
-                                              "mode", "cummax", "cummin", "aminmax")}
+                                              "mode", "cummax", "cummin")}
+
+
+class _MinMax(collections.namedtuple("_MinMax", ["min", "max"])):
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.return_types.aminmax(\nmin={self.min!r},\nmax={self.max!r})"
+
+
+_MinMax.__name__ = "aminmax"
+_MinMax.__qualname__ = "return_types.aminmax"
+return_types["aminmax"] = _MinMax
 
 
 class _EvenlyDistributed(_ReduceNode):
-    """Full max/min and amax/amin: ties share the gradient evenly (as torch)."""
+    """Full max()/min(): ties share the gradient evenly; a nan result sends it to the nans
+    (torch's evenly_distribute_backward: zeros elsewhere, exactly)."""
     __slots__ = ()
 
     def backward(self, g):
         x, y = self.x, self.y
-        y = y.reshape(_kept_shape(self.shape, self.dims)) if not self.keepdim else y
-        mask = (x == y)
-        count = mask.sum(self.dims, keepdim=True)
-        return (_expand_back(g, self.shape, self.dims, self.keepdim) * mask / count,)
+        mask = x.isnan() if bool(y.isnan()) else x == y
+        return ((g / mask.sum()).where(mask, 0.0),)
 
 
 class MaxBackward1(_EvenlyDistributed):
@@ -221,11 +249,19 @@ class MinBackward1(_EvenlyDistributed):
     __slots__ = ()
 
 
-class AmaxBackward0(_EvenlyDistributed):
+class AmaxBackward0(_ReduceNode):
+    """amax/amin: torch's scale_grad_by_count, (grad / count) * (x == result)."""
     __slots__ = ()
 
+    def backward(self, g):
+        x, y = self.x, self.y
+        y = _expand_back(y, self.shape, self.dims, self.keepdim)
+        mask = x == y
+        g = _expand_back(g, self.shape, self.dims, self.keepdim)
+        return ((g / mask.sum(self.dims, keepdim=True)) * mask,)
 
-class AminBackward0(_EvenlyDistributed):
+
+class AminBackward0(AmaxBackward0):
     __slots__ = ()
 
 
@@ -347,9 +383,10 @@ def argmin(input, dim=None, keepdim=False):
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    ret = collections.namedtuple("aminmax", ["min", "max"])
-    return ret(amin(input, () if dim is None else dim, keepdim),
-               amax(input, () if dim is None else dim, keepdim))
+    """(min, max) in one call; both outputs' grad_fn is AminmaxBackward0, as torch."""
+    d = () if dim is None else dim
+    return return_types["aminmax"](named(amin(input, d, keepdim), "AminmaxBackward0"),
+                                   named(amax(input, d, keepdim), "AminmaxBackward0"))
 
 # -------------------------------------------------------------------------- any / all
 
@@ -361,13 +398,20 @@ def _truthy(input):
 
 
 def any(input, dim=None, keepdim=False):
-    dims = reduce_dims(dim, input.ndim)
-    return _reduce("any", _truthy(input), dims, keepdim, D.bool_)
+    """True where any element is non-zero; uint8 inputs give uint8, as torch."""
+    return _logical_reduce("any", input, dim, keepdim)
 
 
 def all(input, dim=None, keepdim=False):
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+def _logical_reduce(prim, input, dim, keepdim):
     dims = reduce_dims(dim, input.ndim)
-    return _reduce("all", _truthy(input), dims, keepdim, D.bool_)
+    res = _reduce(prim, _truthy(input), dims, keepdim, D.bool_)
+    if input._dtype is D.uint8:
+        res = _make(res._device.ops.cast(res._data, "uint8"), res._shape, D.uint8, res._device)
+    return res
 
 
 def count_nonzero(input, dim=None):
@@ -384,8 +428,50 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Variance with Bessel's correction by default (``correction=1``), as torch."""
+class VarBackward0(_ReduceNode):
+    """torch's var_backward: (2 / (n - correction)) * grad * (x - mean(x)); for a full
+    reduction with no degrees of freedom, nan where x equals its mean and inf elsewhere."""
+    __slots__ = ("correction", "full")
+
+    def backward(self, g):
+        return (_var_backward(g, self.x, self),)
+
+
+def _var_backward(g, x, node):
+    n = 1
+    for d in node.dims:
+        n *= node.shape[d] if node.shape else 1
+    dof = n - node.correction
+    if node.full:
+        centered = x - x.mean()
+        if dof <= 0:
+            return g * x.new_full((), math.inf).where(centered != 0, math.nan)
+        return (2.0 / dof) * g * centered
+    g = _expand_back(g, node.shape, node.dims, node.keepdim)
+    scale = 2.0 / dof if dof != 0 else math.inf
+    return scale * g * (x - x.mean(node.dims, keepdim=True))
+
+
+class StdBackward0(VarBackward0):
+    """torch's std_backward: var_backward(grad / (2 * result)), zero where result is 0."""
+    __slots__ = ()
+
+    def backward(self, g):
+        y = self.y
+        if is_grad_enabled():
+            y = _var_value(self.x, self.dims, self.correction, self.keepdim).sqrt()
+        return (_var_backward((g / (y * 2)).masked_fill(y == 0, 0), self.x, self),)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _var_args(input, dim, unbiased, correction):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     if not input._dtype.is_floating_point:
@@ -398,68 +484,127 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if n - corr <= 0:
         warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=3)
-    centered = input - mean(input, dims if input._shape else None, keepdim=True)
-    squares = (centered * centered).sum(dims if input._shape else None, keepdim=keepdim)
-    return named(squares / _dof(n, corr), "VarBackward0")
+                      UserWarning, stacklevel=4)
+    return dim, dims, corr
 
 
-def _dof(n, corr):
+def _var_value(input, dims, corr, keepdim):
+    """sum((x - mean)^2) / max(0, n - correction), without recording a graph."""
+    n = 1
+    for d in dims:
+        n *= input._shape[d] if input._shape else 1
+    axes = dims if input._shape else None
+    centered = input - mean(input, axes, keepdim=True)
+    squares = (centered * centered).sum(axes, keepdim=keepdim)
     dof = n - corr
-    return float(dof) if dof > 0 else (float("nan") if dof == 0 and n == 0 else
-                                       (0.0 if dof == 0 else float(dof)))
+    return squares / (float(dof) if dof > 0 else 0.0)
+
+
+def _var_like(cls, input, dim, unbiased, keepdim, correction):
+    dim, dims, corr = _var_args(input, dim, unbiased, correction)
+    with _no_grad():
+        res = _var_value(input, dims, corr, keepdim)
+        if cls is StdBackward0:
+            res = res.sqrt()
+    res = _make(res._data, res._shape, res._dtype, res._device)
+    if needs_grad(input):
+        alias = res.detach()
+        node = cls((edge(input),), (input, alias))
+        node.shape, node.dims, node.keepdim = input._shape, dims, keepdim
+        node.x, node.y, node.correction = input, alias, corr
+        node.full = dim is None or not input._shape
+        attach(res, node)
+    return res
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default (``correction=1``), as torch."""
+    return _var_like(VarBackward0, input, dim, unbiased, keepdim, correction)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    v = var(input, dim, unbiased, keepdim, correction=correction)
-    return named(v.sqrt(), "StdBackward0")
+    """Standard deviation, sqrt(var); its gradient is zero where it is zero (as torch)."""
+    return _var_like(StdBackward0, input, dim, unbiased, keepdim, correction)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
+    mdim = None if isinstance(dim, bool) else dim
+    return (named(var(input, dim, unbiased, keepdim, correction=correction), "VarMeanBackward0"),
+            named(mean(input, mdim, keepdim), "VarMeanBackward0"))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
+    mdim = None if isinstance(dim, bool) else dim
+    return (named(std(input, dim, unbiased, keepdim, correction=correction), "StdMeanBackward0"),
+            named(mean(input, mdim, keepdim), "StdMeanBackward0"))
+
+
+class LogsumexpBackward0(_ReduceNode):
+    """grad * exp(x - result) (torch's logsumexp_backward)."""
+    __slots__ = ()
+
+    def backward(self, g):
+        y = self.y
+        if is_grad_enabled():
+            y = logsumexp(self.x, self.dims, self.keepdim)
+        g = _expand_back(g, self.shape, self.dims, self.keepdim)
+        y = _expand_back(y, self.shape, self.dims, self.keepdim)
+        return (g * (self.x - y).exp(),)
 
 
 def logsumexp(input, dim, keepdim=False):
-    """log(sum(exp(x))) computed stably by shifting with the (detached) maximum."""
-    dims = reduce_dims(dim, input.ndim)
+    """log(sum(exp(x))) computed stably by shifting with the maximum."""
+    dims = reduce_dims(dim, input.ndim) if input._shape else ()
+    if not input._shape:
+        _wrap_dim(dim if not isinstance(dim, (list, tuple)) else (dim or [0])[0], 0)
     if not input._dtype.is_floating_point:
         input = input.to(D.get_default_dtype())
-    if input.numel() == 0:
-        return named(input.exp().sum(dims, keepdim).log(), "LogsumexpBackward0")
-    m = amax(input.detach(), dims, keepdim=True)
-    m = m.masked_fill(m.isinf(), 0)
-    total = (input - m).exp().sum(dims, keepdim=True).log() + m
-    if not keepdim:
-        total = total.squeeze(dims) if dims else total
-    return named(total, "LogsumexpBackward0")
+    with _no_grad():
+        if not input._shape:
+            total = input.clone()
+        elif input.numel() == 0:
+            total = input.exp().sum(dims, keepdim).log()
+        else:
+            m = amax(input, dims, keepdim=True)
+            m = m.masked_fill(m.isinf(), 0)
+            total = (input - m).exp().sum(dims, keepdim=True).log() + m
+            if not keepdim:
+                total = total.reshape(_out_shape(input._shape, dims, False))
+    res = _make(total._data, total._shape, total._dtype, total._device)
+    if needs_grad(input):
+        alias = res.detach()
+        node = LogsumexpBackward0((edge(input),), (input, alias))
+        node.shape, node.dims, node.keepdim = input._shape, dims, keepdim
+        node.x, node.y = input, alias
+        attach(res, node)
+    return res
 
 
 class LinalgVectorNormBackward0(_ReduceNode):
-    """p-norm gradient; zero where the norm is zero (as torch), evenly split for inf."""
+    """torch's norm_backward, case by case (p = 0 has no gradient at all)."""
     __slots__ = ("p",)
 
     def backward(self, g):
         x, y, p = self.x, self.y, self.p
+        if p == 0:
+            return (None,)
+        if is_grad_enabled():
+            y = norm(x, p, self.dims, self.keepdim)
         g = _expand_back(g, self.shape, self.dims, self.keepdim)
         y = _expand_back(y, self.shape, self.dims, self.keepdim)
-        if p == 0:
-            return (g * 0,)
         if p == 1:
-            return (g * x.sign(),)
+            return (x.sign() * g,)
         if p == 2:
             return (g * (x / y).masked_fill(y == 0, 0),)
         if math.isinf(p):
-            mask = (x.abs() == y)
-            count = mask.sum(self.dims, keepdim=True)
-            return (g * x.sign() * mask / count,)
-        scale = x * x.abs().pow(p - 2) / y.pow(p - 1)
-        return (g * scale.masked_fill(y == 0, 0),)
+            a = x.abs()
+            mask = (a == y).logical_or(a.isnan())
+            return (x.sign() * ((g / mask.sum(self.dims, keepdim=True)) * mask),)
+        if p < 1:
+            scaled = x.sign() * x.abs().pow(p - 1).masked_fill(x == 0, 0)
+            return (scaled * g * y.pow(1 - p),)
+        scaled = x.sign() * x.abs().pow(p - 1) if p < 2 else x * x.abs().pow(p - 2)
+        return (scaled * (g / y.pow(p - 1)).masked_fill(y == 0, 0),)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -468,13 +613,19 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         p = 2
     if p == "nuc":
         raise NotImplementedError("nuclear norm is not supported")
+    if isinstance(p, str):
+        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {p!r}")
     if not input._dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_legacy_name(input._dtype)}")
+                           f"input. Got {D.legacy_name(input._dtype)}")
+    if dtype is not None:
+        input = input.to(dtype)
     dims = reduce_dims(dim, input.ndim)
     with _no_grad():
         a = input.abs()
-        if p == 2:
+        if not input._shape:
+            res = a.clone() if p != 0 else (a != 0).to(input._dtype)
+        elif p == 2:
             res = (a * a).sum(dims, keepdim).sqrt()
         elif p == 1:
             res = a.sum(dims, keepdim)
@@ -486,9 +637,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             res = a.pow(p).sum(dims, keepdim).pow(1.0 / p)
     res = _make(res._data, res._shape, res._dtype, res._device)
     if needs_grad(input):
-        node = LinalgVectorNormBackward0((edge(input),), (input,))
+        alias = res.detach()
+        node = LinalgVectorNormBackward0((edge(input),), (input, alias))
         node.shape, node.dims, node.keepdim = input._shape, dims, keepdim
-        node.x, node.y, node.p = input, res.detach(), p
+        node.x, node.y, node.p = input, alias, p
         attach(res, node)
     return res
 
@@ -508,43 +660,70 @@ class CumsumBackward0(_ReduceNode):
         return (g.flip(d).cumsum(d).flip(d),)
 
 
-def cumsum(input, dim, *, dtype=None):
+def _scan(prim, node_cls, input, dim, dtype):
     d = _wrap_dim(dim, input.ndim)
-    out_dtype = dtype or (input._dtype if input._dtype.is_floating_point else D.int64)
+    if dtype is not None and dtype is not input._dtype:
+        input = input.to(dtype)      # the gradient flows back through the cast
+    out_dtype = input._dtype if input._dtype.is_floating_point else D.int64
     dev = input._device
     data = input._data if input._dtype is out_dtype else dev.ops.cast(input._data,
                                                                        out_dtype.name)
     if not input._shape:
-        return _make(dev.ops.copy(data), (), out_dtype, dev)
-    res = _make(dev.ops.cumsum(data, d), input._shape, out_dtype, dev)
+        data = dev.ops.copy(data)
+    else:
+        data = getattr(dev.ops, prim)(data, d)
+    res = _make(data, input._shape, out_dtype, dev)
     if needs_grad(input):
-        node = CumsumBackward0((edge(input),))
-        node.dims = (d,)
+        alias = res.detach()
+        node = node_cls((edge(input),), (input, alias) if node_cls is CumprodBackward0 else ())
+        node.dims, node.shape = (d,), input._shape
+        if node_cls is CumprodBackward0:
+            node.x, node.y = input, alias
         attach(res, node)
     return res
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Inclusive running sum along ``dim`` (integers accumulate as int64)."""
+    return _scan("cumsum", CumsumBackward0, input, dim, dtype)
 
 
 class CumprodBackward0(_ReduceNode):
-    """Gradient for inputs without zeros: reverse-cumsum(g * y) / x."""
+    """Gradient of a running product. Without zeros: reverse-cumsum(g * y) / x (torch's fast
+    path); with zeros, the exact sum over j >= i of g_j * prod_{k <= j, k != i} x_k."""
     __slots__ = ()
 
     def backward(self, g):
+        x = self.x
+        if not x._shape:
+            return (g,)
         d = self.dims[0]
-        x, y = self.x, self.y
-        return ((g * y).flip(d).cumsum(d).flip(d) / x,)
+        if not bool((x == 0).any()):
+            y = cumprod(x, d) if is_grad_enabled() else self.y
+            return ((g * y).flip(d).cumsum(d).flip(d) / x,)
+        return (_cumprod_backward_exact(g, x, d),)
+
+
+def _cumprod_backward_exact(g, x, d):
+    from .creation import arange
+    n = x._shape[d]
+    xm, gm = x.movedim(d, -1), g.movedim(d, -1)
+    i = arange(n, device=x._device).reshape(n, 1)
+    j = arange(n, device=x._device).reshape(1, n)
+    # row i: the running product over k > i, with x_k for k <= i replaced by 1
+    rows = xm.unsqueeze(-2).expand(*xm._shape[:-1], n, n).where(j > i, 1.0)
+    after = rows.cumprod(-1)
+    before = _exclusive_cumprod(xm)
+    total = (gm.unsqueeze(-2) * after).where(j >= i, 0.0).sum(-1)
+    return (before * total).movedim(-1, d)
+
+
+def _exclusive_cumprod(x):
+    from .movement import cat
+    one = x.new_ones(x._shape[:-1] + (1,))
+    return cat([one, x.narrow(-1, 0, x._shape[-1] - 1)], -1).cumprod(-1)
 
 
 def cumprod(input, dim, *, dtype=None):
-    d = _wrap_dim(dim, input.ndim)
-    out_dtype = dtype or (input._dtype if input._dtype.is_floating_point else D.int64)
-    dev = input._device
-    data = input._data if input._dtype is out_dtype else dev.ops.cast(input._data,
-                                                                       out_dtype.name)
-    if not input._shape:
-        return _make(dev.ops.copy(data), (), out_dtype, dev)
-    res = _make(dev.ops.cumprod(data, d), input._shape, out_dtype, dev)
-    if needs_grad(input):
-        node = CumprodBackward0((edge(input),), (input,))
-        node.dims, node.x, node.y = (d,), input, res.detach()
-        attach(res, node)
-    return res
+    """Inclusive running product along ``dim``."""
+    return _scan("cumprod", CumprodBackward0, input, dim, dtype)

@@ -13,7 +13,7 @@ from .. import _dtype as D
 from .._tensor import _make
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
-from ._graph import attach, edge
+from ._graph import attach, edge, zeros_like_grad
 
 
 class _UnaryNode(Node):
@@ -106,10 +106,21 @@ class SignBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        return (g * 0,)
+        return (zeros_like_grad(g),)
 
 
-sign = _unary("sign", SignBackward0, floating=False)
+_sign = _unary("sign", SignBackward0, floating=False)
+
+
+def sign(input, *, out=None):
+    """-1, 0 or 1; torch gives 0 for nan (the backend primitive gives nan)."""
+    if input._dtype is D.bool_:
+        return input.clone() if out is None else out.copy_(input)
+    res = _sign(input)
+    if input._dtype.is_floating_point:
+        ops = input._device.ops
+        ops.assign(res._data, ops.where(ops.isnan(res._data), 0.0, res._data))
+    return res if out is None else out.copy_(res)
 
 # --------------------------------------------------------------- exp / log family
 
@@ -154,17 +165,66 @@ class Log1PBackward0(_UnaryNode):
 log1p = _unary("log1p", Log1PBackward0, keep="input")
 
 
-def log2(input):
-    return log(input) / math.log(2)
+class Log2Backward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g / (self.x * _LN2),)
 
 
-def log10(input):
-    return log(input) / math.log(10)
+class Log10Backward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g / (self.x * _LN10),)
 
 
-def exp2(input):
-    from .binary import pow
-    return pow(2.0, input)
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def _log_base(ops, data, dt, ln_base):
+    """log(x) / ln(base), through float64 for narrower floats so results round as torch's
+    log2/log10 do (there is no log2 primitive)."""
+    if dt.name == "float64":
+        return ops.div(ops.log(data), ln_base)
+    wide = ops.log(ops.cast(data, "float64"))
+    return ops.cast(ops.div(wide, ln_base), dt.name)
+
+
+def _composite_unary(name, node_cls, compute, keep="input"):
+    def op(input, *, out=None):
+        data, dt = _float_input(input)
+        dev = input._device
+        res = _make(compute(dev.ops, data, dt), input._shape, dt, dev)
+        if input._requires_grad and is_grad_enabled():
+            if keep == "output":
+                alias = res.detach()
+                node = node_cls((edge(input),), (alias,))
+                node.x, node.y = input, alias
+            elif keep == "input":
+                node = node_cls((edge(input),), (input,))
+                node.x = input
+            else:
+                node = node_cls((edge(input),))
+            attach(res, node)
+        return res if out is None else out.copy_(res)
+    op.__name__ = name
+    return op
+
+
+log2 = _composite_unary("log2", Log2Backward0, lambda ops, x, dt: _log_base(ops, x, dt, _LN2))
+log10 = _composite_unary("log10", Log10Backward0,
+                         lambda ops, x, dt: _log_base(ops, x, dt, _LN10))
+
+
+class Exp2Backward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g * (self.out(exp2) * _LN2),)
+
+
+exp2 = _composite_unary("exp2", Exp2Backward0, lambda ops, x, dt: ops.pow(2.0, x), "output")
 
 
 class SqrtBackward0(_UnaryNode):
@@ -177,9 +237,15 @@ class SqrtBackward0(_UnaryNode):
 sqrt = _unary("sqrt", SqrtBackward0, keep="output")
 
 
-def rsqrt(input):
-    """1 / sqrt(input)."""
-    return reciprocal(sqrt(input))
+class RsqrtBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (-0.5 * g * self.out(rsqrt).pow(3),)
+
+
+rsqrt = _composite_unary("rsqrt", RsqrtBackward0,
+                         lambda ops, x, dt: ops.reciprocal(ops.sqrt(x)), "output")
 
 
 class ReciprocalBackward0(_UnaryNode):
@@ -315,11 +381,11 @@ erf = _unary("erf", ErfBackward0, keep="input")
 
 
 class _ZeroGrad(_UnaryNode):
-    """floor/ceil/round/trunc have zero gradient almost everywhere (torch returns zeros)."""
+    """Rounding is piecewise constant: torch returns zeros (not ``g * 0``, nan for inf)."""
     __slots__ = ()
 
     def backward(self, g):
-        return (g * 0,)
+        return (zeros_like_grad(g),)
 
 
 class FloorBackward0(_ZeroGrad):
@@ -334,6 +400,11 @@ class RoundBackward0(_ZeroGrad):
     __slots__ = ()
 
 
+class RoundBackward1(_ZeroGrad):
+    """round(decimals=...)."""
+    __slots__ = ()
+
+
 class TruncBackward0(_ZeroGrad):
     __slots__ = ()
 
@@ -342,6 +413,8 @@ def _rounding(prim, cls):
     raw = _unary(prim, cls, floating=False)
 
     def op(input, *, out=None):
+        if input._dtype is D.bool_:
+            raise NotImplementedError(f"\"{prim}_vml_cpu\" not implemented for 'Bool'")
         if not input._dtype.is_floating_point:   # integers are already rounded
             return input.clone() if out is None else out.copy_(input)
         return raw(input, out=out)
@@ -357,19 +430,42 @@ fix = trunc
 _round = _rounding("round", RoundBackward0)
 
 
+def _round_decimals(ops, data, dt, decimals):
+    # torch: decimals > 0 -> rint(x * 10**d) / 10**d; decimals < 0 -> rint(x / 10**-d) * 10**-d
+    if decimals > 0:
+        scale = 10.0 ** decimals
+        return ops.div(ops.round(ops.mul(data, scale)), scale)
+    scale = 10.0 ** -decimals
+    return ops.mul(ops.round(ops.div(data, scale)), scale)
+
+
 def round(input, *, decimals=0, out=None):
     """Round half to even; ``decimals`` scales first, as torch does."""
     if decimals == 0:
         return _round(input, out=out)
-    scale = 10.0 ** decimals
-    result = _round(input * scale) / scale
-    if out is not None:
-        return out.copy_(result)
-    return result
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("round_cpu not implemented for integer types with decimals != 0")
+    op = _composite_unary("round", RoundBackward1,
+                          lambda ops, x, dt: _round_decimals(ops, x, dt, decimals), "none")
+    return op(input, out=out)
 
 
-def frac(input):
-    return input - trunc(input)
+class FracBackward0(_UnaryNode):
+    __slots__ = ()
+
+    def backward(self, g):
+        return (g,)
+
+
+def frac(input, *, out=None):
+    """x - trunc(x) (floating inputs only, as torch)."""
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"\"frac_cpu\" not implemented for '{D.legacy_name(input._dtype)}'")
+    return _frac(input, out=out)
+
+
+_frac = _composite_unary("frac", FracBackward0, lambda ops, x, dt: ops.sub(x, ops.trunc(x)),
+                         "none")
 
 # ------------------------------------------------------------- predicates / logic
 

@@ -190,6 +190,17 @@ def ravel(input):
 
 
 class SqueezeBackward0(ViewBackward0):
+    """squeeze() of every size-1 dim."""
+    __slots__ = ()
+
+
+class SqueezeBackward1(ViewBackward0):
+    """squeeze(dim)."""
+    __slots__ = ()
+
+
+class SqueezeBackward2(ViewBackward0):
+    """squeeze(dims) with a tuple."""
     __slots__ = ()
 
 
@@ -207,8 +218,10 @@ def squeeze(input, dim=None):
     else:
         dims = {_wrap_dim(dim, input.ndim)}
     new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return make_view(input, input._device.ops.reshape(input._data, new), new,
-                     SqueezeBackward0, ("squeeze", (dim,)))
+    node = SqueezeBackward0 if dim is None else SqueezeBackward2 if isinstance(
+        dim, (list, tuple)) else SqueezeBackward1
+    return make_view(input, input._device.ops.reshape(input._data, new), new, node,
+                     ("squeeze", (dim,)))
 
 
 def unsqueeze(input, dim):
@@ -430,11 +443,16 @@ class SplitBackward0(SliceBackward0):
     __slots__ = ()
 
 
+class SplitWithSizesBackward0(SliceBackward0):
+    __slots__ = ()
+
+
 class UnbindBackward0(SelectBackward0):
     __slots__ = ()
 
 
-def split(input, split_size_or_sections, dim=0):
+def split(input, split_size_or_sections, dim=0, *, _node=None):
+    """Views of consecutive pieces: of equal size (an int), or of the listed sizes."""
     d = _wrap_dim(dim, input.ndim)
     size = input._shape[d]
     if isinstance(split_size_or_sections, int):
@@ -445,6 +463,7 @@ def split(input, split_size_or_sections, dim=0):
         sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
+        _node = _node or SplitWithSizesBackward0
         total = 0
         for s in sizes:
             total += s
@@ -456,7 +475,8 @@ def split(input, split_size_or_sections, dim=0):
     for length in sizes:
         slices = tuple((start, start + length, 1) if i == d else (0, s, 1)
                        for i, s in enumerate(input._shape))
-        out.append(slice_view(input, slices, SplitBackward0, ("narrow", (d, start, length))))
+        out.append(slice_view(input, slices, _node or SplitBackward0,
+                              ("narrow", (d, start, length))))
         start += length
     return tuple(out)
 
@@ -480,7 +500,7 @@ def tensor_split(input, indices_or_sections, dim=0):
     else:
         bounds = [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
         sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
-    return split(input, sizes, d)
+    return split(input, sizes, d, _node=SliceBackward0)
 
 
 def unbind(input, dim=0):
@@ -505,5 +525,6 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     moved = input.permute([d1, d2] + rest)
     i = arange(length, device=input._device) + max(-offset, 0)
     j = arange(length, device=input._device) + max(offset, 0)
+    from ._graph import named
     picked = index_with(moved, (i, j))
-    return picked.movedim(0, -1)
+    return named(picked.movedim(0, -1), "DiagonalBackward0")
