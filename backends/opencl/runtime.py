@@ -38,9 +38,10 @@ class CLArray:
         return self.dtype.itemsize
 
     def is_contiguous(self):
-        return self.strides == contiguous_strides(self.shape) or self.size <= 1 or \
-            all(s == c for s, c, n in zip(self.strides, contiguous_strides(self.shape), self.shape)
-                if n != 1)
+        """C-contiguous from ``offset`` on (strides of size-1 axes do not matter)."""
+        return self.size <= 1 or all(
+            s == c for s, c, n in zip(self.strides, contiguous_strides(self.shape), self.shape)
+            if n != 1)
 
     def __repr__(self):
         return (f"CLArray(shape={self.shape}, dtype={self.dtype.name}, strides={self.strides}, "
@@ -236,22 +237,19 @@ def _overlap(a, b):
 
 
 def _reshape_strides(shape, strides, new):
-    """Strides viewing (shape, strides) as ``new`` without a copy, or None (numpy's rule)."""
+    """Strides viewing (shape, strides) as ``new`` without a copy, or None (numpy's rule:
+    each group of old axes that multiplies to a group of new axes must be contiguous)."""
     if math.prod(shape) <= 1 or math.prod(new) == 0:
         return contiguous_strides(new)
     old = [(n, s) for n, s in zip(shape, strides) if n != 1]
-    out, i, j = [], 0, 0
-    new_nz = [n for n in new]
-    # walk groups of old axes that multiply to groups of new axes
-    oi, ni = 0, 0
-    result = [0] * len(new)
+    result = [1] * len(new)
+    oi = ni = 0
     while ni < len(new) and oi < len(old):
         if new[ni] == 1:
-            result[ni] = 1
             ni += 1
             continue
+        first_new, first_old = ni, oi
         np_, op_ = new[ni], old[oi][0]
-        ns, os_ = ni, oi
         while np_ != op_:
             if np_ < op_:
                 ni += 1
@@ -259,18 +257,15 @@ def _reshape_strides(shape, strides, new):
             else:
                 oi += 1
                 op_ *= old[oi][0]
-        for k in range(os_, oi):  # the old group must be contiguous within itself
+        for k in range(first_old, oi):
             if old[k][1] != old[k + 1][1] * old[k + 1][0]:
                 return None
         stride = old[oi][1]
-        for k in range(ni, ns - 1, -1):
+        for k in range(ni, first_new - 1, -1):
             result[k] = stride
             stride *= new[k]
         ni += 1
         oi += 1
-    while ni < len(new):
-        result[ni] = 1
-        ni += 1
     return tuple(result)
 
 
