@@ -1,0 +1,133 @@
+"""Differentiable ops over the backends' fused kernels: cross-entropy rows, addmm + activation.
+
+Each op runs the backend's optional kernel when it has one and composes the same result from
+other frontend ops otherwise, so every backend gives the same values. Each has its own
+backward only because the kernel fuses what would otherwise be several nodes (STYLE.md §7);
+the backward uses the fused gradient kernel when no graph of the gradient is wanted and
+frontend ops (so double backward works) when ``create_graph=True``.
+"""
+from __future__ import annotations
+
+from .._tensor import _make
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.node import Node
+from ._graph import attach, edge, needs_grad
+
+__all__ = ["cross_entropy_rows", "addmm_activation"]
+
+
+# ----------------------------------------------------------------- cross-entropy rows
+class NllLossBackward0(Node):
+    """Gradient of lse(x_i) - x_i[t_i]: g_i * (softmax(x_i) - onehot(t_i)), 0 if ignored."""
+    __slots__ = ("x", "target", "lse", "ignore_index")
+
+    def _drop(self):
+        self.x = self.target = self.lse = None
+
+    def backward(self, g):
+        x, target, lse = self.x, self.target, self.lse
+        dev = x._device
+        kernel = dev.ops.cross_entropy_backward
+        if kernel is None or is_grad_enabled():
+            from .activation import softmax
+            keep = target != self.ignore_index
+            classes = x.new_ones(x._shape[1]).cumsum(0).sub(1).long()
+            onehot = (classes.unsqueeze(0) == target.unsqueeze(1)).to(x._dtype)
+            return ((softmax(x, 1) - onehot) * (g * keep).unsqueeze(1),)
+        gdata = g._data if g._dtype is x._dtype else dev.ops.cast(g._data, x._dtype.name)
+        data = kernel(gdata, x._data, target._data, lse._data,
+                                              self.ignore_index)
+        return (_make(data, x._shape, x._dtype, dev),)
+
+
+def cross_entropy_rows(input, target, ignore_index=-100):
+    """Per-row cross-entropy of (n, c) logits and (n,) int64 class indices (validated by the
+    caller): logsumexp(x_i) - x_i[t_i], 0 where t_i == ignore_index. One kernel when the
+    backend has ``cross_entropy`` (log_softmax + gather otherwise)."""
+    dev = input._device
+    kernel = dev.ops.cross_entropy
+    n = input._shape[0]
+    if kernel is not None:
+        loss, lse = kernel(input._data, target._data, ignore_index)
+        res = _make(loss, (n,), input._dtype, dev)
+        lse = _make(lse, (n,), input._dtype, dev)
+    else:
+        from .activation import log_softmax
+        from .indexing import where
+        with no_grad():
+            keep = target != ignore_index
+            safe = where(keep, target, 0)
+            logp = log_softmax(input, 1)
+            picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+            loss = where(keep, -picked, 0.0)
+            lse = input.logsumexp(1)
+        res = _make(loss._data, (n,), input._dtype, dev)
+    if needs_grad(input):
+        node = NllLossBackward0((edge(input),), (input,))
+        node.x, node.target, node.lse, node.ignore_index = input, target, lse, ignore_index
+        attach(res, node)
+    return res
+
+
+# ----------------------------------------------------------------- addmm + activation
+class AddmmActivationBackward0(Node):
+    """relu/gelu(bias + m1 @ m2): the activation's gradient, then addmm's."""
+    __slots__ = ("m1", "m2", "pre", "out", "shape", "act")
+
+    def _drop(self):
+        self.m1 = self.m2 = self.pre = self.out = None
+
+    def backward(self, g):
+        from .linalg import _mm
+        from ._graph import unbroadcast
+        if self.act == "relu":
+            gz = g * (self.out > 0)
+        else:  # d gelu(z) = Phi(z) + z * phi(z)
+            z = self.pre
+            cdf = ((z * 0.7071067811865476).erf() + 1) * 0.5
+            pdf = (z * z * -0.5).exp() * 0.3989422804014327
+            gz = g * (cdf + z * pdf)
+        e_in, e1, e2 = self.next
+        return (unbroadcast(gz, self.shape) if e_in is not None else None,
+                _mm(gz, self.m2.t()) if e1 is not None else None,
+                _mm(self.m1.t(), gz) if e2 is not None else None)
+
+
+def addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):
+    """relu(beta * input + alpha * mat1 @ mat2), or gelu with ``use_gelu`` -- torch's
+    ``_addmm_activation``: the GEMM plus one fused bias+activation epilogue on backends with
+    the ``addmm_act`` kernel."""
+    from .linalg import addmm
+    act = "gelu" if use_gelu else "relu"
+    dev = mat1._device
+    kernel = dev.ops.addmm_act
+    pre = None
+    if (kernel is not None and beta == 1 and alpha == 1 and mat1.ndim == 2 and mat2.ndim == 2
+            and input._device is dev and input._dtype is mat1._dtype is mat2._dtype):
+        from .linalg import _check_pair
+        _check_pair(mat1, mat2, "addmm")
+        if mat1._shape[1] != mat2._shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1._shape[0]}x"
+                               f"{mat1._shape[1]} and {mat2._shape[0]}x{mat2._shape[1]})")
+        shape = (mat1._shape[0], mat2._shape[1])
+        out = _make(kernel(input._data, mat1._data, mat2._data, act), shape, mat1._dtype, dev)
+        if use_gelu and needs_grad(input, mat1, mat2):
+            with no_grad():
+                pre = addmm(input, mat1, mat2)
+    else:
+        with no_grad():
+            pre = addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+            if use_gelu:
+                out = pre * ((pre * 0.7071067811865476).erf() + 1) * 0.5
+            else:
+                from .activation import relu
+                out = relu(pre)
+        out = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(input, mat1, mat2):
+        if beta != 1 or alpha != 1:
+            raise NotImplementedError("_addmm_activation: gradients need beta=1 and alpha=1")
+        node = AddmmActivationBackward0((edge(input), edge(mat1), edge(mat2)), (mat1, mat2))
+        node.m1, node.m2, node.pre, node.out = mat1, mat2, pre, out.detach()
+        node.shape, node.act = input._shape, act
+        attach(out, node)
+    return out
