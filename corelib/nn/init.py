@@ -138,3 +138,129 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     gain = calculate_gain(nonlinearity, a)
     std = gain / math.sqrt(fan)
     return normal_(tensor, 0, std, generator)
+
+
+# ------------------------------------------------------------------- orthogonal, truncated
+
+def _householder_q(a):
+    """Q of a = QR (a: m x n, m >= n, float64) with diag(R) > 0, from Householder reflectors
+    built with plugrad ops (init-time only; torch gets the same Q from LAPACK after its sign
+    fix, since that QR is unique)."""
+    from ..ops.creation import eye, tensor
+    from ..ops.movement import cat
+    m, n = a.shape
+    reflectors, signs = [], []
+    for k in range(n):
+        x = a[k:, k]
+        x0 = x[0].item()
+        norm = x.norm().item()
+        alpha = -norm if x0 >= 0 else norm        # R[k, k]; sign chosen for stability
+        head = tensor([x0 - alpha], dtype=a.dtype, device=a.device)
+        v = cat([a.new_zeros(k), head, x[1:]])
+        vnorm = v.norm().item()
+        if vnorm > 0:
+            v = v / vnorm
+            a = a - 2 * v.unsqueeze(1) * (v.unsqueeze(0).matmul(a))
+            reflectors.append(v)
+        else:
+            reflectors.append(None)
+        signs.append(1.0 if alpha >= 0 else -1.0)
+    q = eye(m, n, dtype=a.dtype, device=a.device)
+    for v in reversed(reflectors):
+        if v is not None:
+            q = q - 2 * v.unsqueeze(1) * (v.unsqueeze(0).matmul(q))
+    return q * tensor(signs, dtype=a.dtype, device=a.device)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """Fill with a (semi-)orthogonal matrix: QR of a standard normal draw, torch's recipe
+    (normal_ on a (rows, numel/rows) matrix, transposed when rows < cols, Q *= sign(diag R))."""
+    from .. import _dtype as D
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.size(0)
+    cols = tensor.numel() // rows
+    with no_grad():
+        flattened = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        if rows < cols:
+            flattened = flattened.t()
+        q = _householder_q(flattened.to(D.float64))
+        if rows < cols:
+            q = q.t()
+        tensor.view_as(q).copy_(q.to(tensor.dtype))
+        tensor.mul_(gain)
+    return tensor
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Normal(mean, std) restricted to [a, b], by torch 2.x's rejection sampling.
+
+    When [a, b] holds more than 30% of the mass: draw normals and redraw the rejected ones
+    (a full-size normal_ per round, as torch). Otherwise: uniform proposals on [a, b] accepted
+    against the density's peak on [a, b]. Same draws in the same order as torch, so the values
+    match torch's for the same seed.
+    """
+    from ..ops.creation import empty_like, tensor as _tensor
+    from ..ops.indexing import where
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
+                      "distribution of values may be incorrect.", stacklevel=2)
+    with no_grad():
+        p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+        if p > 0.3:
+            # bounds rounded to the tensor's dtype, so the mask matches representable values
+            lo = _tensor(a, dtype=tensor.dtype).item()
+            hi = _tensor(b, dtype=tensor.dtype).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo).logical_or(result > hi)
+                if not mask.any().item():
+                    break
+                result = where(mask, empty_like(result).normal_(mean, std, generator=generator),
+                               result)
+            if tensor is not result:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+        candidates = empty_like(tensor)
+        accept_buf = empty_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        candidates.copy_(tensor)
+        candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+        pending = accept_buf.uniform_(generator=generator).log_().gt(candidates)
+        if pending.any().item():
+            result = tensor
+            while True:
+                candidates.uniform_(a, b, generator=generator)
+                result = where(pending, candidates, result)
+                candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+                pending = where(pending,
+                                accept_buf.uniform_(generator=generator).log_().gt(candidates),
+                                pending)
+                if not pending.any().item():
+                    break
+            tensor.copy_(result)
+    return tensor
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """2-D tensor from N(0, std) with ``sparsity`` of each column's rows zeroed (randperm)."""
+    from ..ops.creation import randperm
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for col_idx in range(cols):
+            row_indices = randperm(rows, generator=generator)
+            zero_indices = row_indices[:num_zeros]
+            for i in zero_indices.tolist():
+                tensor[i, col_idx] = 0
+    return tensor

@@ -1,0 +1,1 @@
+"""The families behind ``plugrad.nn.functional``; that module re-exports them."""

@@ -1,0 +1,304 @@
+"""Pooling: max/avg over sliding windows and adaptive pooling, composed from plugrad ops.
+
+Sliding windows come from :func:`plugrad.ops.conv.windows` (one strided slice per kernel
+offset, stacked), so a max pool is ``windows(...).max(2)``: its backward sends each gradient to
+the first maximum of the window in row-major order, as torch's CPU kernel does. Adaptive pools
+use a reshape when the sizes divide and otherwise gather/matmul over torch's
+``[floor(i*In/Out), ceil((i+1)*In/Out))`` bins.
+"""
+from __future__ import annotations
+
+import math
+
+from ... import _dtype as D
+from ...ops.conv import windows
+from ...ops.creation import arange, tensor
+from ...ops.movement import constant_pad
+from ...ops._graph import named
+from .conv import _tuple
+
+__all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d"]
+
+
+def _out_len(size, k, s, p, d, ceil_mode):
+    """torch's pooling_output_shape: floor or ceil, and the last window starts inside."""
+    n = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = n // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _pool_args(name, input, kernel_size, stride, padding, dilation, nd):
+    kernel = _tuple(kernel_size, nd, "kernel_size")
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else _tuple(stride, nd, "stride")
+    padding = _tuple(padding, nd, "padding")
+    dilation = _tuple(dilation, nd, "dilation")
+    if input.ndim not in (nd + 1, nd + 2) or input.numel() == 0:
+        if nd == 1:
+            raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                               f"dim batch size for input, but got:{list(input.shape)}")
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    if any(s == 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError("kernel size should be greater than zero")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    for k, p, d in zip(kernel, padding, dilation):
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
+    return kernel, stride, padding, dilation
+
+
+def _as_images(input, nd):
+    """(N, C, [H,] W) or unbatched -> 4-D, and the function undoing it."""
+    shape = input.shape
+    x = input
+    if x.ndim == nd + 1:
+        x = x.unsqueeze(0)
+    if nd == 1:
+        x = x.unsqueeze(2)
+
+    def back(out):
+        if nd == 1:
+            out = out.squeeze(2)
+        return out.squeeze(0) if len(shape) == nd + 1 else out
+    return x, back
+
+
+def _windows_of(x, kernel, stride, padding, dilation, ceil_mode, fill):
+    """(N, C, K, oh, ow) windows of x padded with ``fill`` (extra right padding for ceil)."""
+    h, w = x.shape[2:]
+    oh = _out_len(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    ow = _out_len(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(f"Given input size: ({x.shape[1]}x{h}x{w}). Calculated output size: "
+                           f"({x.shape[1]}x{oh}x{ow}). Output size is too small")
+    need_h = (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1
+    need_w = (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1
+    rh = max(need_h - h - padding[0], 0)
+    rw = max(need_w - w - padding[1], 0)
+    if padding[0] or padding[1] or rh or rw:
+        x = constant_pad(x, [padding[1], rw, padding[0], rh], fill)
+    return windows(x, kernel, stride, dilation, (oh, ow)), (oh, ow)
+
+
+# ------------------------------------------------------------------------------- max pool
+
+def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices):
+    kernel, stride, padding, dilation = _pool_args(name, input, kernel_size, stride, padding,
+                                                   dilation, nd)
+    x, back = _as_images(input, nd)
+    if nd == 1:
+        kernel, stride, padding, dilation = ((1,) + kernel, (1,) + stride, (0,) + padding,
+                                             (1,) + dilation)
+    cols, (oh, ow) = _windows_of(x, kernel, stride, padding, dilation, ceil_mode,
+                                 -math.inf if x._dtype.is_floating_point else
+                                 _int_min(x._dtype))
+    values, arg = cols.max(2)
+    values = back(named(values, "MaxPool2DWithIndicesBackward0") if nd == 2 else values)
+    if not return_indices:
+        return values
+    w = x.shape[3]
+    dev = x.device
+    rows = (arange(oh, device=dev) * stride[0] - padding[0]).reshape(1, 1, oh, 1) + \
+        (arange(kernel[0], device=dev) * dilation[0]).reshape(kernel[0], 1, 1, 1)
+    cols_ = (arange(ow, device=dev) * stride[1] - padding[1]).reshape(1, 1, 1, ow) + \
+        (arange(kernel[1], device=dev) * dilation[1]).reshape(1, kernel[1], 1, 1)
+    table = (rows * w + cols_).reshape(1, 1, kernel[0] * kernel[1], oh, ow)
+    table = table.expand(x.shape[0], x.shape[1], kernel[0] * kernel[1], oh, ow)
+    indices = table.gather(2, arg.unsqueeze(2)).squeeze(2)
+    return values, back(indices)
+
+
+def _int_min(dt):
+    import numpy
+    return int(numpy.iinfo(dt.np).min)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     True)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over (kh, kw) windows of (N, C, H, W) or (C, H, W) input."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     True)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over length-k windows of (N, C, L) or (C, L) input."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+# ------------------------------------------------------------------------------- avg pool
+
+def _divisors(size, k, s, p, out, count_include_pad):
+    """Per-position divisor along one axis, as torch's avg_pool kernel computes it."""
+    result = []
+    for o in range(out):
+        start = o * s - p
+        end = min(start + k, size + p)
+        pool = end - start
+        valid = min(end, size) - max(start, 0)
+        result.append(pool if count_include_pad else valid)
+    return result
+
+
+def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    kernel, stride, padding, _ = _pool_args(name, input, kernel_size, stride, padding, 1, nd)
+    x, back = _as_images(input, nd)
+    if nd == 1:
+        kernel, stride, padding = (1,) + kernel, (1,) + stride, (0,) + padding
+    cols, (oh, ow) = _windows_of(x, kernel, stride, padding, (1, 1), ceil_mode, 0)
+    total = cols.sum(2)
+    if divisor_override:
+        out = total / divisor_override
+    else:
+        h, w = x.shape[2:]
+        dh = _divisors(h, kernel[0], stride[0], padding[0], oh, count_include_pad)
+        dw = _divisors(w, kernel[1], stride[1], padding[1], ow, count_include_pad)
+        if len(set(dh)) == 1 and len(set(dw)) == 1:
+            out = total / float(dh[0] * dw[0])
+        else:
+            div = tensor([[a * b for b in dw] for a in dh], dtype=x.dtype, device=x.device)
+            out = total / div
+    return back(named(out, "AvgPool2DBackward0") if nd == 2 else out)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over (kh, kw) windows; padding counts toward the divisor unless told otherwise."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over windows of x^p)^(1/p), torch's formula (sign(x) * relu(|x|) * k)^(1/p)."""
+    kh, kw = _tuple(kernel_size, 2, "kernel_size")
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)
+
+
+# -------------------------------------------------------------------------- adaptive pools
+
+def _bins(size, out):
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _adaptive_sizes(name, input, output_size, nd):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(input.shape)}")
+    sizes = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size] * nd
+    if len(sizes) != nd:
+        raise RuntimeError(f"{name}: internal error: output_size.size() must be {nd}")
+    spatial = input.shape[-nd:]
+    return tuple(int(s) if s is not None else spatial[i] for i, s in enumerate(sizes))
+
+
+def _avg_matrix(size, out, like):
+    rows = [[0.0] * size for _ in range(out)]
+    for i, (a, b) in enumerate(_bins(size, out)):
+        for j in range(a, b):
+            rows[i][j] = 1.0 / (b - a)
+    return tensor(rows, dtype=like.dtype, device=like.device)
+
+
+def _adaptive_avg_axis(x, axis, out):
+    """Average x (4-D) along axis 2 or 3 into ``out`` bins."""
+    size = x.shape[axis]
+    if size == out:
+        return x
+    if size % out == 0:
+        k = size // out
+        shape = list(x.shape)
+        shape[axis:axis + 1] = [out, k]
+        return x.reshape(shape).mean(axis + 1)
+    m = _avg_matrix(size, out, x)
+    return m.matmul(x) if axis == 2 else x.matmul(m.t())
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over torch's adaptive bins, (N, C, H, W) or (C, H, W) -> (..., oh, ow)."""
+    oh, ow = _adaptive_sizes("adaptive_avg_pool2d", input, output_size, 2)
+    x, back = _as_images(input, 2)
+    out = _adaptive_avg_axis(_adaptive_avg_axis(x, 2, oh), 3, ow)
+    if out is x:
+        out = x * 1.0
+    return back(named(out, "AdaptiveAvgPool2DBackward0"))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    (ol,) = _adaptive_sizes("adaptive_avg_pool1d", input, _tuple(output_size, 1), 1)
+    x, back = _as_images(input, 1)
+    out = _adaptive_avg_axis(x, 3, ol)
+    if out is x:
+        out = x * 1.0
+    return back(out)
+
+
+def _gather_table(size, out, device):
+    """(out, L) source indices per bin; short bins repeat their last index (never chosen
+    before the original by a first-maximum rule)."""
+    bins = _bins(size, out)
+    width = max(b - a for a, b in bins)
+    rows = [[min(a + j, b - 1) for j in range(width)] for a, b in bins]
+    return tensor(rows, dtype=D.int64, device=device), width
+
+
+def _adaptive_max(name, nd, input, output_size, return_indices):
+    sizes = _adaptive_sizes(name, input, output_size, nd)
+    x, back = _as_images(input, nd)
+    oh, ow = (1,) + sizes if nd == 1 else sizes
+    n, c, h, w = x.shape
+    th, lh = _gather_table(h, oh, x.device)
+    tw, lw = _gather_table(w, ow, x.device)
+    g = x.index_select(2, th.reshape(-1)).index_select(3, tw.reshape(-1))
+    g = g.reshape(n, c, oh, lh, ow, lw).permute(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, lh * lw)
+    values, arg = g.max(-1)
+    values = back(named(values, "AdaptiveMaxPool2DBackward0") if nd == 2 else values)
+    if not return_indices:
+        return values
+    flat = (th.reshape(oh, 1, lh, 1) * w + tw.reshape(1, ow, 1, lw)).reshape(1, 1, oh, ow,
+                                                                             lh * lw)
+    indices = flat.expand(n, c, oh, ow, lh * lw).gather(-1, arg.unsqueeze(-1)).squeeze(-1)
+    return values, back(indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive_max("adaptive_max_pool1d", 1, input, _tuple(output_size, 1),
+                         return_indices)

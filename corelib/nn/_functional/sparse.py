@@ -1,0 +1,85 @@
+"""Embedding lookup and one_hot."""
+from __future__ import annotations
+
+from ... import _dtype as D
+from ...autograd.grad_mode import no_grad
+from ...ops._graph import named
+from ...ops.creation import arange
+from ...ops.indexing import where
+
+__all__ = ["embedding", "one_hot"]
+
+
+def _host_range(t):
+    """(min, max) of an integer tensor when its values live in host memory, else None:
+    device backends are trusted, as torch's CUDA kernels only assert on device."""
+    if t.numel() == 0 or not t.device.host_memory:
+        return None
+    values = t._host()
+    return int(values.min()), int(values.max())
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer ``input``; shape input.shape + (dim,).
+
+    ``padding_idx`` rows get no gradient; ``max_norm`` renormalizes the looked-up rows of
+    ``weight`` in place first (torch's embedding_renorm_).
+    """
+    if input.dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.type()} instead "
+                           "(while checking arguments for embedding)")
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < num, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
+            padding_idx = num + padding_idx
+    bounds = _host_range(input)
+    if bounds is not None and (bounds[0] < 0 or bounds[1] >= num):
+        raise IndexError("index out of range in self")
+    flat = input.reshape(-1)
+    if flat.dtype is not D.int64:
+        flat = flat.long()
+    if max_norm is not None:
+        _renorm_rows(weight, flat, max_norm, norm_type)
+    out = weight.index_select(0, flat)
+    if padding_idx is not None and out.requires_grad:
+        keep = (flat != padding_idx).unsqueeze(1)
+        out = where(keep, out, out.detach())
+    if scale_grad_by_freq and out.requires_grad:
+        counts = weight.new_zeros(num).index_add(0, flat, weight.new_ones(flat.shape[0]))
+        scale = (1.0 / counts.index_select(0, flat)).unsqueeze(1)
+        out = out.detach() + (out - out.detach()) * scale
+    return named(out.reshape(tuple(input.shape) + (weight.shape[1],)), "EmbeddingBackward0")
+
+
+def _renorm_rows(weight, flat, max_norm, norm_type):
+    """Scale the rows named in ``flat`` down to norm ``max_norm`` (in place, no grad)."""
+    with no_grad():
+        rows = weight.index_select(0, flat)
+        norms = rows.norm(norm_type, dim=1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight.index_put_((flat,), rows * scale)
+
+
+def one_hot(tensor, num_classes=-1):
+    """(*,) int64 class indices -> (*, num_classes) int64 one-hot."""
+    if tensor.dtype is not D.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(tensor.max().item()) + 1
+    if tensor.numel():
+        lo, hi = int(tensor.min().item()), int(tensor.max().item())
+        if lo < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if hi >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    classes = arange(num_classes, device=tensor.device)
+    return (tensor.unsqueeze(-1) == classes).long()
