@@ -71,7 +71,7 @@ def _expr(table, dtype):
 
 def _make_unary(name, table, boolean):
     def op(self, x, out=None):
-        dt = x.dtype.name
+        dt = x.dname
         return self._map(name, _expr(table, dt), (x,), (dt,),
                          "bool" if boolean else dt, out, "int32" if boolean else dt)
     op.__name__ = name
@@ -80,7 +80,7 @@ def _make_unary(name, table, boolean):
 
 def _make_binary(name, table, boolean):
     def op(self, a, b, out=None):
-        dt = (a if isinstance(a, CLArray) else b).dtype.name
+        dt = (a if isinstance(a, CLArray) else b).dname
         return self._map(name, _expr(table, dt), (a, b), (dt, dt),
                          "bool" if boolean else dt, out, "int32" if boolean else dt)
     op.__name__ = name
@@ -95,7 +95,7 @@ class Elementwise:
 
     def where(self, cond, a, b, out=None):
         dt = (a if isinstance(a, CLArray) else b if isinstance(b, CLArray) else None)
-        dt = dt.dtype.name if dt is not None else (out.dtype.name if out is not None else
+        dt = dt.dname if dt is not None else (out.dname if out is not None else
                                                     _scalar_dtype(a, b))
         return self._map("where", "({0} ? {1} : {2})", (cond, a, b), ("bool", dt, dt), dt, out)
 
@@ -113,9 +113,12 @@ class Elementwise:
         if n == 0:
             return out
         dev = self.devices[out.device]
-        shape, sets = T.collapse(out.shape, [out.strides] +
-                                 [T.broadcast_strides(b, out.shape) for b in bufs])
-        nd = 0 if len(shape) == 1 and all(s == (1,) for s in sets) else len(shape)
+        if out.is_contiguous() and all(b.shape == out.shape and b.is_contiguous() for b in bufs):
+            nd = 0  # the common case, without collapsing axes
+        else:
+            shape, sets = T.collapse(out.shape, [out.strides] +
+                                     [T.broadcast_strides(b, out.shape) for b in bufs])
+            nd = 0 if len(shape) == 1 and all(s == (1,) for s in sets) else len(shape)
         idx = "long" if dev.is_cpu or n >= 2**31 or any(
             b.data.size // b.itemsize >= 2**31 for b in bufs + [out]) else "int"
         in_types = tuple((dt, not isinstance(x, CLArray)) for x, dt in zip(operands, dtypes))
@@ -139,7 +142,7 @@ class Elementwise:
         return out
 
     def _arange(self, out, start, step):
-        dt = out.dtype.name
+        dt = out.dname
         dev = self.devices[out.device]
         # torch computes start + i*step in double (int64 for integer dtypes), then casts
         wide = "float64" if T.KIND[dt] == "f" and dev.fp64 else \

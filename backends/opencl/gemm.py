@@ -173,7 +173,7 @@ class Gemm:
         """c[..., n, m] = a[..., n, k] @ b[..., k, m]: views with equal batch dims (stride 0
         broadcasts); c must not overlap a or b."""
         dev = self.devices[c.device]
-        dt = c.dtype.name
+        dt = c.dname
         n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
         batch = c.shape[:-2]
         if c.size == 0:
@@ -225,7 +225,7 @@ class Gemm:
     def matmul(self, a, b):
         n, m = a.shape[-2], b.shape[-1]
         batch = _broadcast(a.shape[:-2], b.shape[:-2])
-        out = self._new(batch + (n, m), a.dtype.name, a.device)
+        out = self._new(batch + (n, m), a.dname, a.device)
         av = _view(a, batch + a.shape[-2:], T.broadcast_strides(a, batch + a.shape[-2:]))
         bv = _view(b, batch + b.shape[-2:], T.broadcast_strides(b, batch + b.shape[-2:]))
         return self._gemm(av, bv, out)
@@ -236,7 +236,7 @@ class Gemm:
         n, c, h, w = x.shape
         ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         wo = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-        cols = self._new((groups, c // groups * kh * kw, n, ho * wo), x.dtype.name, x.device)
+        cols = self._new((groups, c // groups * kh * kw, n, ho * wo), x.dname, x.device)
         if cols.size:
             self._conv_map("im2col", cols, x, x.shape, kh, kw, ho, wo, stride, padding,
                            dilation, groups)
@@ -246,7 +246,7 @@ class Gemm:
                   groups):
         """im2col / col2im: one launch row per (group, r, n) column row, resp. (n, c) image."""
         dev = self.devices[out.device]
-        dt = out.dtype.name
+        dt = out.dname
         kernel = dev.kernel((name, dt), lambda: _render_conv_map(name, dt))
         n, c, h, w = x_shape
         inner = ho * wo if name == "im2col" else h * w
@@ -261,7 +261,7 @@ class Gemm:
         cout, cin_g, kh, kw = w.shape
         cols, ho, wo = self._cols(x, kh, kw, stride, padding, dilation, groups)
         og, r, hw = cout // groups, cin_g * kh * kw, ho * wo
-        out = self._new((n, cout, ho, wo), x.dtype.name, x.device)
+        out = self._new((n, cout, ho, wo), x.dname, x.device)
         if not _flat(w):
             w = self.copy(w)
         a = _view(w, (n, groups, og, r), (0, og * r, r, 1))
@@ -279,12 +279,12 @@ class Gemm:
             w = self.copy(w)
         if grad.strides != contiguous_strides(grad.shape):
             grad = self.copy(grad)
-        dcols = self._new((groups, r, n, hw), grad.dtype.name, grad.device)
+        dcols = self._new((groups, r, n, hw), grad.dname, grad.device)
         a = _view(w, (n, groups, r, og), (0, og * r, 1, r))          # W_g transposed
         b = _view(grad, (n, groups, og, hw), (cout * hw, og * hw, hw, 1))
         c = _view(dcols, (n, groups, r, hw), (hw, r * n * hw, n * hw, 1), 0)
         self._gemm(a, b, c)
-        dx = self._new(tuple(x_shape), grad.dtype.name, grad.device)
+        dx = self._new(tuple(x_shape), grad.dname, grad.device)
         if dx.size:
             self._conv_map("col2im", dx, dcols, x_shape, kh, kw, ho, wo, stride, padding,
                            dilation, groups)
@@ -300,7 +300,7 @@ class Gemm:
             grad = self.copy(grad)
         gs = grad.strides
         gt = self.copy(_view(grad, (groups, n, hw, og), (og * gs[1], gs[0], gs[3], gs[1])))
-        dwt = self._new((groups, r, og), x.dtype.name, x.device)
+        dwt = self._new((groups, r, og), x.dname, x.device)
         a = _view(cols, (groups, r, n * hw), (r * n * hw, n * hw, 1), 0)
         b = _view(gt, (groups, n * hw, og), (n * hw * og, og, 1), 0)
         self._gemm(a, b, dwt)

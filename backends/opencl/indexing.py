@@ -172,7 +172,7 @@ class Indexing:
             n *= s
         out = None
         if mode == "get":
-            out = self._new(full, x.dtype.name, x.device)
+            out = self._new(full, x.dname, x.device)
         if n == 0:
             return out
         scalar = not isinstance(values, CLArray) and mode != "get"
@@ -182,7 +182,7 @@ class Indexing:
         bdims, bsets = T.collapse(bshape, bsets) if bshape else ((), bsets)
         isets = [x.strides[k:]] + ([vstr[len(bshape):]] if vstr else [])
         idims, isets = T.collapse(inner, isets) if inner else ((), isets)
-        nb, ni, dt = len(bdims), len(idims), x.dtype.name
+        nb, ni, dt = len(bdims), len(idims), x.dname
         key = ("gather", mode, dt, k, nb, ni, scalar)
         kernel = dev.kernel(key, lambda: render_gather(f"gather_{mode}", dt, k, nb, ni, mode,
                                                        scalar))
@@ -213,7 +213,7 @@ class Indexing:
 
     def nonzero(self, x):
         dev = self.devices[x.device]
-        flags = self.cast(self.ne(x, 0) if x.dtype.name != "bool" else x, "int64")
+        flags = self.cast(self.ne(x, 0) if x.dname != "bool" else x, "int64")
         flat = self.reshape(flags, (x.size,))
         if x.size == 0:
             return self._new((0, x.ndim), "int64", x.device)
@@ -234,7 +234,7 @@ class Indexing:
 
     def sort(self, x, axis, descending):
         dev = self.devices[x.device]
-        dt = x.dtype.name
+        dt = x.dname
         if x.ndim == 0:
             return self.copy(x), self.full((), 0, "int64", x.device)
         order = [d for d in range(x.ndim) if d != axis] + [axis]

@@ -17,7 +17,7 @@ class Movement:
 
     def pad(self, x, pads, value):
         shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pads))
-        out = self.full(shape, value, x.dtype.name, x.device)
+        out = self.full(shape, value, x.dname, x.device)
         inner = self.slice(out, [(lo, lo + n, 1) for n, (lo, _) in zip(x.shape, pads)])
         self.assign(inner, x)
         return out
@@ -26,7 +26,7 @@ class Movement:
         first = xs[0]
         shape = list(first.shape)
         shape[axis] = sum(x.shape[axis] for x in xs)
-        out = self._new(tuple(shape), first.dtype.name, first.device)
+        out = self._new(tuple(shape), first.dname, first.device)
         start = 0
         for x in xs:
             stop = start + x.shape[axis]

@@ -191,13 +191,13 @@ class NNKernels:
         expr = {"none": v,  # relu propagates nan like numpy's maximum(x, 0)
                 "relu": f"(({v} >= 0 || isnan({v})) ? {v} : 0)",
                 "gelu": f"({v} * (erf({v} * ({{T}})0.7071067811865476) + 1) * ({{T}})0.5)"}[act]
-        dt = out.dtype.name
+        dt = out.dname
         return self._map(f"addmm_{act}", expr.replace("{T}", T.COMPUTE[dt]), (out, bias),
                          (dt, dt), dt, out)
 
     def cross_entropy(self, x, target, ignore_index):
         dev = self.devices[x.device]
-        dt, n, c = x.dtype.name, x.shape[0], x.shape[1]
+        dt, n, c = x.dname, x.shape[0], x.shape[1]
         loss, lse = self._new((n,), dt, x.device), self._new((n,), dt, x.device)
         if n:
             kernel = dev.kernel(("cross_entropy", dt), lambda: render_cross_entropy(dt, False))
@@ -208,7 +208,7 @@ class NNKernels:
 
     def cross_entropy_backward(self, g, x, target, lse, ignore_index):
         dev = self.devices[x.device]
-        dt, n, c = x.dtype.name, x.shape[0], x.shape[1]
+        dt, n, c = x.dname, x.shape[0], x.shape[1]
         out = self._new((n, c), dt, x.device)
         if out.size:
             kernel = dev.kernel(("cross_entropy_backward", dt),
@@ -221,7 +221,7 @@ class NNKernels:
 
     def _softmax(self, x, axis, log):
         dev = self.devices[x.device]
-        dt = x.dtype.name
+        dt = x.dname
         if dev.is_cpu and x.strides[axis] != 1 and x.shape[axis] > 1 and x.size:
             order = [d for d in range(x.ndim) if d != axis] + [axis]
             moved = self._softmax(self.copy(self.permute(x, order)), x.ndim - 1, log)
@@ -258,7 +258,7 @@ class NNKernels:
         """Run the fused update; non-contiguous buffers go through contiguous copies."""
         p = bufs[0]
         dev = self.devices[p.device]
-        dt = p.dtype.name
+        dt = p.dname
         work = [b if b is None or b.is_contiguous() else self.copy(b) for b in bufs]
         kernel = dev.kernel(("optim", kind, dt), lambda: render_optim(kind, dt))
         gsize, lsize, per = dev.launch_1d(p.size)

@@ -107,6 +107,54 @@ __kernel void {name}({", ".join(args)}) {{
     return src, name, argtypes
 
 
+def _vfold(op, dtype):
+    """The vector form of :func:`_fold` (lane-wise), for the CPU column kernel."""
+    fold, init = _fold(op, dtype)
+    if T.KIND[dtype] == "f" and op in ("max", "min"):
+        cmp = ">=" if op == "max" else "<="
+        fold = f"select(b, a, (a {cmp} b) | isnan(a))"
+    return fold, init
+
+
+def render_lanes(name, op, in_dtype, acc_dtype, nk, nr, vw=16):
+    """CPU reduction when the kept axis is the contiguous one (column sums): a work-item owns
+    ``vw`` neighbouring outputs and folds whole vectors, walking the reduced axes once."""
+    fold, init = _fold(op, acc_dtype)
+    vfold, _ = _vfold(op, acc_dtype)
+    A = T.COMPUTE[acc_dtype]
+    VA = f"{A}{vw}"
+    args = [f"{T.ptr(in_dtype, False)} out", f"{T.ptr(in_dtype)} x", "long x_off", "long K",
+            "long nl"]
+    args += [f"long n{d}, long s{d}" for d in range(nk - 1)]
+    args += [f"long m{d}, long t{d}" for d in range(nr)]
+    types = [None, None] + [numpy.int64] * (3 + 2 * (nk - 1) + 2 * nr)
+    off = "base + r * t0" if nr == 1 else "ro"
+    pre = "" if nr == 1 else f"long ro = base; {_decompose('long', 'r', nr, 'm', 't', 'ro')}"
+    vload = (f"vload_half{vw}(0, x + {off})" if in_dtype == "float16"
+             else f"vload{vw}(0, x + {off})")
+    vstore = (f"vstore_half{vw}_rte(acc, 0, out + o)" if in_dtype == "float16"
+              else f"vstore{vw}(acc, 0, out + o)")
+    src = f"""
+__kernel void {name}({", ".join(args)}) {{
+  long w = get_global_id(0), chunks = (nl + {vw - 1}) / {vw}, j0 = (w % chunks) * {vw};
+  long oo = w / chunks, base = x_off + j0, o = oo * nl + j0;
+  {_decompose("long", "oo", nk - 1, "n", "s", "base")}
+  if (j0 + {vw} <= nl) {{
+    {VA} acc = ({VA})({init});
+    for (long r = 0; r < K; ++r) {{ {pre} {VA} a = acc, b = {vload}; acc = {vfold}; }}
+    {vstore};
+    return;
+  }}
+  for (long j = 0; j < nl - j0; ++j) {{
+    {A} acc = {init};
+    for (long r = 0; r < K; ++r) {{ {pre} {A} a = acc, b = ({A}){T.load(in_dtype, "x", f"{off} + j")}; acc = {fold}; }}
+    {T.store(in_dtype, "out", "o + j", T.convert("acc", acc_dtype, in_dtype))};
+  }}
+}}
+"""
+    return src, name, types
+
+
 def _group(x, axes):
     return T.collapse([x.shape[d] for d in axes], [tuple(x.strides[d] for d in axes)])
 
@@ -114,7 +162,7 @@ def _group(x, axes):
 class Reductions:
 
     def _reduce(self, op, x, axes, keepdims):
-        dt = x.dtype.name
+        dt = x.dname
         acc = "float32" if dt == "float16" else dt
         kept = [d for d in range(x.ndim) if d not in axes]
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else \
@@ -128,6 +176,18 @@ class Reductions:
         dev = self.devices[x.device]
         kshape, (kstr,) = _group(x, kept)
         rshape, (rstr,) = _group(x, sorted(axes))
+        if dev.is_cpu and kstr[-1] == 1 and rstr[-1] != 1 and kshape[-1] >= 16:
+            nk, nr = len(kshape), len(rshape)
+            kernel = dev.kernel(("lanes", op, dt, acc, nk, nr),
+                                lambda: render_lanes(f"lanes_{op}", op, dt, acc, nk, nr))
+            args = [out.data, x.data, x.offset, K, kshape[-1]]
+            for n, st in zip(kshape[:-1], kstr[:-1]):
+                args += [n, st]
+            for n, st in zip(rshape, rstr):
+                args += [n, st]
+            chunks = -(-kshape[-1] // 16)
+            kernel(dev.queue, (M // kshape[-1] * chunks,), (1,), *args)
+            return out
         if dev.is_cpu:
             L = 1
             G = max(1, min(-(-dev.units * 8 // M), K // 4096))
@@ -147,9 +207,9 @@ class Reductions:
     def _reduce_launch(self, dev, op, x, out, in_dt, acc, kshape, kstr, rshape, rstr,
                        K, chunk, G, L):
         nk, nr, tree = len(kshape), len(rshape), L > 1
-        key = ("reduce", op, in_dt, acc, out.dtype.name, nk, nr, tree)
+        key = ("reduce", op, in_dt, acc, out.dname, nk, nr, tree)
         kernel = dev.kernel(key, lambda: render_reduce(
-            f"reduce_{op}", op, in_dt, acc, out.dtype.name, nk, nr, tree))
+            f"reduce_{op}", op, in_dt, acc, out.dname, nk, nr, tree))
         args = [out.data, x.data, x.offset, K, chunk, G]
         for n, s in zip(kshape, kstr):
             args += [n, s]
@@ -184,7 +244,7 @@ class Reductions:
         kshape, (kx, ko) = T.collapse([x.shape[d] for d in others],
                                       [tuple(x.strides[d] for d in others), tuple(ostr)])
         nk = len(kshape)
-        dt, odt = x.dtype.name, out.dtype.name
+        dt, odt = x.dname, out.dname
         key = (name, dt, odt, nk) + tuple(extra)
         kernel = dev.kernel(key, lambda: template(name, dt, odt, nk, *extra))
         args = [out.data, out.offset, out.strides[axis], x.data, x.offset,
@@ -211,11 +271,11 @@ class Reductions:
         return self._argext(x, axis, keepdims, "argmin")
 
     def cumsum(self, x, axis):
-        out = self._new(x.shape, x.dtype.name, x.device)
+        out = self._new(x.shape, x.dname, x.device)
         return self._rows(x, axis, out, _render_scan, "cumsum") if x.size else out
 
     def cumprod(self, x, axis):
-        out = self._new(x.shape, x.dtype.name, x.device)
+        out = self._new(x.shape, x.dname, x.device)
         return self._rows(x, axis, out, _render_scan, "cumprod") if x.size else out
 
 
