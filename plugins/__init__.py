@@ -1,7 +1,9 @@
 """plugrad's plugin system: the backend contract, hookspecs, registry and device parsing.
 
 Backend authors need only ``hookimpl``, ``BackendSpec`` and ``KernelSpec`` from here, plus the
-contract in :mod:`plugrad.plugins.contract`. See the README section "Writing a backend".
+contract in :mod:`plugrad.plugins.contract`, and prove their backend with
+``python -m plugrad conformance NAME`` (:mod:`plugrad.plugins.conformance`). See the README
+section "Writing a backend".
 """
 from .contract import API_VERSION, OPS
 from .hookspec import hookimpl
@@ -10,8 +12,31 @@ from .types import BackendSpec, KernelSpec, PluginError
 
 
 def fallback_report() -> dict:
-    """How often each op ran on the cpu backend for lack of a native one: {'backend.op': n}."""
+    """How often each op ran on the cpu backend for lack of a native one: {'backend.op': n}.
+
+    The first fallback of each (backend, op) also warns; ``PLUGRAD_STRICT_BACKEND=1`` turns
+    fallbacks into RuntimeErrors instead.
+    """
     return get_registry().fallbacks.report()
+
+
+def supports(device: str, op: str, dtype=None) -> bool:
+    """True when ``op`` runs natively on ``device`` (no cpu fallback) for ``dtype``.
+
+    ``dtype`` is a plugrad dtype or a contract dtype name (``'float64'``); ``None`` asks about
+    the op alone. Unknown ops and unavailable devices give False, so callers can skip cleanly::
+
+        if not plugrad.plugins.supports("opencl", "matmul", plugrad.float64):
+            pytest.skip("no float64 matmul on this device")
+    """
+    name = getattr(dtype, "name", dtype)
+    return get_registry().supports(str(device), op, name)
+
+
+def info_table() -> str:
+    """The text ``python -m plugrad info`` prints."""
+    from .info import info_table as build
+    return build()
 
 
 def register(plugin, name=None):
@@ -25,4 +50,5 @@ def unregister(name):
 
 
 __all__ = ["API_VERSION", "OPS", "BackendSpec", "KernelSpec", "PluginError", "PluginWarning",
-           "Registry", "fallback_report", "get_registry", "hookimpl", "register", "unregister"]
+           "Registry", "fallback_report", "get_registry", "hookimpl", "info_table", "register",
+           "supports", "unregister"]

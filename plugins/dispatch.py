@@ -3,7 +3,8 @@
 A :class:`DispatchTable` exists per (backend, device index). Its attributes are the contract's
 op names bound to plain callables. The registry fills a table once and refills the *same
 object* whenever plugins change, so tensors that hold a table always see the current kernels.
-No pluggy call ever happens on this path.
+No pluggy call ever happens on this path, and nothing wraps a native op unless a debug mode
+(``PLUGRAD_DEBUG_KERNELS=1``) or :func:`plugrad.testing.compare_backends` tracing asks for it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .contract import OPS
 from .types import PluginError
 
 _DEVICE_BOUND = {"empty", "full", "arange", "from_host", "synchronize"}
+_BUFFER_KINDS = ("buf", "buf|scalar", "opt_buf")
 
 
 class DispatchTable:
@@ -28,9 +30,22 @@ class DispatchTable:
         self.native = frozenset()      # ops the backend or a kernel plugin implements itself
         self.overridden = {}           # op -> plugin name, for kernels supplied by plugins
         self.impl = None               # the backend object (for introspection and kits)
+        self._impl_supports = None
+
+    def supports(self, op: str, dtype: str | None = None) -> bool:
+        """True when ``op`` runs natively here (no cpu fallback) for dtype name ``dtype``.
+
+        Asks the backend's own ``supports(op, dtype)`` when it has one (float64 on a device
+        without fp64, bfloat16 on numpy); tests and benchmarks use it to skip cleanly.
+        """
+        if op not in self.native:
+            return False
+        check = self._impl_supports
+        return True if check is None or dtype is None else bool(check(op, dtype))
 
     def __repr__(self):
-        return f"<DispatchTable {self.backend_name}:{self.device_index} ({len(self.native)} native ops)>"
+        return (f"<DispatchTable {self.backend_name}:{self.device_index} "
+                f"({len(self.native)} native ops)>")
 
 
 class FallbackCounter:
@@ -53,8 +68,14 @@ class FallbackCounter:
                 "error)", RuntimeWarning, stacklevel=4)
 
     def report(self) -> dict:
+        """{'backend.op': number of calls that fell back}, sorted."""
         with self.lock:
             return {f"{b}.{op}": n for (b, op), n in sorted(self.counts.items())}
+
+    def reset(self):
+        with self.lock:
+            self.counts.clear()
+            self.warned.clear()
 
 
 def strict_backend() -> bool:
@@ -64,18 +85,19 @@ def strict_backend() -> bool:
 def make_fallback(op: str, backend_name: str, impl, index: int, cpu_table, counter):
     """Wrap the cpu backend's ``op`` so it runs on buffers of another backend.
 
-    Buffers are copied to the host, the op runs on the cpu backend, results are copied back;
-    for in-place ops (``returns == 'none'``) every buffer argument is written back.
+    Buffers are copied to the host, the op runs on the cpu backend, results are copied back.
+    An in-place primitive (``returns == 'none'``, e.g. ``index_put``) mutates its first
+    argument, which is written back with the backend's ``assign`` (so views stay views).
     """
     spec = OPS[op]
     cpu_fn = getattr(cpu_table, op)
 
     def to_cpu(kind, value):
-        if value is None or kind not in ("buf", "buf|scalar", "bufs", "opt_bufs", "opt_buf"):
+        if value is None or isinstance(value, (bool, int, float)):
             return value
         if kind in ("bufs", "opt_bufs"):
             return [to_cpu("opt_buf", v) for v in value]
-        if isinstance(value, (bool, int, float)):
+        if kind not in _BUFFER_KINDS:
             return value
         return cpu_table.from_host(impl.to_host(value))
 
@@ -92,13 +114,7 @@ def make_fallback(op: str, backend_name: str, impl, index: int, cpu_table, count
         moved = [to_cpu(k, a) for k, a in zip(kinds, args)]
         result = cpu_fn(*moved)
         if spec.returns == "none":
-            for kind, orig, new in zip(kinds, args, moved):
-                if kind in ("buf",) and orig is not None and not isinstance(orig, (int, float)):
-                    impl.assign(orig, back(new))
-                elif kind in ("bufs", "opt_bufs"):
-                    for o, n in zip(orig, new):
-                        if o is not None:
-                            impl.assign(o, back(n))
+            impl.assign(args[0], back(moved[0]))
             return None
         if spec.returns == "bufs":
             return tuple(back(r) for r in result)
@@ -113,11 +129,13 @@ def make_fallback(op: str, backend_name: str, impl, index: int, cpu_table, count
     return fallback
 
 
-def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter):
+def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, debug=None):
     """(Re)fill ``table`` in place from a backend object and the plugin kernels for it.
 
     ``kernels`` maps op name to (fn, plugin_name). ``cpu_table`` is None when filling the cpu
-    backend's own table (it falls back to nothing).
+    backend's own table (it falls back to nothing). ``debug``, when given, is a function
+    ``op -> 'who implements it'`` and every native op is wrapped with shape/dtype checks
+    (:mod:`plugrad.plugins.checks`) that name that implementation when they fail.
     """
     index = table.device_index
     guard = getattr(impl, "device_guard", None)
@@ -143,16 +161,25 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter):
             fn = functools.partial(fn, device=index)
         if guard is not None:
             fn = _guarded(fn, guard)
+        if debug is not None:
+            from .checks import checked
+            fn = checked(fn, name, table.backend_name, impl, debug(name))
         setattr(table, name, fn)
     if missing_runtime:
         raise PluginError(
             f"backend '{table.backend_name}' lacks required runtime functions: "
-            f"{', '.join(missing_runtime)} (see plugrad.plugins.contract.RUNTIME)")
+            f"{', '.join(missing_runtime)}. Every backend object must define all of "
+            f"plugrad.plugins.contract.RUNTIME ({', '.join(r for r in OPS if OPS[r].tier == 'runtime')}); "
+            "add the missing ones or upgrade the plugin")
     table.native = frozenset(native)
     table.overridden = overridden
     table.impl = impl
-    supports = getattr(impl, "supports", None)
-    table.supports = supports if supports is not None else (lambda op, dtype: op in table.native)
+    table._impl_supports = getattr(impl, "supports", None)
+
+
+def debug_kernels() -> bool:
+    """``PLUGRAD_DEBUG_KERNELS=1``: check every op's result shape and dtype (slow)."""
+    return os.environ.get("PLUGRAD_DEBUG_KERNELS", "") not in ("", "0")
 
 
 def _guarded(fn, guard_factory):

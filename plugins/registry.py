@@ -5,10 +5,12 @@ gives a warning naming its distribution and error, the rest still load), validat
 yield, and builds the dispatch tables the frontend uses per op.
 
 Environment:
-    PLUGRAD_STRICT_PLUGINS=1   raise instead of warning about a broken plugin.
+    PLUGRAD_STRICT_PLUGINS=1   raise PluginError instead of warning about a broken plugin.
     PLUGRAD_DISABLE_PLUGINS    comma-separated entry-point or distribution names to skip.
     PLUGRAD_PLUGINS            comma-separated allow-list: load only these (plus ``numpy``,
                                the cpu backend, which plugrad cannot run without).
+    PLUGRAD_DEBUG_KERNELS=1    check the shape and dtype of every op's result (slow).
+    PLUGRAD_STRICT_BACKEND=1   an op a backend lacks raises instead of running on the cpu.
 """
 from __future__ import annotations
 
@@ -23,11 +25,12 @@ import pluggy
 from . import hookspec
 from .contract import API_VERSION, OPS
 from .device import parse_device
-from .dispatch import DispatchTable, FallbackCounter, fill_table
+from .dispatch import DispatchTable, FallbackCounter, debug_kernels, fill_table
 from .types import BackendSpec, KernelSpec, PluginError, PluginInfo
 
 ENTRY_POINT_GROUP = "plugrad.backends"
 CPU = "cpu"
+BUILTIN_DISTRIBUTION = "plugrad"
 
 
 class PluginWarning(UserWarning):
@@ -79,7 +82,11 @@ class BackendEntry:
 
 
 class Registry:
-    """Plugins, backends and dispatch tables. Use :func:`get_registry` for the shared one."""
+    """Plugins, backends and dispatch tables. Use :func:`get_registry` for the shared one.
+
+    A fresh ``Registry()`` re-reads the entry points: tests build one to try plugins without
+    touching the process-wide registry the frontend uses.
+    """
 
     def __init__(self, load_entry_points: bool = True):
         self._pm = pluggy.PluginManager(hookspec.PROJECT)
@@ -91,6 +98,7 @@ class Registry:
         self._backends: dict[str, BackendEntry] = {}
         self._aliases: dict[str, str] = {}
         self._kernels: dict[str, dict] = {}
+        self._orphans: dict[str, dict] = {}   # tables of unregistered backends, by name
         self.problems: list[str] = []
         self.fallbacks = FallbackCounter()
 
@@ -108,39 +116,56 @@ class Registry:
             self._ready = True
 
     def _load_from_entry_points(self):
+        """Import each entry point on its own, so one broken plugin cannot stop the others."""
         disabled = _env_list("PLUGRAD_DISABLE_PLUGINS")
         allowed = _env_list("PLUGRAD_PLUGINS")
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
             dist_name = dist.metadata["Name"] if dist is not None else "<unknown>"
             version = dist.version if dist is not None else ""
-            names = {ep.name.lower(), dist_name.lower()}
+            names = {ep.name.lower(), str(dist_name).lower()}
             if names & disabled:
                 continue
             if allowed and not names & allowed and ep.name != "numpy":
                 continue
-            if ep.name in self._infos:
-                continue
+            name = ep.name
+            if name in self._infos:  # two distributions used one entry-point name
+                name = f"{dist_name}:{ep.name}"
+                if name in self._infos:
+                    continue
             try:
                 plugin = ep.load()
             except Exception as exc:
-                self._problem(f"plugrad plugin '{ep.name}' from distribution {dist_name} "
-                              f"{version} failed to import: {type(exc).__name__}: {exc}. "
-                              f"Fix or uninstall it, or set PLUGRAD_DISABLE_PLUGINS={ep.name}.",
+                self._problem(f"plugrad plugin '{ep.name}' (distribution {dist_name} "
+                              f"{version}) failed to import: {type(exc).__name__}: {exc}\n"
+                              f"  entry point: {ep.name} = {ep.value}\n"
+                              "Fix or upgrade the plugin, uninstall it, or skip it with "
+                              f"PLUGRAD_DISABLE_PLUGINS={ep.name}. Other backends still work.",
                               exc)
                 continue
-            self._add_plugin(plugin, ep.name, dist_name, version)
+            self._add_plugin(plugin, name, dist_name, version)
 
     def register(self, plugin, name: str | None = None, distribution: str = "<registered>",
                  version: str = ""):
-        """Register a plugin object at run time (tests, notebooks) and rebuild the tables."""
+        """Register a plugin object at run time (tests, notebooks) and rebuild the tables.
+
+        Under ``PLUGRAD_STRICT_PLUGINS=1`` a plugin that fails validation is unregistered
+        again before the PluginError propagates, so nothing is left half-registered.
+        """
         with self._lock:
             self.ensure_ready()
             name = name or getattr(plugin, "__name__", None) or repr(plugin)
             if name in self._infos:
                 raise PluginError(f"a plugin named {name!r} is already registered")
             self._add_plugin(plugin, name, distribution, version)
-            self._rebuild()
+            try:
+                self._rebuild()
+            except BaseException:
+                if name in self._infos:
+                    self._pm.unregister(name=name)
+                    del self._infos[name]
+                    self._rebuild()
+                raise
         return name
 
     def unregister(self, name: str):
@@ -157,8 +182,9 @@ class Registry:
         try:
             self._pm.register(plugin, name=name)
         except Exception as exc:
-            self._problem(f"plugrad plugin '{name}' from distribution {dist_name} {version} "
-                          f"could not be registered: {type(exc).__name__}: {exc}", exc)
+            self._problem(f"plugrad plugin '{name}' (distribution {dist_name} {version}) "
+                          f"could not be registered: {type(exc).__name__}: {exc}. Check its "
+                          "hook functions against plugrad.plugins.hookspec.", exc)
             return
         self._infos[name] = PluginInfo(name, dist_name, version)
 
@@ -172,85 +198,145 @@ class Registry:
     def _call_each(self, hook_name):
         """Call a hook per plugin, so one raising hook only loses that plugin's results.
 
-        This and :meth:`_rebuild` are the only callers of pluggy hooks, and they run only when
-        plugins change -- never per op.
+        This is the only caller of pluggy hooks; it runs when plugins change (from
+        :meth:`_rebuild`) -- never per op.
         """
         for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
             info = self._infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
             try:
                 results = list(impl.function() or ())
             except Exception as exc:
-                self._problem(f"plugrad plugin '{info.plugin_name}' from distribution "
-                              f"{info.provider}: hook {hook_name}() raised "
-                              f"{type(exc).__name__}: {exc}", exc)
+                self._problem(f"{info.describe()}: hook {hook_name}() raised "
+                              f"{type(exc).__name__}: {exc}\nThe plugin's backends and "
+                              "kernels are ignored; fix or upgrade it, or skip it with "
+                              f"PLUGRAD_DISABLE_PLUGINS={info.plugin_name}.", exc)
                 continue
             yield info, results
 
-    def _rebuild(self):
-        """Re-collect specs from all plugins and refill existing tables in place."""
-        old = self._backends
-        backends: dict[str, BackendEntry] = {}
+    def _collect_backends(self):
+        """(name -> [(spec, info)], claims of every name and alias) from plugrad_backends."""
         claims: dict[str, list] = {}
-        for info in self._infos.values():
-            info.backends, info.kernels = [], []
         for info, specs in self._call_each("plugrad_backends"):
             for spec in specs:
                 if not isinstance(spec, BackendSpec):
-                    self._problem(f"plugrad plugin '{info.plugin_name}' from distribution "
-                                  f"{info.provider}: plugrad_backends() yielded {spec!r}, "
-                                  "expected BackendSpec")
+                    self._problem(f"{info.describe()}: plugrad_backends() yielded {spec!r}, "
+                                  "expected plugrad.plugins.BackendSpec")
                     continue
                 if spec.api_version != API_VERSION:
+                    newer = "plugrad" if spec.api_version > API_VERSION else "the plugin"
                     self._problem(
-                        f"plugrad plugin '{info.plugin_name}' from distribution {info.provider}: "
-                        f"backend '{spec.name}' declares api_version {spec.api_version}, but "
-                        f"this plugrad implements api_version {API_VERSION}. Upgrade the "
-                        "plugin (or plugrad) so both agree.")
+                        f"{info.describe()}: backend '{spec.name}' declares api_version "
+                        f"{spec.api_version}, but this plugrad implements api_version "
+                        f"{API_VERSION}. Upgrade {newer} so both agree; the backend is "
+                        "ignored until then.")
                     continue
                 for claimed in (spec.name, *spec.aliases):
                     claims.setdefault(claimed, []).append((spec, info))
                 info.backends.append(spec.name)
-                previous = old.get(spec.name)
-                entry = BackendEntry(spec, info)
-                if previous is not None and previous.spec is spec:
-                    entry.impl, entry.load_error = previous.impl, previous.load_error
-                    entry.tables = previous.tables
-                backends.setdefault(spec.name, entry)
-        aliases = {}
+        return claims
+
+    def _resolve_claims(self, claims):
+        """(name -> (spec, info), name -> conflict reason, alias -> name) from the claims.
+
+        A name two plugins claim is unusable for all of them (listed with the reason), except
+        a built-in name, which the built-in keeps; an alias that clashes is dropped.
+        """
+        chosen, conflicts, aliases = {}, {}, {}
         for claimed, owners in claims.items():
+            keep = owners[0]
             if len(owners) > 1:
+                builtin = [o for o in owners if o[1].distribution == BUILTIN_DISTRIBUTION]
+                keep = builtin[0] if len(builtin) == 1 else None
+                providers = ", ".join(f"{i.provider} (plugin '{i.plugin_name}')"
+                                      for _, i in owners)
                 lines = "\n".join(f"  {claimed!r} provided by: plugin '{i.plugin_name}' "
                                   f"(distribution {i.provider})" for _, i in owners)
-                msg = (f"Conflicting plugrad backends for the name {claimed!r}:\n{lines}\n\n"
-                       "Uninstall one of them, or disable one with "
-                       "PLUGRAD_DISABLE_PLUGINS=<plugin name>.")
-                self._problem(msg)
-                for spec, _ in owners:
-                    backends[spec.name].conflict = msg
-            elif claimed != owners[0][0].name:
-                aliases[claimed] = owners[0][0].name
+                outcome = ("The built-in backend keeps it; the others are ignored."
+                           if keep else "None of them can be used until one is removed.")
+                self._problem(f"Conflicting plugrad backends for the name {claimed!r}:\n"
+                              f"{lines}\n\n{outcome} Uninstall one of them, or disable one "
+                              "with PLUGRAD_DISABLE_PLUGINS=<plugin name>.")
+                if keep is None:
+                    for spec, info in owners:
+                        if spec.name == claimed:
+                            chosen.setdefault(claimed, (spec, info))
+                            conflicts[claimed] = (f"the name {claimed!r} is claimed by "
+                                                  f"several plugins: {providers}")
+                    continue
+            spec, info = keep
+            if spec.name == claimed:
+                chosen[claimed] = keep
+            else:
+                aliases[claimed] = spec.name
+        aliases = {a: n for a, n in aliases.items() if chosen.get(n, (None,))[0] is not None
+                   and a not in chosen}
+        return chosen, conflicts, aliases
+
+    def _rebuild(self):
+        """Re-collect specs from all plugins and refill existing tables in place."""
+        old = self._backends
+        for info in self._infos.values():
+            info.backends, info.kernels = [], []
+        chosen, conflicts, aliases = self._resolve_claims(self._collect_backends())
+        backends: dict[str, BackendEntry] = {}
+        for name, (spec, info) in chosen.items():
+            entry = BackendEntry(spec, info, conflict=conflicts.get(name))
+            previous = old.get(name)
+            if previous is not None and previous.provider.plugin_name == info.plugin_name:
+                entry.impl, entry.load_error = previous.impl, previous.load_error
+                entry.tables = previous.tables
+            elif name in self._orphans:
+                entry.tables = self._orphans.pop(name)
+            backends[name] = entry
+        kernels = self._collect_kernels(backends)
+        self._backends, self._aliases, self._kernels = backends, aliases, kernels
+        for name, entry in old.items():  # tables of a backend that went away stop working
+            if name not in backends or backends[name].tables is not entry.tables:
+                for table in entry.tables.values():
+                    _poison(table, f"backend '{name}' was unregistered")
+                if entry.tables and (name not in backends or not backends[name].tables):
+                    if name in backends:
+                        backends[name].tables = entry.tables
+                    else:
+                        self._orphans[name] = entry.tables
+        for entry in backends.values():
+            if entry.tables:
+                self._refill(entry)
+
+    def _collect_kernels(self, backends) -> dict:
+        """{backend: {op: (fn, plugin_name)}}: the winning plugin kernel per (backend, op)."""
         kernels: dict[str, dict] = {}
         for info, specs in self._call_each("plugrad_kernels"):
             for spec in specs:
                 if not isinstance(spec, KernelSpec):
-                    self._problem(f"plugrad plugin '{info.plugin_name}' from distribution "
-                                  f"{info.provider}: plugrad_kernels() yielded {spec!r}, "
-                                  "expected KernelSpec")
+                    self._problem(f"{info.describe()}: plugrad_kernels() yielded {spec!r}, "
+                                  "expected plugrad.plugins.KernelSpec")
+                    continue
+                if spec.backend not in backends:
+                    self._problem(f"{info.describe()}: kernel '{spec.op}' is for backend "
+                                  f"'{spec.backend}', which no plugin provides (known: "
+                                  f"{', '.join(sorted(backends))}); the kernel is ignored.")
                     continue
                 info.kernels.append(f"{spec.backend}.{spec.op}")
                 current = kernels.setdefault(spec.backend, {}).get(spec.op)
                 if current is None or spec.priority >= current[2]:
                     kernels[spec.backend][spec.op] = (spec.fn, info.plugin_name, spec.priority)
-        self._backends, self._aliases = backends, aliases
-        self._kernels = {b: {op: (fn, p) for op, (fn, p, _) in ops.items()}
-                         for b, ops in kernels.items()}
-        for name, entry in backends.items():
+        return {b: {op: (fn, p) for op, (fn, p, _) in ops.items()}
+                for b, ops in kernels.items()}
+
+    def _refill(self, entry: BackendEntry):
+        """Refill a backend's existing tables (the objects devices hold) after a change."""
+        try:
+            if entry.availability() is not True:
+                raise RuntimeError(entry.availability())
+            if entry.impl is None:
+                entry.impl = entry.spec.load()
             for table in entry.tables.values():
                 self._fill(entry, table)
-        for name, entry in old.items():  # tables of a backend that went away stop working
-            if name not in backends:
-                for table in entry.tables.values():
-                    _poison(table, f"backend '{name}' was unregistered")
+        except Exception as exc:
+            for table in entry.tables.values():
+                _poison(table, f"backend '{entry.name}' could not be reloaded: "
+                               f"{type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------------------------ lookup
     def backend(self, name: str) -> BackendEntry:
@@ -270,18 +356,26 @@ class Registry:
         kind, index = parse_device(device)
         kind = self._aliases.get(kind, kind)
         if kind not in self._backends:
-            raise RuntimeError(f"unknown device {device!r}. {self.describe_devices()}")
+            raise RuntimeError(f"unknown device {device!r}.{self._did_you_mean(kind)} "
+                               f"{self.describe_devices()}")
         return kind, index
+
+    def _did_you_mean(self, kind: str) -> str:
+        import difflib
+        close = difflib.get_close_matches(kind, [*self._backends, *self._aliases], n=2,
+                                          cutoff=0.6)
+        return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
     def table(self, kind: str, index: int | None = None) -> DispatchTable:
         """The dispatch table of a device, loading the backend on first use."""
         self.ensure_ready()
         entry = self._backends.get(self._aliases.get(kind, kind))
         if entry is None:
-            raise RuntimeError(f"unknown device {kind!r}. {self.describe_devices()}")
+            raise RuntimeError(f"unknown device {kind!r}.{self._did_you_mean(kind)} "
+                               f"{self.describe_devices()}")
         index = 0 if index is None else index
         table = entry.tables.get(index)
-        if table is not None:
+        if table is not None and table.impl is not None:
             return table
         with self._lock:
             reason = entry.availability()
@@ -296,25 +390,44 @@ class Registry:
                 try:
                     entry.impl = entry.spec.load()
                 except Exception as exc:
-                    entry.load_error = (f"loading backend '{entry.name}' from plugin "
-                                        f"'{entry.provider.plugin_name}' (distribution "
-                                        f"{entry.provider.provider}) failed: "
+                    entry.load_error = (f"loading backend '{entry.name}' failed in "
+                                        f"{entry.provider.describe()}: "
                                         f"{type(exc).__name__}: {exc}")
                     raise RuntimeError(entry.load_error) from exc
-            table = DispatchTable(entry.name, index)
+            table = table or DispatchTable(entry.name, index)
             try:
                 self._fill(entry, table)
             except PluginError as exc:
-                entry.load_error = (f"{exc} -- plugin '{entry.provider.plugin_name}', "
-                                    f"distribution {entry.provider.provider}")
+                entry.load_error = f"{exc} -- in {entry.provider.describe()}"
                 raise PluginError(entry.load_error) from None
             entry.tables[index] = table
             return table
 
     def _fill(self, entry: BackendEntry, table: DispatchTable):
         cpu_table = None if entry.name == CPU else self.table(CPU)
-        fill_table(table, entry.impl, self._kernels.get(entry.name, {}), cpu_table,
-                   self.fallbacks)
+        kernels = self._kernels.get(entry.name, {})
+        debug = None
+        if debug_kernels():
+            def debug(op):
+                plugin = kernels.get(op, (None, None))[1]
+                if plugin is not None:
+                    return f"kernel from {self._infos[plugin].describe()}"
+                return f"backend '{entry.name}' from {entry.provider.describe()}"
+        fill_table(table, entry.impl, kernels, cpu_table, self.fallbacks, debug)
+
+    def supports(self, device: str, op: str, dtype: str | None = None) -> bool:
+        """True when ``op`` runs natively on ``device`` for dtype name ``dtype``.
+
+        False for an unknown op, an unavailable device, or an op that would fall back to the
+        cpu backend -- so tests and benchmarks can skip cleanly.
+        """
+        if op not in OPS:
+            return False
+        try:
+            kind, index = self.canonical(device)
+            return self.table(kind, index).supports(op, dtype)
+        except RuntimeError:
+            return False
 
     def describe_devices(self) -> str:
         """'Available: cpu, opencl:0. Unavailable: cuda (cupy not importable: ...)'."""
@@ -340,6 +453,10 @@ class Registry:
         self.ensure_ready()
         return list(self._infos.values())
 
+    def plugin_info(self, name: str) -> PluginInfo:
+        self.ensure_ready()
+        return self._infos[name]
+
 
 def _poison(table: DispatchTable, reason: str):
     def gone(*args, **kwargs):
@@ -347,6 +464,7 @@ def _poison(table: DispatchTable, reason: str):
     for name in OPS:
         setattr(table, name, gone)
     table.native = frozenset()
+    table.impl = None
 
 
 _REGISTRY: Registry | None = None
@@ -361,3 +479,4 @@ def get_registry() -> Registry:
             if _REGISTRY is None:
                 _REGISTRY = Registry()
     return _REGISTRY
+
