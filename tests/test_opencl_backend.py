@@ -354,6 +354,11 @@ def test_reduction_edges(cl, cpu):
     x[17, 1] = np.nan
     for op in ("sum", "max", "min"):
         check(cl, cpu, op, x, (0,), False)                # nan propagates through max/min
+    cols = data((9, 3, 37), "float32", 4, special=True)      # column kernel: 16-lane vectors
+    for op, dt in [("sum", "float32"), ("max", "float32"), ("min", "float16"), ("prod", "int32"),
+                   ("any", "bool")]:
+        check(cl, cpu, op, cols.astype(dt), (0,), False)
+        check(cl, cpu, op, cols.astype(dt), (0, 1), True)
     big = data((300001,), "float32", 5, low=0, high=1)
     check(cl, cpu, "sum", big, (0,), False)               # split into partials + second pass
     check(cl, cpu, "sum", data((0, 4), "float32"), (0,), True)    # empty reduced axis
