@@ -424,6 +424,36 @@ def _set_shape(self, view):
     return self
 
 
+def _resize_(self, *sizes, memory_format=None):
+    """Change the shape in place, keeping the first elements (torch's resize_: new elements
+    are uninitialised; the tensor gets a new buffer when the shape changes)."""
+    from .autograd.grad_mode import is_grad_enabled
+    shape = creation._shape_arg(sizes)
+    if self._requires_grad and is_grad_enabled():
+        raise RuntimeError("cannot resize variables that require grad")
+    if shape == self._shape:
+        return self
+    ops = self._device.ops
+    n_new = 1
+    for s in shape:
+        n_new *= s
+    keep = min(n_new, self.numel())
+    data = ops.empty(shape, self._dtype.name)
+    if keep:
+        flat_new = ops.reshape(data, (n_new,))
+        flat_old = ops.reshape(ops.copy(self._data), (self.numel(),))
+        ops.assign(ops.slice(flat_new, ((0, keep, 1),)), ops.slice(flat_old, ((0, keep, 1),)))
+    self._data, self._shape = data, shape
+    self._bump_version()
+    return self
+
+
+def _resize_as_(self, other, memory_format=None):
+    return _resize_(self, other._shape)
+
+
+Tensor.resize_ = _resize_
+Tensor.resize_as_ = _resize_as_
 Tensor.unsqueeze_ = _unsqueeze_
 Tensor.squeeze_ = _squeeze_
 Tensor.t_ = _t_

@@ -62,32 +62,42 @@ def binary(a, b):
     return _slow(a, b)
 
 
-def _to_tensor(value, like):
-    """numpy arrays and numpy scalars become tensors (cpu, like torch treats them)."""
-    from .creation import as_tensor
-    if isinstance(value, numpy.ndarray):
-        return as_tensor(value)
+def _from_numpy_operand(value, like):
+    """A numpy operand, as torch treats it: numpy scalars are Python numbers (wrapped, so
+    ``x * np.float64(2)`` stays float32); arrays are tensors on ``like``'s device that count
+    as dimensioned (``x + np.array(2.0)`` is float64, as torch gives)."""
     if isinstance(value, numpy.generic):
-        return as_tensor(numpy.asarray(value))
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"unsupported operand type: numpy.{value.dtype.name}")
+        return value.item(), False
+    if isinstance(value, numpy.ndarray):
+        from .creation import from_host_array
+        device = like._device if isinstance(like, Tensor) else None
+        return from_host_array(numpy.ascontiguousarray(value), None, device, owned=False), True
     raise TypeError(f"unsupported operand type: '{type(value).__name__}' (expected Tensor or "
                     "Number)")
 
 
+def _kind_of(t, forced):
+    return D.DIM if forced or t._shape else D.ZERO_DIM
+
+
 def _slow(a, b):
+    fa = fb = False
     if not isinstance(a, Tensor) and not isinstance(a, _SCALARS):
-        a = _to_tensor(a, b)
+        a, fa = _from_numpy_operand(a, b)
     if not isinstance(b, Tensor) and not isinstance(b, _SCALARS):
-        b = _to_tensor(b, a)
+        b, fb = _from_numpy_operand(b, a)
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             a, b = _same_device(a, b)
-            dt = D.result_type(a._dtype, _kind(a), b._dtype, _kind(b))
+            dt = D.result_type(a._dtype, _kind_of(a, fa), b._dtype, _kind_of(b, fb))
             shape = broadcast_shapes(a._shape, b._shape)
             return a, b, cast_data(a, dt), cast_data(b, dt), dt, shape, a._device
-        dt = D.result_type(a._dtype, _kind(a), D.scalar_dtype(b), D.SCALAR)
+        dt = D.result_type(a._dtype, _kind_of(a, fa), D.scalar_dtype(b), D.SCALAR)
         return a, None, cast_data(a, dt), as_scalar(b, dt), dt, a._shape, a._device
     if isinstance(b, Tensor):
-        dt = D.result_type(D.scalar_dtype(a), D.SCALAR, b._dtype, _kind(b))
+        dt = D.result_type(D.scalar_dtype(a), D.SCALAR, b._dtype, _kind_of(b, fb))
         return None, b, as_scalar(a, dt), cast_data(b, dt), dt, b._shape, b._device
     raise TypeError("at least one operand must be a Tensor")
 

@@ -100,13 +100,28 @@ def sub(input, other, *, alpha=1, out=None, _node=None):
     if alpha != 1:
         other = mul(other, alpha)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    if dt is D.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if (ta._dtype if ta is not None else _scalar_kind(input)) is D.bool_ or \
+            (tb._dtype if tb is not None else _scalar_kind(other)) is D.bool_:
+        _bool_sub_error(ta, tb, input, other)
     res = _make(dev.ops.sub(xa, xb), shape, dt, dev)
     if _wants_grad(ta, tb):
         _record(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb)
     return _finish(res, out)
+
+
+def _scalar_kind(value):
+    return D.bool_ if isinstance(value, bool) else None
+
+
+def _bool_sub_error(ta, tb, a, b):
+    """torch refuses - on bools: two bool tensors, or one bool operand (tensor or scalar)."""
+    both = all(t is not None and t._dtype is D.bool_ for t in (ta, tb))
+    if both:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                       "operator instead.")
 
 
 def rsub(input, other, *, alpha=1):

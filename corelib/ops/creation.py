@@ -144,7 +144,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         if requires_grad:
             out.requires_grad_(True)
         return out
-    if isinstance(data, numpy.ndarray):
+    if isinstance(data, (numpy.ndarray, numpy.generic)):
         arr, inferred = numpy.array(data, copy=True), D.from_numpy(data.dtype)
     else:
         arr, inferred = _infer_from_python(data)
@@ -275,9 +275,14 @@ def _fill(value, dt):
 
 
 def _result(t, out):
+    """Write a factory's result into ``out=``, resized (silently, as torch's factories do)
+    and converted to out's dtype."""
     if out is None:
         return t
-    out.resize_(t._shape) if out._shape != t._shape else None
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    if out._shape != t._shape:
+        out.resize_(t._shape)
     return out.copy_(t)
 
 
@@ -399,28 +404,48 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
-    """``steps`` evenly spaced values; computed symmetrically from both ends, like torch."""
+    """``steps`` evenly spaced values, bit-identical to torch's CPU kernel for float32.
+
+    torch computes ``start + step * i`` for the first half and ``end - step * (steps - i - 1)``
+    for the second, with a fused multiply-add and ``step`` rounded to the dtype; the product
+    and sum are exact in float64 here, and rounding them once to float32 gives the same
+    values. float64 results can differ from torch's fused rounding by one ulp.
+    """
     dt = _check_dtype(dtype) or D.get_default_dtype()
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
-    work = dt if dt.is_floating_point else D.float64
-    idx = arange(steps, dtype=work, device=device)
+    dev = tensor_device(device)
+    ops = dev.ops
     if steps <= 1:
-        t = full((steps,), float(start), dtype=work, device=device)
+        t = _filled((steps,), _fill(start, dt), dt, dev, False)
     else:
-        step = (end - start) / (steps - 1)
-        if work is D.float32:
-            import numpy as _np
-            step = float(_np.float32(end - start) / _np.float32(steps - 1))
-        lower = idx * step + start
-        upper = end - (steps - 1 - idx) * step
-        t = lower.where(idx < steps // 2, upper)
-    t = t.to(dt)
+        s64, e64, step = _linspace_step(start, end, steps, dt)
+        j = ops.arange(0, 1, steps, "float64")
+        low = ops.add(ops.mul(j, step), s64)
+        high = ops.add(ops.mul(ops.sub(float(steps - 1), j), -step), e64)
+        values = ops.where(ops.lt(j, float(steps // 2)), low, high)
+        if not dt.is_floating_point:
+            values = ops.trunc(values)      # C's conversion truncates toward zero
+        t = _make(ops.cast(values, dt.name), (steps,), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return _result(t, out)
+
+
+def _linspace_step(start, end, steps, dt):
+    """(start, end, step) as torch's kernel holds them: start/end in the dtype, step in the
+    dtype for floats (double for integers)."""
+    if dt.is_floating_point:
+        cast = numpy.dtype(dt.name if dt.np is not None else "float32").type
+        s, e = cast(start), cast(end)
+        step = cast((e - s) / cast(steps - 1))
+        return float(s), float(e), float(step)
+    s, e = float(int(start)), float(int(end))
+    return s, e, (e - s) / (steps - 1)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):

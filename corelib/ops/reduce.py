@@ -361,6 +361,8 @@ def _argreduce(prim, input, dim, keepdim):
 
 def argmax(input, dim=None, keepdim=False):
     """Index of the maximum, into the flattened tensor when ``dim`` is None (as torch)."""
+    if input._dtype is D.bool_:
+        raise RuntimeError("argmax(): does not support bool input")
     if input.numel() == 0:
         raise RuntimeError("argmax(): Expected reduction dim to be specified for input.numel() "
                            "== 0.")
@@ -372,6 +374,9 @@ def argmax(input, dim=None, keepdim=False):
 
 
 def argmin(input, dim=None, keepdim=False):
+    """Index of the minimum (see argmax)."""
+    if input._dtype is D.bool_:
+        raise RuntimeError("argmin(): does not support bool input")
     if input.numel() == 0:
         raise RuntimeError("argmin(): Expected reduction dim to be specified for input.numel() "
                            "== 0.")
