@@ -30,6 +30,7 @@ cfloat = None
 from . import cuda, opencl  # noqa: E402
 from . import nn, optim  # noqa: E402
 from . import utils  # noqa: E402  (plugrad.utils.data)
+from .serialization import load, save  # noqa: E402
 
 __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
