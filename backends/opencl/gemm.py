@@ -117,7 +117,7 @@ void gemm_tiled({sig}) {{
   const int tj = get_local_id(0), ti = get_local_id(1), tid = ti * {rtsn} + tj;
   const long jt = get_group_id(0) * {tsn}, it = get_group_id(1) * {tsm};
   {_batch(nb)}
-  __local {A} As[{tsk}][{tsm}];
+  __local {A} As[{tsk}][{tsm} + 1];  /* +1: the transposing stores hit distinct banks */
   __local {A} Bs[{tsk}][{tsn}];
   {A} acc[{wptm}][{wptn}];
   for (int wm = 0; wm < {wptm}; ++wm) for (int wn = 0; wn < {wptn}; ++wn) acc[wm][wn] = 0;
