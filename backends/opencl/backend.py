@@ -1,4 +1,12 @@
-"""OpenCLBackend: the contract's families mixed over a list of OpenCL devices."""
+"""OpenCLBackend: the contract's families mixed over a list of OpenCL devices.
+
+Buffers are :class:`~.runtime.CLArray` views over ``cl.Buffer``s; kernels are generated from
+the templates in each family module, compiled on first use per (op, dtypes, layout class) and
+cached on the :class:`~.runtime.Device` (PoCL and pyopencl also cache binaries on disk).
+
+Environment: ``PLUGRAD_OPENCL_PLATFORM`` (see the package docstring) and
+``PLUGRAD_OPENCL_GEMM=vec|tiled|naive`` to force one GEMM kernel (tests, tuning).
+"""
 from __future__ import annotations
 
 from .elementwise import Elementwise
@@ -18,5 +26,6 @@ class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Gemm,
 
     def __init__(self, cl_devices):
         self.devices = [Device(d, i) for i, d in enumerate(cl_devices)]
+        # host transfers so far: {'from_host': n, 'to_host': n, 'nonzero_count': n}; tests
+        # assert a training step adds none
         self.transfers = new_counter()
-        """Host transfers so far: {'from_host': n, 'to_host': n, 'nonzero_count': n}."""
