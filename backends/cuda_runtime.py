@@ -74,6 +74,12 @@ class CupyBackend(FusedKernels, ArrayModuleBackend):
         with self.cupy.cuda.Device(device):
             return self.cupy.array(x, copy=True)
 
+    def from_dlpack(self, obj):
+        """Zero-copy import of a DLPack (or __cuda_array_interface__) CUDA array."""
+        if hasattr(obj, "__dlpack__"):
+            return self.cupy.from_dlpack(obj)
+        return self.cupy.asarray(obj)
+
     # ------------------------------------------------------------------ device queries
     def device_name(self, index):
         name = self.cupy.cuda.runtime.getDeviceProperties(index)["name"]

@@ -63,6 +63,7 @@ fi
 
 XDIST=""
 "$PY" -c 'import xdist' 2>/dev/null && XDIST="-n 6"
+"$PY" -c 'import pytest_timeout' 2>/dev/null && XDIST="$XDIST --timeout 90"
 
 echo "== 2. test suite on cuda"
 PLUGRAD_TEST_DEVICES=cuda PLUGRAD_TEST_REQUIRE=cuda timeout 270 \
