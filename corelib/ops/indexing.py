@@ -39,21 +39,36 @@ def _as_index_tensor(value, device):
     return t
 
 
+def _as_key_tuple(key):
+    """torch's treatSequenceAsTuple: a list holding sequences, slices, None, Ellipsis or
+    tensors is a tuple of indices (``x[[[0, 1], [2, 2]]]`` is ``x[[0, 1], [2, 2]]``)."""
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (list, tuple, slice, Tensor,
+                                                         numpy.ndarray)) for k in key):
+        return tuple(key)
+    return (key,)
+
+
 def _expand_key(key, ndim):
     """Tuple key with Ellipsis expanded; counts the dims each entry consumes."""
-    if not isinstance(key, tuple):
-        key = (key,)
+    key = _as_key_tuple(key)
     consumed = 0
+    ellipses = 0
     for k in key:
-        if k is None or k is Ellipsis or isinstance(k, bool):
+        if k is Ellipsis:
+            ellipses += 1
+            continue
+        if k is None or isinstance(k, bool):
             continue
         if isinstance(k, Tensor) and k._dtype is D.bool_:
-            consumed += max(k.ndim, 1) if k.ndim else 0
+            consumed += k.ndim
         elif isinstance(k, (list, numpy.ndarray)) and numpy.asarray(k).dtype == bool:
             consumed += numpy.asarray(k).ndim
         else:
             consumed += 1
-    if sum(1 for k in key if k is Ellipsis) > 1:
+    if ellipses > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if consumed > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
@@ -63,30 +78,47 @@ def _expand_key(key, ndim):
             out.extend([slice(None)] * (ndim - consumed))
         else:
             out.append(k)
-    if Ellipsis not in key:
+    if not ellipses:
         out.extend([slice(None)] * (ndim - consumed))
     return out
 
 
+def _check_index_type(k):
+    if isinstance(k, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if isinstance(k, (float, complex)) or k is NotImplemented:
+        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                         "Variables are valid indices (got " + type(k).__name__ + ")")
+
+
 def _basic(x, key):
-    """Apply the basic part of ``key``; return (view, [(position, index tensor), ...])."""
+    """Apply the basic part of ``key`` as one view; return (view, [(position, index), ...]).
+
+    The view's grad_fn is named after the last op torch applies for the same key (select,
+    slice, unsqueeze), so ``x[1, :2]`` shows SliceBackward0 as in torch.
+    """
     device = x._device
     slices, shape_after, advanced = [], [], []
     dim = 0
     out_pos = 0
-    reshape_needed = False
+    label = None
     for k in key:
         if k is None:
             shape_after.append(1)
-            reshape_needed = True
+            label = "UnsqueezeBackward0"
             out_pos += 1
             continue
-        if isinstance(k, bool):
-            # a bool scalar index adds a dim of size 1 (True) or 0 (False)
+        if isinstance(k, Tensor) and not k._shape and not k._dtype.is_floating_point \
+                and k._dtype is not D.bool_:
+            k = int(k.item())           # a 0-d integer tensor indexes like an int (select)
+        if isinstance(k, bool) or (isinstance(k, Tensor) and not k._shape and
+                                   k._dtype is D.bool_):
+            # a bool scalar adds a dim of size 1 (True) or 0 (False, an empty index)
+            # (torch: unsqueeze, then index that dim with [0] for True or [] for False)
             shape_after.append(1)
-            reshape_needed = True
-            if not k:
-                advanced.append((out_pos, _as_index_tensor(numpy.zeros(0, numpy.int64), device)))
+            label = "UnsqueezeBackward0"
+            advanced.append((out_pos, _as_index_tensor(
+                numpy.zeros(1 if bool(k) else 0, numpy.int64), device)))
             out_pos += 1
             continue
         if isinstance(k, slice):
@@ -95,6 +127,8 @@ def _basic(x, key):
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             stop = max(stop, start)
+            if (start, stop, step) != (0, size, 1):
+                label = "SliceBackward0"
             slices.append((start, stop, step))
             shape_after.append(max(0, (stop - start + step - 1) // step))
             dim += 1
@@ -109,24 +143,13 @@ def _basic(x, key):
                                  f"{size}")
             i %= size
             slices.append((i, i + 1, 1))
-            reshape_needed = True
+            label = "SelectBackward0"
             dim += 1
             continue
-        if isinstance(k, Tensor) and not k._shape and k._dtype is not D.bool_ and \
-                not k._dtype.is_floating_point and k._device.type == "cpu":
-            # a 0-d integer tensor indexes like an int (as torch) but still counts as advanced
-            pass
+        _check_index_type(k)
         t = _as_index_tensor(k, device)
         if t._dtype is D.bool_:
             span = t.ndim
-            if span == 0:
-                shape_after.append(1)
-                reshape_needed = True
-                if not t.item():
-                    advanced.append((out_pos, _as_index_tensor(numpy.zeros(0, numpy.int64),
-                                                               device)))
-                out_pos += 1
-                continue
             for j in range(span):
                 if t._shape[j] != x._shape[dim + j]:
                     raise IndexError(f"The shape of the mask {list(t._shape)} at index {j} does "
@@ -140,20 +163,61 @@ def _basic(x, key):
                 dim += 1
                 out_pos += 1
             continue
+        if not isinstance(k, Tensor) and t.numel():
+            # host data: check bounds here, whatever device the index goes to
+            arr = numpy.asarray(k)
+            size = x._shape[dim]
+            if arr.min() < -size or arr.max() >= size:
+                bad = int(arr.max()) if arr.max() >= size else int(arr.min())
+                raise IndexError(f"index {bad} is out of bounds for dimension {len(advanced)} "
+                                 f"with size {size}")
         slices.append((0, x._shape[dim], 1))
         shape_after.append(x._shape[dim])
         advanced.append((out_pos, t))
         dim += 1
         out_pos += 1
     full = tuple(slices) + tuple((0, s, 1) for s in x._shape[dim:])
-    shape_after.extend(x._shape[dim:])
-    view = x
-    if any(s != (0, n, 1) for s, n in zip(full, x._shape)):
-        from .views import slice_view
-        view = slice_view(x, full)
-    if reshape_needed or tuple(shape_after) != view._shape:
-        view = view.reshape(tuple(shape_after)) if view._shape != tuple(shape_after) else view
-    return view, advanced
+    shape_after = tuple(shape_after) + x._shape[dim:]
+    if label is None:
+        return x, advanced
+    return basic_index(x, full, shape_after, label), advanced
+
+
+class BasicIndexBackward(Node):
+    """One node for a chain of select/slice/unsqueeze; named after the last of them."""
+    __slots__ = ("shape", "args", "label")
+
+    def name(self):
+        return self.label
+
+    def backward(self, g):
+        from .scatter_views import slice_backward
+        slices = self.args
+        if not self.shape:
+            return (g.reshape(()),)
+        sliced = tuple(max(0, (stop - start + step - 1) // step) for start, stop, step in slices)
+        if g._shape != sliced:
+            g = g.reshape(sliced)
+        return (slice_backward(g, self.shape, slices),)
+
+
+def basic_index(x, slices, shape, label="SliceBackward0"):
+    """View of x through one (start, stop, step) per axis, then reshaped to ``shape``."""
+    ops = x._device.ops
+    data = x._data
+    if any(sl != (0, n, 1) for sl, n in zip(slices, x._shape)):
+        data = ops.slice(data, slices)
+    if shape != x._shape:
+        data = ops.reshape(data, shape)
+    view = make_view(x, data, shape, None, ("_basic_index", (slices, shape, label)))
+    if needs_grad(x):
+        node = BasicIndexBackward((edge(x),))
+        node.shape, node.args, node.label = x._shape, slices, label
+        attach(view, node)
+    return view
+
+
+Tensor._basic_index = basic_index
 
 
 def _check_bounds(index, size, dim, wrap=True, message=None, exc=IndexError):
@@ -224,7 +288,7 @@ def getitem(x, key):
         from .views import select
         return select(x, 0, key)
     if x.ndim == 0 and not isinstance(key, tuple) and key is not None and key is not Ellipsis \
-            and not isinstance(key, (Tensor, bool)):
+            and not isinstance(key, (Tensor, bool, slice, list)):
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                          "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     view, advanced = _basic(x, _expand_key(key, x.ndim))
@@ -246,20 +310,27 @@ Tensor._alias = lambda self: getitem(self, Ellipsis)
 
 
 def index_with_layout(view, advanced):
+    """view[advanced indices] as one IndexBackward0 node (indexed dims first, then moved
+    back to where they were when they were adjacent, as torch and numpy place them)."""
     perm, indices, bshape, rest, keep_in_place, first = _advanced_layout(view, advanced)
-    permuted = view.permute(perm) if perm != list(range(view.ndim)) else view
     dev = view._device
-    data = dev.ops.index(permuted._data, [i._data for i in indices])
+    ops = dev.ops
+    data = view._data if perm == list(range(view.ndim)) else ops.permute(view._data,
+                                                                         tuple(perm))
+    data = ops.index(data, [i._data for i in indices])
     shape = bshape + tuple(view._shape[d] for d in rest)
+    if keep_in_place:
+        nb = len(bshape)
+        order = list(range(nb, nb + first)) + list(range(nb)) + list(range(nb + first,
+                                                                           len(shape)))
+        data = ops.permute(data, tuple(order))
+        shape = tuple(shape[o] for o in order)
     out = _make(data, shape, view._dtype, dev)
     if needs_grad(view):
         node = IndexBackward0((edge(view),), tuple(indices))
         node.shape, node.perm, node.indices = view._shape, perm, indices
         node.front = first if keep_in_place else None
         attach(out, node)
-    if keep_in_place:
-        nb = len(bshape)
-        out = out.movedim(tuple(range(nb)), tuple(range(first, first + nb)))
     return out
 
 
@@ -339,6 +410,17 @@ def setitem(x, key, value):
         _assign_region(view, value)
         commit_region(x, view, key, value, None)
         return
+    if isinstance(value, Tensor) and value._dtype is not x._dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{D.legacy_name(x._dtype)} for the destination and "
+                           f"{D.legacy_name(value._dtype)} for the source.")
+    if view is x and x._base is None and needs_grad(x, value):
+        # torch runs index_put_ on x itself: its history gets an IndexPutBackward0 node
+        from .inplace import apply_inplace
+        spots = dict(advanced)
+        key_tensors = tuple(spots.get(p) for p in range(max(spots) + 1))
+        apply_inplace(x, index_put, key_tensors, value)
+        return
     layout = _advanced_layout(view, advanced)
     perm, indices = layout[0], layout[1]
     permuted = view.permute(perm)
@@ -390,7 +472,8 @@ def _index_put_key(indices):
         if k is not None and not isinstance(k, Tensor):
             raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, but "
                             f"found element of type {type(k).__name__}")
-    return key
+    # torch: a None entry leaves that dim whole
+    return tuple(slice(None) if k is None else k for k in key)
 
 
 def _index_put_into(x, key, values, accumulate):

@@ -95,6 +95,9 @@ class CopySlices(Node):
     written region, and from that region to the written value."""
     __slots__ = ("view_fn", "key", "vshape", "vdtype")
 
+    def name(self):
+        return "torch::autograd::CopySlices"
+
     def backward(self, g):
         e_base, e_value = self.next
         g_base = g_value = None
