@@ -36,8 +36,18 @@ def availability(name):
     return reason
 
 
+def _explicitly_parametrized(metafunc, name):
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        names = names.split(",") if isinstance(names, str) else names
+        if name in (n.strip() for n in names):
+            return True
+    return False
+
+
 def pytest_generate_tests(metafunc):
-    if "device" in metafunc.fixturenames:
+    # tests that parametrize ``device`` themselves (e.g. repr strings) keep their own values
+    if "device" in metafunc.fixturenames and not _explicitly_parametrized(metafunc, "device"):
         metafunc.parametrize("device", _selected(), indirect=True)
 
 
