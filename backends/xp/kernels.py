@@ -138,26 +138,41 @@ class Kernels:
             p -= lr * d
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, hyper):
+        # torch's _single_tensor_adam, every step in place through one scratch buffer per
+        # parameter (allocating a temporary per operation cost more than the arithmetic)
         xp = self.xp
         lr, beta1, beta2 = hyper["lr"], hyper["beta1"], hyper["beta2"]
         eps, wd, step = hyper["eps"], hyper["weight_decay"], hyper["step"]
         step_size = lr / (1 - beta1 ** step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        weight = 1 - beta1
         for i, (p, g) in enumerate(zip(params, grads)):
+            m, v = exp_avgs[i], exp_avg_sqs[i]
+            t = xp.empty(p.shape, p.dtype)
             if hyper["maximize"]:
-                g = -g
+                g = xp.negative(g)
             if wd != 0:
                 if hyper["decoupled"]:
                     p *= 1 - lr * wd
                 else:
                     g = g + wd * p
-            m, v = exp_avgs[i], exp_avg_sqs[i]
-            m += (1 - beta1) * (g - m)          # torch's lerp for weight < 0.5
+            xp.subtract(g, m, out=t)
+            if weight < 0.5:                     # torch's lerp: m + w (g - m) ...
+                t *= weight
+                m += t
+            else:                                # ... or g - (g - m)(1 - w)
+                t *= 1 - weight
+                xp.subtract(g, t, out=m)
+            xp.multiply(g, g, out=t)
+            t *= 1 - beta2
             v *= beta2
-            v += (1 - beta2) * (g * g)
+            v += t
             if hyper["amsgrad"]:
                 xp.maximum(max_exp_avg_sqs[i], v, out=max_exp_avg_sqs[i])
                 v = max_exp_avg_sqs[i]
-            denom = xp.sqrt(v) / bias_correction2_sqrt
-            denom += eps
-            p -= step_size * (m / denom)
+            xp.sqrt(v, out=t)
+            t /= bias_correction2_sqrt
+            t += eps
+            xp.divide(m, t, out=t)
+            t *= step_size
+            p -= t
