@@ -23,6 +23,7 @@ CONFIGS = [
     ("Adam", dict(lr=0.1)),
     ("Adam", dict(lr=0.05, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1, amsgrad=True)),
     ("Adam", dict(lr=0.05, maximize=True, decoupled_weight_decay=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.05, betas=(0.3, 0.5))),      # lerp weight >= 0.5: torch's other branch
     ("AdamW", dict(lr=0.1)),
     ("AdamW", dict(lr=0.05, weight_decay=0.5, amsgrad=True, maximize=True)),
     ("RMSprop", dict(lr=0.01)),
@@ -97,8 +98,8 @@ def test_trajectory_float64_param_groups(name, kw):
     _compare_state(ot.state_dict(), op.state_dict(), atol=1e-12)
 
 
-@pytest.mark.parametrize("name,kw", [CONFIGS[2], CONFIGS[5], CONFIGS[12]],
-                         ids=[IDS[2], IDS[5], IDS[12]])
+@pytest.mark.parametrize("name,kw", [CONFIGS[2], CONFIGS[5], CONFIGS[7], CONFIGS[13]],
+                         ids=[IDS[2], IDS[5], IDS[7], IDS[13]])
 def test_composed_update_matches_fused_kernel(monkeypatch, name, kw):
     """Backends without sgd_step/adam_step compose the update from frontend ops."""
     params, grads = _draw(np.float32, seed=2)
@@ -113,8 +114,8 @@ def test_composed_update_matches_fused_kernel(monkeypatch, name, kw):
         np.testing.assert_allclose(_host(b), _host(c), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("name,kw", [CONFIGS[1], CONFIGS[5], CONFIGS[11], CONFIGS[14]],
-                         ids=[IDS[1], IDS[5], IDS[11], IDS[14]])
+@pytest.mark.parametrize("name,kw", [CONFIGS[1], CONFIGS[5], CONFIGS[12], CONFIGS[15]],
+                         ids=[IDS[1], IDS[5], IDS[12], IDS[15]])
 def test_state_dict_resume_and_torch_state_loads(name, kw):
     """5 steps, save, load into a fresh optimizer (or load torch's own state), 5 more steps:
     the same as 10 uninterrupted steps."""
@@ -158,7 +159,7 @@ def test_load_state_dict_moves_state_to_param_device(device):
 
 
 def test_repr_and_param_group_defaults():
-    for name, kw in CONFIGS[:1] + CONFIGS[4:5] + CONFIGS[7:8] + CONFIGS[9:10] + CONFIGS[13:14]:
+    for name, kw in CONFIGS[:1] + CONFIGS[4:5] + CONFIGS[8:9] + CONFIGS[10:11] + CONFIGS[14:15]:
         t = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kw)
         p = getattr(plugrad.optim, name)([plugrad.zeros(2, requires_grad=True)], **kw)
         assert repr(p) == repr(t)
