@@ -55,13 +55,14 @@ class TensorDataset(Dataset):
         one indexing op per tensor instead of one per sample; the DataLoader uses it only for
         this exact class with the default collate function.
         """
-        from ...ops.creation import tensor
+        import numpy
+        from ...ops.creation import from_numpy
+        from ...ops.indexing import index_select
+        host = from_numpy(numpy.array(indices, dtype=numpy.int64))   # host staging only
         out = []
-        index = None
         for t in self.tensors:
-            if index is None or index.device != t.device:
-                index = tensor(indices, device=t.device)
-            out.append(t[index])
+            index = host if t.device == host.device else host.to(t.device)
+            out.append(index_select(t, 0, index))
         return out
 
 

@@ -85,7 +85,10 @@ class RandomSampler(Sampler):
         else:
             for _ in range(self.num_samples // n):
                 yield from randperm(n, generator=generator).tolist()
-            yield from randperm(n, generator=generator).tolist()[:self.num_samples % n]
+            # torch draws one more permutation for the remainder even when it is empty; that
+            # draw is observable only through a generator the caller holds
+            if self.num_samples % n or self.generator is not None:
+                yield from randperm(n, generator=generator).tolist()[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
