@@ -35,7 +35,7 @@ class BinaryCrossEntropyBackward0(Node):
             if w is not None:
                 gx = gx * w
         if et is not None:
-            gt = g * ((-x).log1p().clamp(min=-100) - x.log().clamp(min=-100))
+            gt = g * ((-x).log1p() - x.log())   # torch leaves these logs unclamped
             if w is not None:
                 gt = gt * w
         return gx, gt

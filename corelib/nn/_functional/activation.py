@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops import activation as _act
 from ...ops._graph import named
 from ...ops.indexing import where
@@ -24,9 +25,13 @@ log_softmax = _act.log_softmax
 
 
 def _maybe_inplace(input, inplace, fn):
-    if inplace:
-        return apply_inplace(input, fn)
-    return fn(input)
+    """fn(input), or written into input when ``inplace``. With autograd the composition runs
+    on a clone, so the values it saved are not the ones being overwritten."""
+    if not inplace:
+        return fn(input)
+    if input.requires_grad and is_grad_enabled():
+        return apply_inplace(input, lambda x: fn(x.clone()))
+    return apply_inplace(input, fn)
 
 
 def relu(input, inplace=False):
@@ -68,10 +73,10 @@ def leaky_relu_(input, negative_slope=0.01):
     return leaky_relu(input, negative_slope, True)
 
 
-def _elu(x, alpha, scale, input_scale):
+def _elu(x, alpha, scale, input_scale, name="EluBackward0"):
     neg = (x.clamp(max=0) * input_scale).expm1() * (alpha * scale)
     pos = x * scale if scale != 1.0 else x
-    return named(where(x > 0, pos, neg), "EluBackward0")
+    return named(where(x > 0, pos, neg), name)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -94,7 +99,7 @@ def selu(input, inplace=False):
 def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _maybe_inplace(input, inplace, lambda x: _elu(x, alpha, 1.0, 1.0 / alpha))
+    return _maybe_inplace(input, inplace, lambda x: _elu(x, alpha, 1.0, 1.0 / alpha, "CeluBackward0"))
 
 
 def gelu(input, approximate="none"):
@@ -103,7 +108,9 @@ def gelu(input, approximate="none"):
         out = input * 0.5 * (1.0 + (input * (1.0 / math.sqrt(2.0))).erf())
     elif approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        out = input * 0.5 * (1.0 + inner.tanh())
+        # 0.5 (1 + tanh(u)) == sigmoid(2u): the same function, but exactly 0 far left even
+        # on backends whose tanh stops a few ulp short of -1 (OpenCL allows that)
+        out = input * (inner * 2.0).sigmoid()
     else:
         raise RuntimeError("approximate argument must be either none or tanh.")
     return named(out, "GeluBackward0")
@@ -139,21 +146,30 @@ def hardsigmoid(input, inplace=False):
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
     def fn(x):
-        mid = x * (x + 3.0) / 6.0
-        out = where(x <= -3.0, 0.0, where(x >= 3.0, x, mid))
+        # torch's gradient is 0 for x <= -3 and 1 for x >= 3; x * 0 keeps -inf -> nan
+        out = where(x >= 3.0, x, where(x > -3.0, x * (x + 3.0) / 6.0, x * 0.0))
         return named(out, "HardswishBackward0")
     return _maybe_inplace(input, inplace, fn)
 
 
+def log_sigmoid(x):
+    """log(sigmoid(x)) without overflow: x - log1p(exp(x)) left of 0, -log1p(exp(-x)) from 0
+    on. Each branch sees its input clamped to its side, so neither the unused branch's value
+    nor its gradient can be inf or nan, and the gradient at 0 is torch's 0.5."""
+    left = x.clamp(max=0)
+    right = x.clamp(min=0)
+    return where(x < 0, left - left.exp().log1p(), -(-right).exp().log1p())
+
+
 def logsigmoid(input):
-    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for any x."""
-    return named(input.clamp(max=0) - (-input.abs()).exp().log1p(), "LogSigmoidBackward0")
+    """log(sigmoid(x)), finite for every finite x (0 at +inf, -inf at -inf)."""
+    return named(log_sigmoid(input), "LogSigmoidBackward0")
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (torch)."""
     bx = input * beta if beta != 1 else input
-    soft = (bx.relu() + (-bx.abs()).exp().log1p())
+    soft = -log_sigmoid(-bx)         # log1p(exp(bx)), finite for any bx
     if beta != 1:
         soft = soft / beta
     return named(where(bx > threshold, input, soft), "SoftplusBackward0")
@@ -168,21 +184,27 @@ def tanhshrink(input):
 
 
 def softshrink(input, lambd=0.5):
+    """x - sign(x) * lambd outside [-lambd, lambd], else 0 (nan stays nan)."""
     if lambd < 0:
-        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    out = where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+        limit = {"float64": "1.79769e+308", "float16": "65504", "bfloat16": "3.38953e+38"}.get(
+            input.dtype.name, "3.40282e+38")
+        kind = {"float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(
+            input.dtype.name, "Float")
+        raise RuntimeError(f"lambda must be in range [0, {limit}] for input dtype {kind}, but "
+                           f"found {lambd:g}")
+    out = where(input.abs() <= lambd, 0.0, input - input.sign() * lambd)
     return named(out, "SoftshrinkBackward0")
 
 
 def hardshrink(input, lambd=0.5):
-    keep = (input > lambd).logical_or(input < -lambd)
-    return named(where(keep, input, 0.0), "HardshrinkBackward0")
+    """x outside [-lambd, lambd], else 0 (nan stays nan)."""
+    return named(where(input.abs() <= lambd, 0.0, input), "HardshrinkBackward0")
 
 
 def threshold(input, threshold, value, inplace=False):
     """x if x > threshold else value."""
     def fn(x):
-        return named(where(x > threshold, x, float(value)), "ThresholdBackward0")
+        return named(where(x <= threshold, float(value), x), "ThresholdBackward0")
     return _maybe_inplace(input, inplace, fn)
 
 

@@ -19,8 +19,9 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
 def _safe_softmax(x, dim):
     """softmax whose fully masked (all -inf) rows give 0 instead of nan (torch's math path)."""
-    out = _act.softmax(x, dim)
     masked_rows = (x == -math.inf).all(dim, keepdim=True)
+    # zero the masked rows before softmax too, so neither value nor gradient sees a nan
+    out = _act.softmax(where(masked_rows, 0.0, x), dim)
     return where(masked_rows, 0.0, out)
 
 

@@ -2,6 +2,7 @@
 embedding/margin losses built on them."""
 from __future__ import annotations
 
+from ...ops._graph import named
 from ...ops.indexing import where
 from .activation import logsigmoid
 from .loss import _check_reduction, _reduce, legacy_reduction
@@ -84,7 +85,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """log(1 + exp(-y x)) (torch's direct formula)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    return _reduce((-input * target).exp().log1p(), reduction)
+    loss = (-input * target).exp().log1p()
+    return named(_reduce(loss, reduction), "SoftMarginLossBackward0")
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

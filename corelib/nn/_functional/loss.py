@@ -10,9 +10,11 @@ import warnings
 
 from ... import _dtype as D
 from ...ops import activation as _act
+from ...ops import fused as _fused
 from ...ops import losses as _losses
 from ...ops._graph import named
 from ...ops.indexing import where
+from .activation import log_sigmoid
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -157,7 +159,8 @@ def _check_targets(target, n_classes, ignore_index):
         return
     bad = (values != ignore_index) & ((values < 0) | (values >= n_classes))
     if bad.any():
-        raise IndexError(f"Target {int(values[bad.argmax()])} is out of bounds.")
+        raise IndexError(f"Target {int(values.reshape(-1)[bad.reshape(-1).argmax()])} is out "
+                         "of bounds.")
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -200,7 +203,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         out = loss.sum()
     else:
         out = loss.sum() / w.sum()
-    return named(out, "NllLossBackward0")
+    # torch runs nll_loss2d on (N, C, H, W), and views other N-D inputs onto it
+    if input.ndim == 2 or unbatched:
+        return named(out, "NllLossBackward0")
+    if input.ndim == 4 or reduction != "none":
+        return named(out, "NllLoss2DBackward0")
+    return named(out, "ViewBackward0")
 
 
 def _legacy(dt):
@@ -219,6 +227,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                            f"{label_smoothing:g}")
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
+    if (input.ndim == 2 and target.ndim == 1 and weight is None and label_smoothing == 0.0
+            and not target.dtype.is_floating_point and target.dtype is not D.bool_):
+        return _cross_entropy_rows(input, target, ignore_index, reduction)
     logp = _act.log_softmax(input, class_dim)
     if target.shape == input.shape and input.ndim:
         if not target.dtype.is_floating_point:
@@ -251,6 +262,23 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
 
 
+def _cross_entropy_rows(input, target, ignore_index, reduction):
+    """The common case -- (N, C) logits, (N,) class indices, no weight or smoothing -- through
+    the fused per-row op (one backend kernel forward and backward where there is one)."""
+    if input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
+    _check_targets(target, input.shape[1], ignore_index)
+    target = target.long() if target.dtype is not D.int64 else target
+    rows = _fused.cross_entropy_rows(input, target, ignore_index)
+    if reduction == "none":
+        return rows
+    if reduction == "sum":
+        return named(rows.sum(), "NllLossBackward0")
+    counted = (target != ignore_index).sum().to(input.dtype)
+    return named(rows.sum() / counted, "NllLossBackward0")
+
+
 def _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_dim,
                         n_classes):
     if label_smoothing > 0:
@@ -264,7 +292,7 @@ def _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_
         return -prod.sum(class_dim)
     if reduction == "sum":
         return -prod.sum()
-    return -prod.sum() / (logp.numel() / n_classes)
+    return named(-prod.sum() / (logp.numel() / n_classes), "DivBackward1")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -295,7 +323,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
                          f"({input.shape!r})")
-    log_sig = input.clamp(max=0) - (-input.abs()).exp().log1p()
+    log_sig = log_sigmoid(input)
     if pos_weight is not None:
         log_sig = log_sig * ((pos_weight - 1) * target + 1)
     loss = (1 - target) * input - log_sig

@@ -58,6 +58,18 @@ class _NormBase(Module):
     def _check_input_dim(self, input):
         raise NotImplementedError
 
+    def _load_plan(self, state_dict, prefix, *args):
+        # torch: checkpoints from before num_batches_tracked existed (no version metadata, or
+        # version < 2) keep the module's current count instead of reporting the key missing
+        metadata = getattr(state_dict, "_metadata", None) or {}
+        version = metadata.get(prefix[:-1], {}).get("version")
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and \
+                key not in state_dict:
+            state_dict[key] = self.num_batches_tracked if self.num_batches_tracked is not None \
+                else tensor(0, dtype=D.int64)
+        super()._load_plan(state_dict, prefix, *args)
+
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "

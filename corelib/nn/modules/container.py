@@ -160,9 +160,24 @@ class ModuleList(Module):
         return self
 
     def __repr__(self):
-        if not self._modules:
+        """Runs of identical children print once, as torch 2.x prints them: ``(0-2): 3 x ReLU()``."""
+        from .module import _addindent
+        reprs = [repr(item) for item in self]
+        if not reprs:
             return self._get_name() + "()"
-        return super().__repr__()
+        spans, blocks = [[0, 0]], [reprs[0]]
+        for i, r in enumerate(reprs[1:], 1):
+            if r == blocks[-1]:
+                spans[-1][1] += 1
+                continue
+            spans.append([i, i])
+            blocks.append(r)
+        lines = []
+        for (start, end), block in zip(spans, blocks):
+            text = f"({start}): {block}" if start == end else \
+                f"({start}-{end}): {end - start + 1} x {block}"
+            lines.append(_addindent(text, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

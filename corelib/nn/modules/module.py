@@ -13,10 +13,7 @@ from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _IncompatibleKeysRepr(_IncompatibleKeys):
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     def __repr__(self):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
@@ -509,8 +506,15 @@ class Module:
         """Copy values from ``state_dict``; on any error nothing is changed (atomic)."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        # a copy (keeping torch's ``_metadata``) that modules may fill in, as torch's
+        # _load_from_state_dict hooks do; the caller's dict is never modified
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata
         missing, unexpected, errors, plan = [], [], [], []
-        for prefix, module in self.named_modules():
+        # torch walks every registered child, shared ones again under each name
+        for prefix, module in self.named_modules(remove_duplicate=False):
             module._load_plan(state_dict, prefix + "." if prefix else "", strict, missing,
                               unexpected, errors, plan)
         if strict:
@@ -532,7 +536,7 @@ class Module:
                 current.copy_(value)
         if assign:
             self._assign_loaded(staged)
-        return _IncompatibleKeysRepr(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     def _assign_loaded(self, staged):
         by_id = {id(c): (c, v) for c, v, _ in staged}
