@@ -183,8 +183,7 @@ class Tensor:
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if requires_grad and not self._dtype.is_floating_point:
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -256,10 +255,10 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
-        """A new tensor sharing storage (and version counter), outside the graph."""
+        """A new tensor sharing storage (and version counter), outside the graph. Not a view
+        for autograd (torch: ``detach()._base`` is None), so it may be modified in place."""
         out = _make(self._data, self._shape, self._dtype, self._device)
         out._vc = self._shared_vc()
-        out._base = self if self._base is None else self._base
         return out
 
     def detach_(self):

@@ -58,7 +58,8 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
             if grad is None:
                 continue
             if not isinstance(edge, Node):          # a leaf tensor
-                grad = _run_tensor_hooks(edge, grad)
+                if edge._hooks:
+                    grad = _run_tensor_hooks(edge, grad, handed)
                 if capture is not None and edge in capture:
                     capture[edge] = grad
                 if accumulate:
@@ -69,6 +70,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
                     result = hook(grad)
                     if result is not None:
                         grad = result
+                        handed.add(id(result))      # the caller may keep it: never adopt
             if capture is not None and edge in capture:
                 capture[edge] = grad
             saved = edge.saved
@@ -98,13 +100,14 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
         _set_enabled(previous_mode)
 
 
-def _run_tensor_hooks(leaf, grad):
-    hooks = leaf._hooks
-    if hooks:
-        for hook in tuple(hooks.values()):
-            result = hook(grad)
-            if result is not None:
-                grad = result
+def _run_tensor_hooks(leaf, grad, handed):
+    """Run a leaf's hooks; a returned tensor replaces the gradient (and, being the caller's,
+    is copied rather than adopted as .grad)."""
+    for hook in tuple(leaf._hooks.values()):
+        result = hook(grad)
+        if result is not None:
+            grad = result
+            handed.add(id(result))
     return grad
 
 

@@ -116,8 +116,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     grad_outputs = tuple(grad_outputs)
 
     def first_grads(*args):
+        from .grad_mode import enable_grad
         ins = args[:len(inputs)]
         gos = args[len(inputs):]
+        with enable_grad():     # the numerical pass evaluates this under no_grad
+            return _first_grads(ins, gos)
+
+    def _first_grads(ins, gos):
         outs = _outputs(func, ins)
         grads = autograd_grad(outs, [a for a in ins if isinstance(a, Tensor) and
                                      a._requires_grad],

@@ -81,18 +81,27 @@ class Node:
         """RuntimeError (torch's wording) if a saved tensor was modified in place since."""
         for t, version in zip(self.saved, self.versions):
             if t is not None and (t._vc[0] if t._vc else 0) != version:
+                producer = self._producer(t)
+                which = f", which is output 0 of {producer}," if producer else ""
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.type()} {list(t._shape)}], which is output 0 of "
-                    f"{self._producer(t)}, is at version {t._version}; expected version "
-                    f"{version} instead. Hint: the backtrace further above can point to the "
-                    "operation that failed to compute its gradient. The variable in question "
-                    "was changed in there or anywhere later. Good luck!")
+                    f"an inplace operation: [{t.type()} {list(t._shape)}]{which} is at version "
+                    f"{t._version}; expected version {version} instead. Hint: enable anomaly "
+                    "detection to find the operation that failed to compute its gradient, with "
+                    "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
-    @staticmethod
-    def _producer(t):
-        fn = t._grad_fn
-        return fn.name() if fn is not None else "the leaf tensor"
+    def _producer(self, t):
+        """Who made ``t``, as torch names it: this node for a saved output (kept in ``y`` or
+        ``out``), else t's current grad_fn; None for a leaf. 'ExpBackward0' reads 'Exp'."""
+        if any(t is getattr(self, attr, None) for attr in ("y", "out")):
+            fn = self
+        else:
+            fn = t._grad_fn
+        if fn is None:
+            return None
+        name = fn.name()
+        stem = name.rstrip("0123456789")
+        return stem[:-len("Backward")] if stem.endswith("Backward") else name
 
     def release(self):
         """Free what backward needed (called after backward unless retain_graph).
@@ -121,7 +130,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     @property
     def next_functions(self):

@@ -103,10 +103,10 @@ class CopySlices(Node):
         g_base = g_value = None
         region_of = self._region
         if e_base is not None:
-            with no_grad():
-                g_base = g.clone()
-                target = replay_view(g_base, self.view_fn)
-                target[self.key] = 0
+            # differentiable (a clone with the region zeroed), so create_graph sees through
+            g_base = g.clone()
+            target = replay_view(g_base, self.view_fn)
+            target[self.key] = 0
         if e_value is not None:
             g_value = region_of(g)
             g_value = unbroadcast(g_value, self.vshape) if g_value._shape != self.vshape else \
