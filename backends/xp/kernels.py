@@ -120,22 +120,36 @@ class Kernels:
         return grad
 
     # ------------------------------------------------------------------------ optimizers
+    def _axpy(self, y, alpha, x, out=None):
+        """y + alpha * x rounded once, as torch's add(alpha=) does with a fused multiply-add:
+        float32/float16 go through float64, where the product is exact."""
+        xp = self.xp
+        if y.dtype in (xp.float32, xp.float16):
+            wide = y.astype(xp.float64) + float(xp.float32(alpha)) * x.astype(xp.float64)
+            result = wide.astype(y.dtype)
+        else:
+            result = y + alpha * x
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
     def sgd_step(self, params, grads, momentum_bufs, hyper):
         lr, momentum = hyper["lr"], hyper["momentum"]
         dampening, wd = hyper["dampening"], hyper["weight_decay"]
         for i, (p, g) in enumerate(zip(params, grads)):
             d = -g if hyper["maximize"] else g
             if wd != 0:
-                d = d + wd * p
+                d = self._axpy(d, wd, p)
             if momentum != 0:
                 buf = momentum_bufs[i]
                 if hyper["first_step"]:
                     buf[...] = d
                 else:
                     buf *= momentum
-                    buf += (1 - dampening) * d
-                d = d + momentum * buf if hyper["nesterov"] else buf
-            p -= lr * d
+                    self._axpy(buf, 1 - dampening, d, out=buf)
+                d = self._axpy(d, momentum, buf) if hyper["nesterov"] else buf
+            self._axpy(p, -lr, d, out=p)
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, hyper):
         # torch's _single_tensor_adam, every step in place through one scratch buffer per
