@@ -582,6 +582,32 @@ def test_optimizer_steps(cl, cpu, dtype):
             same(g, w)
 
 
+def test_gpu_code_paths(cl, cpu, monkeypatch):
+    """The GPU variants (work-group trees in local memory, 256-wide groups, 32-bit indexing,
+    the tiled GEMM) run here too, on the CPU device told it is not one."""
+    dev = cl.impl.devices[0]
+    monkeypatch.setattr(dev, "is_cpu", False)
+    monkeypatch.setattr(dev, "group", 256)
+    x = data((37, 300), "float32", 40, special=True)
+    check(cl, cpu, "add", x, V(data((300, 37), "float32", 41), ("permute", (1, 0))))
+    for op, axes in [("sum", (1,)), ("max", (0,)), ("min", (0, 1)), ("prod", (1,))]:
+        check(cl, cpu, op, x / 3 if op == "prod" else x, axes, False)
+    check(cl, cpu, "sum", data((70000,), "float64", 42), (0,), False)   # partials, 2nd pass
+    check(cl, cpu, "argmax", x, 1, False)
+    check(cl, cpu, "cumsum", x, 0)
+    for op in ("softmax", "log_softmax"):
+        check(cl, cpu, op, x, 1)
+        check(cl, cpu, op, x, 0)
+    check(cl, cpu, "matmul", data((3, 70, 40), "float32", 43), data((40, 90), "float32", 44),
+          tol=GEMM_TOL)
+    check(cl, cpu, "sort", data((5, 300), "int32", 45), 1, True)
+    check(cl, cpu, "index", x, [np.array([3, 0, 36])])
+    check(cl, cpu, "conv2d", data((2, 3, 9, 9), "float32", 46), data((4, 3, 3, 3), "float32", 47),
+          (2, 2), (1, 1), (1, 1), 1, tol=GEMM_TOL)
+    if "cross_entropy" in OPS:
+        check(cl, cpu, "cross_entropy", x, np.arange(37) * 7, -100)
+
+
 # ------------------------------------------------------------------- no host round trips
 def test_training_step_makes_no_host_transfers(cl):
     """A linear classifier step: forward, cross-entropy, backward, SGD -- all on device."""
