@@ -78,9 +78,9 @@ def _host(t):
 
 
 def _first_mismatch(got, want):
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return f"shape {got.shape} {got.dtype}, expected {want.shape} {want.dtype}"
     bad = ~np.isclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True)
-    if got.shape != want.shape:
-        return f"shape {got.shape}, expected {want.shape}"
     if not bad.any():
         return None
     where = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -135,7 +135,8 @@ def autograd_checks(device, names=None) -> list:
             if g is None:
                 continue
             problem = _first_mismatch(g, w)
-            result.max_abs = max(result.max_abs, float(np.abs(g - w).max(initial=0)))
+            if problem is None:
+                result.max_abs = max(result.max_abs, float(np.abs(g - w).max(initial=0)))
             if problem:
                 result = FrontendResult(label, "fail", f"op '{name}': {what} {problem} "
                                                        "(expected = the cpu backend's)",
