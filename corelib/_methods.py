@@ -205,10 +205,11 @@ Tensor.__array_ufunc__ = None   # numpy operators defer to Tensor's reflected me
 
 
 def _fast_or_general(prim, op):
-    """In-place arithmetic: one backend call when no autograd is involved, else rebase."""
+    """In-place arithmetic: one backend call when no autograd is involved, else rebase.
+    ``alpha`` goes through the op itself (fused with one rounding, as torch)."""
     def method(self, other, *, alpha=1):
         if alpha != 1:
-            other = binary.mul(other, alpha)
+            return apply_inplace(self, op, other, alpha=alpha)
         result = fast_binary_(self, other, prim)
         if result is not None:
             return result

@@ -61,28 +61,58 @@ def _finish(out, result):
 # ------------------------------------------------------------------ add / sub
 
 class AddBackward0(_BinaryNode):
+    """``b`` holds alpha when it is not 1 (other's gradient is g * alpha)."""
     __slots__ = ()
 
     def backward(self, g):
-        return self.grads(g, g)
+        alpha = self.b
+        return self.grads(g, g if alpha is None else g * alpha)
 
 
 def add(input, other, *, alpha=1, out=None):
-    """input + alpha * other, broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
+    """input + alpha * other, broadcasting (alpha fused as torch does: one rounding)."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    res = _make(dev.ops.add(xa, xb), shape, dt, dev)
+    if alpha != 1:
+        data = _axpy(dev.ops, xa, xb, alpha, dt, "add")
+    else:
+        data = dev.ops.add(xa, xb)
+    res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
-        _record(res, AddBackward0, ta, tb)
+        _record(res, AddBackward0, ta, tb, save_b=alpha if alpha != 1 else None)
     return _finish(res, out)
 
 
+def _axpy(ops, xa, xb, alpha, dt, prim):
+    """xa +/- alpha * xb with torch's fused multiply-add: exact product, one rounding
+    (computed in float64 for float32/float16; float64 rounds twice)."""
+    if dt.is_floating_point:
+        alpha = float(alpha)
+        if dt.itemsize <= 4:
+            import numpy
+            alpha = float(numpy.float32(alpha))         # torch holds alpha in the dtype
+            xa = ops.cast(xa, "float64") if not isinstance(xa, (int, float)) else float(xa)
+            xb = ops.cast(xb, "float64") if not isinstance(xb, (int, float)) else float(xb)
+            scaled = ops.mul(xb, alpha) if not isinstance(xb, float) else xb * alpha
+            return ops.cast(getattr(ops, prim)(xa, scaled), dt.name)
+    elif isinstance(alpha, float) or dt is D.bool_ and not isinstance(alpha, bool):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number." if dt is not D.bool_ else
+                           "Boolean alpha only supported for Boolean results.")
+    else:
+        alpha = int(alpha)
+    scaled = ops.mul(xb, alpha) if not isinstance(xb, (int, float)) else xb * alpha
+    return getattr(ops, prim)(xa, scaled)
+
+
 class SubBackward0(_BinaryNode):
+    """``b`` holds alpha when it is not 1."""
     __slots__ = ()
 
     def backward(self, g):
-        return self.grads(g, -g if self.next[1] is not None else None)
+        if self.next[1] is None:
+            return self.grads(g, None)
+        alpha = self.b
+        return self.grads(g, -g if alpha is None else -g * alpha)
 
 
 class RsubBackward0(SubBackward0):
@@ -97,15 +127,18 @@ class RsubBackward1(SubBackward0):
 
 def sub(input, other, *, alpha=1, out=None, _node=None):
     """input - alpha * other."""
-    if alpha != 1:
-        other = mul(other, alpha)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if (ta._dtype if ta is not None else _scalar_kind(input)) is D.bool_ or \
             (tb._dtype if tb is not None else _scalar_kind(other)) is D.bool_:
         _bool_sub_error(ta, tb, input, other)
-    res = _make(dev.ops.sub(xa, xb), shape, dt, dev)
+    if alpha != 1:
+        data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
+    else:
+        data = dev.ops.sub(xa, xb)
+    res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
-        _record(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb)
+        _record(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb,
+                save_b=alpha if alpha != 1 else None)
     return _finish(res, out)
 
 
@@ -126,9 +159,8 @@ def _bool_sub_error(ta, tb, a, b):
 
 def rsub(input, other, *, alpha=1):
     """other - alpha * input (what ``2 - x`` calls)."""
-    if alpha != 1:
-        input = mul(input, alpha)
-    return sub(other, input, _node=RsubBackward0 if isinstance(other, Tensor) else None)
+    return sub(other, input, alpha=alpha,
+               _node=RsubBackward0 if isinstance(other, Tensor) else None)
 
 
 # ------------------------------------------------------------------ mul / div
