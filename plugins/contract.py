@@ -6,8 +6,9 @@ the README's "Writing a backend" section.
 
 Three tiers, by what happens when a backend does not implement an op:
 
-* ``runtime``   -- required. A backend missing one is rejected at registration with a
-                   PluginError naming the ops; nothing can be done without them.
+* ``runtime``   -- required. A backend missing one is rejected when its device is first
+                   used (``load()`` is lazy) with a PluginError naming the missing functions,
+                   the plugin and its distribution; nothing can be done without them.
 * ``primitive`` -- expected. A missing one runs on the ``cpu`` backend with copies in and out
                    and a one-time warning (``PLUGRAD_STRICT_BACKEND=1`` makes that an error).
 * ``kernel``    -- optional, fused. The frontend uses it when present and composes the same
@@ -26,6 +27,32 @@ Conventions every op follows (the frontend has validated arguments before callin
 * Ops return a *new* buffer unless listed under "views". View ops return buffers sharing
   memory with their input whenever the layout allows, so writes through a view reach the base.
 * Backends never see autograd, Tensors or devices other than their own integer device index.
+
+What else a backend is expected to do (and not do):
+
+* dtypes: every op is called only with the dtypes listed in its doc (float ops get float
+  dtypes; integer division by zero is unspecified, the frontend raises as torch does). A
+  backend that cannot do some (op, dtype) -- float64 on a device without fp64, bfloat16 on
+  numpy -- says so with an optional ``supports(op, dtype) -> bool``; plugrad then raises a
+  clear TypeError instead of calling it, and tests and benchmarks skip it cleanly.
+* random numbers: none. Every random op draws on the host (a torch-identical MT19937) and
+  arrives through ``from_host``, so every backend sees the numbers torch's CPU generator
+  gives for the same seed.
+* synchronization: ops may be asynchronous (queued on a stream), but ``to_host`` returns only
+  once the buffer's data is final, and ``synchronize(device)`` blocks until everything queued
+  on the device is done (benchmarks time up to it).
+* devices: ``device`` arguments are the integer index into the backend's own devices; a
+  multi-device backend may define ``device_guard(index)`` returning a context-manager factory
+  that makes the device current around every call, and ``transfer_to(buf, index)`` for direct
+  copies between its own devices (otherwise copies go through the host).
+* fallback: a missing primitive runs on the cpu backend with ``to_host``/``from_host`` copies
+  and ``assign`` to write in-place results back, and is counted in
+  ``plugrad.plugins.fallback_report()``.
+
+Versioning: :data:`API_VERSION` names this table's signatures and semantics. A backend
+declares the version it implements; a different one is rejected with a message saying which
+side to upgrade. Adding an optional kernel does not change it; changing a signature or the
+meaning of an op does.
 """
 from __future__ import annotations
 
@@ -33,7 +60,7 @@ from dataclasses import dataclass
 
 API_VERSION = 1
 """Version of this contract. A backend declares the version it was written against in
-``BackendSpec.api_version``; the registry rejects any other major version with a clear error.
+``BackendSpec.api_version``; the registry rejects any other value with a clear error.
 Adding optional kernels does not bump it; changing a signature or semantics does."""
 
 DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
