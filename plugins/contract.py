@@ -33,8 +33,9 @@ What else a backend is expected to do (and not do):
 * dtypes: every op is called only with the dtypes listed in its doc (float ops get float
   dtypes; integer division by zero is unspecified, the frontend raises as torch does). A
   backend that cannot do some (op, dtype) -- float64 on a device without fp64, bfloat16 on
-  numpy -- says so with an optional ``supports(op, dtype) -> bool``; plugrad then raises a
-  clear TypeError instead of calling it, and tests and benchmarks skip it cleanly.
+  numpy -- says so with an optional ``supports(op, dtype) -> bool`` (the frontend consults it
+  before dtypes numpy lacks, the conformance kit reports such cells as missing, tests and
+  benchmarks skip them) and raises a RuntimeError naming the dtype if called anyway.
 * random numbers: none. Every random op draws on the host (a torch-identical MT19937) and
   arrives through ``from_host``, so every backend sees the numbers torch's CPU generator
   gives for the same seed.
