@@ -34,13 +34,18 @@ def _check_input(name, input, weight, bias, nd):
         raise RuntimeError(f"Expected {nd + 2}D weight for {name}, but got weight of size "
                            f"{list(weight.shape)}")
     check_same_device(input, weight, *([bias] if bias is not None else []))
+    if bias is not None and bias._dtype is not input._dtype:
+        raise RuntimeError(f"Input type ({_scalar_name(input)}) and bias type "
+                           f"({_scalar_name(bias)}) should be the same")
     if input._dtype is not weight._dtype:
         raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) "
                            "should be the same or input should be a MKLDNN tensor and weight is "
                            "a dense tensor")
-    if bias is not None and bias._dtype is not input._dtype:
-        raise RuntimeError(f"Input type ({input.type()}) and bias type ({bias.type()}) should "
-                           "be the same")
+
+
+def _scalar_name(t):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16"}.get(t.dtype.name, t.dtype.name)
 
 
 def _check_shapes(input, weight, bias, groups, transposed):

@@ -32,20 +32,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     In training, running_mean/var (when given) are updated in place:
     ``r = (1 - momentum) * r + momentum * stat``, with the unbiased batch variance.
     """
-    if input.ndim < 2:
-        raise ValueError(f"Expected 2D or 3D input (got {input.ndim}D input)")
+    check_batch_norm(input, running_mean, running_var, weight, bias, training)
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.numel() != c:
-            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     dims = (0,) + tuple(range(2, input.ndim))
     view = lambda t: _channel_view(t, input.ndim)  # noqa: E731
     if training:
         count = input.numel() // c
-        if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape!r}")
         mean = input.mean(dims)
         var = input.var(dims, correction=0)
         if running_mean is not None or running_var is not None:
@@ -63,13 +55,27 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return named(out, "NativeBatchNormBackward0")
 
 
+def check_batch_norm(input, running_mean, running_var, weight, bias, training):
+    """torch's batch_norm argument checks (the module runs them before touching its state)."""
+    if input.ndim < 2:
+        raise ValueError(f"Expected 2D or 3D input (got {input.ndim}D input)")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    if training and input.numel() // c <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {input.shape!r}")
+
+
 def _check_normalized_shape(input, normalized_shape):
     shape = tuple(normalized_shape)
     n = len(shape)
     if n == 0 or tuple(input.shape[input.ndim - n:]) != shape or input.ndim < n:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
-                           f"{input.shape!r}")
+                           f"{list(input.shape)}")
     return tuple(range(input.ndim - n, input.ndim))
 
 

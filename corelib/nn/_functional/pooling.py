@@ -102,7 +102,7 @@ def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode
                                  -math.inf if x._dtype.is_floating_point else
                                  _int_min(x._dtype))
     values, arg = cols.max(2)
-    values = back(named(values, "MaxPool2DWithIndicesBackward0") if nd == 2 else values)
+    values = named(back(values), "MaxPool2DWithIndicesBackward0") if nd == 2 else back(values)
     if not return_indices:
         return values
     w = x.shape[3]
@@ -181,7 +181,7 @@ def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode, count_in
         else:
             div = tensor([[a * b for b in dw] for a in dh], dtype=x.dtype, device=x.device)
             out = total / div
-    return back(named(out, "AvgPool2DBackward0") if nd == 2 else out)
+    return named(back(out), "AvgPool2DBackward0") if nd == 2 else back(out)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -255,7 +255,7 @@ def adaptive_avg_pool2d(input, output_size):
     out = _adaptive_avg_axis(_adaptive_avg_axis(x, 2, oh), 3, ow)
     if out is x:
         out = x * 1.0
-    return back(named(out, "AdaptiveAvgPool2DBackward0"))
+    return named(back(out), "AdaptiveAvgPool2DBackward0")
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -286,7 +286,7 @@ def _adaptive_max(name, nd, input, output_size, return_indices):
     g = x.index_select(2, th.reshape(-1)).index_select(3, tw.reshape(-1))
     g = g.reshape(n, c, oh, lh, ow, lw).permute(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, lh * lw)
     values, arg = g.max(-1)
-    values = back(named(values, "AdaptiveMaxPool2DBackward0") if nd == 2 else values)
+    values = named(back(values), "AdaptiveMaxPool2DBackward0") if nd == 2 else back(values)
     if not return_indices:
         return values
     flat = (th.reshape(oh, 1, lh, 1) * w + tw.reshape(1, ow, 1, lw)).reshape(1, 1, oh, ow,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ... import _dtype as D
 from ...ops.creation import empty, ones, tensor, zeros
 from .. import functional as F
+from .._functional.normalization import check_batch_norm
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -80,15 +81,19 @@ class _BatchNorm(_NormBase):
 
     def forward(self, input):
         self._check_input_dim(input)
+        bn_training = True if self.training else \
+            (self.running_mean is None and self.running_var is None)
+        use_buffers = not self.training or self.track_running_stats
+        # validate first, so a bad batch does not advance num_batches_tracked (torch does)
+        check_batch_norm(
+            input, self.running_mean if use_buffers else None,
+            self.running_var if use_buffers else None, self.weight, self.bias, bn_training)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
             # momentum=None: cumulative moving average (torch)
             factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None \
                 else self.momentum
-        bn_training = True if self.training else \
-            (self.running_mean is None and self.running_var is None)
-        use_buffers = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if use_buffers else None,
                             self.running_var if use_buffers else None, self.weight, self.bias,
                             bn_training, factor, self.eps)
