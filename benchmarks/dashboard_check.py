@@ -9,11 +9,11 @@ Run it from benchmarks/ after ``asv publish``. Steps:
    install`` into .asv/vendor/, once), are copied to <html>/vendor/ and index.html is pointed at
    them. The files that are byte-identical to the CDN's keep their integrity hashes.
 2. ``python -m http.server --bind 127.0.0.1`` serves the dashboard (never on other interfaces).
-3. Headless Chromium (Debian's ``chromium``) opens one graph page per checked benchmark, lets
-   its scripts run (``--virtual-time-budget``) and dumps the DOM. The check passes when the
-   dashboard's scripts loaded, flot drew its canvas, and the legend names every backend that
-   has results in that graph's data.
-4. A screenshot of the first graph is written for the docs.
+3. Headless Chromium (Debian's ``chromium``) opens each checked benchmark's graph inside a
+   small harness page, lets the scripts run (``--virtual-time-budget``) and dumps the DOM, into
+   which the harness wrote the series flot plotted. The check passes when every backend that
+   has results in the published data of that benchmark has a drawn line with points.
+4. A screenshot of one graph page is written for the docs.
 
 Exit status 0 on success, 1 with a message per failed check.
 """
@@ -60,6 +60,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--hide-scrollbars"]
 DEFAULT_BENCHMARKS = ("bench_ops.Elementwise.time_add", "bench_overhead.Dispatch.track_add_us",
                       "bench_training.DigitsMLP.time_train_step")
+SCREENSHOT_PAGE = "bench_ops.Elementwise.time_add?y-axis-scale=log"
 
 
 def _package_dir(modules: Path, spec: str) -> Path:
@@ -149,29 +150,66 @@ def expected_backends(html: Path, benchmark: str) -> set:
     return found
 
 
+# A page beside index.html that opens one graph in an iframe and, once flot has drawn it,
+# writes each plotted series' label and number of points into the DOM for --dump-dom.
+HARNESS = """<!doctype html><html><body>
+<iframe id="dash" src="index.html#%s" width="1280" height="800"></iframe>
+<pre id="result">pending</pre>
+<script>
+var tries = 0;
+function poll() {
+  var w = document.getElementById("dash").contentWindow;
+  var plot = w.$ && w.$("#main-graph").data("plot");
+  if (plot && plot.getData().length) {
+    document.getElementById("result").textContent = JSON.stringify(plot.getData().map(
+      function (s) { return [s.label, s.data.filter(function (p) { return p[1] !== null; })
+                                             .length]; }));
+  } else if (w.document.title.indexOf("error") >= 0 || ++tries > 100) {
+    document.getElementById("result").textContent = "no plot: " + w.document.title;
+  } else {
+    setTimeout(poll, 100);
+  }
+}
+setTimeout(poll, 100);
+</script></body></html>
+"""
+
+
+def plotted_series(binary, base, html, page) -> list | str:
+    """[(label, points drawn)] of the graph flot drew for ``page``, or why there is none."""
+    harness = html / "plugrad-graph-check.html"
+    harness.write_text(HARNESS % page)
+    try:
+        run = chromium(binary, f"{base}{harness.name}", "--dump-dom")
+    finally:
+        harness.unlink()
+    found = re.search(r'<pre id="result">(.*?)</pre>', run.stdout, re.S)
+    if run.returncode != 0 or not found:
+        return f"chromium exited {run.returncode}: {run.stderr[-500:]}"
+    text = found.group(1)
+    return json.loads(text) if text.startswith("[") else text
+
+
 def check_graph(binary, base, html, benchmark) -> list:
-    """Problems with one graph page (empty list: it rendered with every backend's line)."""
-    run = chromium(binary, f"{base}#{benchmark}", "--dump-dom")
-    dom = run.stdout
-    if run.returncode != 0 or "<html" not in dom:
-        return [f"{benchmark}: chromium exited {run.returncode}: {run.stderr[-500:]}"]
-    if "failed to load" in dom or "continental origin of swallow" in dom:
-        return [f"{benchmark}: the dashboard's scripts failed to load"]
-    problems = []
-    if 'class="flot-base"' not in dom:
-        problems.append(f"{benchmark}: no flot canvas: the graph was not drawn")
-    labels = re.findall(r'class="legendLabel"[^>]*>(.*?)</td>', dom)
-    text = " ".join(re.sub(r"<[^>]+>", " ", label) for label in labels)
+    """Problems with one graph page (empty list: every backend with results has a line)."""
+    series = plotted_series(binary, base, html, benchmark)
+    if isinstance(series, str):
+        return [f"{benchmark}: {series}"]
+    drawn = {}
+    for label, points in series:
+        # asv labels a series "backend-cpu; machine-vm; size-small"
+        match = re.search(r"\bbackend-([^;\s]+)", label)
+        if match:
+            drawn[match.group(1)] = drawn.get(match.group(1), 0) + points
     wanted = expected_backends(html, benchmark)
-    if not wanted:
-        problems.append(f"{benchmark}: no backend has results (run asv first)")
+    problems = [] if wanted else [f"{benchmark}: no backend has results (run asv first)"]
     for backend in sorted(wanted):
-        # asv labels a series "backend-cpu; size-small"
-        if not re.search(rf"\bbackend-{re.escape(backend)}(;|\s|$)", text):
-            problems.append(f"{benchmark}: no legend entry for backend {backend!r} "
-                            f"(legend: {text!r})")
+        if not drawn.get(backend):
+            problems.append(f"{benchmark}: backend {backend!r} has results but no line was "
+                            f"drawn (series: {series})")
     if not problems:
-        print(f"ok  {benchmark}: graph drawn, lines for {', '.join(sorted(wanted))}")
+        lines = ", ".join(f"{b} ({drawn[b]} points)" for b in sorted(wanted))
+        print(f"ok  {benchmark}: flot drew {len(series)} series; lines for {lines}")
     return problems
 
 
@@ -181,13 +219,20 @@ def main(argv=None) -> int:
     p.add_argument("--vendor-cache", type=Path, default=HERE / ".asv" / "vendor")
     p.add_argument("--screenshot", type=Path, default=HERE.parent / "docs" / "asv-dashboard.png")
     p.add_argument("--no-screenshot", action="store_true")
+    p.add_argument("--no-vendor", action="store_true",
+                   help="leave index.html loading its scripts from the CDNs (needs internet)")
     p.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
-    p.add_argument("benchmarks", nargs="*", default=list(DEFAULT_BENCHMARKS))
+    p.add_argument("--screenshot-page", default=SCREENSHOT_PAGE,
+                   help="graph page (with URL state) for the screenshot")
+    p.add_argument("benchmarks", nargs="*", default=list(DEFAULT_BENCHMARKS),
+                   help="benchmarks whose graphs must show a line per backend with results")
     args = p.parse_args(argv)
     if not (args.html / "index.json").exists():
         print(f"{args.html} has no published dashboard: run 'asv publish' first")
         return 1
-    print(f"vendored {vendor(args.html, args.vendor_cache)} CDN files into {args.html}/vendor")
+    if not args.no_vendor:
+        count = vendor(args.html, args.vendor_cache)
+        print(f"vendored {count} CDN files into {args.html / 'vendor'}")
     server, base = serve(args.html)
     try:
         problems = []
@@ -195,7 +240,7 @@ def main(argv=None) -> int:
             problems += check_graph(args.chromium, base, args.html, name)
         if not args.no_screenshot and not problems:
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            shot = chromium(args.chromium, f"{base}#{args.benchmarks[0]}",
+            shot = chromium(args.chromium, f"{base}#{args.screenshot_page}",
                             f"--screenshot={args.screenshot.resolve()}", "--window-size=1280,800")
             if shot.returncode != 0 or not args.screenshot.exists():
                 problems.append(f"screenshot failed: {shot.stderr[-500:]}")
