@@ -33,8 +33,7 @@ def pytest_configure(config):
     source = getattr(config, "args_source", None)
     explicit = source is not None and source == config.ArgsSource.ARGS
     if not explicit:
-        from . import suite
-        config.args[:] = [os.path.abspath(suite.__file__)]
+        config.args[:] = [_SUITE]
 
 
 class _SuiteModule(pytest.Module):
@@ -45,12 +44,15 @@ class _SuiteModule(pytest.Module):
         return importlib.import_module("plugrad.plugins.conformance.suite")
 
 
+_SUITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite.py")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makemodule(module_path, parent):
-    from . import suite
-    if str(module_path) == os.path.abspath(suite.__file__):
-        return _SuiteModule.from_parent(parent, path=module_path)
-    return None
+    # cheap for every other module of every pytest run: no import unless the kit is asked for
+    if str(module_path) != _SUITE or not parent.config.getoption("plugrad_backend"):
+        return None
+    return _SuiteModule.from_parent(parent, path=module_path)
 
 
 def record(config, result):
