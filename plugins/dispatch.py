@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections import Counter
 
-from .contract import OPS
+from .contract import OPS, RUNTIME
 from .types import PluginError
 
 _DEVICE_BOUND = {"empty", "full", "arange", "from_host", "synchronize"}
@@ -169,8 +169,8 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
         raise PluginError(
             f"backend '{table.backend_name}' lacks required runtime functions: "
             f"{', '.join(missing_runtime)}. Every backend object must define all of "
-            f"plugrad.plugins.contract.RUNTIME ({', '.join(r for r in OPS if OPS[r].tier == 'runtime')}); "
-            "add the missing ones or upgrade the plugin")
+            f"plugrad.plugins.contract.RUNTIME ({', '.join(RUNTIME)}); add the missing ones "
+            "or upgrade the plugin")
     table.native = frozenset(native)
     table.overridden = overridden
     table.impl = impl

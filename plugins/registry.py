@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 
 import pluggy
 
-from . import hookspec
-from .contract import API_VERSION, OPS
+from . import hookspec, validate
+from .contract import OPS
 from .device import parse_device
 from .dispatch import DispatchTable, FallbackCounter, debug_kernels, fill_table
-from .types import BackendSpec, KernelSpec, PluginError, PluginInfo
+from .types import BackendSpec, PluginError, PluginInfo
 
 ENTRY_POINT_GROUP = "plugrad.backends"
 CPU = "cpu"
-BUILTIN_DISTRIBUTION = "plugrad"
 
 
 class PluginWarning(UserWarning):
@@ -213,71 +212,13 @@ class Registry:
                 continue
             yield info, results
 
-    def _collect_backends(self):
-        """(name -> [(spec, info)], claims of every name and alias) from plugrad_backends."""
-        claims: dict[str, list] = {}
-        for info, specs in self._call_each("plugrad_backends"):
-            for spec in specs:
-                if not isinstance(spec, BackendSpec):
-                    self._problem(f"{info.describe()}: plugrad_backends() yielded {spec!r}, "
-                                  "expected plugrad.plugins.BackendSpec")
-                    continue
-                if spec.api_version != API_VERSION:
-                    newer = "plugrad" if spec.api_version > API_VERSION else "the plugin"
-                    self._problem(
-                        f"{info.describe()}: backend '{spec.name}' declares api_version "
-                        f"{spec.api_version}, but this plugrad implements api_version "
-                        f"{API_VERSION}. Upgrade {newer} so both agree; the backend is "
-                        "ignored until then.")
-                    continue
-                for claimed in (spec.name, *spec.aliases):
-                    claims.setdefault(claimed, []).append((spec, info))
-                info.backends.append(spec.name)
-        return claims
-
-    def _resolve_claims(self, claims):
-        """(name -> (spec, info), name -> conflict reason, alias -> name) from the claims.
-
-        A name two plugins claim is unusable for all of them (listed with the reason), except
-        a built-in name, which the built-in keeps; an alias that clashes is dropped.
-        """
-        chosen, conflicts, aliases = {}, {}, {}
-        for claimed, owners in claims.items():
-            keep = owners[0]
-            if len(owners) > 1:
-                builtin = [o for o in owners if o[1].distribution == BUILTIN_DISTRIBUTION]
-                keep = builtin[0] if len(builtin) == 1 else None
-                providers = ", ".join(f"{i.provider} (plugin '{i.plugin_name}')"
-                                      for _, i in owners)
-                lines = "\n".join(f"  {claimed!r} provided by: plugin '{i.plugin_name}' "
-                                  f"(distribution {i.provider})" for _, i in owners)
-                outcome = ("The built-in backend keeps it; the others are ignored."
-                           if keep else "None of them can be used until one is removed.")
-                self._problem(f"Conflicting plugrad backends for the name {claimed!r}:\n"
-                              f"{lines}\n\n{outcome} Uninstall one of them, or disable one "
-                              "with PLUGRAD_DISABLE_PLUGINS=<plugin name>.")
-                if keep is None:
-                    for spec, info in owners:
-                        if spec.name == claimed:
-                            chosen.setdefault(claimed, (spec, info))
-                            conflicts[claimed] = (f"the name {claimed!r} is claimed by "
-                                                  f"several plugins: {providers}")
-                    continue
-            spec, info = keep
-            if spec.name == claimed:
-                chosen[claimed] = keep
-            else:
-                aliases[claimed] = spec.name
-        aliases = {a: n for a, n in aliases.items() if chosen.get(n, (None,))[0] is not None
-                   and a not in chosen}
-        return chosen, conflicts, aliases
-
     def _rebuild(self):
         """Re-collect specs from all plugins and refill existing tables in place."""
         old = self._backends
         for info in self._infos.values():
             info.backends, info.kernels = [], []
-        chosen, conflicts, aliases = self._resolve_claims(self._collect_backends())
+        claims = validate.collect_backends(self._call_each("plugrad_backends"), self._problem)
+        chosen, conflicts, aliases = validate.resolve_claims(claims, self._problem)
         backends: dict[str, BackendEntry] = {}
         for name, (spec, info) in chosen.items():
             entry = BackendEntry(spec, info, conflict=conflicts.get(name))
@@ -288,7 +229,8 @@ class Registry:
             elif name in self._orphans:
                 entry.tables = self._orphans.pop(name)
             backends[name] = entry
-        kernels = self._collect_kernels(backends)
+        kernels = validate.collect_kernels(self._call_each("plugrad_kernels"), backends,
+                                           self._problem)
         self._backends, self._aliases, self._kernels = backends, aliases, kernels
         for name, entry in old.items():  # tables of a backend that went away stop working
             if name not in backends or backends[name].tables is not entry.tables:
@@ -302,27 +244,6 @@ class Registry:
         for entry in backends.values():
             if entry.tables:
                 self._refill(entry)
-
-    def _collect_kernels(self, backends) -> dict:
-        """{backend: {op: (fn, plugin_name)}}: the winning plugin kernel per (backend, op)."""
-        kernels: dict[str, dict] = {}
-        for info, specs in self._call_each("plugrad_kernels"):
-            for spec in specs:
-                if not isinstance(spec, KernelSpec):
-                    self._problem(f"{info.describe()}: plugrad_kernels() yielded {spec!r}, "
-                                  "expected plugrad.plugins.KernelSpec")
-                    continue
-                if spec.backend not in backends:
-                    self._problem(f"{info.describe()}: kernel '{spec.op}' is for backend "
-                                  f"'{spec.backend}', which no plugin provides (known: "
-                                  f"{', '.join(sorted(backends))}); the kernel is ignored.")
-                    continue
-                info.kernels.append(f"{spec.backend}.{spec.op}")
-                current = kernels.setdefault(spec.backend, {}).get(spec.op)
-                if current is None or spec.priority >= current[2]:
-                    kernels[spec.backend][spec.op] = (spec.fn, info.plugin_name, spec.priority)
-        return {b: {op: (fn, p) for op, (fn, p, _) in ops.items()}
-                for b, ops in kernels.items()}
 
     def _refill(self, entry: BackendEntry):
         """Refill a backend's existing tables (the objects devices hold) after a change."""
@@ -406,14 +327,14 @@ class Registry:
     def _fill(self, entry: BackendEntry, table: DispatchTable):
         cpu_table = None if entry.name == CPU else self.table(CPU)
         kernels = self._kernels.get(entry.name, {})
-        debug = None
-        if debug_kernels():
-            def debug(op):
-                plugin = kernels.get(op, (None, None))[1]
-                if plugin is not None:
-                    return f"kernel from {self._infos[plugin].describe()}"
-                return f"backend '{entry.name}' from {entry.provider.describe()}"
-        fill_table(table, entry.impl, kernels, cpu_table, self.fallbacks, debug)
+
+        def who(op):
+            plugin = kernels.get(op, (None, None))[1]
+            if plugin is not None:
+                return f"kernel from {self._infos[plugin].describe()}"
+            return f"backend '{entry.name}' from {entry.provider.describe()}"
+        fill_table(table, entry.impl, kernels, cpu_table, self.fallbacks,
+                   who if debug_kernels() else None)
 
     def supports(self, device: str, op: str, dtype: str | None = None) -> bool:
         """True when ``op`` runs natively on ``device`` for dtype name ``dtype``.

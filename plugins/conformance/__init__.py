@@ -91,10 +91,9 @@ def main(argv=None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
     args = parser.parse_args(argv)
     split = (lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None)
-    progress = None
-    if args.verbose:
-        def progress(r):
-            print(f"{r.case.ident:<50} {r.status}{'  ' + r.detail if r.detail else ''}")
+    def show(r):
+        print(f"{r.case.ident:<50} {r.status}{'  ' + r.detail if r.detail else ''}")
+    progress = show if args.verbose else None
     try:
         report = run(args.backend, ops=split(args.ops), dtypes=split(args.dtypes),
                      quick=args.quick, frontend=not args.no_frontend, progress=progress)

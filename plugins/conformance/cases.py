@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .inputs import (ALL, FLOATS, INTS, SUM_TOL, TOL, Alloc, V, data, expanded, make,
-                     permuted, scalar_for, stepped)
+from .inputs import (ALL, FLOATS, INTS, SUM_TOL, Alloc, V, data, expanded, make, permuted,
+                     scalar_for, stepped)
 
 
 @dataclass

@@ -1,12 +1,10 @@
 """Conformance cases for the runtime functions and the optional fused kernels."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .cases import Case
-from .inputs import ALL, FLOATS, SUM_TOL, TOL, V, data, permuted, stepped
+from .inputs import ALL, FLOATS, SUM_TOL, V, data, permuted, stepped
 
 GEMM_TOL = {"float16": (2e-2, 2e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-10),
             "int64": (0, 0)}
@@ -26,7 +24,8 @@ def runtime_cases():
         yield Case("to_host", dt, "view", run=lambda t, x=x: [
             t.to_host(permuted(x).make(t)), t.to_host(stepped(x).make(t))])
         fill = True if dt == "bool" else 1
-        yield Case("full", dt, "2-d", run=lambda t, dt=dt, f=fill: [t.to_host(t.full((2, 3), f, dt))])
+        yield Case("full", dt, "2-d", run=lambda t, dt=dt, f=fill: [
+            t.to_host(t.full((2, 3), f, dt))])
         yield Case("full", dt, "0-d", run=lambda t, dt=dt: [t.to_host(t.full((), 0, dt))])
         yield Case("empty", dt, "shape-dtype", run=lambda t, dt=dt: [
             _meta(t.empty((2, 3), dt), t), _meta(t.empty((0, 3), dt), t)])
@@ -117,7 +116,8 @@ def kernel_cases():
         target = np.array([0, 4, 2, -100, 1, 4])
         yield Case("cross_entropy", dt, "ignore_index", (logits, target, -100),
                    tol=SUM_TOL[dt])
-        yield Case("cross_entropy_backward", dt, "ignore_index", run=lambda t, lg=logits, tg=target, dt=dt: _ce_backward(t, lg, tg, dt))
+        yield Case("cross_entropy_backward", dt, "ignore_index",
+                   run=lambda t, lg=logits, tg=target, dt=dt: _ce_backward(t, lg, tg, dt))
         yield Case("sgd_step", dt, "momentum-nesterov", run=lambda t, dt=dt: _sgd(t, dt))
         yield Case("adam_step", dt, "adamw-amsgrad", run=lambda t, dt=dt: _adam(t, dt))
 
