@@ -280,23 +280,32 @@ def test_kernel_for_a_backend_nobody_provides_warns():
     assert reg.table("cpu").overridden == {}
 
 
-def test_debug_mode_catches_a_kernel_of_the_wrong_shape(monkeypatch):
-    def bad_matmul(a, b):
-        return np.matmul(a, b).T                                  # wrong shape
-    reg = Registry()
-    reg.register(_kernel_plugin(bad_matmul, op="matmul"), name="badmm")
+def test_debug_mode_catches_a_kernel_of_the_wrong_shape(dists, monkeypatch):
+    module = uid("badmm_")
+    source = """
+        import numpy as np
+        from plugrad.plugins import KernelSpec, hookimpl
+
+        def bad_matmul(a, b):
+            return np.matmul(a, b).T                      # wrong shape
+
+        @hookimpl
+        def plugrad_kernels():
+            yield KernelSpec(backend="cpu", op="matmul", fn=bad_matmul)
+    """
+    reg = dists("plugrad-badmm", "0.2", {"badmm": module}, {module: source})
     a, b = np.ones((2, 4), np.float32), np.ones((4, 3), np.float32)
-    assert reg.table("cpu").matmul is bad_matmul                  # normal mode: no checks
-    assert reg.table("cpu").matmul(a, b).shape == (3, 2)
+    bad = reg.table("cpu").matmul
+    assert bad.__module__ == module and bad(a, b).shape == (3, 2)   # normal mode: no checks
     monkeypatch.setenv("PLUGRAD_DEBUG_KERNELS", "1")
     reg = Registry()
-    reg.register(_kernel_plugin(bad_matmul, op="matmul"), name="badmm")
     with pytest.raises(PluginError) as info:
         reg.table("cpu").matmul(a, b)
     text = str(info.value)
     for part in ("'matmul' on backend 'cpu' returned shape (3, 2)", "expected shape (2, 3)",
-                 "kernel from plugrad plugin 'badmm'", "arg 0: shape (2, 4) float32",
-                 "python -m plugrad conformance cpu", "PLUGRAD_DISABLE_PLUGINS"):
+                 "kernel from plugrad plugin 'badmm' (distribution plugrad-badmm 0.2)",
+                 "arg 0: shape (2, 4) float32", "python -m plugrad conformance cpu",
+                 "PLUGRAD_DISABLE_PLUGINS"):
         assert part in text, part
     np.testing.assert_array_equal(reg.table("cpu").add(a, 1.0), a + 1)   # others pass
 
