@@ -320,3 +320,31 @@ def test_zero_step_and_no_grad_params_untouched():
         opt.step()
     assert b.tolist() == [1.0, 1.0, 1.0] and b not in opt.state
     assert opt.state[a]["step"].item() == 1.0
+
+
+def test_user_defined_optimizer_subclass():
+    """The pattern from torch's docs: subclass Optimizer, decorate step with no_grad."""
+    def make(mod):
+        class PlainSGD(mod.optim.Optimizer):
+            def __init__(self, params, lr=0.1):
+                super().__init__(params, dict(lr=lr))
+
+            @mod.no_grad()
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        state = self.state[p]
+                        state["n"] = state.get("n", 0) + 1
+                        p.add_(p.grad, alpha=-group["lr"])
+        w = mod.tensor([1.0, -2.0], requires_grad=True)
+        opt = PlainSGD([w], lr=0.5)
+        calls = []
+        opt.register_step_post_hook(lambda o, a, k: calls.append(1))
+        for _ in range(3):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+        return w.tolist(), opt.state_dict()["state"], len(calls)
+    assert make(plugrad) == make(torch)
