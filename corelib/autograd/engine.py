@@ -51,10 +51,12 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
     previous_mode = is_grad_enabled()
     _set_enabled(create_graph)
     check_nan = anomaly.enabled and anomaly.check_nan
+    pop, push = ready.pop, ready.append
+    take, peek = buffers.pop, buffers.get
     try:
         while ready:
-            edge = ready.pop()
-            grad = buffers.pop(edge, None)
+            edge = pop()
+            grad = take(edge, None)
             if grad is None:
                 continue
             if not isinstance(edge, Node):          # a leaf tensor
@@ -74,28 +76,34 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
             if capture is not None and edge in capture:
                 capture[edge] = grad
             saved = edge.saved
-            if saved is None:
-                raise RuntimeError(FREED)
             if saved:
-                edge.check_versions()
+                # a saved tensor modified in place since the forward pass: torch's error
+                for t, version in zip(saved, edge.versions):
+                    if t is not None:
+                        vc = t._vc
+                        if (vc[0] if vc else 0) != version:
+                            edge.check_versions()
+            elif saved is None:
+                raise RuntimeError(FREED)
             in_grads = edge.backward(grad)
             if check_nan:
                 anomaly.check(edge, in_grads)
             if edge.post_hooks:
                 for hook in tuple(edge.post_hooks):
                     hook(in_grads, (grad,))
-            if not retain_graph:
-                edge.release()
+            if saved and not retain_graph:
+                edge.saved = None                   # frees the graph (see Node.release)
+                edge._drop()
             for target, g in zip(edge.next, in_grads):
                 if target is None:
                     continue
                 if g is not None:
-                    prev = buffers.get(target)
+                    prev = peek(target)
                     buffers[target] = g if prev is None else prev + g
                 left = deps[target] - 1
                 deps[target] = left
                 if left == 0:
-                    ready.append(target)
+                    push(target)
     finally:
         _set_enabled(previous_mode)
 

@@ -24,7 +24,7 @@ from .node import Node
 
 class FunctionCtx(Node):
     """The ``ctx`` of a custom Function, and its graph node."""
-    __slots__ = ("__dict__", "fn_cls", "needs_input_grad", "n_outputs_", "materialize",
+    __slots__ = ("fn_cls", "needs_input_grad", "n_outputs_", "materialize",
                  "non_differentiable", "dirty", "to_save", "out_meta")
 
     def name(self):

@@ -20,17 +20,20 @@ FREED = ("Trying to backward through the graph a second time (or directly access
 
 class Node:
     """Base class of every ``grad_fn``."""
-    __slots__ = ("next", "saved", "versions", "pre_hooks", "post_hooks", "trace",
-                 "__weakref__")
+    # Hooks and anomaly traces are rare: they live in the instance __dict__ (created only when
+    # set) behind these class defaults, so making a node stores three slots.
+    __slots__ = ("next", "saved", "versions", "__dict__", "__weakref__")
     n_outputs = 1
+    pre_hooks = None
+    post_hooks = None
+    trace = None
 
     def __init__(self, next_edges, saved=()):
         self.next = next_edges
         self.saved = saved
-        self.versions = tuple(t._vc[0] if t._vc else 0 for t in saved) if saved else ()
-        self.pre_hooks = None
-        self.post_hooks = None
-        self.trace = traceback.format_stack()[:-2] if anomaly.enabled else None
+        self.versions = tuple([t._vc[0] if t._vc else 0 for t in saved]) if saved else ()
+        if anomaly.enabled:
+            self.trace = traceback.format_stack()[:-2]
 
     # -------------------------------------------------------------------- introspection
     def name(self) -> str:

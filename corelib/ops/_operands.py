@@ -39,12 +39,18 @@ def _kind(t) -> int:
 
 
 def as_scalar(value, dt):
-    """A Python scalar converted to the Python type backends expect for dtype ``dt``."""
+    """A Python scalar converted to the Python type backends expect for dtype ``dt``;
+    integers outside a narrow dtype's range wrap around, as torch's C casts do."""
     if dt.is_floating_point:
         return float(value)
     if dt is D.bool_:
         return bool(value)
-    return int(value)
+    value = int(value)
+    bits = dt.itemsize * 8
+    low = -(1 << (bits - 1)) if dt.is_signed else 0
+    if not low <= value < low + (1 << bits):
+        value = (value - low) % (1 << bits) + low
+    return value
 
 
 def binary(a, b):
@@ -53,13 +59,36 @@ def binary(a, b):
     ``ta``/``tb`` are the Tensor operands (None for Python scalars); ``xa``/``xb`` are backend
     buffers or Python scalars already converted to the result dtype.
     """
-    if type(a) is Tensor and type(b) is Tensor:
-        dev = a._device
-        if b._device is dev and a._dtype is b._dtype:
-            sa, sb = a._shape, b._shape
-            return (a, b, a._data, b._data, a._dtype,
-                    sa if sa == sb else broadcast_shapes(sa, sb), dev)
+    tb = type(b)
+    if type(a) is Tensor:
+        if tb is Tensor:
+            dev = a._device
+            if b._device is dev and a._dtype is b._dtype:
+                sa, sb = a._shape, b._shape
+                return (a, b, a._data, b._data, a._dtype,
+                        sa if sa == sb else broadcast_shapes(sa, sb), dev)
+        elif tb is float:
+            # a Python float keeps a floating tensor's dtype (torch's wrapped-number rule)
+            dt = a._dtype
+            if dt.is_floating_point:
+                return a, None, a._data, b, dt, a._shape, a._device
+        elif tb is int:
+            dt = a._dtype
+            if dt.is_floating_point:
+                return a, None, a._data, float(b), dt, a._shape, a._device
+            if dt is _INT64:
+                return a, None, a._data, b, dt, a._shape, a._device
+    elif tb is Tensor:
+        ta = type(a)
+        dt = b._dtype
+        if ta is float and dt.is_floating_point:
+            return None, b, a, b._data, dt, b._shape, b._device
+        if ta is int and dt.is_floating_point:
+            return None, b, float(a), b._data, dt, b._shape, b._device
     return _slow(a, b)
+
+
+_INT64 = D.int64
 
 
 def _from_numpy_operand(value, like):

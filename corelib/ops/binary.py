@@ -10,9 +10,13 @@ import math
 from .. import _dtype as D
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd import anomaly as _anomaly
 from ..autograd.node import Node
 from ._graph import attach, edge, unbroadcast, zeros_like_grad
 from ._operands import as_scalar, binary
+
+
+_new_node = object.__new__
 
 
 class _BinaryNode(Node):
@@ -24,8 +28,15 @@ class _BinaryNode(Node):
 
     def grads(self, ga, gb):
         ea, eb = self.next
-        return (_back(ga, self.sa, self.da) if ea is not None and ga is not None else None,
-                _back(gb, self.sb, self.db) if eb is not None and gb is not None else None)
+        if ea is None or ga is None:
+            ga = None
+        elif ga._shape != self.sa or ga._dtype is not self.da:
+            ga = _back(ga, self.sa, self.da)
+        if eb is None or gb is None:
+            gb = None
+        elif gb._shape != self.sb or gb._dtype is not self.db:
+            gb = _back(gb, self.sb, self.db)
+        return ga, gb
 
 
 def _back(g, shape, dtype):
@@ -34,15 +45,47 @@ def _back(g, shape, dtype):
 
 
 def _record(out, cls, ta, tb, save_a=None, save_b=None):
-    """Attach a binary node; ``save_*`` are the values backward reads (tensors or scalars)."""
-    saved = tuple(t for t in (save_a, save_b) if isinstance(t, Tensor))
-    node = cls((edge(ta), edge(tb)), saved)
-    node.sa = ta._shape if ta is not None else ()
-    node.sb = tb._shape if tb is not None else ()
-    node.da = ta._dtype if ta is not None else None
-    node.db = tb._dtype if tb is not None else None
+    """Attach a binary node; ``save_*`` are the values backward reads (tensors or scalars).
+
+    Written out by hand (no Node.__init__, no edge() calls): this runs once per recorded
+    binary op, the hottest path of the autograd graph.
+    """
+    node = _new_node(cls)
+    if ta is not None:
+        fn = ta._grad_fn
+        ea = fn if fn is not None else (ta if ta._requires_grad else None)
+        node.sa, node.da = ta._shape, ta._dtype
+    else:
+        ea = None
+        node.sa, node.da = (), None
+    if tb is not None:
+        fn = tb._grad_fn
+        eb = fn if fn is not None else (tb if tb._requires_grad else None)
+        node.sb, node.db = tb._shape, tb._dtype
+    else:
+        eb = None
+        node.sb, node.db = (), None
+    node.next = (ea, eb)
+    ta_saved = type(save_a) is Tensor or isinstance(save_a, Tensor)
+    tb_saved = type(save_b) is Tensor or isinstance(save_b, Tensor)
+    if ta_saved and tb_saved:
+        va, vb = save_a._vc, save_b._vc
+        node.saved = (save_a, save_b)
+        node.versions = (va[0] if va else 0, vb[0] if vb else 0)
+    elif ta_saved or tb_saved:
+        t = save_a if ta_saved else save_b
+        v = t._vc
+        node.saved = (t,)
+        node.versions = (v[0] if v else 0,)
+    else:
+        node.saved = node.versions = ()
     node.a, node.b = save_a, save_b
-    return attach(out, node)
+    if _anomaly.enabled:
+        import traceback
+        node.trace = traceback.format_stack()[:-2]
+    out._grad_fn = node
+    out._requires_grad = True
+    return out
 
 
 def _wants_grad(ta, tb) -> bool:
@@ -77,9 +120,12 @@ def add(input, other, *, alpha=1, out=None):
     else:
         data = dev.ops.add(xa, xb)
     res = _make(data, shape, dt, dev)
-    if _wants_grad(ta, tb):
+    if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
+            and is_grad_enabled():
         _record(res, AddBackward0, ta, tb, save_b=alpha if alpha != 1 else None)
-    return _finish(res, out)
+    if out is not None:
+        return _finish(res, out)
+    return res
 
 
 def _axpy(ops, xa, xb, alpha, dt, prim):
@@ -178,14 +224,16 @@ def mul(input, other, *, out=None):
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     res = _make(dev.ops.mul(xa, xb), shape, dt, dev)
-    if _wants_grad(ta, tb):
+    ga = ta is not None and ta._requires_grad
+    gb = tb is not None and tb._requires_grad
+    if (ga or gb) and is_grad_enabled():
         # save only what the other operand's gradient needs
         _record(res, MulBackward0, ta, tb,
-                save_a=(ta if ta is not None else xa) if tb is not None and tb._requires_grad
-                else None,
-                save_b=(tb if tb is not None else xb) if ta is not None and ta._requires_grad
-                else None)
-    return _finish(res, out)
+                save_a=(ta if ta is not None else xa) if gb else None,
+                save_b=(tb if tb is not None else xb) if ga else None)
+    if out is not None:
+        return _finish(res, out)
+    return res
 
 
 class DivBackward0(_BinaryNode):

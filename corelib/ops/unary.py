@@ -11,6 +11,7 @@ import math
 
 from .. import _dtype as D
 from .._tensor import _make
+from ..autograd import anomaly as _anomaly
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, zeros_like_grad
@@ -39,27 +40,38 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
     """Build the frontend function for backend primitive ``prim``.
 
     :param keep: what the node needs: "input", "output" (alias + input for recompute) or
-        "none".
+        "none". The node is filled in by hand (no Node.__init__): this is a hot path.
     """
+    keep_input, keep_output = keep == "input", keep == "output"
+
     def op(input, *, out=None):
-        if floating:
-            data, dt = _float_input(input)
-        else:
-            data, dt = input._data, input._dtype
+        dt = input._dtype
         dev = input._device
+        data = input._data
+        if floating and not dt.is_floating_point:
+            dt = D.get_default_dtype()
+            data = dev.ops.cast(data, dt.name)
         res = _make(getattr(dev.ops, prim)(data), input._shape, dt, dev)
         if node_cls is not None and input._requires_grad and is_grad_enabled():
-            if keep == "input":
-                node = node_cls((edge(input),), (input,))
+            node = _new(node_cls)
+            fn = input._grad_fn
+            node.next = (fn if fn is not None else input,)
+            if keep_input:
+                vc = input._vc
+                node.saved, node.versions = (input,), (vc[0] if vc else 0,)
                 node.x = input
-            elif keep == "output":
+            elif keep_output:
                 alias = res.detach()
-                node = node_cls((edge(input),), (alias,))
+                node.saved, node.versions = (alias,), (0,)
                 node.x, node.y = input, alias
             else:
-                node = node_cls((edge(input),))
+                node.saved = node.versions = ()
             node.dtype = input._dtype
-            attach(res, node)
+            if _anomaly.enabled:
+                import traceback
+                node.trace = traceback.format_stack()[:-1]
+            res._grad_fn = node
+            res._requires_grad = True
         if out is not None:
             out.copy_(res)
             return out
@@ -67,6 +79,14 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
     op.__name__ = prim
     op.__doc__ = doc or f"Elementwise {prim}."
     return op
+
+
+_new = object.__new__
+
+
+def _like(g, data):
+    """A gradient buffer wrapped like ``g`` (the no-graph fast paths of backward)."""
+    return _make(data, g._shape, g._dtype, g._device)
 
 
 # ----------------------------------------------------------------- sign family
@@ -231,7 +251,10 @@ class SqrtBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        return (g / (self.out(sqrt) * 2),)
+        if not is_grad_enabled():       # no graph to build: one buffer expression
+            ops = g._device.ops
+            return (_like(g, ops.div(g._data, ops.mul(self.y._data, 2.0))),)
+        return (g / (sqrt(self.x) * 2),)
 
 
 sqrt = _unary("sqrt", SqrtBackward0, keep="output")
@@ -265,6 +288,9 @@ class SinBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
+        if not is_grad_enabled():
+            ops = g._device.ops
+            return (_like(g, ops.mul(g._data, ops.cos(self.x._data))),)
         return (g * self.x.cos(),)
 
 
@@ -275,7 +301,10 @@ class CosBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        return (-g * self.x.sin(),)
+        if not is_grad_enabled():
+            ops = g._device.ops
+            return (_like(g, ops.mul(g._data, ops.neg(ops.sin(self.x._data)))),)
+        return (g * -self.x.sin(),)
 
 
 cos = _unary("cos", CosBackward0, keep="input")
@@ -349,7 +378,10 @@ class TanhBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        y = self.out(tanh)
+        if not is_grad_enabled():
+            ops, y = g._device.ops, self.y._data
+            return (_like(g, ops.mul(g._data, ops.sub(1.0, ops.mul(y, y)))),)
+        y = tanh(self.x)
         return (g * (1 - y * y),)
 
 
@@ -357,11 +389,15 @@ tanh = _unary("tanh", TanhBackward0, keep="output")
 
 
 class SigmoidBackward0(_UnaryNode):
+    """grad * (1 - y) * y, in torch's order."""
     __slots__ = ()
 
     def backward(self, g):
-        y = self.out(sigmoid)
-        return (g * y * (1 - y),)
+        if not is_grad_enabled():
+            ops, y = g._device.ops, self.y._data
+            return (_like(g, ops.mul(ops.mul(g._data, ops.sub(1.0, y)), y)),)
+        y = sigmoid(self.x)
+        return (g * (1 - y) * y,)
 
 
 sigmoid = _unary("sigmoid", SigmoidBackward0, keep="output")
