@@ -155,10 +155,15 @@ def _invert(self):
 
 
 def _rtruediv(self, other):
-    # torch computes scalar / x as x.reciprocal() * scalar (grad_fn MulBackward0)
-    if isinstance(other, Tensor):
-        return binary.div(other, self)
-    return binary.mul(unary.reciprocal(self), other)
+    # torch computes number / x as x.reciprocal() * number (grad_fn MulBackward0)
+    if isinstance(other, (bool, int, float)) or _is_numpy_scalar(other):
+        return binary.mul(unary.reciprocal(self), other)
+    return binary.div(other, self)
+
+
+def _is_numpy_scalar(value):
+    import numpy
+    return isinstance(value, numpy.generic)
 
 
 def _pos(self):
@@ -199,7 +204,50 @@ Tensor.__gt__ = binary.gt
 Tensor.__ge__ = binary.ge
 Tensor.__getitem__ = indexing.getitem
 Tensor.__setitem__ = indexing.setitem
-Tensor.__array_ufunc__ = None   # numpy operators defer to Tensor's reflected methods
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """numpy ufuncs on tensors give tensors, as torch's do (``np.exp(t)``,
+    ``ndarray + t``): the common ones run as plugrad ops on the tensor's device (and record
+    autograd); any other runs in numpy on host copies and the result is wrapped."""
+    op = _UFUNC_OPS.get(ufunc.__name__) if method == "__call__" and not kwargs else None
+    if op is not None:
+        return op(*inputs)
+    import numpy
+    arrays = [numpy.asarray(x) if isinstance(x, Tensor) else x for x in inputs]
+    out = kwargs.get("out")
+    if out is not None:
+        kwargs["out"] = tuple(numpy.asarray(o) if isinstance(o, Tensor) else o for o in out)
+    result = getattr(ufunc, method)(*arrays, **kwargs)
+    if out is not None:
+        return out[0] if len(out) == 1 else out
+    if isinstance(result, tuple):
+        return tuple(creation.as_tensor(numpy.asarray(r)) for r in result)
+    return creation.as_tensor(numpy.asarray(result)) if isinstance(result, (numpy.ndarray,
+                                                                            numpy.generic)) \
+        else result
+
+
+_UFUNC_OPS = {
+    "add": binary.add, "subtract": binary.sub, "multiply": binary.mul,
+    "true_divide": binary.div, "divide": binary.div, "floor_divide": binary.floor_divide,
+    "remainder": binary.remainder, "fmod": binary.fmod, "power": binary.pow,
+    "maximum": binary.maximum, "minimum": binary.minimum, "arctan2": binary.atan2,
+    "equal": binary.eq, "not_equal": binary.ne, "less": binary.lt, "less_equal": binary.le,
+    "greater": binary.gt, "greater_equal": binary.ge, "logical_and": binary.logical_and,
+    "logical_or": binary.logical_or, "logical_xor": binary.logical_xor,
+    "bitwise_and": binary.bitwise_and, "bitwise_or": binary.bitwise_or,
+    "bitwise_xor": binary.bitwise_xor, "matmul": lambda a, b: linalg.matmul(a, b),
+    "negative": unary.neg, "absolute": unary.abs, "sign": unary.sign, "exp": unary.exp,
+    "expm1": unary.expm1, "exp2": unary.exp2, "log": unary.log, "log1p": unary.log1p,
+    "log2": unary.log2, "log10": unary.log10, "sqrt": unary.sqrt, "square": binary.square,
+    "reciprocal": unary.reciprocal, "sin": unary.sin, "cos": unary.cos, "tan": unary.tan,
+    "arcsin": unary.asin, "arccos": unary.acos, "arctan": unary.atan, "sinh": unary.sinh,
+    "cosh": unary.cosh, "tanh": unary.tanh, "floor": unary.floor, "ceil": unary.ceil,
+    "trunc": unary.trunc, "rint": unary.round, "logical_not": unary.logical_not,
+    "isnan": unary.isnan, "isinf": unary.isinf, "isfinite": unary.isfinite,
+    "invert": lambda x: ~x,
+}
+
+Tensor.__array_ufunc__ = _array_ufunc
 
 # -------------------------------------------------------------------------- in place
 
@@ -421,7 +469,9 @@ def _transpose_(self, dim0, dim1):
 
 
 def _set_shape(self, view):
+    """In-place view ops (t_, unsqueeze_, ...) change this tensor's shape: a new version."""
     self._data, self._shape = view._data, view._shape
+    self._bump_version()
     return self
 
 

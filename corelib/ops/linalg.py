@@ -28,6 +28,22 @@ def _check_pair(a, b, name):
                            f"{_legacy(a._dtype)} != {_legacy(b._dtype)}")
 
 
+def _numpy_operands(a, b):
+    """An ndarray operand of ``@`` becomes a tensor on the other's device; the pair is
+    promoted to one dtype (torch gives ``t @ ndarray`` the promoted dtype)."""
+    import numpy
+    from .creation import from_host_array
+    like = a if isinstance(a, Tensor) else b
+    if isinstance(a, numpy.ndarray):
+        a = from_host_array(numpy.ascontiguousarray(a), None, like._device, owned=False)
+    if isinstance(b, numpy.ndarray):
+        b = from_host_array(numpy.ascontiguousarray(b), None, like._device, owned=False)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._dtype is not b._dtype:
+        dt = D.promote_types(a._dtype, b._dtype)
+        a, b = a.to(dt), b.to(dt)
+    return a, b
+
+
 class _MatmulNode(Node):
     __slots__ = ("a", "b")
 
@@ -95,6 +111,8 @@ def _mm(a, b, node_cls=None):
 
 def matmul(input, other, *, out=None):
     """numpy-style matrix product (1-D operands are promoted and the added dims removed)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        input, other = _numpy_operands(input, other)
     _check_pair(input, other, "matmul")
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
