@@ -290,3 +290,48 @@ def test_training_step_matches_torch(device):
         for key, value in t.state_dict().items():
             np.testing.assert_allclose(p.state_dict()[key].cpu().numpy(), value.numpy(),
                                        rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def _run_backward_hooks(T):
+    T.manual_seed(0)
+    m = T.nn.Linear(3, 2)
+    log = []
+
+    def full(mod, grad_input, grad_output):
+        log.append(("full", [None if g is None else np.round(g.detach().numpy(), 4).tolist()
+                             for g in grad_input],
+                    [np.round(g.detach().numpy(), 4).tolist() for g in grad_output]))
+        return (grad_input[0] * 2,) if grad_input[0] is not None else None
+
+    def pre(mod, grad_output):
+        log.append(("pre", [np.round(g.detach().numpy(), 4).tolist() for g in grad_output]))
+        return (grad_output[0] * 3,)
+    h1 = m.register_full_backward_hook(full)
+    h2 = m.register_full_backward_pre_hook(pre)
+    x = T.ones(2, 3, requires_grad=True)
+    (m(x) * T.tensor([1.0, 2.0])).sum().backward()
+    log.append(("grads", np.round(x.grad.numpy(), 4).tolist(),
+                np.round(m.weight.grad.numpy(), 4).tolist()))
+    m(T.ones(2, 3)).sum().backward()       # no input needs grad: hooks fire at the output
+    h1.remove()
+    h2.remove()
+    m(x).sum().backward()
+    log.append(np.round(x.grad.numpy(), 4).tolist())
+    return log
+
+
+def test_full_backward_hooks():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _run_backward_hooks(plugrad) == _run_backward_hooks(torch)
+
+
+def test_to_argument_forms(device):
+    p = build(plugrad)[0]()
+    ref = plugrad.zeros(1, dtype=plugrad.float64, device=device)
+    assert p.to(ref) is p
+    assert p.linear.weight.dtype is plugrad.float64 and p.linear.weight.device.type == device
+    p.to("cpu", plugrad.float32)
+    assert p.linear.weight.dtype is plugrad.float32 and p.linear.weight.device.type == "cpu"
+    p.to(device=device, dtype=plugrad.float64, non_blocking=True)
+    assert p.linear.bias.dtype is plugrad.float64 and p.linear.bias.device.type == device

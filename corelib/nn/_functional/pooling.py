@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ... import _dtype as D
+from ...ops import pooling as _pool_ops
 from ...ops.conv import windows
 from ...ops.creation import arange, tensor
 from ...ops.movement import constant_pad
@@ -71,8 +72,8 @@ def _as_images(input, nd):
     return x, back
 
 
-def _windows_of(x, kernel, stride, padding, dilation, ceil_mode, fill):
-    """(N, C, K, oh, ow) windows of x padded with ``fill`` (extra right padding for ceil)."""
+def _padded_for_windows(x, kernel, stride, padding, dilation, ceil_mode, fill):
+    """x padded with ``fill`` (extra right padding for ceil_mode) and the output size."""
     h, w = x.shape[2:]
     oh = _out_len(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     ow = _out_len(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
@@ -85,7 +86,13 @@ def _windows_of(x, kernel, stride, padding, dilation, ceil_mode, fill):
     rw = max(need_w - w - padding[1], 0)
     if padding[0] or padding[1] or rh or rw:
         x = constant_pad(x, [padding[1], rw, padding[0], rh], fill)
-    return windows(x, kernel, stride, dilation, (oh, ow)), (oh, ow)
+    return x, (oh, ow)
+
+
+def _windows_of(x, kernel, stride, padding, dilation, ceil_mode, fill):
+    """(N, C, K, oh, ow) windows of x padded with ``fill`` (extra right padding for ceil)."""
+    x, out_hw = _padded_for_windows(x, kernel, stride, padding, dilation, ceil_mode, fill)
+    return windows(x, kernel, stride, dilation, out_hw), out_hw
 
 
 # ------------------------------------------------------------------------------- max pool
@@ -98,28 +105,23 @@ def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     if nd == 1:
         kernel, stride, padding, dilation = ((1,) + kernel, (1,) + stride, (0,) + padding,
                                              (1,) + dilation)
-    cols, (oh, ow) = _windows_of(x, kernel, stride, padding, dilation, ceil_mode,
-                                 -math.inf if x._dtype.is_floating_point else
-                                 _int_min(x._dtype))
-    values, arg = cols.max(2)
-    values = named(back(values), "MaxPool2DWithIndicesBackward0") if nd == 2 else back(values)
+    padded, (oh, ow) = _padded_for_windows(x, kernel, stride, padding, dilation, ceil_mode,
+                                           -math.inf)
+    values, window = _pool_ops.max_pool2d(padded, kernel, stride, dilation, (oh, ow))
+    values = back(values)
+    if nd == 2 and values.grad_fn is not None and \
+            values.grad_fn.name() != "MaxPool2DWithIndicesBackward0":
+        values = named(values, "MaxPool2DWithIndicesBackward0")
     if not return_indices:
         return values
+    # flat index into the unpadded H*W plane: row = o*s - p + i*d for kernel row i = k // kw
     w = x.shape[3]
     dev = x.device
-    rows = (arange(oh, device=dev) * stride[0] - padding[0]).reshape(1, 1, oh, 1) + \
-        (arange(kernel[0], device=dev) * dilation[0]).reshape(kernel[0], 1, 1, 1)
-    cols_ = (arange(ow, device=dev) * stride[1] - padding[1]).reshape(1, 1, 1, ow) + \
-        (arange(kernel[1], device=dev) * dilation[1]).reshape(1, kernel[1], 1, 1)
-    table = (rows * w + cols_).reshape(1, 1, kernel[0] * kernel[1], oh, ow)
-    table = table.expand(x.shape[0], x.shape[1], kernel[0] * kernel[1], oh, ow)
-    indices = table.gather(2, arg.unsqueeze(2)).squeeze(2)
-    return values, back(indices)
-
-
-def _int_min(dt):
-    import numpy
-    return int(numpy.iinfo(dt.np).min)
+    kw = kernel[1]
+    rows = (arange(oh, device=dev) * stride[0] - padding[0]).reshape(oh, 1) + \
+        (window // kw) * dilation[0]
+    cols = (arange(ow, device=dev) * stride[1] - padding[1]) + (window % kw) * dilation[1]
+    return values, back(rows * w + cols)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,

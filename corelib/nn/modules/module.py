@@ -68,6 +68,7 @@ class Module:
         d["_forward_hooks_with_kwargs"] = set()
         d["_forward_hooks_always_called"] = set()
         d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
 
@@ -396,8 +397,22 @@ class Module:
         return handle
 
     def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or new grad_input, after backward
+        computed the gradients of the module's inputs."""
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    register_backward_hook = register_full_backward_hook
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> None or new grad_output, before the module's backward."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def _call_impl(self, *args, **kwargs):
@@ -405,7 +420,8 @@ class Module:
         if forward is None:
             raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                       '"forward" function')
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+        backward_hooks = self._backward_hooks or self.__dict__.get("_backward_pre_hooks")
+        if not (self._forward_pre_hooks or self._forward_hooks or backward_hooks):
             return forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -416,6 +432,9 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        if backward_hooks:
+            from ._hooks import wrap_inputs
+            state, args = wrap_inputs(self, args)
         output = forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -424,22 +443,12 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
-        if self._backward_hooks and isinstance(output, Tensor) and output._requires_grad:
-            self._attach_backward_hooks(output)
+        if backward_hooks:
+            from ._hooks import wrap_outputs
+            output = wrap_outputs(state, output)
         return output
 
     __call__ = _call_impl
-
-    def _attach_backward_hooks(self, output):
-        hooks = list(self._backward_hooks.values())
-
-        def run(grad):
-            for hook in hooks:
-                result = hook(self, (grad,), (grad,))
-                if result is not None:
-                    grad = result[0] if isinstance(result, tuple) else result
-            return grad
-        output.register_hook(run)
 
     # --------------------------------------------------------------------- state dict
     def _save_to_state_dict(self, destination, prefix, keep_vars):
