@@ -153,3 +153,31 @@ def test_batchnorm_running_stats_over_steps(device):
     data = x(2, 3, 2, 2)
     np.testing.assert_allclose(pm(plugrad.tensor(data, device=device)).detach().cpu().numpy(),
                                tm(torch.tensor(data)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+DOUBLE = [
+    ("conv2d", lambda nn: nn.Conv2d(3, 4, 3, stride=2, padding=1).double(), (2, 3, 7, 6)),
+    ("conv_transpose2d", lambda nn: nn.ConvTranspose2d(3, 2, 3, stride=2).double(),
+     (2, 3, 4, 4)),
+    ("batchnorm2d", lambda nn: nn.BatchNorm2d(3).double(), (4, 3, 3, 3)),
+    ("layernorm", lambda nn: nn.LayerNorm(6).double(), (3, 6)),
+    ("lstm", lambda nn: nn.LSTM(4, 5, 2, bidirectional=True).double(), (3, 2, 4)),
+    ("gru", lambda nn: nn.GRU(4, 5).double(), (3, 2, 4)),
+    ("mha", lambda nn: nn.MultiheadAttention(6, 2).double(), (3, 2, 6)),
+    ("maxpool", lambda nn: nn.MaxPool2d(2), (2, 3, 6, 6)),
+    ("upsample_bilinear", lambda nn: nn.Upsample(scale_factor=1.5, mode="bilinear"),
+     (2, 3, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("name,make,shape", DOUBLE, ids=[d[0] for d in DOUBLE])
+def test_layer_float64(name, make, shape, device):
+    """Models converted with .double() follow torch to float64 precision."""
+    import plugrad
+    ops = plugrad.empty(1, device=device).device.ops
+    if not ops.supports("add", "float64"):
+        pytest.skip(f"{device} has no float64")
+    data = _rng.standard_normal(shape)
+    inputs = [data, data, data] if name == "mha" else [data]
+    check_module(make, inputs, device, name=name, atol=1e-10, rtol=1e-9,
+                 bitwise=name not in ("batchnorm2d", "layernorm"))

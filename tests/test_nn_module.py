@@ -335,3 +335,56 @@ def test_to_argument_forms(device):
     assert p.linear.weight.dtype is plugrad.float32 and p.linear.weight.device.type == "cpu"
     p.to(device=device, dtype=plugrad.float64, non_blocking=True)
     assert p.linear.bias.dtype is plugrad.float64 and p.linear.bias.device.type == device
+
+
+def _seeded_training_run(T, device):
+    """A PyTorch script as users write it: seeded init, dropout, Adam, a scheduler."""
+    nn = T.nn
+    F = T.nn.functional
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+            self.pool = nn.MaxPool2d(2)
+            self.drop = nn.Dropout(0.25)
+            self.fc1 = nn.Linear(4 * 4 * 4, 16)
+            self.fc2 = nn.Linear(16, 3)
+
+        def forward(self, x):
+            x = self.pool(F.relu(self.conv(x)))
+            x = self.drop(x.view(x.size(0), -1))
+            return self.fc2(F.gelu(self.fc1(x)))
+
+    T.manual_seed(1234)
+    model = Model()
+    if T is plugrad:
+        model.to(device)
+    opt = T.optim.Adam(model.parameters(), lr=1e-2)
+    sched = T.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    rng = np.random.default_rng(7)
+    losses = []
+    for _ in range(4):
+        x = rng.standard_normal((8, 1, 8, 8)).astype("float32")
+        y = rng.integers(0, 3, 8)
+        xt = T.tensor(x, device=device) if T is plugrad else T.tensor(x)
+        yt = T.tensor(y, device=device) if T is plugrad else T.tensor(y)
+        model.train()
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss))
+    model.eval()
+    with T.no_grad():
+        out = model(xt)
+    return losses, out.cpu().numpy() if T is plugrad else out.numpy()
+
+
+def test_seeded_training_script_matches_torch(device):
+    """Same seed, same data: the same losses and outputs as torch (no weights copied)."""
+    t_losses, t_out = _seeded_training_run(torch, device)
+    p_losses, p_out = _seeded_training_run(plugrad, device)
+    np.testing.assert_allclose(p_losses, t_losses, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p_out, t_out, rtol=1e-4, atol=1e-5)

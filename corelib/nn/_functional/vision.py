@@ -103,13 +103,15 @@ def _output_sizes(input, size, scale_factor, nd):
     return sizes, [float(s) for s in scales]
 
 
-def _scale(in_size, out_size, scale, align_corners=False):
-    """torch's area_pixel_compute_scale / compute_scales_value, in float32."""
+def _scale(in_size, out_size, scale, align_corners=False, single=True):
+    """torch's area_pixel_compute_scale / compute_scales_value, in float32 (``single``) or
+    float64 (its opmath type for double input)."""
+    r = _f32 if single else float
     if align_corners:
-        return _f32((in_size - 1) / (out_size - 1)) if out_size > 1 else 0.0
+        return r((in_size - 1) / (out_size - 1)) if out_size > 1 else 0.0
     if scale is not None and scale > 0:
-        return _f32(1.0 / scale)
-    return _f32(_f32(in_size) / out_size)
+        return r(1.0 / scale)
+    return r(r(in_size) / out_size)
 
 
 def _nearest_index(in_size, out_size, scale, exact, device):
@@ -124,13 +126,14 @@ def _nearest_index(in_size, out_size, scale, exact, device):
 def _linear_axis(x, dim, out_size, scale, align_corners):
     """Interpolate x along ``dim`` by gathering the two neighbours and blending them."""
     in_size = x.shape[dim]
-    s = _scale(in_size, out_size, scale, align_corners)
+    ct = D.float64 if x.dtype is D.float64 else D.float32
+    s = _scale(in_size, out_size, scale, align_corners, ct is D.float32)
     dev = x.device
-    pos = arange(out_size, dtype=D.float32, device=dev)
+    pos = arange(out_size, dtype=ct, device=dev)
     src = pos * s if align_corners else ((pos + 0.5) * s - 0.5).clamp(min=0)
     i0 = src.long()   # truncation == floor for src >= 0
     i1 = (i0 + 1).clamp(max=in_size - 1)
-    lam1 = (src - i0.to(D.float32)).to(x.dtype)
+    lam1 = (src - i0.to(ct)).to(x.dtype)
     shape = [1] * x.ndim
     shape[dim] = out_size
     lam1 = lam1.reshape(shape)
