@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import io
 import itertools
+import os
 import re
 import sys
 from contextlib import redirect_stdout
@@ -24,9 +25,12 @@ from plugrad._bench_workloads import workloads
 from plugrad.backends.xp import ArrayModuleBackend
 from plugrad.plugins import BackendSpec, get_registry, hookimpl
 
+_env = dict(os.environ)  # the suites pin BLAS threads for asv; leave this process's env alone
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from benchmarks import (bench_memory, bench_ops, bench_overhead, bench_training,  # noqa: E402
                         bench_vs_torch, common)
+os.environ.clear()
+os.environ.update(_env)
 
 SUITES = (bench_ops, bench_overhead, bench_training, bench_memory, bench_vs_torch)
 PREFIXES = ("time_", "track_", "peakmem_", "mem_")
