@@ -122,11 +122,11 @@ def measure(work, impls, repeat, min_time):
     """Best-of-``repeat`` seconds per call for every implementation, sampled in turns."""
     runs = []
     for impl in impls:
-        fn = _build(work, impl)
-        if isinstance(fn, str):
-            impl.times[work.name] = fn
-            continue
         try:
+            fn = _build(work, impl)
+            if isinstance(fn, str):
+                impl.times[work.name] = fn
+                continue
             fn(), fn()                     # warm-up: kernel compiles, caches, optimizer state
             impl.sync()
             number = 1

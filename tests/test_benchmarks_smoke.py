@@ -21,6 +21,7 @@ import pytest
 import torch  # noqa: F401  (the comparison's PyTorch columns need it installed)
 
 from plugrad import _bench
+from plugrad import _bench_workloads
 from plugrad._bench_workloads import workloads
 from plugrad.backends.xp import ArrayModuleBackend
 from plugrad.plugins import BackendSpec, get_registry, hookimpl
@@ -172,3 +173,13 @@ def test_compare_reruns_itself_with_pinned_threads(monkeypatch):
     assert _bench.main(["--compare", "--quick"]) == 0
     assert seen["cmd"][1:3] == ["-m", "plugrad._bench"] and "--quick" in seen["cmd"]
     assert all(seen["env"][var] == "1" for var in _bench.THREAD_VARS)
+
+
+def test_a_failing_workload_is_an_error_cell_not_a_crash():
+    def broken(lib, device):
+        raise RuntimeError("kernel exploded")
+    work = _bench_workloads.Workload("broken workload", "us", broken)
+    impl = _bench.Impl("plugrad cpu", "plugrad", None, "cpu", lambda: None, True)
+    _bench.measure(work, [impl], repeat=1, min_time=0.0)
+    assert impl.times["broken workload"] == "error: RuntimeError: kernel exploded"
+    assert "kernel exploded" in _bench.table([work], [impl])
