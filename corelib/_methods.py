@@ -151,6 +151,9 @@ def _ne(self, other):
 def _invert(self):
     if self._dtype is D.bool_:
         return unary.logical_not(self)
+    if self._dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
     return unary.bitwise_not(self)
 
 

@@ -22,12 +22,13 @@ def broadcast_shapes(sa: tuple, sb: tuple) -> tuple:
     n = max(len(sa), len(sb))
     pa = (1,) * (n - len(sa)) + sa
     pb = (1,) * (n - len(sb)) + sb
-    out = []
-    for i, (x, y) in enumerate(zip(pa, pb)):
+    out = [0] * n
+    for i in range(n - 1, -1, -1):          # torch checks (and reports) from the last dim
+        x, y = pa[i], pb[i]
         if x == y or y == 1:
-            out.append(x)
+            out[i] = x
         elif x == 1:
-            out.append(y)
+            out[i] = y
         else:
             raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
                                f"at non-singleton dimension {i}")

@@ -199,8 +199,8 @@ def _softmax_dtype(input, dtype):
     if dtype is not None:
         return input.to(dtype)
     if not input._dtype.is_floating_point:
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for "
-                           f"'{input._dtype.name}'")
+        raise NotImplementedError(f"\"softmax_kernel_impl\" not implemented for "
+                                  f"'{D.legacy_name(input._dtype)}'")
     return input
 
 

@@ -627,7 +627,7 @@ def _bitwise(prim, symbol):
     def bitwise(input, other, *, out=None):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
         if dt.is_floating_point:
-            raise RuntimeError(f"\"{prim}_cpu\" not implemented for '{_legacy(dt)}'")
+            raise NotImplementedError(f"\"{prim}_cpu\" not implemented for '{_legacy(dt)}'")
         return _finish(_make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev), out)
     bitwise.__name__ = prim
     return bitwise

@@ -479,7 +479,7 @@ def _random(method, shape, dt, device, requires_grad, generator, *args):
 def _float_dtype(dtype, name):
     dt = _check_dtype(dtype) or D.get_default_dtype()
     if not dt.is_floating_point:
-        raise RuntimeError(f"\"{name}\" not implemented for '{dt.name}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{D.legacy_name(dt)}'")
     return dt
 
 

@@ -286,7 +286,7 @@ def getitem(x, key):
     """x[key] with torch/numpy semantics."""
     if type(key) is int and x._shape:
         from .views import select
-        return select(x, 0, key)
+        return select(x, 0, key, _indexing=True)
     if x.ndim == 0 and not isinstance(key, tuple) and key is not None and key is not Ellipsis \
             and not isinstance(key, (Tensor, bool, slice, list)):
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
@@ -392,8 +392,8 @@ def index_put_functional(x, indices, values, accumulate=False):
 def setitem(x, key, value):
     """x[key] = value, in place (writes through views; autograd rebases history)."""
     from .inplace import check_inplace, commit_region
-    check_inplace(x)
     view, advanced = _basic(x, _expand_key(key, x.ndim))
+    check_inplace(view if view is not x else x)     # torch writes through the view
     dev = x._device
     if not isinstance(value, Tensor):
         if isinstance(value, (list, tuple, numpy.ndarray)):

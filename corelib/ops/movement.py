@@ -136,7 +136,7 @@ def cat(tensors, dim=0, *, out=None):
                         "Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for t in tensors:
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element in argument 0, but got "
@@ -148,7 +148,7 @@ def cat(tensors, dim=0, *, out=None):
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = _wrap_dim(dim, ref.ndim)
     dt = ref._dtype
-    for i, t in enumerate(parts):
+    for t in parts:
         if t.ndim != ref.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and "
                                f"{t.ndim}")
@@ -156,7 +156,9 @@ def cat(tensors, dim=0, *, out=None):
             if k != d and t._shape[k] != ref._shape[k]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {ref._shape[k]} but got size {t._shape[k]} "
-                                   f"for tensor number {tensors.index(t)} in the list.")
+                                   f"for tensor number "
+                                   f"{next(j for j, u in enumerate(tensors) if u is t)} in the "
+                                   "list.")
         dt = D.promote_types(dt, t._dtype)
     dev = ref._device
     datas = [t._data if t._dtype is dt else dev.ops.cast(t._data, dt.name) for t in parts]

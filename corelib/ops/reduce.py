@@ -364,7 +364,7 @@ def argmax(input, dim=None, keepdim=False):
     if input._dtype is D.bool_:
         raise RuntimeError("argmax(): does not support bool input")
     if input.numel() == 0:
-        raise RuntimeError("argmax(): Expected reduction dim to be specified for input.numel() "
+        raise IndexError("argmax(): Expected reduction dim to be specified for input.numel() "
                            "== 0.")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
     res = _argreduce("argmax", input, d, keepdim)
@@ -378,7 +378,7 @@ def argmin(input, dim=None, keepdim=False):
     if input._dtype is D.bool_:
         raise RuntimeError("argmin(): does not support bool input")
     if input.numel() == 0:
-        raise RuntimeError("argmin(): Expected reduction dim to be specified for input.numel() "
+        raise IndexError("argmin(): Expected reduction dim to be specified for input.numel() "
                            "== 0.")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
     res = _argreduce("argmin", input, d, keepdim)

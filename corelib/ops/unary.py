@@ -554,6 +554,7 @@ def _zeros_bool(input):
 def bitwise_not(input):
     """~x for integer and bool tensors."""
     if input._dtype.is_floating_point:
-        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
+                                  f"'{D.legacy_name(input._dtype)}'")
     return _make(input._device.ops.bitwise_not(input._data), input._shape, input._dtype,
                  input._device)

@@ -420,7 +420,7 @@ def narrow(input, dim, start, length):
     return slice_view(input, slices, replay=("narrow", (d, start, length)))
 
 
-def select(input, dim, index):
+def select(input, dim, index, *, _indexing=False):
     """The sub-tensor at ``index`` along ``dim`` (a view with that dim removed)."""
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -428,7 +428,10 @@ def select(input, dim, index):
     size = input._shape[d]
     i = int(index)
     if not -size <= i < size:
-        raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+        if _indexing:       # x[i] words it as indexing does
+            raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+        raise IndexError(f"select(): index {i} out of range for tensor of size "
+                         f"{list(input._shape)} at dimension {d}")
     if i < 0:
         i += size
     slices = tuple((i, i + 1, 1) if k == d else (0, s, 1) for k, s in enumerate(input._shape))
