@@ -190,7 +190,9 @@ def table(works, impls, markdown=False):
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="python -m plugrad bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m plugrad bench", description=(
+        "Time the headline workloads on every plugrad backend beside raw numpy, raw CuPy and "
+        "PyTorch, in one run, and print one table of ratios."))
     p.add_argument("--compare", action="store_true",
                    help="print the comparison table (the default and only mode; the asv suites "
                         "in benchmarks/ track history)")
