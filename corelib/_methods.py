@@ -438,9 +438,9 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    # torch's CPU kernel draws every dtype as a double exponential and casts the result
-    u = creation.rand(self._shape, generator=generator, dtype=D.float64,
-                      device=self._device)
+    # torch's CPU kernel draws every dtype as a double exponential and casts the result;
+    # computed on the host, where the draws are made, so no device needs float64
+    u = creation.rand(self._shape, generator=generator, dtype=D.float64)
     return copy_(self, -(1 - u).log() / lambd)
 
 
