@@ -1,0 +1,63 @@
+"""Sorting: sort (stable, as the backend contract requires), argsort, topk, msort."""
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._tensor import _make, _wrap_dim
+from ..autograd.node import Node
+from ._graph import attach, edge, named, needs_grad
+
+
+class SortBackward0(Node):
+    __slots__ = ("shape", "dim", "index")
+
+    def backward(self, g):
+        return (g.new_zeros(self.shape).scatter(self.dim, self.index, g),)
+
+    def _drop(self):
+        self.index = None
+
+
+class SortBackward1(SortBackward0):
+    """sort(stable=...): torch's stable overload."""
+    __slots__ = ()
+
+
+def sort(input, dim=-1, descending=False, stable=None, *, out=None):
+    from .reduce import return_types
+    if isinstance(dim, bool):
+        dim, descending = -1, dim
+    dev = input._device
+    if not input._shape:
+        _wrap_dim(dim, 0)
+        values = named(input.clone(), "SortBackward0" if stable is None else "SortBackward1")
+        return return_types["sort"](values, _make(dev.ops.full((), 0, "int64"), (), D.int64, dev))
+    d = _wrap_dim(dim, input.ndim)
+    vdata, idata = dev.ops.sort(input._data, d, bool(descending))
+    values = _make(vdata, input._shape, input._dtype, dev)
+    indices = _make(idata, input._shape, D.int64, dev)
+    if needs_grad(input):
+        node = (SortBackward1 if stable is not None else SortBackward0)((edge(input),),
+                                                                          (indices,))
+        node.shape, node.dim, node.index = input._shape, d, indices
+        attach(values, node)
+    return return_types["sort"](values, indices)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending).indices
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    from .reduce import return_types
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    size = input._shape[d] if input._shape else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    s = sort(input, d, descending=largest)
+    values = s.values.narrow(d, 0, k) if input._shape else s.values
+    indices = s.indices.narrow(d, 0, k) if input._shape else s.indices
+    return return_types["topk"](named(values, "TopkBackward0"), indices)
+
+
+def msort(input):
+    return sort(input, 0).values
