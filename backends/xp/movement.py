@@ -14,6 +14,8 @@ class Movement:
         return self.xp.broadcast_to(x, shape)
 
     def slice(self, x, slices):
+        if not slices:  # x[()] of a 0-d array is a scalar copy; x[...] is a view
+            return x[...]
         return x[tuple(slice(start, stop, step) for start, stop, step in slices)]
 
     def flip(self, x, axes):
