@@ -61,3 +61,39 @@ def device(request):
                         f"{reason}")
         pytest.skip(f"backend '{name}' unavailable: {reason}")
     return name
+
+
+# -- reliability counts (tests/fuzz_profiles.py): fuzz examples run, bad-input calls catalogued
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    if call.when == "call":
+        import sys
+        counts = getattr(sys.modules.get("fuzz_profiles"), "COUNTS", {})
+        for kind, counter in counts.items():
+            if counter.get(item.nodeid):
+                item.user_properties.append((kind, counter[item.nodeid]))
+    yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    per_test = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for kind, n in getattr(report, "user_properties", ()):
+                if kind in ("fuzz cases", "bad-input calls"):
+                    per_test[(kind, report.nodeid)] = n
+    if not per_test:
+        return
+    totals, tests, by_function = {}, {}, {}
+    for (kind, nodeid), n in per_test.items():
+        totals[kind] = totals.get(kind, 0) + n
+        tests[kind] = tests.get(kind, 0) + 1
+        if kind == "fuzz cases":
+            function = nodeid.split("[", 1)[0]
+            runs, cases = by_function.get(function, (0, 0))
+            by_function[function] = (runs + 1, cases + n)
+    write = terminalreporter.write_line
+    terminalreporter.section("plugrad reliability counts")
+    for function, (runs, cases) in sorted(by_function.items()):
+        write(f"{cases:7d} fuzz cases  {function} ({runs} parametrizations)")
+    write(", ".join(f"{kind}: {totals[kind]} (in {tests[kind]} tests)" for kind in sorted(totals)))
