@@ -4,6 +4,7 @@ One line per case (tinygrad's ``test_ops.py``); see ``helpers.helper_test_op``. 
 ``()`` and broadcasting; ``vals=`` cases cover inf, nan, 0 and +-1.
 """
 import math
+import warnings
 
 import pytest
 import torch  # noqa: F401  (the oracle; fail, not skip, when missing)
@@ -749,3 +750,51 @@ def test_type_conversions(device):
     helper_test_op(device, [(3, 4), (2,)], lambda x, y: x.type_as(y),
                    dtypes=["float32", "int32"])
     helper_test_op(device, [], lambda x: x.long(), vals=[[2.7, -2.7, 0.5, -0.5]])
+
+
+# ---------------------------------------------------------------- random shapes (hypothesis)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+BINARY = [lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y,
+          lambda x, y: x / (y.abs() + 0.5), lambda T, x, y: T.maximum(x, y),
+          lambda T, x, y: T.where(x > y, x, y), lambda T, x, y: T.atan2(x, y),
+          lambda x, y: (x.abs() + 0.5) ** y, lambda x, y: x.lerp(y, 0.3)]
+UNARY_REDUCE = [lambda x: x.sum(), lambda x: x.mean(-1), lambda x: x.amax(0, keepdim=True),
+                lambda x: x.logsumexp(-1), lambda x: x.softmax(0), lambda x: x.var(-1),
+                lambda x: x.norm(dim=0), lambda x: x.cumsum(-1), lambda x: x.prod(0),
+                lambda x: x.tanh().sigmoid(), lambda x: x.flip(-1).transpose(0, -1)]
+
+
+@st.composite
+def broadcast_pair(draw):
+    ndim = draw(st.integers(0, 4))
+    shape = draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim))
+    other = [s if draw(st.booleans()) else 1 for s in shape]
+    drop = draw(st.integers(0, len(other)))
+    return tuple(shape), tuple(other[drop:])
+
+
+# the device fixture is a plain string, so sharing it across examples is safe
+_HYPOTHESIS = dict(max_examples=50, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow,
+                                          HealthCheck.function_scoped_fixture])
+
+
+@settings(**_HYPOTHESIS)
+@given(pair=broadcast_pair(), k=st.integers(0, len(BINARY) - 1), swap=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_binary_random_broadcast(device, pair, k, swap, seed):
+    shapes = list(pair[::-1] if swap else pair)
+    helper_test_op(device, shapes, BINARY[k], seed=seed)
+
+
+@settings(**_HYPOTHESIS)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+       k=st.integers(0, len(UNARY_REDUCE) - 1), seed=st.integers(0, 2 ** 16))
+def test_reductions_random_shapes(device, shape, k, seed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # var over one element warns in both
+        helper_test_op(device, [tuple(shape)], UNARY_REDUCE[k], seed=seed, atol=1e-5,
+                       rtol=1e-4)

@@ -276,7 +276,8 @@ def tensordot(a, b, dims=2):
 
 
 def einsum(equation, *operands):
-    """Einstein summation by aligning every operand to all labels, multiplying and summing."""
+    """Einstein summation: repeated labels become diagonals, labels only one operand has are
+    summed, and operands are contracted left to right with one (batched) matmul each."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")
@@ -327,19 +328,67 @@ def einsum(equation, *operands):
         if c not in sizes:
             raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
                                "for any input operand")
-    labels = list(rhs) + [c for c in sizes if c not in rhs]
-    result = None
-    for op, t in ops:
-        perm = [t.index(c) for c in labels if c in t]
-        aligned = op.permute(perm) if perm != list(range(op.ndim)) else op
-        aligned = aligned.reshape([op._shape[t.index(c)] if c in t else 1 for c in labels])
-        result = aligned if result is None else result * aligned
-    contract = tuple(range(len(rhs), len(labels)))
-    if contract:
-        result = result.sum(contract)
-    elif len(ops) == 1 and result is operands[0]:
+    # sum out labels only one operand has (and the output lacks), then contract pairwise
+    # with matmul, keeping the labels later operands or the output still need
+    ops = [_sum_private(op, t, rhs, [u for j, (_, u) in enumerate(ops) if j != i])
+           for i, (op, t) in enumerate(ops)]
+    result, labels = ops[0]
+    for i in range(1, len(ops)):
+        later = set(rhs).union(*[set(u) for _, u in ops[i + 1:]])
+        result, labels = _contract(result, labels, ops[i][0], ops[i][1], later, sizes)
+    extra = tuple(k for k, c in enumerate(labels) if c not in rhs)
+    if extra:
+        result = result.sum(extra)
+        labels = "".join(c for c in labels if c in rhs)
+    perm = [labels.index(c) for c in rhs]
+    if perm != list(range(len(perm))):
+        result = result.permute(perm)
+    elif result is operands[0] or (len(operands) == 1 and result._base is operands[0]):
         result = result.clone()
     return result
+
+
+def _sum_private(op, term, rhs, others):
+    """Sum the dims whose label no other operand and not the output uses."""
+    used = set(rhs).union(*[set(u) for u in others])
+    dims = tuple(k for k, c in enumerate(term) if c not in used)
+    if dims:
+        op = op.sum(dims)
+        term = "".join(c for c in term if c in used)
+    return op, term
+
+
+def _contract(a, la, b, lb, keep, sizes):
+    """Contract operands a (labels la) and b (labels lb) with one (batched) matmul."""
+    batch = [c for c in la if c in lb and c in keep]
+    summed = [c for c in la if c in lb and c not in keep]
+    left = [c for c in la if c not in lb]
+    right = [c for c in lb if c not in la]
+    a = a.permute([la.index(c) for c in batch + left + summed])
+    b = b.permute([lb.index(c) for c in batch + summed + right])
+    full = [sizes[c] for c in summed]
+    if list(a.shape[len(batch) + len(left):]) != full:   # a size-1 summed label broadcasts
+        a = a.expand(*a.shape[:len(batch) + len(left)], *full)
+    if list(b.shape[len(batch):len(batch) + len(summed)]) != full:
+        b = b.expand(*b.shape[:len(batch)], *full, *b.shape[len(batch) + len(summed):])
+    nb = len(batch)
+    k = 1
+    for c in summed:
+        k *= sizes[c]
+    lsz = [a.shape[nb + j] for j in range(len(left))]
+    rsz = [b.shape[nb + len(summed) + j] for j in range(len(right))]
+    am = a.reshape(*a.shape[:nb], _prod(lsz), k)
+    bm = b.reshape(*b.shape[:nb], k, _prod(rsz))
+    out = _mm(am, bm)
+    out = out.reshape(*out.shape[:nb], *lsz, *rsz)
+    return out, "".join(batch + left + right)
+
+
+def _prod(values):
+    n = 1
+    for v in values:
+        n *= v
+    return n
 
 
 def _take_diagonals(op, term):
