@@ -79,12 +79,16 @@ class Kernels:
     # --------------------------------------------------------------------------- softmax
     def softmax(self, x, axis):
         xp = self.xp
+        if not x.shape[axis]:       # max over an empty axis raises; torch returns x's shape
+            return x.copy()
         e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
         e /= xp.sum(e, axis=axis, keepdims=True)
         return e
 
     def log_softmax(self, x, axis):
         xp = self.xp
+        if not x.shape[axis]:
+            return x.copy()
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         return shifted
