@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from . import _dtype as D
 from ._tensor import Tensor
-from .ops import (activation, binary, conversion, creation, indexing, linalg, movement, reduce,
-                  unary, views)
+from .ops import (activation, binary, conversion, creation, indexing, linalg, math_extra,
+                  movement, reduce, stats, unary, views)
 from .ops._graph import named as _named
 from .ops._operands import broadcast_shapes as _broadcast_pair
 from .ops.inplace import can_cast
@@ -25,6 +25,8 @@ rand, randn, randint, randperm = creation.rand, creation.randn, creation.randint
 rand_like, randn_like, randint_like = creation.rand_like, creation.randn_like, \
     creation.randint_like
 bernoulli, normal, multinomial = creation.bernoulli, creation.normal, creation.multinomial
+
+tril_indices, triu_indices = creation.tril_indices, creation.triu_indices
 
 # elementwise
 add, sub, subtract, mul, multiply = binary.add, binary.sub, binary.sub, binary.mul, binary.mul
@@ -59,6 +61,13 @@ clamp_min, clamp_max = activation.clamp_min, activation.clamp_max
 softmax, log_softmax = activation.softmax, activation.log_softmax
 where = indexing.where
 
+erfc, logit, sgn, sinc = math_extra.erfc, math_extra.logit, math_extra.sgn, math_extra.sinc
+deg2rad, rad2deg, signbit = math_extra.deg2rad, math_extra.rad2deg, math_extra.signbit
+nan_to_num, hypot, xlogy = math_extra.nan_to_num, math_extra.hypot, math_extra.xlogy
+logaddexp, logaddexp2 = math_extra.logaddexp, math_extra.logaddexp2
+fmax, fmin, copysign = math_extra.fmax, math_extra.fmin, math_extra.copysign
+float_power, heaviside, dist = math_extra.float_power, math_extra.heaviside, math_extra.dist
+
 # reductions
 sum, nansum, mean, nanmean, prod = reduce.sum, reduce.nansum, reduce.mean, reduce.nanmean, \
     reduce.prod
@@ -68,6 +77,10 @@ argmax, argmin, any, all = reduce.argmax, reduce.argmin, reduce.any, reduce.all
 count_nonzero = reduce.count_nonzero
 var, std, var_mean, std_mean = reduce.var, reduce.std, reduce.var_mean, reduce.std_mean
 logsumexp, norm, cumsum, cumprod = reduce.logsumexp, reduce.norm, reduce.cumsum, reduce.cumprod
+
+median, nanmedian, kthvalue = stats.median, stats.nanmedian, stats.kthvalue
+cummax, cummin, logcumsumexp = stats.cummax, stats.cummin, stats.logcumsumexp
+unique, isin = stats.unique, stats.isin
 
 # shape
 reshape, flatten, unflatten, ravel = views.reshape, views.flatten, views.unflatten, views.ravel
@@ -85,12 +98,16 @@ column_stack = movement.column_stack
 atleast_1d, atleast_2d, atleast_3d = movement.atleast_1d, movement.atleast_2d, \
     movement.atleast_3d
 tile, roll, tril, triu = movement.tile, movement.roll, movement.tril, movement.triu
+repeat_interleave, rot90, diff = movement.repeat_interleave, movement.rot90, movement.diff
+diag_embed, kron = movement.diag_embed, movement.kron
+vsplit, hsplit, dsplit = movement.vsplit, movement.hsplit, movement.dsplit
 
 # indexing
 gather, scatter, scatter_add = indexing.gather, indexing.scatter, indexing.scatter_add
 index_select, index_add = indexing.index_select, indexing.index_add
 index_put, index_fill = indexing.index_put, indexing.index_fill
 masked_fill, masked_select = indexing.masked_fill, indexing.masked_select
+masked_scatter = indexing.masked_scatter
 nonzero, argwhere, take = indexing.nonzero, indexing.argwhere, indexing.take
 take_along_dim = indexing.take_along_dim
 sort, argsort, topk, msort = indexing.sort, indexing.argsort, indexing.topk, indexing.msort
@@ -211,5 +228,6 @@ def numpy_dtype(dt):
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in (
     "D", "Tensor", "activation", "binary", "conversion", "creation", "indexing", "linalg",
-    "movement", "reduce", "unary", "views", "annotations", "numpy_dtype")]
+    "movement", "reduce", "unary", "views", "annotations", "numpy_dtype", "math_extra",
+    "stats")]
 __all__.append("can_cast")

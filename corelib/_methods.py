@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from . import _dtype as D
 from ._tensor import Tensor
-from .ops import (activation, binary, conversion, creation, indexing, inplace, linalg, movement,
-                  reduce, unary, views)
+from .ops import (activation, binary, conversion, creation, indexing, inplace, linalg,
+                  math_extra, movement, reduce, stats, unary, views)
 from .ops.inplace import apply_inplace, check_inplace, fast_binary_
 
 # ------------------------------------------------------------------ plain methods
@@ -87,6 +87,21 @@ _METHODS = {
     "bfloat16": conversion.bfloat16, "long": conversion.long, "int": conversion.int_,
     "short": conversion.short, "char": conversion.char, "byte": conversion.byte,
     "bool": conversion.bool_, "type_as": conversion.type_as,
+    # composites
+    "erfc": math_extra.erfc, "logit": math_extra.logit, "sgn": math_extra.sgn,
+    "sinc": math_extra.sinc, "deg2rad": math_extra.deg2rad, "rad2deg": math_extra.rad2deg,
+    "signbit": math_extra.signbit, "nan_to_num": math_extra.nan_to_num,
+    "hypot": math_extra.hypot, "logaddexp": math_extra.logaddexp,
+    "logaddexp2": math_extra.logaddexp2, "xlogy": math_extra.xlogy, "fmax": math_extra.fmax,
+    "fmin": math_extra.fmin, "copysign": math_extra.copysign,
+    "float_power": math_extra.float_power, "heaviside": math_extra.heaviside,
+    "dist": math_extra.dist, "median": stats.median, "nanmedian": stats.nanmedian,
+    "kthvalue": stats.kthvalue, "cummax": stats.cummax, "cummin": stats.cummin,
+    "logcumsumexp": stats.logcumsumexp, "unique": stats.unique, "isin": stats.isin,
+    "repeat_interleave": movement.repeat_interleave, "rot90": movement.rot90,
+    "diff": movement.diff, "diag_embed": movement.diag_embed, "kron": movement.kron,
+    "vsplit": movement.vsplit, "hsplit": movement.hsplit, "dsplit": movement.dsplit,
+    "baddbmm": linalg.baddbmm, "addmv": linalg.addmv, "index_put": indexing.index_put,
     # creation
     "new_zeros": creation.new_zeros, "new_ones": creation.new_ones,
     "new_full": creation.new_full, "new_empty": creation.new_empty,

@@ -472,6 +472,23 @@ GRADCHECK = [
     ("diagonal", [(3, 3)], lambda a: a.diagonal()),
     ("to_float64", [(2, 3)], lambda a: a.to(plugrad.float64, copy=True)),
     ("setitem_copyslices", [(3, 4), (4,)], lambda a, v: _setitem(a, v)),
+    ("tensordot", [(2, 3), (3, 2)], lambda a, b: plugrad.tensordot(a, b, 1)),
+    ("cross", [(2, 3), (2, 3)], lambda a, b: plugrad.cross(a, b, dim=1)),
+    ("cdist", [(2, 3), (3, 3)], lambda a, b: plugrad.cdist(a, b)),
+    ("erfc", [(2, 3)], lambda a: a.erfc()), ("logit", [(2, 3)], lambda a: a.logit(),
+                                             dict(low=0.1, high=0.9)),
+    ("sinc", [(2, 3)], lambda a: a.sinc()), ("hypot", [(2, 3), (3,)], plugrad.hypot),
+    ("logaddexp", [(2, 3), (2, 3)], plugrad.logaddexp),
+    ("xlogy", [(2, 3), (2, 3)], plugrad.xlogy, P), ("fmax", [(2, 3), (2, 3)], plugrad.fmax),
+    ("copysign", [(2, 3), (2, 3)], plugrad.copysign),
+    ("median_dim", [(2, 3)], lambda a: a.median(1)[0]),
+    ("kthvalue", [(2, 3)], lambda a: a.kthvalue(2, 1)[0]),
+    ("cummax", [(2, 3)], lambda a: a.cummax(1)[0]),
+    ("logcumsumexp", [(2, 3)], lambda a: a.logcumsumexp(1)),
+    ("repeat_interleave", [(2, 3)], lambda a: a.repeat_interleave(2, 1)),
+    ("rot90", [(2, 3)], lambda a: plugrad.rot90(a)), ("diff", [(2, 3)], lambda a: a.diff()),
+    ("diag_embed", [(2, 3)], lambda a: plugrad.diag_embed(a)),
+    ("kron", [(2, 2), (2, 1)], plugrad.kron),
 ]
 
 
@@ -492,12 +509,14 @@ def test_gradcheck(device, case):
     for shape in shapes:
         values = rng.uniform(low, high, shape)
         if name in ("max", "max_dim", "amin", "sort", "topk", "norm_inf", "maximum",
-                    "minimum", "clamp", "relu", "where", "masked_fill", "abs", "getitem_mask"):
+                    "minimum", "clamp", "relu", "where", "masked_fill", "abs", "getitem_mask",
+                    "median_dim", "kthvalue", "cummax", "fmax", "copysign"):
             values = values + numpy.sign(values) * 0.05     # away from ties and kinks
         inputs.append(plugrad.tensor(values, dtype=plugrad.float64, device=device,
                                      requires_grad=True))
     assert plugrad.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
-    if name not in ("getitem_mask", "sort", "topk", "max", "max_dim", "amin"):
+    if name not in ("getitem_mask", "sort", "topk", "max", "max_dim", "amin", "median_dim",
+                    "kthvalue", "cummax"):
         assert plugrad.autograd.gradgradcheck(fn, inputs, eps=1e-6, atol=1e-4, rtol=1e-3)
 
 

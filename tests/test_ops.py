@@ -752,6 +752,112 @@ def test_type_conversions(device):
     helper_test_op(device, [], lambda x: x.long(), vals=[[2.7, -2.7, 0.5, -0.5]])
 
 
+# --------------------------------------------------------------------- composite extras
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("erfc", {}), ("logit", dict(low=0.05, high=0.95)), ("sgn", {}), ("sinc", {}),
+    ("deg2rad", {}), ("rad2deg", {}), ("nan_to_num", {}),
+])
+def test_unary_composites(device, name, kw):
+    helper_test_op(device, [(3, 4)], lambda x: getattr(x, name)(), **kw)
+    helper_test_op(device, [], lambda T, x: getattr(T, name)(x), vals=EDGE, forward_only=True)
+    helper_test_op(device, [()], lambda x: getattr(x, name)(), **kw)
+
+
+def test_unary_composites_options(device):
+    helper_test_op(device, [(3, 4)], lambda x: x.logit(0.1))
+    helper_test_op(device, [], lambda x: x.nan_to_num(1.0, 2.0, -2.0), vals=EDGE)
+    helper_test_op(device, [], lambda T, x: T.signbit(x), vals=EDGE)
+    helper_test_op(device, [], lambda x: x.signbit(), vals=[[-3, 0, 2]], dtypes="int64")
+
+
+@pytest.mark.parametrize("name", ["hypot", "logaddexp", "logaddexp2", "xlogy", "fmax", "fmin",
+                                  "copysign", "dist"])
+def test_binary_composites(device, name):
+    helper_test_op(device, [(3, 4), (3, 4)], lambda T, x, y: getattr(T, name)(x, y))
+    if name != "dist":
+        helper_test_op(device, [(3, 1), (4,)], lambda T, x, y: getattr(T, name)(x, y))
+        helper_test_op(device, [], lambda T, x, y: getattr(T, name)(x, y),
+                       vals=EDGE + EDGE[::-1], forward_only=True)
+
+
+def test_float_power_heaviside(device):
+    helper_test_op(device, [(3, 4)], lambda T, x: T.float_power(x, 2))
+    helper_test_op(device, [(3, 4), (3, 4)], lambda T, x, y: T.float_power(x.abs(), y))
+    helper_test_op(device, [], lambda T, x, y: T.heaviside(x, y),
+                   vals=[[-1.0, 0.0, 2.0, 0.0], [5.0, 0.5, 5.0, -1.0]], forward_only=True)
+
+
+def test_median_kthvalue(device):
+    helper_test_op(device, [(3, 5)], lambda x: x.median())
+    helper_test_op(device, [(3, 5)], lambda x: tuple(x.median(1)))
+    helper_test_op(device, [(3, 4)], lambda x: tuple(x.median(0, keepdim=True)))
+    helper_test_op(device, [], lambda x: tuple(x.median(1)),
+                   vals=[[[1.0, nan, 3.0], [2.0, 1.0, 0.0]]])
+    helper_test_op(device, [], lambda x: tuple(x.nanmedian(1)),
+                   vals=[[[1.0, nan, 3.0, 4.0], [2.0, 1.0, 0.0, 5.0]]])
+    helper_test_op(device, [], lambda x: x.median(), vals=[[1.0, 2.0, 2.0, 5.0]])
+    helper_test_op(device, [(3, 5)], lambda x: tuple(x.kthvalue(2)))
+    helper_test_op(device, [(3, 5)], lambda x: tuple(x.kthvalue(3, 0, keepdim=True)))
+
+
+def test_cummax_cummin_logcumsumexp(device):
+    for name in ("cummax", "cummin"):
+        helper_test_op(device, [(3, 5)], lambda x: tuple(getattr(x, name)(1)))
+        helper_test_op(device, [], lambda x: tuple(getattr(x, name)(0)),
+                       vals=[[3.0, 1.0, 2.0, 1.0, 5.0, 5.0]])
+        helper_test_op(device, [], lambda x: tuple(getattr(x, name)(0)),
+                       vals=[[3.0, nan, 2.0, 7.0]])
+        helper_test_op(device, [], lambda x: tuple(getattr(x, name)(0)),
+                       vals=[[3, 1, 2, 1, 5]], dtypes="int64")
+    helper_test_op(device, [(3, 5)], lambda x: x.logcumsumexp(1))
+    helper_test_op(device, [], lambda x: x.logcumsumexp(0), vals=[[-inf, 0.0, 1000.0]])
+
+
+def test_unique_isin(device):
+    helper_test_op(device, [], lambda T, x: T.unique(x), vals=[[3, 1, 2, 3, 1]],
+                   dtypes="int64")
+    helper_test_op(device, [], lambda T, x: T.unique(x, return_inverse=True,
+                                                     return_counts=True),
+                   vals=[[[3.0, 1.0], [1.0, 2.5]]], forward_only=True)
+    helper_test_op(device, [], lambda T, x, y: T.isin(x, y), vals=[[1, 2, 3, 4], [2, 4, 9]],
+                   dtypes="int64")
+    helper_test_op(device, [], lambda T, x, y: T.isin(x, y, invert=True),
+                   vals=[[1, 2, 3, 4], [2, 4, 9]], dtypes="int64")
+
+
+def test_movement_composites(device):
+    helper_test_op(device, [(2, 3)], lambda x: x.repeat_interleave(2))
+    helper_test_op(device, [(2, 3)], lambda x: x.repeat_interleave(2, dim=1),
+                   check_grad_fn=False)
+    helper_test_op(device, [(2, 3)],
+                   lambda T, x: x.repeat_interleave(_idx(T, [1, 3]).to(x.device), dim=0),
+                   check_grad_fn=False)
+    helper_test_op(device, [], lambda T, x: T.repeat_interleave(x), vals=[[2, 0, 3]],
+                   dtypes="int64")
+    helper_test_op(device, [(2, 3)], lambda T, x: T.rot90(x))
+    helper_test_op(device, [(2, 3, 4)], lambda T, x: T.rot90(x, 3, (1, 2)))
+    helper_test_op(device, [(2, 3, 4)], lambda T, x: T.rot90(x, -2, (0, 2)))
+    helper_test_op(device, [(3, 5)], lambda x: x.diff())
+    helper_test_op(device, [(3, 5)], lambda x: x.diff(2, 0), check_grad_fn=False)
+    helper_test_op(device, [(3, 5), (3, 1)], lambda x, p: x.diff(dim=1, prepend=p),
+                   check_grad_fn=False)
+    helper_test_op(device, [(2, 3)], lambda T, x: T.diag_embed(x))
+    helper_test_op(device, [(2, 3)], lambda T, x: T.diag_embed(x, 1, 0, 2))
+    helper_test_op(device, [(2, 3), (2, 2)], lambda T, x, y: T.kron(x, y),
+                   check_grad_fn=False)
+    helper_test_op(device, [(4, 6, 2)], lambda T, x: T.vsplit(x, 2))
+    helper_test_op(device, [(4, 6, 2)], lambda T, x: T.hsplit(x, [1, 4]))
+    helper_test_op(device, [(4, 6, 2)], lambda T, x: T.dsplit(x, 2))
+
+
+def test_tri_indices(device):
+    for args in ((3, 3), (4, 3, 1), (3, 5, -1), (0, 3)):
+        helper_test_op(device, [], lambda T: T.tril_indices(*args))
+        helper_test_op(device, [], lambda T: T.triu_indices(*args))
+
+
 # ---------------------------------------------------------------- random shapes (hypothesis)
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -464,6 +464,23 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
         t.requires_grad_(True)
     return _result(t, out)
 
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, n) coordinates of the lower triangle of a row x col matrix, row-major."""
+    return _tri_indices(row, col, offset, dtype, device, lower=True)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _tri_indices(row, col, offset, dtype, device, lower=False)
+
+
+def _tri_indices(row, col, offset, dtype, device, lower):
+    r = arange(row, device=device).unsqueeze(1)
+    c = arange(col, device=device).unsqueeze(0)
+    mask = (c - r <= offset) if lower else (c - r >= offset)
+    coords = mask.nonzero().t().contiguous()
+    dt = _check_dtype(dtype) or D.int64
+    return coords if dt is D.int64 else coords.to(dt)
+
 # --------------------------------------------------------------------------- random
 
 

@@ -304,3 +304,119 @@ def triu(input, diagonal=0):
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
     return named(input.masked_fill(_tri_mask(input, diagonal, True).logical_not(), 0),
                  "TriuBackward0")
+
+# ------------------------------------------------------------- more composite movement
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int, or one count per element) along dim
+    (the flattened tensor when None)."""
+    from .creation import arange
+    if repeats is None:                     # torch.repeat_interleave(counts)
+        counts = input
+        return repeat_interleave(arange(counts.numel(), device=counts._device), counts, 0)
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    if isinstance(repeats, int) or (isinstance(repeats, Tensor) and repeats.numel() == 1
+                                    and input._shape and input._shape[d] != 1):
+        r = int(repeats)
+        shape = input._shape
+        x = input.unsqueeze(d + 1).expand(*shape[:d + 1], r, *shape[d + 1:])
+        return named(x.reshape(*shape[:d], shape[d] * r, *shape[d + 1:]), "ViewBackward0")
+    return input.index_select(d, _expand_counts(repeats.to(D.int64)))
+
+
+def _expand_counts(counts):
+    """[0, 0, 1, 2, 2, 2] for counts [2, 1, 3]: a position's index, via cumsum + scatter."""
+    from .creation import arange
+    total = int(counts.sum())
+    starts = counts.cumsum(0) - counts
+    marks = counts.new_zeros(total + 1)
+    marks = marks.index_add(0, starts.masked_select(counts > 0),
+                            counts.new_ones(int((counts > 0).sum())))
+    idx = marks.cumsum(0)[:total] - 1
+    keep = arange(counts.numel(), device=counts._device).masked_select(counts > 0)
+    return keep[idx]
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees k times in the plane of ``dims``."""
+    d0, d1 = (_wrap_dim(d, input.ndim) for d in dims)
+    k %= 4
+    if k == 0:
+        out = input.clone()
+    elif k == 1:
+        out = input.flip(d1).transpose(d0, d1)
+    elif k == 2:
+        out = input.flip((d0, d1))
+    else:
+        out = input.flip(d0).transpose(d0, d1)
+    return named(out, "Rot90Backward0")
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """n-th forward difference along ``dim``."""
+    d = _wrap_dim(dim, input.ndim)
+    parts = [p for p in (prepend, input, append) if p is not None]
+    x = cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        m = x._shape[d]
+        x = x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1) if x._dtype is not D.bool_ else \
+            x.narrow(d, 1, m - 1).logical_xor(x.narrow(d, 0, m - 1))
+    return x
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Put the last dim of input on a diagonal of new dims (dim1, dim2)."""
+    from .creation import arange
+    n = input._shape[-1] + abs(offset)
+    out_nd = input.ndim + 1
+    d1, d2 = _wrap_dim(dim1, out_nd), _wrap_dim(dim2, out_nd)
+    idx = arange(input._shape[-1], device=input._device)
+    rows, cols = idx + max(-offset, 0), idx + max(offset, 0)
+    base = input.new_zeros(*input._shape[:-1], n, n)
+    moved = base.index_put(tuple([None] * (input.ndim - 1)) + (rows, cols), input)
+    order = list(range(input.ndim - 1))
+    perm = [None] * out_nd
+    perm[d1], perm[d2] = input.ndim - 1, input.ndim
+    it = iter(order)
+    perm = [p if p is not None else next(it) for p in perm]
+    inverse = [0] * out_nd
+    for i, p in enumerate(perm):
+        inverse[i] = p
+    return named(moved.permute(inverse), "DiagEmbedBackward0")
+
+
+def kron(input, other):
+    """Kronecker product."""
+    nd = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (nd - input.ndim) + input._shape)
+    b = other.reshape((1,) * (nd - other.ndim) + other._shape)
+    inter_a, inter_b, final = [], [], []
+    for sa, sb in zip(a._shape, b._shape):
+        inter_a += [sa, 1]
+        inter_b += [1, sb]
+        final.append(sa * sb)
+    return (a.reshape(inter_a) * b.reshape(inter_b)).reshape(final)
+
+
+def _split_along(input, sections, dim, name):
+    from .views import tensor_split
+    if isinstance(sections, int) and input._shape[dim] % sections:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {input._shape[dim]} is not divisible by the "
+                           f"split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def vsplit(input, sections):
+    return _split_along(input, sections, 0, "vsplit")
+
+
+def hsplit(input, sections):
+    return _split_along(input, sections, 1 if input.ndim > 1 else 0, "hsplit")
+
+
+def dsplit(input, sections):
+    return _split_along(input, sections, 2, "dsplit")
