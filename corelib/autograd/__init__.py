@@ -118,7 +118,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
     outputs = _as_tuple(outputs)
-    single = not isinstance(inputs, (list, tuple))
     inputs = _as_tuple(inputs)
     if retain_graph is None:
         retain_graph = create_graph

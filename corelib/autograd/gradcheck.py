@@ -106,7 +106,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)
-    tensors = [t for _, t in _tensors(inputs)]
     outputs = _outputs(func, inputs)
     if grad_outputs is None:
         from ..ops.creation import randn
