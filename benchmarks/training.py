@@ -1,7 +1,7 @@
 """Training benchmarks, side by side: plugrad (cpu backend), torch CPU and a hand-written numpy
 MLP, all on one thread.
 
-    python benchmarks/training.py [--repeat 7] [--device cpu]
+    python benchmarks/training.py [--repeat 15] [--device cpu] [--keep-freed-memory]
 
 Workloads (sklearn's bundled digits: 1797 samples of 8x8 pixels, 10 classes):
 
@@ -27,6 +27,21 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+
+def keep_freed_memory():
+    """Ask glibc to keep freed memory instead of returning it to the kernel (for all three
+    contenders alike): fresh pages cost a fault each, which on some machines outweighs the
+    arithmetic of a full-batch step. Returns False where mallopt is unavailable."""
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and
+                    libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+    except (OSError, AttributeError, TypeError):
+        return False
 
 
 def digits():
@@ -166,7 +181,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--device", default="cpu", help="plugrad device (default cpu)")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="glibc mallopt: reuse freed memory instead of unmapping it")
     args = parser.parse_args()
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("mallopt is not available here")
     X, Y = digits()
     import torch
     torch.set_num_threads(1)
@@ -179,7 +198,8 @@ def main():
     workloads = {(name, w): fn for name, suite in suites.items() for w, fn in suite.items()}
     results = measure(workloads, args.repeat)
     names = list(suites)
-    print(f"median of {args.repeat} runs, ms: wall (thread cpu)")
+    print(f"median of {args.repeat} runs, ms: wall (thread cpu)" +
+          (", freed memory kept by malloc" if args.keep_freed_memory else ""))
     print(f"{'':<22}" + "".join(f"{n:>24}" for n in names) +
           f"{'plugrad/torch':>15}{'plugrad/numpy':>15}")
     for w in suites[names[0]]:
