@@ -29,6 +29,7 @@ cfloat = None
 
 from . import cuda, opencl  # noqa: E402
 from . import nn, optim  # noqa: E402
+from . import testing  # noqa: E402,F401  (plugrad.testing.compare_backends)
 from . import utils  # noqa: E402  (plugrad.utils.data)
 from .serialization import load, save  # noqa: E402
 
