@@ -1,4 +1,4 @@
-"""The "Writing a backend" tutorial (plugins/examples/README.md), followed literally.
+"""The README's "Writing a backend" tutorial, followed literally.
 
 Every code block titled with a file name is written to that file, the distribution is
 pip-installed (into a temporary target directory, as ``pip install`` would into
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch  # noqa: F401  (the tutorial's backend wraps torch; the oracle must be installed)
 
-TUTORIAL = Path(__file__).resolve().parent.parent / "plugins" / "examples" / "README.md"
+TUTORIAL = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r'^```\w+ title="([^"]+)"\n(.*?)^```', re.M | re.S)
 
 
