@@ -14,12 +14,13 @@ from .gemm import Gemm
 from .indexing import Indexing
 from .movement import Movement
 from .nn import NNKernels
+from .random import Random
 from .reduce import Reductions
 from .runtime import Device, Runtime, new_counter
 
 
 class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Gemm,
-                    NNKernels):
+                    NNKernels, Random):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"
