@@ -36,9 +36,10 @@ What else a backend is expected to do (and not do):
   numpy -- says so with an optional ``supports(op, dtype) -> bool`` (the frontend consults it
   before dtypes numpy lacks, the conformance kit reports such cells as missing, tests and
   benchmarks skip them) and raises a RuntimeError naming the dtype if called anyway.
-* random numbers: none. Every random op draws on the host (a torch-identical MT19937) and
-  arrives through ``from_host``, so every backend sees the numbers torch's CPU generator
-  gives for the same seed.
+* random numbers: torch's CPU stream everywhere. Without the optional ``mt19937_generate``
+  kernel a random op draws on the host (a torch-identical MT19937) and arrives through
+  ``from_host``; with it the generator's state moves to the device once and the same numbers
+  are generated there, so every backend sees what torch's CPU generator gives for a seed.
 * synchronization: ops may be asynchronous (queued on a stream), but ``to_host`` returns only
   once the buffer's data is final, and ``synchronize(device)`` blocks until everything queued
   on the device is done (benchmarks time up to it).
@@ -255,6 +256,27 @@ def _ops():
        "in-place Adam/AdamW update of every parameter; hyper has lr, beta1, beta2, eps, "
        "weight_decay, decoupled (AdamW), amsgrad, maximize and step (the new step count, "
        "the same for all parameters).")
+    op("mt19937_generate", "kernel", "random", "buf pos shape dtype transform params", "buf",
+       "mt19937_generate(state, pos, shape, dtype, transform, params) -> buf: continue torch's "
+       "CPU random stream (at::mt19937) on the device. `state` is a contiguous int32 buffer of "
+       "624 elements holding the MT19937 words (untempered, as in torch's get_state); it is "
+       "advanced in place. `pos` (0..624) is the index of the next word; at 624 the state is "
+       "twisted (the standard MT19937 recurrence) before the next word. Each word is the "
+       "tempered state[pos], then pos += 1; the caller tracks the new pos itself. Elements are "
+       "made in C order from consecutive words; `random64` is (first word << 32) | second. "
+       "`transform`: 'uniform' with params (low, high), float dtypes: float16/float32 take one "
+       "word, x = (w & 0xFFFFFF) * 2**-24, and unless (low, high) == (0, 1) "
+       "x = fma(x, float32(high) - float32(low), float32(low)) in float32, rounded once; then "
+       "cast to dtype (nearest even), and an element equal to dtype(high) becomes dtype(low) "
+       "(always checked for float16, only with non-default bounds for float32). float64 takes "
+       "two words, x = (random64 & (2**53 - 1)) * 2**-53, and with non-default bounds "
+       "x = fma(x, high - low, low) in float64, x == high becoming low. 'integer' with params "
+       "(bits, span, base): bits 32 takes one word w (span < 2**32), bits 64 random64; "
+       "r = (w % span if span else w) + base modulo 2**64, read as int64 and cast like numpy's "
+       "astype (float16 through float32). 'bernoulli' with params (threshold,): two words, "
+       "1 if (random64 & (2**53 - 1)) < threshold else 0, in dtype (threshold = "
+       "ceil(p * 2**53) gives torch's `uniform < p`). Returns a new C-contiguous buffer of "
+       "`shape` and `dtype`. Absent: random ops draw on the host and upload.")
     return {s.name: s for s in specs}
 
 
