@@ -4,14 +4,15 @@ Imported only by :func:`plugrad.backends.cupy.load`. The shared ``xp`` code serv
 CuPy is numpy-compatible; this module overrides the places where it is not (ufuncs take no
 ``out=...``, ufuncs have no ``.reduce`` besides add/multiply, ``argsort`` has no ``kind``,
 ``add.at`` covers few dtypes) and adds devices, memory statistics and peer copies. The fused
-kernels live in :mod:`plugrad.backends.cuda_fused`. Only ``from_host``/``to_host`` touch the
-host.
+kernels live in :mod:`plugrad.backends.cuda_fused`, the random-number kernel in
+:mod:`plugrad.backends.cuda_random`. Only ``from_host``/``to_host`` touch the host.
 """
 from __future__ import annotations
 
 import numpy
 
 from .cuda_fused import FusedKernels
+from .cuda_random import CudaRandom
 from .xp import ArrayModuleBackend
 from .xp.elementwise import UFUNCS
 
@@ -19,7 +20,7 @@ from .xp.elementwise import UFUNCS
 FUSED_DTYPES = ("float32", "float64")
 
 
-class CupyBackend(FusedKernels, ArrayModuleBackend):
+class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
     """CuPy arrays as buffers; device indices are CUDA device ordinals."""
 
     def __init__(self, cupy):

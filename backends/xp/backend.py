@@ -4,6 +4,7 @@ from __future__ import annotations
 from .elementwise import Elementwise, bind_ufuncs
 from .kernels import Kernels
 from .movement import Movement
+from .random import Random
 from .reduce import Reductions
 from .runtime import Runtime
 
@@ -11,7 +12,7 @@ DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64",
                "float16", "float32", "float64")
 
 
-class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Kernels):
+class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Kernels, Random):
     """Implements every contract op with a numpy-compatible module ``xp``."""
 
     def __init__(self, xp, name):
