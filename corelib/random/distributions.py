@@ -12,7 +12,7 @@ from . import dtypes
 from .fma import fma32, fma64
 from .normal import normal_array
 
-__all__ = ["uniform", "normal", "bernoulli", "cfmt"]
+__all__ = ["uniform", "normal", "bernoulli", "cfmt", "check_uniform", "check_p"]
 
 
 def cfmt(x) -> str:
@@ -25,8 +25,8 @@ def _limits(dt: np.dtype) -> tuple[float, float]:
     return float(info.min), float(info.max)
 
 
-def uniform(engine, n: int, dt: np.dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
-    """``uniform_impl_`` checks (native/DistributionTemplates.h) + cpu ``uniform_kernel``."""
+def check_uniform(dt: np.dtype, low: float, high: float) -> tuple[float, float]:
+    """``uniform_impl_``'s checks (native/DistributionTemplates.h); (low, high) as floats."""
     if dt not in dtypes.FLOATS:
         raise dtypes.not_implemented("check_uniform_bounds", dt)
     low, high = float(low), float(high)
@@ -39,6 +39,12 @@ def uniform(engine, n: int, dt: np.dtype, low: float = 0.0, high: float = 1.0) -
     if high - low > hi_lim:
         raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{dtypes.scalar_name(dt)}>::max(), "
                            f"but found to={cfmt(high)} and from={cfmt(low)} which result in to-from to exceed the limit")
+    return low, high
+
+
+def uniform(engine, n: int, dt: np.dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """``uniform_impl_`` checks + cpu ``uniform_kernel``."""
+    low, high = check_uniform(dt, low, high)
     if dt == np.float64:
         # uniform_real<double>: 53 bits of random64; x * (to - from) + from, fused by GCC
         out = engine.unit_double(n)
@@ -67,6 +73,14 @@ def normal(engine, n: int, dt: np.dtype, mean: float = 0.0, std: float = 1.0) ->
     return normal_array(engine, n, dt, mean, std)
 
 
+def check_p(p) -> float:
+    """``bernoulli_(float p)``'s check: p in [0, 1] (nan fails), returned as a float."""
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={cfmt(p)}")
+    return p
+
+
 def bernoulli(engine, p, shape: tuple[int, ...], dt: np.dtype) -> np.ndarray:
     """``bernoulli_kernel`` (native/cpu/DistributionTemplates.h): one uniform per element, ``u < p``.
 
@@ -77,9 +91,7 @@ def bernoulli(engine, p, shape: tuple[int, ...], dt: np.dtype) -> np.ndarray:
     """
     n = int(np.prod(shape, dtype=np.int64))
     if not isinstance(p, np.ndarray):
-        p = float(p)
-        if not 0.0 <= p <= 1.0:
-            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={cfmt(p)}")
+        p = check_p(p)
         u = engine.unit_double(n)
         return (u < p).astype(dt).reshape(shape)
     if p.dtype not in dtypes.FLOATS:

@@ -93,6 +93,19 @@ class Engine:
     def _set_key(self, key: np.ndarray, pos: int) -> None:
         self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
 
+    # ------------------------------------------------------------------ device hand-off
+
+    def words(self) -> tuple[np.ndarray, int]:
+        """(the 624 state words as uint32, index of the next word; 624: twist first): what a
+        device needs to continue the stream (``mt19937_generate``)."""
+        st = self._bits.state["state"]
+        return st["key"].astype(np.uint32), int(st["pos"])
+
+    def load_words(self, key: np.ndarray, pos: int) -> None:
+        """Take back the words a device advanced from :meth:`words` (after >= 1 draw there)."""
+        self._set_key(np.asarray(key, np.uint32), pos)
+        self._pristine = False
+
     # ------------------------------------------------------------------ raw draws
 
     def random32(self, n: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import dtypes
 
-__all__ = ["random_", "randperm"]
+__all__ = ["plan", "random_", "randperm"]
 
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 _U64 = (1 << 64) - 1
@@ -79,38 +79,22 @@ def _check_in_range(frm: int, to_inc: int, dt: np.dtype) -> None:
                               "please fix the code in advance", UserWarning, stacklevel=4)
 
 
-def _from_to(engine, n: int, dt: np.dtype, span: int, base: int) -> np.ndarray:
-    """``uniform_int_from_to_distribution``: ``(val % range) + base`` in uint64, then cast.
+def plan(dt: np.dtype, low: int | None = None, high: int | None = None) -> tuple[int, int, int]:
+    """``(bits, span, base)`` of ``random_(low, high)`` on ``dt``, after torch's checks and warnings.
 
-    Ranges of 2**28 and up draw random64 (any dtype) to bound the modulo skew; smaller ones
-    one random().  Measured on torch 2.13, which no longer uses the older 2**32 cut.
+    Each element draws one ``random()`` (bits=32) or ``random64()`` (bits=64) value ``v`` and
+    is ``(v % span if span else v) + base`` modulo 2**64, read as int64 and cast to ``dt``
+    (torch's ``uniform_int*`` transforms).  The device kernel ``mt19937_generate`` takes these
+    numbers as its 'integer' transform, so host and device share one source of truth.
     """
-    val = engine.random64(n) if span >= 1 << 28 else engine.random32(n).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        res = (val % np.uint64(span)) + np.uint64(base & _U64)  # unsigned wrap, as in C++
-    return _cast_from_int64(res.view(np.int64), dt)
-
-
-def _unbounded(engine, n: int, dt: np.dtype) -> np.ndarray:
-    """``random_()`` without bounds: ``uniform_int<T>``, [0, 2**digits] for floats, [0, max] for ints."""
-    if dt == np.bool_:
-        return (engine.random32(n) & np.uint32(1)).astype(dt)
-    if dt in (np.dtype("int64"), np.dtype("float64")):
-        val = engine.random64(n)
-    else:
-        val = engine.random32(n).astype(np.uint64)
-    if dt in dtypes.FLOATS:
-        mod = (1 << _DIGITS[dt.name]) + 1
-    else:
-        mod = _int_limits(dt)[1] + 1
-    return _cast_from_int64((val % np.uint64(mod)).view(np.int64), dt)
-
-
-def random_(engine, n: int, dt: np.dtype, low: int | None = None, high: int | None = None) -> np.ndarray:
-    """``Tensor.random_()``, ``random_(to)`` (low=0) and ``random_(from, to)``; ``high=None`` with a
-    ``low`` means [low, dtype max].  ``randint(low, high)`` is ``random_(low, high)``."""
     if low is None and high is None:
-        return _unbounded(engine, n, dt)
+        # random_() without bounds: uniform_int<T>, [0, 2**digits] for floats, [0, max] for
+        # ints; random64 for int64/double only, and bool is random() & 1 (== % 2)
+        if dt == np.bool_:
+            return 32, 2, 0
+        bits = 64 if dt in (np.dtype("int64"), np.dtype("float64")) else 32
+        mod = (1 << _DIGITS[dt.name]) + 1 if dt in dtypes.FLOATS else _int_limits(dt)[1] + 1
+        return bits, mod, 0
     frm = 0 if low is None else int(low)
     is_float = dt in dtypes.FLOATS
     if high is not None:
@@ -139,10 +123,24 @@ def random_(engine, n: int, dt: np.dtype, low: int | None = None, high: int | No
         # [int64 min, int64 max]: random_full_64_bits_range_kernel, uniform_int_full_range
         if dt not in (np.dtype("int64"), np.dtype("float64"), np.dtype("float32")):
             raise RuntimeError("random_full_64_bits_range_kernel_cpu handles only int64, double, float and bfloat16")
-        return _cast_from_int64(engine.random64(n).view(np.int64), dt)
+        return 64, 0, 0
+    # uniform_int_from_to_distribution: ranges of 2**28 and up draw random64 (any dtype) to
+    # bound the modulo skew, smaller ones one random().  Measured on torch 2.13, which no
+    # longer uses the older 2**32 cut.
+    return (64 if span >= 1 << 28 else 32), span, frm
+
+
+def random_(engine, n: int, dt: np.dtype, low: int | None = None, high: int | None = None) -> np.ndarray:
+    """``Tensor.random_()``, ``random_(to)`` (low=0) and ``random_(from, to)``; ``high=None`` with a
+    ``low`` means [low, dtype max].  ``randint(low, high)`` is ``random_(low, high)``."""
+    bits, span, base = plan(dt, low, high)
     if n == 0:
         return np.empty(0, dt)
-    return _from_to(engine, n, dt, span, frm)
+    val = engine.random64(n) if bits == 64 else engine.random32(n).astype(np.uint64)
+    if span:
+        with np.errstate(over="ignore"):
+            val = (val % np.uint64(span)) + np.uint64(base & _U64)  # unsigned wrap, as in C++
+    return _cast_from_int64(val.view(np.int64), dt)
 
 
 def _check_randperm(n: int, dt: np.dtype) -> None:
