@@ -485,9 +485,8 @@ def _tri_indices(row, col, offset, dtype, device, lower):
 
 
 def _random(method, shape, dt, device, requires_grad, generator, *args):
-    gen = _generator.resolve(generator)
-    array = gen.draw(method, shape, *args)
-    t = from_host_array(array, dt, device)
+    # made on the device when its backend has mt19937_generate, else drawn and uploaded
+    t = _generator.resolve(generator).generate(tensor_device(device), method, shape, dt, *args)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -505,7 +504,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Uniform [0, 1): the same numbers as torch.rand on the CPU for the same seed."""
     dt = _float_dtype(dtype, "check_uniform_bounds")
     shape = _shape_arg(size)
-    return _result(_random("uniform", shape, dt, device, requires_grad, generator, dt.name),
+    return _result(_random("uniform", shape, dt, device, requires_grad, generator, 0.0, 1.0),
                    out)
 
 
@@ -514,7 +513,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Standard normal: the same numbers as torch.randn on the CPU for the same seed."""
     dt = _float_dtype(dtype, "normal_kernel_cpu")
     shape = _shape_arg(size)
-    return _result(_random("normal", shape, dt, device, requires_grad, generator, dt.name), out)
+    return _result(_random("normal", shape, dt, device, requires_grad, generator, 0.0, 1.0), out)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
@@ -532,8 +531,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     dt = _check_dtype(dtype) or D.int64
     gen = _generator.resolve(generator)
     shape = _shape_arg((size,))
-    array = gen.draw("randint", int(low), int(high), shape, dt.name)
-    t = from_host_array(array, dt, device)
+    t = gen.generate(tensor_device(device), "randint", shape, dt, int(low), int(high))
     if requires_grad:
         t.requires_grad_(True)
     return _result(t, out)
@@ -570,11 +568,11 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
 def bernoulli(input, p=None, *, generator=None, out=None):
     """Draw 0/1 with probabilities ``input`` (or a scalar ``p``), torch's CPU stream."""
     gen = _generator.resolve(generator)
-    if p is None:
-        probs = input.detach().cpu()._host()
-        array = gen.draw("bernoulli", probs, input._shape, input._dtype.name)
-    else:
-        array = gen.draw("bernoulli", float(p), input._shape, input._dtype.name)
+    if p is not None:
+        return _result(gen.generate(input._device, "bernoulli", input._shape, input._dtype,
+                                    float(p)), out)
+    probs = input.detach().cpu()._host()   # tensor p: drawn on the host
+    array = gen.draw("bernoulli", probs, input._shape, input._dtype.name)
     return _result(from_host_array(array, input._dtype, input._device), out)
 
 
