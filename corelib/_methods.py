@@ -415,8 +415,8 @@ def _random_fill(method):
         from . import _generator
         check_inplace(self)
         gen = _generator.resolve(generator)
-        array = gen.draw(method, self._shape, self._dtype.name, *args)
-        src = creation.from_host_array(array, self._dtype, self._device)
+        # made on the device when its backend has mt19937_generate, else drawn and uploaded
+        src = gen.generate(self._device, method, self._shape, self._dtype, *args)
         self._device.ops.assign(self._data, src._data)
         self._bump_version()
         return self
@@ -442,11 +442,11 @@ def bernoulli_(self, p=0.5, *, generator=None):
     from . import _generator
     check_inplace(self)
     gen = _generator.resolve(generator)
-    if isinstance(p, Tensor):
+    if isinstance(p, Tensor):   # tensor p: drawn on the host
         array = gen.draw("bernoulli", p.detach().cpu()._host(), self._shape, self._dtype.name)
-    else:
-        array = gen.draw("bernoulli", float(p), self._shape, self._dtype.name)
-    src = creation.from_host_array(array, self._dtype, self._device)
+        src = creation.from_host_array(array, self._dtype, self._device)
+    else:   # dropout's masks: on the device when its backend has mt19937_generate
+        src = gen.generate(self._device, "bernoulli", self._shape, self._dtype, float(p))
     self._device.ops.assign(self._data, src._data)
     self._bump_version()
     return self
