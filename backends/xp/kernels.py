@@ -1,5 +1,5 @@
-"""Optional fused kernels: matmul, conv2d (+ gradients), addmm_act, softmax, cross-entropy and
-optimizer steps.
+"""Optional fused kernels: matmul, conv2d (+ gradients, in :mod:`.conv`), addmm_act, softmax,
+cross-entropy and optimizer steps.
 
 The frontend composes each from primitives when a backend lacks it; these exist for speed.
 Optimizer steps follow torch's single-tensor update order so trajectories match it.
@@ -8,73 +8,13 @@ from __future__ import annotations
 
 import math
 
+from .conv import ConvKernels
 
-class Kernels:
+
+class Kernels(ConvKernels):
 
     def matmul(self, a, b):
         return self.xp.matmul(a, b)
-
-    # ---------------------------------------------------------------------------- conv2d
-    def _windows(self, x, kh, kw, stride, dilation):
-        """(N, C, H, W) -> (N, C, Ho, Wo, kh, kw) strided view of every receptive field."""
-        n, c, h, w = x.shape
-        ho = (h - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-        wo = (w - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-        s = x.strides
-        return self.xp.lib.stride_tricks.as_strided(
-            x, (n, c, ho, wo, kh, kw),
-            (s[0], s[1], s[2] * stride[0], s[3] * stride[1], s[2] * dilation[0],
-             s[3] * dilation[1]))
-
-    def _pad_hw(self, x, padding):
-        if padding == (0, 0):
-            return x
-        ph, pw = padding
-        return self.xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-
-    def conv2d(self, x, w, stride, padding, dilation, groups):
-        xp = self.xp
-        cout, cin_g, kh, kw = w.shape
-        windows = self._windows(self._pad_hw(x, padding), kh, kw, stride, dilation)
-        if groups == 1:
-            out = xp.tensordot(windows, w, axes=((1, 4, 5), (1, 2, 3)))
-            return xp.ascontiguousarray(out.transpose(0, 3, 1, 2))
-        og = cout // groups
-        parts = [xp.tensordot(windows[:, g * cin_g:(g + 1) * cin_g],
-                              w[g * og:(g + 1) * og], axes=((1, 4, 5), (1, 2, 3)))
-                 for g in range(groups)]
-        return xp.ascontiguousarray(xp.concatenate(parts, axis=3).transpose(0, 3, 1, 2))
-
-    def conv2d_input_grad(self, grad, w, x_shape, stride, padding, dilation, groups):
-        xp = self.xp
-        n, c, h, wd = x_shape
-        cout, cin_g, kh, kw = w.shape
-        ph, pw = padding
-        ho, wo = grad.shape[2], grad.shape[3]
-        padded = xp.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=grad.dtype)
-        og = cout // groups
-        for g in range(groups):
-            # cols[n, ho, wo, c, i, j] = sum_o grad[n, o, ho, wo] * w[o, c, i, j]
-            cols = xp.tensordot(grad[:, g * og:(g + 1) * og], w[g * og:(g + 1) * og],
-                                axes=((1,), (0,)))
-            target = padded[:, g * cin_g:(g + 1) * cin_g]
-            for i in range(kh):
-                for j in range(kw):
-                    r0, c0 = i * dilation[0], j * dilation[1]
-                    target[:, :, r0:r0 + stride[0] * (ho - 1) + 1:stride[0],
-                           c0:c0 + stride[1] * (wo - 1) + 1:stride[1]] += \
-                        cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-        return xp.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + wd])
-
-    def conv2d_weight_grad(self, x, grad, w_shape, stride, padding, dilation, groups):
-        xp = self.xp
-        cout, cin_g, kh, kw = w_shape
-        windows = self._windows(self._pad_hw(x, padding), kh, kw, stride, dilation)
-        og = cout // groups
-        parts = [xp.tensordot(grad[:, g * og:(g + 1) * og], windows[:, g * cin_g:(g + 1) * cin_g],
-                              axes=((0, 2, 3), (0, 2, 3)))
-                 for g in range(groups)]
-        return parts[0] if groups == 1 else xp.concatenate(parts, axis=0)
 
     # --------------------------------------------------------------------------- softmax
     def softmax(self, x, axis):

@@ -121,7 +121,8 @@ def _wgrad_composed(x, g, w_shape, stride, padding, dilation, groups):
 def _add_bias(data, bias, shape4, ops):
     if bias is None:
         return data
-    return ops.add(data, ops.reshape(bias._data, (1, shape4[1], 1, 1)))
+    # data is the kernel's fresh result: add in place instead of allocating another output
+    return ops.add(data, ops.reshape(bias._data, (1, shape4[1], 1, 1)), out=data)
 
 
 class _ConvNode(Node):
