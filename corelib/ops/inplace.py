@@ -167,7 +167,9 @@ def fast_binary_(x, other, prim):
                                    f"{list(broadcast_shapes(x._shape, other._shape))}")
         operand = other._data
     elif isinstance(other, (int, float, bool)) and not isinstance(other, bool):
-        if isinstance(other, float) and not x._dtype.is_floating_point:
+        # a number into a bool tensor (torch: "result type Long can't be cast to ... Bool")
+        # or a float into an integer one: the general path raises torch's error
+        if x._dtype is D.bool_ or isinstance(other, float) and not x._dtype.is_floating_point:
             return None
         operand = float(other) if x._dtype.is_floating_point else int(other)
     else:
