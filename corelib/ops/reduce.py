@@ -177,6 +177,8 @@ class ProdBackward1(ProdBackward0):
 def _exclusive_product(x, dim):
     """out_i = prod_{j != i} x_j along ``dim``."""
     n = x._shape[dim]
+    if n == 0:       # an empty axis has no products (and narrow(dim, 0, -1) would raise)
+        return x.new_ones(x._shape)
     ones_shape = list(x._shape)
     ones_shape[dim] = 1
     from .movement import cat
@@ -327,6 +329,10 @@ def min(input, dim=None, keepdim=False):
 
 
 def _amax(name, prim, node_cls, input, dim, keepdim):
+    if dim in ((), None) and input.numel() == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                           "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                           "argument.")
     dims = reduce_dims(dim if dim != () else None, input.ndim)
     for d in dims:
         if input._shape[d] == 0:
@@ -363,10 +369,13 @@ def argmax(input, dim=None, keepdim=False):
     """Index of the maximum, into the flattened tensor when ``dim`` is None (as torch)."""
     if input._dtype is D.bool_:
         raise RuntimeError("argmax(): does not support bool input")
-    if input.numel() == 0:
-        raise IndexError("argmax(): Expected reduction dim to be specified for input.numel() "
-                           "== 0.")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
+    if input.numel() == 0:   # only the reduced dim must be non-empty (torch)
+        if d is None:
+            raise IndexError("argmax(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        if input._shape and input._shape[d] == 0:
+            raise IndexError(f"argmax(): Expected reduction dim {d} to have non-zero size.")
     res = _argreduce("argmax", input, d, keepdim)
     if dim is None and keepdim:
         res = res.reshape((1,) * input.ndim)
@@ -377,10 +386,13 @@ def argmin(input, dim=None, keepdim=False):
     """Index of the minimum (see argmax)."""
     if input._dtype is D.bool_:
         raise RuntimeError("argmin(): does not support bool input")
-    if input.numel() == 0:
-        raise IndexError("argmin(): Expected reduction dim to be specified for input.numel() "
-                           "== 0.")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
+    if input.numel() == 0:   # only the reduced dim must be non-empty (torch)
+        if d is None:
+            raise IndexError("argmin(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        if input._shape and input._shape[d] == 0:
+            raise IndexError(f"argmin(): Expected reduction dim {d} to have non-zero size.")
     res = _argreduce("argmin", input, d, keepdim)
     if dim is None and keepdim:
         res = res.reshape((1,) * input.ndim)
