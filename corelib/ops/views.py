@@ -489,8 +489,9 @@ def chunk(input, chunks, dim=0):
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = _wrap_dim(dim, input.ndim)
     size = input._shape[d]
-    step = -(-size // chunks) if size else 1
-    return split(input, step, d)
+    if size == 0:   # torch: `chunks` empty pieces (split_with_sizes of zeros)
+        return split(input, [0] * chunks, d)
+    return split(input, -(-size // chunks), d)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
