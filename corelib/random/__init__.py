@@ -1,7 +1,9 @@
 """Host-side random streams, bit-identical to torch 2.13's CPU generator.
 
-Every random op on every device draws here, on the host, and uploads the numpy result, so
-``cpu``, ``cuda`` and ``opencl`` see the same numbers as ``torch`` on CPU for the same seed.
+Every random op draws here, on the host, and uploads the numpy result -- unless the target
+device's backend has the ``mt19937_generate`` kernel, which continues this same stream on the
+device (``device``: where the state lives, and the transforms as kernel parameters).  Either
+way ``cpu``, ``cuda`` and ``opencl`` see the same numbers as ``torch`` on CPU for a seed.
 
 API (all arrays are new, C-contiguous numpy arrays of ``shape``; dtype names are
 ``"float16" "float32" "float64" "int8" "int16" "int32" "int64" "uint8" "bool"``)::
@@ -23,7 +25,8 @@ API (all arrays are new, C-contiguous numpy arrays of ``shape``; dtype names are
 
 Modules: ``engine`` (MT19937 state, seeding, byte layout), ``distributions`` / ``normal`` /
 ``integers`` (torch's transforms), ``avx_mathfun`` (the float32 log/sincos torch's randn
-uses on x86), ``fma`` (exact fused multiply-add, since torch's kernels are compiled with FMA).
+uses on x86), ``fma`` (exact fused multiply-add, since torch's kernels are compiled with FMA),
+``device`` (the state's placement for device generation).
 
 What is bit-identical (values and stream position, checked against torch 2.13 by
 tests/test_random_streams.py): every method above, for all listed dtypes, any size and
