@@ -299,6 +299,11 @@ class Registry:
         if table is not None and table.impl is not None:
             return table
         with self._lock:
+            # another thread may have built it while this one waited for the lock: one table
+            # per device, or a later plugin change would refill only one of them
+            table = entry.tables.get(index)
+            if table is not None and table.impl is not None:
+                return table
             reason = entry.availability()
             if reason is not True:
                 raise RuntimeError(f"device '{entry.name}' is not available: {reason}. "
