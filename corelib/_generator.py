@@ -23,6 +23,16 @@ _HOST_CALLS = {
 }
 
 
+_creation = None   # plugrad.ops.creation, imported on first use: it imports this module
+
+
+def _import_creation():
+    global _creation
+    from .ops import creation
+    _creation = creation
+    return creation
+
+
 class Generator:
     """A random stream: ``Generator().manual_seed(0)``; pass as ``generator=`` to random ops."""
 
@@ -79,18 +89,17 @@ class Generator:
         On the device when its backend has the kernel (and the dtype), else drawn here and
         uploaded; the cpu backend is the host, so it always draws here.
         """
+        creation = _creation or _import_creation()
         table = dev.ops
         if not dev.host_memory and method in DEVICE_METHODS and table.supports(OP, dtype.name):
-            from ._tensor import _make
             transform, params, wpe = plan(method, dtype.name, args)
             with self._lock:
                 buf = self._place.generate(table, shape, dtype.name, transform, params, wpe)
-            return _make(buf, shape, dtype, dev)
-        from .ops.creation import from_host_array
+            return creation._make(buf, shape, dtype, dev)
         with self._lock:
             self._place.to_host()
             array = _HOST_CALLS[method](self._host, shape, dtype.name, *args)
-        return from_host_array(array, dtype, dev)
+        return creation.from_host_array(array, dtype, dev)
 
     def __repr__(self):
         return f"<plugrad.Generator object at {hex(id(self))}>"
