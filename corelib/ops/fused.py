@@ -8,12 +8,14 @@ frontend ops (so double backward works) when ``create_graph=True``.
 """
 from __future__ import annotations
 
+from .. import _dtype as D
 from .._tensor import _make
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
 __all__ = ["cross_entropy_rows", "addmm_activation"]
+_HALF = (D.float16, D.bfloat16)
 
 
 # ----------------------------------------------------------------- cross-entropy rows
@@ -28,7 +30,7 @@ class NllLossBackward0(Node):
         x, target, lse = self.x, self.target, self.lse
         dev = x._device
         kernel = dev.ops.cross_entropy_backward
-        if kernel is None or is_grad_enabled():
+        if kernel is None or is_grad_enabled() or x._dtype in _HALF:
             from .activation import softmax
             keep = target != self.ignore_index
             classes = x.new_ones(x._shape[1]).cumsum(0).sub(1).long()
@@ -45,7 +47,10 @@ def cross_entropy_rows(input, target, ignore_index=-100):
     caller): logsumexp(x_i) - x_i[t_i], 0 where t_i == ignore_index. One kernel when the
     backend has ``cross_entropy`` (log_softmax + gather otherwise)."""
     dev = input._device
-    kernel = dev.ops.cross_entropy
+    # the kernel hands back lse in x's dtype: in half precision lse(512, 512) = 512.69 rounds
+    # to 512.5, so loss and gradient would be off by 0.19; torch computes half log_softmax
+    # with float accumulation, which the composed path below follows
+    kernel = dev.ops.cross_entropy if input._dtype not in _HALF else None
     n = input._shape[0]
     if kernel is not None:
         loss, lse = kernel(input._data, target._data, ignore_index)
