@@ -5,17 +5,23 @@ Each layer projects the whole input sequence with one matmul, then loops over ti
 cell math of torch's CPU kernels (aten/src/ATen/native/RNN.cpp): the same gate order
 (LSTM i, f, g, o; GRU r, z, n), GRU's ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` and
 ``h' = (h - n) * z + n``, and dropout (torch's bernoulli stream) between layers in training.
+Layers without projections run that loop as one fused autograd node per direction
+(:mod:`plugrad.nn._functional.rnn`, the same arithmetic with a few backend calls per step);
+the cells and LSTM with ``proj_size`` compose it from ops.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
 
+from ...ops._graph import named
 from ...ops.creation import empty, zeros
 from ...ops.movement import cat, stack
 from .. import functional as F
 from .. import init
+from .._functional.rnn import recurrent_layer
 from ..parameter import Parameter
 from .module import Module
 
@@ -47,9 +53,39 @@ def _rnn_step(mode, igates, h, c, w_hh, b_hh, w_hr):
     return (pre.tanh() if mode == "RNN_TANH" else pre.relu()), None
 
 
+# layers run as one fused node per direction (nn/_functional/rnn.py); False: the composed
+# per-step cell everywhere (benchmarks/perf/rnn_step.py --before times both)
+_FUSED = True
+
+
+def _composed_packed(mode, reverse, igates, h0, c0, w_hh, b_hh):
+    """The fused node's packed output recomputed with the composed cell (with graph)."""
+    ig = igates.unbind(0)
+    steps = range(len(ig) - 1, -1, -1) if reverse else range(len(ig))
+    rows = [None] * len(ig)
+    h, c = h0, c0
+    for t in steps:
+        h, c = _rnn_step(mode, ig[t], h, c, w_hh, b_hh, None)
+        rows[t] = h
+    last = c if mode == "LSTM" else h
+    return stack([last] + rows + [h0] if reverse else [h0] + rows + [last], 0)
+
+
+def _fusable(x, w_hr):
+    return _FUSED and w_hr is None and x.shape[0] and x._device.ops.matmul is not None
+
+
 def _run_direction(mode, x, h, c, params, reverse):
     """x (T, N, I) -> (outputs (T, N, H), h_T, c_T) for one layer and direction."""
     w_ih, w_hh, b_ih, b_hh, w_hr = params
+    steps = x.shape[0]
+    if _fusable(x, w_hr):
+        packed = recurrent_layer(mode, F.linear(x, w_ih, b_ih), h, c, w_hh, b_hh, reverse,
+                                 functools.partial(_composed_packed, mode, reverse))
+        out = packed[1:steps + 1]
+        if mode != "LSTM":
+            return out, packed[1 if reverse else steps], None
+        return out, packed[1 if reverse else steps], packed[0 if reverse else steps + 1]
     igates = F.linear(x, w_ih, b_ih).unbind(0)
     steps = range(len(igates) - 1, -1, -1) if reverse else range(len(igates))
     outputs = [None] * len(igates)
@@ -202,6 +238,10 @@ class RNNBase(Module):
             x = outs[0] if directions == 1 else cat(outs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
+        if directions == 1 and self.mode != "LSTM" and _fusable(x, None):
+            # the fused layer's output is a view of rows its backward reads; torch's GRU/RNN
+            # output is a stacked copy that may be modified in place (its LSTM's may not)
+            x = named(x.clone(), "StackBackward0")
         return x, stack(h_n, 0), (stack(c_n, 0) if c0 is not None else None)
 
     def extra_repr(self):
