@@ -63,6 +63,16 @@ _LEGACY = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "i
            "float64": "Double"}
 
 
+_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+            "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+
+
+def c_name(d: dtype) -> str:
+    """The C++ type name torch's dtype-check messages use ('float', 'long int', ...)."""
+    return _C_NAMES[d.name]
+
+
 def legacy_name(d: dtype) -> str:
     """torch's ScalarType name ('Float', 'Long', ...) used in its error messages."""
     return _LEGACY[d.name]

@@ -96,10 +96,19 @@ def clamp(input, min=None, max=None, *, out=None, _names=(ClampBackward1, ClampB
     dev = input._device
     ops = dev.ops
     dt = input._dtype
+    kind = D.DIM if input._shape else D.ZERO_DIM
+    for bound in (min, max):        # the bounds promote like Python scalars (torch)
+        if bound is not None:
+            dt = D.result_type(dt, kind, D.scalar_dtype(bound), D.SCALAR)
     if dt is D.bool_:
-        raise RuntimeError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
-    if not dt.is_floating_point and any(isinstance(b, float) for b in (min, max)):
-        dt = D.get_default_dtype()
+        raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
+    if not dt.is_floating_point:
+        import numpy
+        info = numpy.iinfo(dt.name)
+        for bound in (min, max):
+            if bound is not None and not info.min <= bound <= info.max:
+                raise RuntimeError(f"value cannot be converted to type {dt.name}_t without "
+                                   "overflow")
     data = input._data if dt is input._dtype else ops.cast(input._data, dt.name)
     conv = float if dt.is_floating_point else int
     if min is not None:
@@ -165,6 +174,8 @@ class ReluBackward0(_ActNode):
 
 def relu(input):
     """max(x, 0); nan stays nan."""
+    if input._dtype is D.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     dev = input._device
     res = _make(dev.ops.maximum(input._data, 0 if not input._dtype.is_floating_point else 0.0),
                 input._shape, input._dtype, dev)

@@ -281,9 +281,9 @@ def _rounding_div(input, other, mode):
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     ops = dev.ops
     if dt is D.bool_:
-        raise RuntimeError(f"\"div_{mode}_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError(f"\"div_{mode}_cpu\" not implemented for 'Bool'")
     if not dt.is_floating_point:
-        _check_int_divisor(tb, xb, dt)
+        _check_int_divisor(tb, xb, shape)
     if mode == "floor":
         data = ops.floordiv(xa, xb)
     elif dt.is_floating_point:
@@ -301,7 +301,7 @@ def _rounding_div(input, other, mode):
     return res
 
 
-def _check_int_divisor(tb, xb, dt):
+def _check_int_divisor(tb, xb, shape):
     """Integer division by zero raises on the CPU in torch (it would be undefined in C)."""
     if tb is None:
         if xb == 0:
@@ -328,10 +328,29 @@ def floor_divide(input, other, *, out=None):
     """floor(input / other) in the promoted dtype (not differentiable)."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if dt is D.bool_:
-        raise RuntimeError("\"div_floor_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     if not dt.is_floating_point:
-        _check_int_divisor(tb, xb, dt)
-    return _finish(_make(dev.ops.floordiv(xa, xb), shape, dt, dev), out)
+        _check_int_divisor(tb, xb, shape)
+    res = _make(dev.ops.floordiv(xa, xb), shape, dt, dev)
+    if dt.is_floating_point and _wants_grad(ta, tb):
+        attach(res, NotImplementedBackward("floor_divide", (edge(ta), edge(tb))))
+    return _finish(res, out)
+
+
+class NotImplementedBackward(Node):
+    """torch's grad_fn for ops without a derivative: the output requires grad, and backward
+    through it raises."""
+    __slots__ = ("op",)
+
+    def __init__(self, op, next_edges):
+        super().__init__(next_edges)
+        self.op = op
+
+    def name(self):
+        return "torch::autograd::NotImplemented"
+
+    def backward(self, g):
+        raise RuntimeError(f"derivative for aten::{self.op} is not implemented")
 
 
 class RemainderBackward0(_BinaryNode):
@@ -356,9 +375,9 @@ def remainder(input, other, *, out=None):
     """Python-style modulo: the result takes the sign of ``other``."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if dt is D.bool_:
-        raise RuntimeError("\"remainder_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
     if not dt.is_floating_point:
-        _check_int_divisor(tb, xb, dt)
+        _check_int_divisor(tb, xb, shape)
     res = _make(dev.ops.remainder(xa, xb), shape, dt, dev)
     if _wants_grad(ta, tb):
         if tb is None:
@@ -385,16 +404,30 @@ class FmodBackward1(_BinaryNode):
 
 def fmod(input, other, *, out=None):
     """C-style modulo: the result takes the sign of ``input``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__})")
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if dt is D.bool_:
-        raise RuntimeError("\"fmod_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"fmod_cpu\" not implemented for 'Bool'")
     ops = dev.ops
     if not dt.is_floating_point:
-        _check_int_divisor(tb, xb, dt)
-    r = ops.remainder(xa, xb)
-    # Python's modulo has the divisor's sign; move it to the dividend's side where they differ
-    wrong = ops.logical_and(ops.ne(r, 0), ops.ne(ops.lt(r, 0), ops.lt(xa, 0)))
-    res = _make(ops.where(wrong, ops.sub(r, xb), r), shape, dt, dev)
+        _check_int_divisor(tb, xb, shape)
+    # fmod(a, b) = sign(a) * (|a| mod |b|): with both operands non-negative, Python's modulo
+    # is C's and exact (no correction by b, which would round)
+    mag = ops.remainder(ops.abs(xa) if ta is not None else abs(xa),
+                        ops.abs(xb) if tb is not None else abs(xb))
+    if ta is None:
+        negative = xa < 0 or (isinstance(xa, float) and math.copysign(1.0, xa) < 0)
+    elif dt.is_floating_point:     # the sign bit: -0.0 gives -0.0, as C's fmod
+        negative = ops.lt(ops.atan2(xa, -1.0), 0)
+    else:
+        negative = ops.lt(xa, 0)
+    if isinstance(negative, bool):
+        data = ops.neg(mag) if negative else mag
+    else:
+        data = ops.where(negative, ops.neg(mag), mag)
+    res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
         if tb is None:
             _record(res, FmodBackward0, ta, None)
@@ -455,6 +488,8 @@ class PowBackward2(_BinaryNode):
 def pow(input, exponent, *, out=None):
     """input ** exponent, elementwise; ints to a negative int power raise as in torch."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, exponent)
+    if dt is D.bool_:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if tb is None and not dt.is_floating_point and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if tb is None and exponent == 2 and dt.is_floating_point:
@@ -550,8 +585,17 @@ def atan2(input, other, *, out=None):
         xa, xb = _as_float(ta, xa, dt), _as_float(tb, xb, dt)
     res = _make(dev.ops.atan2(xa, xb), shape, dt, dev)
     if _wants_grad(ta, tb):
-        _record(res, Atan2Backward0, ta, tb, save_a=ta, save_b=tb)
+        _record(res, Atan2Backward0, ta, tb, save_a=_in_dtype(ta, xa, dt),
+                save_b=_in_dtype(tb, xb, dt))
     return _finish(res, out)
+
+
+def _in_dtype(t, x, dt):
+    """An operand as backward formulas need it: the tensor itself, or its values already
+    cast to the result dtype ``x`` (detached: the cast operand has no gradient to pass)."""
+    if t is None or t._dtype is dt:
+        return t
+    return _make(x, t._shape, dt, t._device)
 
 
 # ------------------------------------------------------------ fused composites
@@ -561,6 +605,18 @@ def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input); torch switches to end - (end - input) * (1 - weight)
     for weight >= 0.5 so that weight 1 gives ``end`` exactly."""
     from ._graph import named
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):
+        raise TypeError(f"lerp() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(end).__name__}, "
+                        f"{type(weight).__name__})")
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t._dtype is not input._dtype:
+            raise RuntimeError(f"expected dtype {D.c_name(input._dtype)} for `{name}` but got "
+                               f"dtype {D.c_name(t._dtype)}")
+    if not input._dtype.is_floating_point:
+        kind = "tensor" if isinstance(weight, Tensor) else "scalar"
+        raise NotImplementedError(f"\"lerp_kernel_{kind}\" not implemented for "
+                                  f"'{D.legacy_name(input._dtype)}'")
     diff = sub(end, input)
     if isinstance(weight, Tensor):
         low = add(input, mul(weight, diff))

@@ -14,8 +14,7 @@ from ._operands import broadcast_shapes, check_same_device
 
 
 def _legacy(dt):
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bool": "bool"}.get(dt.name, dt.name)
+    return D.c_name(dt)
 
 
 def _check_pair(a, b, name):

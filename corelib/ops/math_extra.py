@@ -21,6 +21,32 @@ def _float(x):
     return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
 
 
+def _promoted(input, other, name=None):
+    """Both operands as tensors of their promoted dtype; integral results become the default
+    float, or raise NotImplementedError (torch's wording) when ``name`` has no integer kernel."""
+    from ._operands import binary
+    if not isinstance(input, Tensor):
+        input = other.new_full((), input, dtype=D.scalar_dtype(input))
+    if not isinstance(other, Tensor):
+        other = input.new_full((), other, dtype=D.scalar_dtype(other))
+    dt = binary(input, other)[4]
+    if not dt.is_floating_point:
+        if name is not None:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
+                                      f"'{D.legacy_name(dt)}'")
+        dt = D.get_default_dtype()
+    return (input if input._dtype is dt else input.to(dt),
+            other if other._dtype is dt else other.to(dt))
+
+
+def _in_float32(fn, a, b):
+    """Half inputs are computed in float32 and rounded once, as torch's opmath kernels do
+    (hypot(200, 200) does not overflow float16 on the way)."""
+    if a._dtype is not D.float16:
+        return fn(a, b)
+    return fn(a.float(), b.float()).to(D.float16)
+
+
 # ------------------------------------------------------------------------------- unary
 
 def erfc(input):
@@ -87,47 +113,88 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 def hypot(input, other):
     """sqrt(a**2 + b**2)."""
-    return named(sqrt(input * input + other * other), "HypotBackward0")
+    input, other = _promoted(input, other, "hypot")
+    out = _in_float32(lambda a, b: sqrt(a * a + b * b), input, other)
+    return named(out, "HypotBackward0")
 
 
 def logaddexp(input, other):
     """log(exp(a) + exp(b)), stably: max + log1p(exp(-|a - b|))."""
-    m = maximum(input, other)
-    d = (input - other).abs()
-    out = m + log1p(exp(-d))
-    same_inf = (input == other).logical_and(input.isinf())    # inf - inf would be nan
-    return named(where_scalar_safe(same_inf, input, out), "LogaddexpBackward0")
+    input, other = _promoted(input, other, "logaddexp")
+
+    def compute(a, b):
+        out = maximum(a, b) + log1p(exp(-(a - b).abs()))
+        same_inf = (a == b).logical_and(a.isinf())          # inf - inf would be nan
+        return where_scalar_safe(same_inf, a, out)
+    return named(_in_float32(compute, input, other), "LogaddexpBackward0")
 
 
 def logaddexp2(input, other):
     """log2(2**a + 2**b)."""
+    input, other = _promoted(input, other, "logaddexp2")
     ln2 = math.log(2.0)
     return named(logaddexp(input * ln2, other * ln2) / ln2, "Logaddexp2Backward0")
 
 
 def xlogy(input, other):
     """x * log(y), 0 where x == 0 (unless y is nan), as torch defines it."""
-    if not isinstance(input, Tensor):
-        input = other.new_full((), input)
-    if not isinstance(other, Tensor):
-        other = input.new_full((), other)
-    x, y = _float(input), _float(other)
+    x, y = _promoted(input, other)
     prod = x * log(y)
     zero = (x == 0).logical_and(y.isnan().logical_not())
     return named(where_scalar_safe(zero, 0.0, prod), "XlogyBackward0")
 
 
+class FmaxBackward0(Node):
+    """The gradient goes to input where it is >= other or other is nan, else to other (ties
+    go to input, as torch's fmax/fmin backward)."""
+    __slots__ = ("a", "b", "upper", "da", "db")
+
+    def backward(self, g):
+        from .binary import _back
+        a, b = self.a, self.b
+        ea, eb = self.next
+        take_a = (a >= b if self.upper else a <= b).logical_or(b.isnan())
+        ga = _back(g.masked_fill(take_a.logical_not(), 0), a._shape, self.da) \
+            if ea is not None else None
+        gb = _back(g.masked_fill(take_a, 0), b._shape, self.db) if eb is not None else None
+        return ga, gb
+
+    def _drop(self):
+        self.a = self.b = None
+
+
+class FminBackward0(FmaxBackward0):
+    __slots__ = ()
+
+
+def _fextreme(input, other, upper):
+    from ._operands import binary
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"{'fmax' if upper else 'fmin'}(): argument 'other' must be Tensor")
+    dt = binary(input, other)[4]
+    a = input if input._dtype is dt else input.detach().to(dt)
+    b = other if other._dtype is dt else other.detach().to(dt)
+    with no_grad():
+        best = maximum(a, b) if upper else minimum(a, b)
+        if dt.is_floating_point:
+            best = where_scalar_safe(isnan(a), b, where_scalar_safe(isnan(b), a, best))
+    res = _make(best._data, best._shape, best._dtype, best._device)
+    if needs_grad(input, other):
+        node = (FmaxBackward0 if upper else FminBackward0)((edge(input), edge(other)),
+                                                           (a, b))
+        node.a, node.b, node.upper = a, b, upper
+        node.da, node.db = input._dtype, other._dtype
+        attach(res, node)
+    return res
+
+
 def fmax(input, other):
     """Elementwise max that ignores nan (nan only where both are nan)."""
-    out = where_scalar_safe(isnan(input), other, where_scalar_safe(isnan(other), input,
-                                                                   maximum(input, other)))
-    return named(out, "FmaxBackward0")
+    return _fextreme(input, other, True)
 
 
 def fmin(input, other):
-    out = where_scalar_safe(isnan(input), other, where_scalar_safe(isnan(other), input,
-                                                                   minimum(input, other)))
-    return named(out, "FminBackward0")
+    return _fextreme(input, other, False)
 
 
 class CopysignBackward0(Node):
@@ -153,8 +220,7 @@ class CopysignBackward0(Node):
 
 def copysign(input, other):
     """|input| with the sign (bit) of other: atan2 tells -0.0 from 0.0."""
-    x = _float(input)
-    o = other if isinstance(other, Tensor) else x.new_full((), other)
+    x, o = _promoted(input, other)
     with no_grad():
         negative = atan2(o, -1.0) < 0              # the sign bit: -0.0 counts, as in torch
         mag = abs(x)

@@ -118,7 +118,14 @@ class AbsBackward0(_UnaryNode):
         return (g * self.x.sign(),)
 
 
-abs = _unary("abs", AbsBackward0, floating=False, keep="input")
+_abs = _unary("abs", AbsBackward0, floating=False, keep="input")
+
+
+def abs(input, *, out=None):
+    """|x| (no kernel for bool, as torch)."""
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    return _abs(input, out=out)
 absolute = abs
 
 
@@ -496,7 +503,8 @@ class FracBackward0(_UnaryNode):
 def frac(input, *, out=None):
     """x - trunc(x) (floating inputs only, as torch)."""
     if not input._dtype.is_floating_point:
-        raise RuntimeError(f"\"frac_cpu\" not implemented for '{D.legacy_name(input._dtype)}'")
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for "
+                                  f"'{D.legacy_name(input._dtype)}'")
     return _frac(input, out=out)
 
 
