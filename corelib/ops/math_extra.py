@@ -25,11 +25,11 @@ def _promoted(input, other, name=None):
     """Both operands as tensors of their promoted dtype; integral results become the default
     float, or raise NotImplementedError (torch's wording) when ``name`` has no integer kernel."""
     from ._operands import binary
+    dt = binary(input, other)[4]            # Python scalars count as wrapped numbers
     if not isinstance(input, Tensor):
-        input = other.new_full((), input, dtype=D.scalar_dtype(input))
+        input = other.new_full((), input, dtype=dt)
     if not isinstance(other, Tensor):
-        other = input.new_full((), other, dtype=D.scalar_dtype(other))
-    dt = binary(input, other)[4]
+        other = input.new_full((), other, dtype=dt)
     if not dt.is_floating_point:
         if name is not None:
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
