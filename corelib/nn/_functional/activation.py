@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from ... import _dtype as D
 from ...autograd.grad_mode import is_grad_enabled
 from ...ops import activation as _act
 from ...ops._graph import named
@@ -22,6 +23,14 @@ __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "lea
 
 softmax = _act.softmax
 log_softmax = _act.log_softmax
+
+
+def _float_only(input, kernel):
+    """torch's activation kernels exist for floating dtypes only: integer and bool tensors
+    raise NotImplementedError naming the kernel and the dtype (checked before any work)."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{D.legacy_name(input.dtype)}'")
 
 
 def _maybe_inplace(input, inplace, fn):
@@ -47,6 +56,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val); the gradient passes strictly inside (torch)."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if input.dtype is D.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if not input.dtype.is_floating_point:   # torch clamps integers in their own dtype
+        if input.dtype is D.uint8 and min_val < 0:
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        lo, hi = int(min_val), int(max_val)
+        return input.clamp_(lo, hi) if inplace else input.clamp(lo, hi)
 
     def fn(x):
         out = where(x <= min_val, float(min_val), where(x >= max_val, float(max_val), x))
@@ -64,6 +80,7 @@ def relu6(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
+    _float_only(input, "leaky_relu_cpu")
     def fn(x):
         return named(where(x > 0, x, x * negative_slope), "LeakyReluBackward0")
     return _maybe_inplace(input, inplace, fn)
@@ -81,6 +98,7 @@ def _elu(x, alpha, scale, input_scale, name="EluBackward0"):
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha * (exp(x) - 1)."""
+    _float_only(input, "elu_cpu")
     return _maybe_inplace(input, inplace, lambda x: _elu(x, alpha, 1.0, 1.0))
 
 
@@ -93,17 +111,20 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
+    _float_only(input, "elu_cpu")
     return _maybe_inplace(input, inplace, lambda x: _elu(x, _SELU_ALPHA, _SELU_SCALE, 1.0))
 
 
 def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
+    _float_only(input, "elu_cpu")
     return _maybe_inplace(input, inplace, lambda x: _elu(x, alpha, 1.0, 1.0 / alpha, "CeluBackward0"))
 
 
 def gelu(input, approximate="none"):
     """x * Phi(x); ``approximate='tanh'`` uses torch's tanh formula."""
+    _float_only(input, "GeluKernelImpl")
     if approximate == "none":
         out = input * 0.5 * (1.0 + (input * (1.0 / math.sqrt(2.0))).erf())
     elif approximate == "tanh":
@@ -118,11 +139,13 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
+    _float_only(input, "silu_cpu")
     return _maybe_inplace(input, inplace, lambda x: named(x * x.sigmoid(), "SiluBackward0"))
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
+    _float_only(input, "mish_cpu")
     return _maybe_inplace(input, inplace,
                           lambda x: named(x * softplus(x).tanh(), "MishBackward0"))
 
@@ -137,6 +160,7 @@ def tanh(input):
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6; torch's gradient is 1/6 strictly inside (-3, 3)."""
+    _float_only(input, "hardsigmoid_cpu")
     def fn(x):
         out = where(x <= -3.0, 0.0, where(x >= 3.0, 1.0, x / 6.0 + 0.5))
         return named(out, "HardsigmoidBackward0")
@@ -145,6 +169,7 @@ def hardsigmoid(input, inplace=False):
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
+    _float_only(input, "hardswish_cpu")
     def fn(x):
         # torch's gradient is 0 for x <= -3 and 1 for x >= 3; x * 0 keeps -inf -> nan
         out = where(x >= 3.0, x, where(x > -3.0, x * (x + 3.0) / 6.0, x * 0.0))
@@ -163,11 +188,13 @@ def log_sigmoid(x):
 
 def logsigmoid(input):
     """log(sigmoid(x)), finite for every finite x (0 at +inf, -inf at -inf)."""
+    _float_only(input, "log_sigmoid_cpu")
     return named(log_sigmoid(input), "LogSigmoidBackward0")
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (torch)."""
+    _float_only(input, "softplus_cpu")
     bx = input * beta if beta != 1 else input
     soft = -log_sigmoid(-bx)         # log1p(exp(bx)), finite for any bx
     if beta != 1:
@@ -185,6 +212,7 @@ def tanhshrink(input):
 
 def softshrink(input, lambd=0.5):
     """x - sign(x) * lambd outside [-lambd, lambd], else 0 (nan stays nan)."""
+    _float_only(input, "softshrink_check")
     if lambd < 0:
         limit = {"float64": "1.79769e+308", "float16": "65504", "bfloat16": "3.38953e+38"}.get(
             input.dtype.name, "3.40282e+38")
@@ -198,6 +226,7 @@ def softshrink(input, lambd=0.5):
 
 def hardshrink(input, lambd=0.5):
     """x outside [-lambd, lambd], else 0 (nan stays nan)."""
+    _float_only(input, "hardshrink_cpu")
     return named(where(input.abs() <= lambd, 0.0, input), "HardshrinkBackward0")
 
 
@@ -214,6 +243,7 @@ def threshold_(input, threshold_value, value):
 
 def glu(input, dim=-1):
     """a * sigmoid(b) with (a, b) the two halves of ``dim``."""
+    _float_only(input, "glu_cpu")
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     size = input.shape[dim]
