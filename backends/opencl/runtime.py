@@ -86,6 +86,7 @@ class Device:
         # GPU: one element per work-item in groups of 256, so neighbours coalesce
         self.group = 1 if self.is_cpu else min(256, self.max_wg)
         self.kernels = {}
+        self.maps = {}          # elementwise fast path: (op, dtypes, scalars) -> kernel, dtype
 
     def check_dtype(self, dtype):
         if dtype == "float64" and not self.fp64:
@@ -138,8 +139,10 @@ class Runtime:
         dev = self.devices[device]
         dt = numpy.dtype(dtype)
         shape = tuple(shape)
-        return CLArray(dev.alloc(math.prod(shape) * dt.itemsize), shape,
-                       contiguous_strides(shape), 0, dt, device)
+        out = CLArray(dev.alloc(math.prod(shape) * dt.itemsize), shape,
+                      contiguous_strides(shape), 0, dt, device)
+        out._contig = True
+        return out
 
     def empty(self, shape, dtype, device=0):
         self.devices[device].check_dtype(dtype)
