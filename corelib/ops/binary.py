@@ -494,6 +494,8 @@ def pow(input, exponent, *, out=None):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if tb is None and exponent == 2 and dt.is_floating_point:
         data = dev.ops.mul(xa, xa)          # x*x is exact and faster than pow
+    elif tb is not None and dt.is_signed and not dt.is_floating_point:
+        data = _int_pow(dev, xa, xb, dt)
     else:
         data = dev.ops.pow(xa, xb)
     res = _make(data, shape, dt, dev)
@@ -510,6 +512,19 @@ def pow(input, exponent, *, out=None):
             node.versions = node.versions + (alias._version,)
             node.out = alias
     return _finish(res, out)
+
+
+def _int_pow(dev, xa, xb, dt):
+    """Signed integers to tensor powers: a negative exponent gives 1 for base 1, +-1 for base
+    -1 (by its parity) and 0 otherwise, as torch's powi (numpy raises ValueError instead)."""
+    ops, name = dev.ops, dt.name
+    if not hasattr(xa, "shape"):                  # a Python int base
+        xa = ops.full((), xa, name)
+    data = ops.pow(xa, ops.maximum(xb, 0))
+    odd = ops.cast(ops.ne(ops.remainder(xb, 2), 0), name)
+    minus_one = ops.mul(ops.cast(ops.eq(xa, -1), name), ops.sub(1, ops.mul(odd, 2)))
+    small = ops.add(ops.cast(ops.eq(xa, 1), name), minus_one)
+    return ops.where(ops.lt(xb, 0), small, data)
 
 
 def square(input):
