@@ -517,6 +517,15 @@ def test_softmax(cl, cpu, op, dtype):
     for axis in range(3):
         check(cl, cpu, op, x, axis)
     check(cl, cpu, op, V(x, ("permute", (2, 0, 1))), 1)
+    # a strided axis with >= 16 contiguous neighbours: the vector-lane kernel on CPUs (two
+    # full 16-lane chunks and a tail of 5), also from an offset view
+    y = data((3, 9, 37), dtype, 48, low=-5, high=5)
+    y[0, :, 3] = -np.inf
+    y[1, 4, 20] = np.inf
+    y[2, 2, 36] = np.nan
+    for axis in (0, 1):
+        check(cl, cpu, op, y, axis)
+    check(cl, cpu, op, V(y, ("slice", ((1, 3, 1), (0, 9, 1), (0, 37, 1)))), 1)
 
 
 NEW_KERNELS = pytest.mark.skipif(
