@@ -26,15 +26,15 @@ def _promoted(input, other, name=None):
     float, or raise NotImplementedError (torch's wording) when ``name`` has no integer kernel."""
     from ._operands import binary
     dt = binary(input, other)[4]            # Python scalars count as wrapped numbers
-    if not isinstance(input, Tensor):
-        input = other.new_full((), input, dtype=dt)
-    if not isinstance(other, Tensor):
-        other = input.new_full((), other, dtype=dt)
     if not dt.is_floating_point:
         if name is not None:
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
                                       f"'{D.legacy_name(dt)}'")
-        dt = D.get_default_dtype()
+        dt = D.get_default_dtype()          # before wrapping scalars: xlogy(uint8, -1)
+    if not isinstance(input, Tensor):
+        input = other.new_full((), input, dtype=dt)
+    if not isinstance(other, Tensor):
+        other = input.new_full((), other, dtype=dt)
     return (input if input._dtype is dt else input.to(dt),
             other if other._dtype is dt else other.to(dt))
 
@@ -136,12 +136,45 @@ def logaddexp2(input, other):
     return named(logaddexp(input * ln2, other * ln2) / ln2, "Logaddexp2Backward0")
 
 
+class XlogyBackward0(Node):
+    """torch's formulas: d/dx = g * xlogy(x != 0, y) -- 0 where x == 0 even for y == 0, which
+    a where() over x * log(y) would turn into 0 * -inf = nan -- and d/dy = g * x / y."""
+    __slots__ = ("a", "b")
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ea, eb = self.next
+        ga = unbroadcast(g * xlogy((a != 0).to(a._dtype), b), a._shape) \
+            if ea is not None else None
+        gb = unbroadcast(g * a / b, b._shape) if eb is not None else None
+        return ga, gb
+
+    def _drop(self):
+        self.a = self.b = None
+
+
+class XlogyBackward1(XlogyBackward0):   # torch's name when self is a Python scalar
+    __slots__ = ()
+
+
+class XlogyBackward2(XlogyBackward0):   # ... and when other is
+    __slots__ = ()
+
+
 def xlogy(input, other):
     """x * log(y), 0 where x == 0 (unless y is nan), as torch defines it."""
+    cls = XlogyBackward0 if isinstance(input, Tensor) and isinstance(other, Tensor) else \
+        XlogyBackward2 if isinstance(input, Tensor) else XlogyBackward1
     x, y = _promoted(input, other)
-    prod = x * log(y)
-    zero = (x == 0).logical_and(y.isnan().logical_not())
-    return named(where_scalar_safe(zero, 0.0, prod), "XlogyBackward0")
+    with no_grad():
+        zero = (x == 0).logical_and(y.isnan().logical_not())
+        out = where_scalar_safe(zero, 0.0, x * log(y))
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x, y):
+        node = cls((edge(x), edge(y)), (x, y))
+        node.a, node.b = x, y
+        attach(res, node)
+    return res
 
 
 class FmaxBackward0(Node):
