@@ -137,14 +137,14 @@ def logaddexp2(input, other):
 
 
 class XlogyBackward0(Node):
-    """torch's formulas: d/dx = g * xlogy(x != 0, y) -- 0 where x == 0 even for y == 0, which
-    a where() over x * log(y) would turn into 0 * -inf = nan -- and d/dy = g * x / y."""
+    """torch's formulas: d/dx = xlogy(g, y), 0 where x == 0 and y <= 0 (a where() over
+    x * log(y) gave 0 * -inf = nan there; a zero g gives 0 even at y == 0), d/dy = g * x / y."""
     __slots__ = ("a", "b")
 
     def backward(self, g):
         a, b = self.a, self.b
         ea, eb = self.next
-        ga = unbroadcast(g * xlogy((a != 0).to(a._dtype), b), a._shape) \
+        ga = unbroadcast(xlogy(g, b).masked_fill((a == 0).logical_and(b <= 0), 0), a._shape) \
             if ea is not None else None
         gb = unbroadcast(g * a / b, b._shape) if eb is not None else None
         return ga, gb
