@@ -461,6 +461,28 @@ def test_sort(cl, cpu, dtype):
     check(cl, cpu, "sort", data((1000,), dtype, 18), 0, False)
 
 
+@pytest.mark.parametrize("dtype", ("int8", "int64", "float16", "float32", "float64"))
+def test_sort_long_rows(cl, cpu, dtype):
+    """Rows past the radix threshold on CPUs (and past one 32768 block when merging)."""
+    x = data((2, 70001), dtype, 19, low=-2, high=2)
+    x[:, ::5] = x[0, 1]                                    # ties keep their order
+    if np.dtype(dtype).kind == "f":
+        x[0, 7::1000] = np.nan
+        x[1, 3::999] = -0.0
+        x[1, 4::999] = 0.0
+    for desc in (False, True):
+        check(cl, cpu, "sort", x, 1, desc)
+    check(cl, cpu, "sort", V(x, ("permute", (1, 0))), 0, True)
+
+
+def test_sort_keeps_nan_payload_and_signed_zero(cl):
+    x = np.array([0.0, -0.0, 1.0, -0.0, np.nan, -np.nan, 0.0, -1.0], np.float32)
+    values, index = cl.sort(cl.from_host(x), 0, False)
+    np.testing.assert_array_equal(cl.to_host(index), [7, 0, 1, 3, 6, 2, 4, 5])
+    assert cl.to_host(values).view(np.uint32).tolist() == x[[7, 0, 1, 3, 6, 2, 4, 5]].view(
+        np.uint32).tolist()
+
+
 # -------------------------------------------------------------------------------- kernels
 @pytest.mark.parametrize("style", ["", "vec", "tiled", "naive"])
 @pytest.mark.parametrize("dtype", ("float16", "float32", "float64", "int64"))

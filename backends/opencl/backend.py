@@ -17,9 +17,10 @@ from .nn import NNKernels
 from .random import Random
 from .reduce import Reductions
 from .runtime import Device, Runtime, new_counter
+from .sort import Sorting
 
 
-class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Gemm,
+class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Sorting, Gemm,
                     NNKernels, Random):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 

@@ -1,12 +1,11 @@
-"""Indexing primitives: gather (``index``), scatter (``index_put``), ``nonzero`` and ``sort``.
+"""Indexing primitives: gather (``index``), scatter (``index_put``) and ``nonzero``.
 
 ``index_put(accumulate=True)`` adds with atomics: compare-and-swap loops for floats, and for
 dtypes narrower than 32 bits a CAS on the aligned 32-bit word holding the element (buffers are
 allocated in multiples of 8 bytes, so the word never leaves the allocation). Float sums over
 duplicate indices are therefore order-nondeterministic, as on CUDA; integer results are exact.
 ``nonzero`` reads one count back to the host (it sizes the output); it is counted in
-``backend.transfers['nonzero_count']``. ``sort`` is a stable merge sort, one launch per merge
-width, where each element finds its output position by binary search in the other run.
+``backend.transfers['nonzero_count']``. ``sort`` lives in :mod:`.sort`.
 """
 from __future__ import annotations
 
@@ -121,44 +120,6 @@ __kernel void {name}({", ".join(args)}) {{
     return src, name, argtypes
 
 
-def _before(dt, descending):
-    """C condition: key a sorts strictly before key b (nan as the largest value)."""
-    cmp = ">" if descending else "<"
-    if T.KIND[dt] != "f":
-        return f"(a {cmp} b)"
-    return f"((a {cmp} b) || ({'isnan(a) && !isnan(b)' if descending else 'isnan(b) && !isnan(a)'}))"
-
-
-def render_merge(name, dt, descending):
-    c = T.COMPUTE[dt]
-    before = _before(dt, descending)
-    src = f"""
-#define BEFORE(a, b) {before}
-__kernel void {name}({T.ptr(dt)} kin, __global const long* iin, {T.ptr(dt, False)} kout,
-                     __global long* iout, long n, long w) {{
-  long i = get_global_id(0), base = get_global_id(1) * n;
-  if (i >= n) return;
-  long start = (i / (2 * w)) * 2 * w, mid = min(start + w, n), end = min(start + 2 * w, n);
-  {c} v = {T.load(dt, "kin", "base + i")};
-  long lo, hi, pos;
-  if (i < mid) {{            /* left run: count right elements strictly before v */
-    lo = mid; hi = end;
-    while (lo < hi) {{ long m = (lo + hi) / 2; {c} a = {T.load(dt, "kin", "base + m")}, b = v;
-                      if (BEFORE(a, b)) lo = m + 1; else hi = m; }}
-    pos = i + (lo - mid);
-  }} else {{                 /* right run: count left elements not after v (stability) */
-    lo = start; hi = mid;
-    while (lo < hi) {{ long m = (lo + hi) / 2; {c} a = v, b = {T.load(dt, "kin", "base + m")};
-                      if (!BEFORE(a, b)) lo = m + 1; else hi = m; }}
-    pos = start + (i - mid) + (lo - start);
-  }}
-  {T.store(dt, "kout", "base + pos", "v")};
-  iout[base + pos] = iin[base + i];
-}}
-"""
-    return src, name, [None, None, None, None, numpy.int64, numpy.int64]
-
-
 class Indexing:
 
     def _gather(self, x, indices, mode, values=None):
@@ -231,34 +192,6 @@ class Indexing:
             kernel(dev.queue, gsize, lsize, out.data, ends.data, flat.data, x.size, per,
                    *x.shape)
         return out
-
-    def sort(self, x, axis, descending):
-        dev = self.devices[x.device]
-        dt = x.dname
-        if x.ndim == 0:
-            return self.copy(x), self.full((), 0, "int64", x.device)
-        order = [d for d in range(x.ndim) if d != axis] + [axis]
-        keys = self.copy(self.permute(x, order))
-        n = x.shape[axis] if x.ndim else 1
-        rows = x.size // n if n else 0
-        idx = self._new(keys.shape, "int64", x.device)
-        if x.size:
-            self._map("iota", "(long)(i % {0})", (n,), ("int64",), "int64", idx)
-        w = 1
-        if x.size and n > 1:
-            kernel = dev.kernel(("merge", dt, descending),
-                                lambda: render_merge("merge", dt, descending))
-            g = 64 if dev.is_cpu else dev.group
-            k2, i2 = self._new(keys.shape, dt, x.device), self._new(keys.shape, "int64", x.device)
-            while w < n:
-                kernel(dev.queue, (-(-n // g) * g, rows), (g, 1), keys.data, idx.data,
-                       k2.data, i2.data, n, w)
-                keys, k2, idx, i2 = k2, keys, i2, idx
-                w *= 2
-        back = [order.index(d) for d in range(x.ndim)]
-        if axis == x.ndim - 1:
-            return keys, idx
-        return self.copy(self.permute(keys, back)), self.copy(self.permute(idx, back))
 
 
 def _render_coords(nd):
