@@ -21,6 +21,7 @@ from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._functions import *  # noqa: F401,F403  (torch.add, torch.zeros, ...)
 from ._functions import __all__ as _function_names
+from ._functions import _addmm_activation  # noqa: F401  (torch._addmm_activation)
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

@@ -119,6 +119,12 @@ addmm, baddbmm, addmv = linalg.addmm, linalg.baddbmm, linalg.addmv
 einsum, tensordot = linalg.einsum, linalg.tensordot
 
 
+def _addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):
+    """torch._addmm_activation: act(beta*input + alpha*mat1@mat2), fused where the backend can."""
+    from .ops import fused
+    return fused.addmm_activation(input, mat1, mat2, beta=beta, alpha=alpha, use_gelu=use_gelu)
+
+
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 

@@ -205,10 +205,9 @@ def from_dlpack(ext_tensor):
     device_type, device_id = ext_tensor.__dlpack_device__()
     if device_type == 1:  # kDLCPU
         return from_numpy(numpy.from_dlpack(ext_tensor))
-    if device_type == 2:  # kDLCUDA
-        import cupy
-        arr = cupy.from_dlpack(ext_tensor)
+    if device_type == 2:  # kDLCUDA: the cuda backend imports it (the frontend never sees cupy)
         dev = tensor_device(f"cuda:{device_id}")
+        arr = dev.ops.impl.from_dlpack(ext_tensor)
         return _make(arr, tuple(arr.shape), D.from_numpy(arr.dtype), dev)
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {device_type}")
 

@@ -227,13 +227,22 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _check_pair(mat1, mat2, "addmm")
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError("mat1 must be a matrix, got {}-D tensor".format(mat1.ndim))
-    from ..autograd.grad_mode import no_grad
-    with no_grad():
-        prod = _mm(mat1, mat2)
-        if alpha != 1:
-            prod = prod * alpha
-        result = prod + (input if beta == 1 else input * beta)
-    result = _make(result._data, result._shape, result._dtype, result._device)
+    kernel = mat1._device.ops.addmm_act
+    if (kernel is not None and beta == 1 and alpha == 1 and input._dtype is mat1._dtype
+            and input._device is mat1._device and mat1._shape[1] == mat2._shape[0]
+            and broadcast_shapes(input._shape, (mat1._shape[0], mat2._shape[1]))
+            == (mat1._shape[0], mat2._shape[1])):
+        # Linear's common case: GEMM and bias in one backend call, no temporary for the sum
+        result = _make(kernel(input._data, mat1._data, mat2._data, "none"),
+                       (mat1._shape[0], mat2._shape[1]), mat1._dtype, mat1._device)
+    else:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            prod = _mm(mat1, mat2)
+            if alpha != 1:
+                prod = prod * alpha
+            result = prod + (input if beta == 1 else input * beta)
+        result = _make(result._data, result._shape, result._dtype, result._device)
     if needs_grad(input, mat1, mat2):
         node = AddmmBackward0((edge(input), edge(mat1), edge(mat2)), (mat1, mat2))
         node.m1, node.m2, node.shape = mat1, mat2, input._shape
