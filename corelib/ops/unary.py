@@ -283,7 +283,7 @@ class ReciprocalBackward0(_UnaryNode):
 
     def backward(self, g):
         y = self.out(reciprocal)
-        return (-g * y * y,)
+        return (-g * (y * y),)      # torch's order: 0 * (y * y = inf) is nan, as there
 
 
 reciprocal = _unary("reciprocal", ReciprocalBackward0, keep="output")
