@@ -40,7 +40,7 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
     ready = []
     # ids of gradient tensors already stored in some leaf's .grad (or owned by the caller):
     # storing one of them again would make two .grad attributes alias one buffer
-    handed = {id(g) for g in grads}
+    handed = {id(g if g._base is None else g._base) for g in grads}
     for root, grad in zip(roots, grads):
         if root in buffers:
             buffers[root] = buffers[root] + grad
@@ -120,12 +120,20 @@ def _run_tensor_hooks(leaf, grad, handed):
 
 
 def _accumulate(leaf, grad, handed):
-    """leaf.grad += grad; the first time, store grad itself unless it is shared or a view."""
+    """leaf.grad += grad; the first time, store grad itself unless that would alias.
+
+    ``handed`` holds the ids of the storages (a view's base, else the tensor) already owned by
+    a ``.grad`` or by the caller: a gradient sharing one is copied, as is a non-contiguous view,
+    so later in-place accumulation never writes into another tensor's gradient.
+    """
     current = leaf.grad
     if current is None:
-        if id(grad) in handed or grad._base is not None:
+        base = grad._base
+        root = grad if base is None else base
+        if id(root) in handed or (base is not None and not grad.is_contiguous()):
             grad = grad.clone()
-        handed.add(id(grad))
+            root = grad
+        handed.add(id(root))
         leaf.grad = grad
     elif current._grad_fn is not None or grad._grad_fn is not None:
         leaf.grad = current + grad      # create_graph: keep the graph of the sum

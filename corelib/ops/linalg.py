@@ -11,6 +11,7 @@ from .._tensor import Tensor, _make
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
 from ._operands import broadcast_shapes, check_same_device
+from .views import TBackward0
 
 
 def _legacy(dt):
@@ -56,8 +57,18 @@ class _MatmulNode(Node):
         if ea is not None:
             ga = unbroadcast(_mm(g, b.transpose(-1, -2)), a._shape)
         if eb is not None:
-            gb = unbroadcast(_mm(a.transpose(-1, -2), g), b._shape)
+            gb = _weight_grad(a, g, eb) if a.ndim == 2 and g.ndim == 2 else unbroadcast(
+                _mm(a.transpose(-1, -2), g), b._shape)
         return ga, gb
+
+
+def _weight_grad(a, g, edge_b):
+    """a.T @ g; when b was ``weight.t()`` compute (g.T @ a).T, so that after TBackward0's
+    transpose the weight's gradient is contiguous and lands in ``.grad`` without a copy
+    (torch's mm_mat2_backward picks the layout the same way)."""
+    if type(edge_b) is TBackward0:
+        return _mm(g.t(), a).t()
+    return _mm(a.t(), g)
 
 
 class MmBackward0(_MatmulNode):
@@ -217,7 +228,7 @@ class AddmmBackward0(Node):
             g1 = _mm(g, self.m2.t())
             g1 = g1 if self.alpha == 1 else g1 * self.alpha
         if e2 is not None:
-            g2 = _mm(self.m1.t(), g)
+            g2 = _weight_grad(self.m1, g, e2)
             g2 = g2 if self.alpha == 1 else g2 * self.alpha
         return gi, g1, g2
 
