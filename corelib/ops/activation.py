@@ -167,9 +167,10 @@ class ReluBackward0(_ActNode):
     __slots__ = ()
 
     def backward(self, g):
-        # torch's threshold_backward: zero where the result is <= 0 (nan passes the gradient)
-        y = relu(self.x) if is_grad_enabled() else self.y
-        return (g.masked_fill(y <= 0, 0),)
+        # torch's threshold_backward: zero where the result is <= 0 (nan passes the gradient).
+        # The mask is not differentiable, so create_graph needs only the saved result; the
+        # input is not kept alive (it is usually the largest activation of a layer).
+        return (g.masked_fill(self.y <= 0, 0),)
 
 
 def relu(input):
@@ -182,7 +183,7 @@ def relu(input):
     if needs_grad(input):
         alias = res.detach()
         node = ReluBackward0((edge(input),), (alias,))
-        node.x, node.y = input, alias
+        node.y = alias
         attach(res, node)
     return res
 
