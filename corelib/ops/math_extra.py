@@ -115,7 +115,9 @@ def hypot(input, other):
     """sqrt(a**2 + b**2)."""
     input, other = _promoted(input, other, "hypot")
     out = _in_float32(lambda a, b: sqrt(a * a + b * b), input, other)
-    return named(out, "HypotBackward0")
+    # IEEE (and torch): an infinite leg makes hypot inf even when the other is nan
+    inf = input.isinf().logical_or(other.isinf())
+    return named(where_scalar_safe(inf, math.inf, out), "HypotBackward0")
 
 
 def logaddexp(input, other):
