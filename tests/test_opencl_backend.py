@@ -392,6 +392,32 @@ def test_scans(cl, cpu, op, dtype):
     check(cl, cpu, op, np.zeros((0, 3), dtype), 0)
 
 
+@pytest.mark.parametrize("gpu", [False, True], ids=["cpu-path", "gpu-path"])
+def test_axis_ops_on_few_long_rows(cl, cpu, gpu, monkeypatch):
+    """Few long rows run chunked (per-chunk extremes/totals, then a pick or offsets); the GPU
+    variant (interleaved chunks, driver-chosen groups) runs here too when told to."""
+    if gpu:
+        dev = cl.impl.devices[0]
+        monkeypatch.setattr(dev, "is_cpu", False)
+        monkeypatch.setattr(dev, "group", 256)
+    x = data((3, 70001), "float32", 49, low=-2, high=2)
+    x[:, ::7] = 2.0                                        # ties across chunks: first wins
+    x[2, 50000] = x[2, 60000] = np.nan
+    for op in ("argmax", "argmin"):
+        check(cl, cpu, op, x, 1, False)
+        check(cl, cpu, op, V(x, ("permute", (1, 0))), 0, True)
+    ints = data((2, 70001), "int64", 50, low=-1, high=1)
+    check(cl, cpu, "argmin", ints, 1, False)
+    check(cl, cpu, "cumsum", ints, 1)
+    check(cl, cpu, "cumprod", (ints % 2 + 1)[:, :40], 1)
+    check(cl, cpu, "cumsum", x[:2, :].astype("float64"), 1, tol=(1e-9, 1e-9))
+    check(cl, cpu, "cumsum", x[:2, :20000] / 100, 1, tol=(1e-4, 1e-4))   # chunk offsets round
+    z = x.copy()
+    z[z < 0.5] = 0
+    check(cl, cpu, "nonzero", z)
+    check(cl, cpu, "nonzero", V(z, ("permute", (1, 0))))
+
+
 # ----------------------------------------------------------------------------- movement
 @pytest.mark.parametrize("dtype", ("bool", "int16", "float16", "float64"))
 def test_flip_pad_concat(cl, cpu, dtype):

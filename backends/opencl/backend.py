@@ -17,11 +17,12 @@ from .nn import NNKernels
 from .random import Random
 from .reduce import Reductions
 from .runtime import Device, Runtime, new_counter
+from .scan import AxisOps
 from .sort import Sorting
 
 
-class OpenCLBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Sorting, Gemm,
-                    NNKernels, Random):
+class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexing, Sorting,
+                    Gemm, NNKernels, Random):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"

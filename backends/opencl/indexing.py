@@ -173,42 +173,78 @@ class Indexing:
         self._gather(x, list(indices), "add" if accumulate else "set", values)
 
     def nonzero(self, x):
+        """Chunks count their non-zeros, one work-item scans the counts (the total is the one
+        read-back), and each chunk writes its coordinates from its offset: x is read twice
+        and nothing of x's size is written but the result."""
         dev = self.devices[x.device]
-        flags = self.cast(self.ne(x, 0) if x.dname != "bool" else x, "int64")
-        flat = self.reshape(flags, (x.size,))
-        if x.size == 0:
-            return self._new((0, x.ndim), "int64", x.device)
-        ends = self.cumsum(flat, 0)
+        if not x.is_contiguous():
+            x = self.copy(x)
+        n, nd, dt = x.size, x.ndim, x.dname
+        if not n:
+            return self._new((0, nd), "int64", x.device)
+        chunks = max(1, min(dev.units * (8 if dev.is_cpu else 64), n // 4096))
+        chunk = -(-n // chunks)
+        counts = self._new((chunks + 1,), "int64", x.device)
+        program = dev.kernel(("nonzero", dt, max(nd, 1)),
+                             lambda: _render_nonzero(dt, max(nd, 1))).program
+        local = (1,) if dev.is_cpu else None
+        program.nonzero_count(dev.queue, (chunks,), local, x.data, numpy.int64(x.offset),
+                              numpy.int64(n), numpy.int64(chunk), counts.data)
+        program.nonzero_scan(dev.queue, (1,), (1,), counts.data, numpy.int64(chunks))
         count = numpy.empty(1, numpy.int64)
         self.transfers["nonzero_count"] += 1  # the one documented read-back: it sizes out
         import pyopencl as cl
-        cl.enqueue_copy(dev.queue, count, ends.data, src_offset=(x.size - 1) * 8,
-                        is_blocking=True)
-        out = self._new((int(count[0]), x.ndim), "int64", x.device)
-        if count[0] and x.ndim:
-            nd = x.ndim
-            kernel = dev.kernel(("nonzero", nd), lambda: _render_coords(nd))
-            gsize, lsize, per = dev.launch_1d(x.size)
-            kernel(dev.queue, gsize, lsize, out.data, ends.data, flat.data, x.size, per,
-                   *x.shape)
+        cl.enqueue_copy(dev.queue, count, counts.data, src_offset=chunks * 8, is_blocking=True)
+        found = int(count[0])
+        # a spare row per chunk past the end: the writer stores every element's coordinates,
+        # a zero's into its chunk's spare row (a select, not a branch on the data)
+        out = self._new(((found + chunks) * nd,), "int64", x.device)
+        out = CLArray(out.data, (found, nd), (nd, 1), 0, out.dtype, out.device)
+        if found and nd:
+            program.nonzero_write(dev.queue, (chunks,), local, x.data, numpy.int64(x.offset),
+                                  numpy.int64(n), numpy.int64(chunk), counts.data, out.data,
+                                  numpy.int64(found), *[numpy.int64(s) for s in x.shape])
         return out
 
 
-def _render_coords(nd):
-    decomp = "\n".join(f"    out[p + {d}] = r % n{d}; r /= n{d};" for d in range(nd - 1, -1, -1))
+def _render_nonzero(dt, nd):
+    nz = f"({T.load(dt, 'x', 'x_off + i')} != 0)"
+    decomp = "\n".join(f"  c{d} = r % n{d}; r /= n{d};" for d in range(nd - 1, -1, -1))
+    carry = f"++c{nd - 1};"          # the coordinates of i + 1, carried without divisions
+    for d in range(nd - 1, 0, -1):
+        carry = f"{carry} if (c{d} == n{d}) {{ c{d} = 0; ++c{d - 1};"
+    carry += " }" * (nd - 1)
     src = f"""
-__kernel void nonzero(__global long* out, __global const long* ends,
-                      __global const long* flags, long n, long per,
-                      {", ".join(f"long n{d}" for d in range(nd))}) {{
-  long i0 = get_global_id(0) * per, i1 = min(i0 + per, n);
-  for (long i = i0; i < i1; ++i) {{
-    if (!flags[i]) continue;
-    long p = (ends[i] - 1) * {nd}, r = i;
+__kernel void nonzero_count({T.ptr(dt)} x, long x_off, long n, long chunk,
+                            __global long* counts) {{
+  long g = get_global_id(0), c = 0;
+  for (long i = g * chunk; i < min(n, g * chunk + chunk); ++i) c += {nz};
+  counts[g] = c;
+}}
+__kernel void nonzero_scan(__global long* counts, long chunks) {{
+  long run = 0;
+  for (long g = 0; g <= chunks; ++g) {{
+    long v = g < chunks ? counts[g] : 0;
+    counts[g] = run;
+    run += v;
+  }}
+}}
+__kernel void nonzero_write({T.ptr(dt)} x, long x_off, long n, long chunk,
+                            __global const long* counts, __global long* out, long found
+                            {"".join(f", long n{d}" for d in range(nd))}) {{
+  long g = get_global_id(0), p = counts[g] * {nd}, i0 = g * chunk, r = i0;
+  long spare = (found + g) * {nd};
+  long {", ".join(f"c{d}" for d in range(nd))};
 {decomp}
+  for (long i = i0; i < min(n, i0 + chunk); ++i) {{
+    long f = {nz}, q = f ? p : spare;
+    {" ".join(f"out[q + {d}] = c{d};" for d in range(nd))}
+    p += {nd} * f;
+    {carry}
   }}
 }}
 """
-    return src, "nonzero", [None, None, None] + [numpy.int64] * (2 + nd)
+    return src, "nonzero_count", [None, numpy.int64, numpy.int64, numpy.int64, None]
 
 
 def _broadcast(shapes):

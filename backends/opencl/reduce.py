@@ -5,7 +5,7 @@ allow. Work-group (g, o) folds chunk g of output o's reduced elements: on a CPU 
 with four independent accumulators (instruction-level parallelism; float sums cannot be
 vectorised without reassociating), on a GPU up to 256 work-items and a tree in local memory.
 When outputs are too few to fill the device, chunks write partials and a second launch of the
-same kernel folds them.
+same kernel folds them. Arg-reductions and scans live in :mod:`.scan`.
 """
 from __future__ import annotations
 
@@ -234,92 +234,3 @@ class Reductions:
 
     def all(self, x, axes, keepdims):
         return self._reduce("all", x, axes, keepdims)
-
-    # ---------------------------------------------------------------- along one axis
-    def _rows(self, x, axis, out, template, name, extra=()):
-        """Launch ``template`` with one work-item per row along ``axis`` of x (and out)."""
-        dev = self.devices[x.device]
-        others = [d for d in range(x.ndim) if d != axis]
-        ostr = [out.strides[d] for d in others]
-        kshape, (kx, ko) = T.collapse([x.shape[d] for d in others],
-                                      [tuple(x.strides[d] for d in others), tuple(ostr)])
-        nk = len(kshape)
-        dt, odt = x.dname, out.dname
-        key = (name, dt, odt, nk) + tuple(extra)
-        kernel = dev.kernel(key, lambda: template(name, dt, odt, nk, *extra))
-        args = [out.data, out.offset, out.strides[axis], x.data, x.offset,
-                x.strides[axis], x.shape[axis]]
-        for n, a, b in zip(kshape, kx, ko):
-            args += [n, a, b]
-        rows = math.prod(kshape)
-        kernel(dev.queue, (rows,), None if not dev.is_cpu else (1,), *args)
-        return out
-
-    def _argext(self, x, axis, keepdims, name):
-        shape = tuple(1 if d == axis else n for d, n in enumerate(x.shape))
-        out = self._new(shape, "int64", x.device)
-        if out.size:
-            self._rows(x, axis, out, _render_arg, name)
-        if not keepdims:
-            out = self.reshape(out, tuple(n for d, n in enumerate(x.shape) if d != axis))
-        return out
-
-    def argmax(self, x, axis, keepdims):
-        return self._argext(x, axis, keepdims, "argmax")
-
-    def argmin(self, x, axis, keepdims):
-        return self._argext(x, axis, keepdims, "argmin")
-
-    def cumsum(self, x, axis):
-        out = self._new(x.shape, x.dname, x.device)
-        return self._rows(x, axis, out, _render_scan, "cumsum") if x.size else out
-
-    def cumprod(self, x, axis):
-        out = self._new(x.shape, x.dname, x.device)
-        return self._rows(x, axis, out, _render_scan, "cumprod") if x.size else out
-
-
-def _row_kernel(name, dt, odt, nk, body):
-    args = [f"{T.ptr(odt, False)} out", "long o_off", "long o_ax", f"{T.ptr(dt)} x",
-            "long x_off", "long x_ax", "long K"] + \
-        [f"long n{d}, long sx{d}, long so{d}" for d in range(nk)]
-    argtypes = [None, numpy.int64, numpy.int64, None] + [numpy.int64] * (3 + 3 * nk)
-    decomp = "\n".join(f"  {{ long q = r % n{d}; r /= n{d}; xo += q * sx{d}; oo += q * so{d}; }}"
-                       for d in range(nk - 1, -1, -1))
-    src = f"""
-__kernel void {name}({", ".join(args)}) {{
-  long r = get_global_id(0), xo = x_off, oo = o_off;
-{decomp}
-{body}
-}}
-"""
-    return src, name, argtypes
-
-
-def _render_arg(name, dt, odt, nk):
-    c = T.COMPUTE[dt]
-    better = (f"(v {'>' if name == 'argmax' else '<'} best || (isnan(v) && !isnan(best)))"
-              if T.KIND[dt] == "f" else f"(v {'>' if name == 'argmax' else '<'} best)")
-    body = f"""
-  {c} best = {T.load(dt, "x", "xo")};
-  long bi = 0;
-  for (long k = 1; k < K; ++k) {{
-    {c} v = {T.load(dt, "x", "xo + k * x_ax")};
-    if {better} {{ best = v; bi = k; }}
-  }}
-  out[oo] = bi;"""
-    return _row_kernel(name, dt, odt, nk, body)
-
-
-def _render_scan(name, dt, odt, nk):
-    acc = "float32" if dt == "float16" else dt
-    fold, init = _fold("sum" if name == "cumsum" else "prod", acc)
-    A = T.COMPUTE[acc]
-    body = f"""
-  {A} a = {init};
-  for (long k = 0; k < K; ++k) {{
-    {A} b = {T.load(dt, "x", "xo + k * x_ax")};
-    a = {fold};
-    {T.store(odt, "out", "oo + k * o_ax", T.convert("a", acc, odt))};
-  }}"""
-    return _row_kernel(name, dt, odt, nk, body)
