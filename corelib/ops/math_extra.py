@@ -9,7 +9,7 @@ import math
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast, zeros_like_grad
 from .binary import atan2, maximum, minimum, pow
@@ -111,13 +111,49 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 # ------------------------------------------------------------------------------ binary
 
+def _hypot(a, b):
+    """sqrt(a*a + b*b), scaled by max(|a|, |b|) where squaring would overflow (torch's
+    hypot(0, 1.3e154) in float64 is 1.3e154, not inf)."""
+    import numpy
+    direct = sqrt(a * a + b * b)
+    big = math.sqrt(float(numpy.finfo(a._dtype.name).max)) / 2
+    x, y = a.abs(), b.abs()
+    m = maximum(x, y)
+    if not bool((m > big).any()):
+        return direct
+    r = minimum(x, y) / where_scalar_safe(m > big, m, 1.0)
+    return where_scalar_safe(m > big, m * sqrt(1 + r * r), direct)
+
+
+class HypotBackward0(Node):
+    """torch's formulas, g * a / out and g * b / out (the composite's own gradient is nan
+    at an infinite leg, where torch's is 0 for the other leg)."""
+    __slots__ = ("a", "b", "out")
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        out = hypot(a, b) if is_grad_enabled() else self.out    # create_graph: differentiable
+        ea, eb = self.next
+        return (unbroadcast(g * a / out, a._shape) if ea is not None else None,
+                unbroadcast(g * b / out, b._shape) if eb is not None else None)
+
+    def _drop(self):
+        self.a = self.b = self.out = None
+
+
 def hypot(input, other):
-    """sqrt(a**2 + b**2)."""
-    input, other = _promoted(input, other, "hypot")
-    out = _in_float32(lambda a, b: sqrt(a * a + b * b), input, other)
-    # IEEE (and torch): an infinite leg makes hypot inf even when the other is nan
-    inf = input.isinf().logical_or(other.isinf())
-    return named(where_scalar_safe(inf, math.inf, out), "HypotBackward0")
+    """sqrt(a**2 + b**2), without overflow; inf when either leg is (IEEE, torch)."""
+    a, b = _promoted(input, other, "hypot")
+    with no_grad():
+        out = _in_float32(_hypot, a, b)
+        out = where_scalar_safe(a.isinf().logical_or(b.isinf()), math.inf, out)
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(a, b):
+        alias = res.detach()
+        node = HypotBackward0((edge(a), edge(b)), (a, b, alias))
+        node.a, node.b, node.out = a, b, alias
+        attach(res, node)
+    return res
 
 
 def logaddexp(input, other):
