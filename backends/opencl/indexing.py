@@ -185,12 +185,13 @@ class Indexing:
         chunks = max(1, min(dev.units * (8 if dev.is_cpu else 64), n // 4096))
         chunk = -(-n // chunks)
         counts = self._new((chunks + 1,), "int64", x.device)
-        program = dev.kernel(("nonzero", dt, max(nd, 1)),
-                             lambda: _render_nonzero(dt, max(nd, 1))).program
+        count_k, scan_k, write_k = dev.kernels_of(
+            ("nonzero", dt, max(nd, 1)), lambda: _render_nonzero(dt, max(nd, 1)),
+            ("nonzero_count", "nonzero_scan", "nonzero_write"))
         local = (1,) if dev.is_cpu else None
-        program.nonzero_count(dev.queue, (chunks,), local, x.data, numpy.int64(x.offset),
-                              numpy.int64(n), numpy.int64(chunk), counts.data)
-        program.nonzero_scan(dev.queue, (1,), (1,), counts.data, numpy.int64(chunks))
+        count_k(dev.queue, (chunks,), local, x.data, numpy.int64(x.offset), numpy.int64(n),
+                numpy.int64(chunk), counts.data)
+        scan_k(dev.queue, (1,), (1,), counts.data, numpy.int64(chunks))
         count = numpy.empty(1, numpy.int64)
         self.transfers["nonzero_count"] += 1  # the one documented read-back: it sizes out
         import pyopencl as cl
@@ -201,9 +202,9 @@ class Indexing:
         out = self._new(((found + chunks) * nd,), "int64", x.device)
         out = CLArray(out.data, (found, nd), (nd, 1), 0, out.dtype, out.device)
         if found and nd:
-            program.nonzero_write(dev.queue, (chunks,), local, x.data, numpy.int64(x.offset),
-                                  numpy.int64(n), numpy.int64(chunk), counts.data, out.data,
-                                  numpy.int64(found), *[numpy.int64(s) for s in x.shape])
+            write_k(dev.queue, (chunks,), local, x.data, numpy.int64(x.offset), numpy.int64(n),
+                    numpy.int64(chunk), counts.data, out.data, numpy.int64(found),
+                    *[numpy.int64(s) for s in x.shape])
         return out
 
 

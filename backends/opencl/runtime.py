@@ -105,6 +105,17 @@ class Device:
             self.kernels[key] = k
         return k
 
+    def kernels_of(self, key, render, names):
+        """Several kernels of one program (``render()`` as for :meth:`kernel`), cached as a
+        tuple in ``names`` order; their scalars are passed as numpy scalars. (Fetching a
+        kernel from a program by attribute builds a new one each time.)"""
+        ks = self.kernels.get(key)
+        if ks is None:
+            source, name, _ = render()
+            program = self.build(source, name)
+            ks = self.kernels[key] = tuple(cl.Kernel(program, n) for n in names)
+        return ks
+
     def build(self, source, name="kernel"):
         """Compile a program; a failure raises RuntimeError with the compiler log and source."""
         source = T.preamble(self) + source

@@ -318,9 +318,8 @@ class Sorting:
     def _radix_rows(self, dev, ea, eb, n, rows, wide, key, render):
         """LSD radix passes, 8 key bits each, row by row; returns the buffer holding the
         result (``ea`` or ``eb``)."""
-        program = dev.kernel(("radix",) + key, render).program
-        count, scan, scatter = (getattr(program, k) for k in
-                                ("radix_count", "radix_scan", "radix_scatter"))
+        count, scan, scatter = dev.kernels_of(("radix",) + key, render, (
+            "radix_count", "radix_scan", "radix_scatter"))
         chunks = dev.units * 8
         chunk = -(-n // chunks)
         table = dev.alloc(256 * chunks * 8)
