@@ -53,6 +53,9 @@ typedef ushort pg_u16; typedef uint pg_u32; typedef long pg_i64; typedef ulong p
 #define PG_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
 #define PG_LID ((int)get_local_id(0))
 #define PG_LSIZE ((int)get_local_size(0))
+#define PG_GID ((pg_i64)get_global_id(0))
+#define PG_GSIZE ((pg_i64)get_global_size(0))
+#define PG_SQRTF(x) sqrt((float)(x))
 #define PG_AS_FLOAT(u) as_float((pg_u32)(u))
 #define PG_AS_UINT(f) as_uint(f)
 #define PG_AS_DOUBLE(u) as_double((pg_u64)(u))
@@ -71,6 +74,9 @@ typedef long long pg_i64; typedef unsigned long long pg_u64;
 #define PG_BARRIER() __syncthreads()
 #define PG_LID ((int)threadIdx.x)
 #define PG_LSIZE ((int)blockDim.x)
+#define PG_GID ((pg_i64)blockIdx.x * blockDim.x + threadIdx.x)
+#define PG_GSIZE ((pg_i64)gridDim.x * blockDim.x)
+#define PG_SQRTF(x) sqrtf((float)(x))
 #define PG_AS_FLOAT(u) __uint_as_float((pg_u32)(u))
 #define PG_AS_UINT(f) __float_as_uint(f)
 #define PG_AS_DOUBLE(u) __longlong_as_double((long long)(u))
@@ -79,7 +85,7 @@ typedef long long pg_i64; typedef unsigned long long pg_u64;
 """,
 }
 
-SOURCE = r"""
+HELPERS = r"""
 #define PG_N 624
 #define PG_TEMPER_B 0x9d2c5680u
 #define PG_TEMPER_C 0xefc60000u
@@ -122,6 +128,9 @@ PG_FN pg_u16 pg_half_bits(float value) {
     return (pg_u16)(sgn + ((e - 0x38000000u) >> 13) + (sig >> 13));
 }
 
+"""
+
+GENERATE = r"""
 /* one element from its first word w0 and (two-word kinds) second word w1 */
 PG_FN void pg_emit(PG_GLOBAL PG_OUT_T* out, pg_i64 e, pg_u32 w0, pg_u32 w1,
                    pg_u64 p0, pg_u64 p1, pg_u64 p2, pg_u64 p3, int flags) {
@@ -238,7 +247,7 @@ def render(lang: str, kind: str, dtype: str) -> str:
     defines = [f"#define PG_OUT_T {ctype}", f"#define PG_WPE {KINDS[kind]}"]
     defines += [f"#define PG_KIND_{k} {int(k == kind)}" for k in KINDS]
     defines += [f"#define PG_OUT_{c} {int(c == cls)}" for c in ("bool", "int", "half")]
-    return PRELUDES[lang] + "\n".join(defines) + "\n" + SOURCE
+    return PRELUDES[lang] + "\n".join(defines) + "\n" + HELPERS + GENERATE
 
 
 def _f32_bits(v) -> int:
@@ -275,6 +284,13 @@ def kernel_args(kind: str, dtype: str, params: tuple) -> tuple:
         _, span, base = params
         return (int(span) & (2 ** 64 - 1), int(base) & (2 ** 64 - 1), 0, 0, 0)
     return (int(params[0]), 0, 0, 0, 0)
+
+
+def words(transform: str, dtype: str, params: tuple, n: int) -> int:
+    """Words of the stream a draw of n values takes (the contract's accounting)."""
+    if transform == "normal":   # n >= 16; a partial last row redraws (part of) a row
+        return n if n % 16 == 0 else n + (16 if dtype == "float32" else 16 - n % 16)
+    return n * KINDS[kind_of(transform, dtype, params)]
 
 
 def twists(pos: int, words: int) -> int:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy
 
 from .. import mt19937 as M
+from .. import mt19937_normal as MN
 
 _ARGTYPES = [None, None, numpy.int32, numpy.int64] + [numpy.uint64] * 4 + [numpy.int32]
+_NORMAL_ARGTYPES = [None, None] + [numpy.int64] * 3 + [numpy.uint64] * 2 + [numpy.int32]
 
 GROUP_SIZE = None
 """Work-group size of the kernel; None picks per device (tests set 256 to run a CPU device
@@ -32,6 +34,8 @@ class Random:
     def mt19937_generate(self, state, pos, shape, dtype, transform, params):
         dev = self.devices[state.device]
         dev.check_dtype(dtype)
+        if transform == "normal":
+            return self._mt_normal(dev, state, pos, shape, dtype, params)
         out = self._new(shape, dtype, state.device)
         if out.size == 0:
             return out
@@ -42,4 +46,17 @@ class Random:
         size = group_size(dev)
         kernel(dev.queue, (size,), (size,), state.data, out.data, pos, out.size,
                p0, p1, p2, p3, flags)
+        return out
+
+    def _mt_normal(self, dev, state, pos, shape, dtype, params):
+        """Uniform float32 words first, then Box-Muller over rows of 16, element-parallel."""
+        out = self._new(shape, dtype, state.device)
+        n = out.size
+        u = self.mt19937_generate(state, pos, (MN.words(n, dtype),), "float32", "uniform",
+                                  (0.0, 1.0))
+        kernel = dev.kernel(("mt19937_normal", dtype), lambda: (
+            MN.render("opencl", dtype), "pg_normal16", _NORMAL_ARGTYPES))
+        gsize, lsize, per = dev.launch_1d(n)
+        tail, mean, std, plain = MN.kernel_args(n, dtype, params)
+        kernel(dev.queue, gsize, lsize, u.data, out.data, n, tail, per, mean, std, plain)
         return out

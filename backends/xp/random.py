@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy
 
+from ...random.avx_mathfun import log_ps, sincos_ps
 from ...random.fma import fma32, fma64
 
 _MASK53 = numpy.uint64((1 << 53) - 1)
@@ -52,11 +53,39 @@ def _uniform(raw, dtype, low, high):
     return x
 
 
+def _normal16(u, mean, std):
+    """Rows of 16 float32 uniforms -> torch's normal_fill_16_AVX2 values."""
+    radius = numpy.sqrt(numpy.float32(-2.0) * log_ps(numpy.float32(1.0) - u[:, :8]))
+    sin, cos = sincos_ps(numpy.float32(2.0 * numpy.pi) * u[:, 8:])
+    first, second = radius * cos, radius * sin
+    if std == 1 and mean == 0 and not numpy.signbit(mean):
+        first, second = first + numpy.float32(0), second + numpy.float32(0)
+    else:
+        first, second = fma32(first, std, mean), fma32(second, std, mean)
+    return numpy.concatenate([first, second], axis=1).ravel()
+
+
+def _normal(raw, n, dtype, mean, std):
+    """The contract's 'normal': rows of 16, the last 16 recomputed from the tail uniforms."""
+    u = _uniform(raw, "float32", 0.0, 1.0)
+    mean, std = numpy.float32(mean), numpy.float32(std)
+    full = n - n % 16
+    out = numpy.empty(n, numpy.float32)
+    out[:full] = _normal16(u[:full].reshape(-1, 16), mean, std)
+    if full != n:
+        tail = u[n:n + 16] if dtype == "float32" else u[full:full + 16]
+        out[n - 16:] = _normal16(tail.reshape(1, 16), mean, std)
+    return out.astype(dtype)
+
+
 class Random:
     """The random-number kernel of the array-module backend (numpy only)."""
 
     def mt19937_generate(self, state, pos, shape, dtype, transform, params):
         n = int(numpy.prod(shape, dtype=numpy.int64))
+        if transform == "normal":
+            count = n if n % 16 == 0 else n + (16 if dtype == "float32" else 16 - n % 16)
+            return _normal(_words(state, pos, count), n, dtype, *params).reshape(shape)
         if transform == "uniform":
             wpe = 2 if dtype == "float64" else 1
         elif transform == "integer":
