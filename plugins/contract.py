@@ -275,7 +275,15 @@ def _ops():
        "r = (w % span if span else w) + base modulo 2**64, read as int64 and cast like numpy's "
        "astype (float16 through float32). 'bernoulli' with params (threshold,): two words, "
        "1 if (random64 & (2**53 - 1)) < threshold else 0, in dtype (threshold = "
-       "ceil(p * 2**53) gives torch's `uniform < p`). Returns a new C-contiguous buffer of "
+       "ceil(p * 2**53) gives torch's `uniform < p`). 'normal' with params (mean, std), "
+       "float16/float32, numel n >= 16: torch's normal_fill_16_AVX2 -- n float32 uniforms u "
+       "as above (plus 16 more when n % 16 and float32, or 16 - n % 16 more for float16); per "
+       "row of 16, r = sqrt(-2 * log(1 - u[j])), t = 2*pi * u[j + 8], out[j] = r * cos(t), "
+       "out[j + 8] = r * sin(t) for j < 8, with avx_mathfun's log/sincos in float32 and the "
+       "multiply-adds fused exactly where plugrad.random.avx_mathfun fuses them (see "
+       "backends/mt19937_normal.py), then fma(v, std, mean) (v + 0 when std == 1 and mean "
+       "== +0); when n % 16 the last 16 outputs are recomputed from u[n:n+16] (float32) or "
+       "u[n - n % 16:][:16] (float16); cast to dtype. Returns a new C-contiguous buffer of "
        "`shape` and `dtype`. Absent: random ops draw on the host and upload.")
     return {s.name: s for s in specs}
 
