@@ -4,10 +4,12 @@ Numbers are torch's CPU stream (:mod:`plugrad.random`, bit-identical to torch's 
 so the same seed gives the same values on cpu, cuda and opencl. Where the device's backend
 has the ``mt19937_generate`` kernel they are generated on the device from a device copy of
 the state (:mod:`plugrad.random.device` says when the state moves); otherwise they are drawn
-on the host and uploaded. ``normal``/``randn`` and ``randperm`` always draw on the host.
+on the host and uploaded. ``randperm``, ``normal`` of fewer than 16 or float64 values and
+``bernoulli`` with a tensor p always draw on the host.
 """
 from __future__ import annotations
 
+import math
 import threading
 
 from .random import HostGenerator
@@ -92,10 +94,11 @@ class Generator:
         creation = _creation or _import_creation()
         table = dev.ops
         if not dev.host_memory and method in DEVICE_METHODS and table.supports(OP, dtype.name):
-            transform, params, wpe = plan(method, dtype.name, args)
-            with self._lock:
-                buf = self._place.generate(table, shape, dtype.name, transform, params, wpe)
-            return creation._make(buf, shape, dtype, dev)
+            todo = plan(method, dtype.name, args, math.prod(shape))
+            if todo is not None:
+                with self._lock:
+                    buf = self._place.generate(table, shape, dtype.name, *todo)
+                return creation._make(buf, shape, dtype, dev)
         with self._lock:
             self._place.to_host()
             array = _HOST_CALLS[method](self._host, shape, dtype.name, *args)

@@ -27,24 +27,35 @@ __all__ = ["Placement", "plan", "DEVICE_METHODS"]
 
 _N = 624
 OP = "mt19937_generate"
-DEVICE_METHODS = frozenset(("uniform", "randint", "random_", "bernoulli"))
-"""HostGenerator methods a device can run; ``normal`` (log/sincos, see normal.py),
-``randperm`` and ``bernoulli`` with a tensor p stay on the host."""
+DEVICE_METHODS = frozenset(("uniform", "randint", "random_", "bernoulli", "normal"))
+"""HostGenerator methods a device can run. ``normal`` only for 16+ float32/float16 values
+(torch's AVX2 Box-Muller, a float32 polynomial the device repeats exactly); fewer values and
+float64 use libm's log/sin/cos in double, so they stay on the host, as do ``randperm`` and
+``bernoulli`` with a tensor p."""
+_HALF_FLOATS = frozenset(("float16", "float32"))
 
 
-def plan(method: str, dtype: str, args: tuple) -> tuple[str, tuple, int]:
-    """(transform, params, words per element) of ``mt19937_generate`` for a HostGenerator
-    method and its arguments after the shape and dtype; raises and warns as the host would."""
+def plan(method: str, dtype: str, args: tuple, n: int) -> tuple[str, tuple, int] | None:
+    """(transform, params, words drawn) of ``mt19937_generate`` for n values of a
+    HostGenerator method and its arguments after the shape and dtype; raises and warns as
+    the host would. None: the host must draw these."""
     dt = dtypes.resolve(dtype)
     if method == "uniform":
         low, high = distributions.check_uniform(dt, *args)
-        return "uniform", (low, high), 2 if dt == np.float64 else 1
+        return "uniform", (low, high), n * (2 if dt == np.float64 else 1)
     if method == "bernoulli":
         # u < p with u = k * 2**-53 (k < 2**53 an integer) is k < ceil(p * 2**53): exact,
         # and no float64 needed on the device
-        return "bernoulli", (math.ceil(distributions.check_p(*args) * 2.0 ** 53),), 2
+        return "bernoulli", (math.ceil(distributions.check_p(*args) * 2.0 ** 53),), 2 * n
+    if method == "normal":
+        mean, std = (float(a) for a in args)
+        if dtype not in _HALF_FLOATS or n < 16 or not std >= 0.0:   # the host raises for std
+            return None
+        # normal_fill's tail: float32 draws 16 fresh uniforms, float16 tops the rest up to 16
+        extra = 0 if n % 16 == 0 else 16 if dtype == "float32" else 16 - n % 16
+        return "normal", (mean, std), n + extra
     bits, span, base = integers.plan(dt, *args)   # randint(low, high) is random_(low, high)
-    return "integer", (bits, span, base), bits // 32
+    return "integer", (bits, span, base), n * bits // 32
 
 
 def _advance(pos: int, words: int) -> int:
@@ -91,8 +102,8 @@ class Placement:
         self.host_stale = False
 
     def generate(self, table, shape: tuple, dtype: str, transform: str, params: tuple,
-                 wpe: int):
-        """The next ``prod(shape)`` values as a buffer on ``table``'s device."""
+                 words: int):
+        """The next ``prod(shape)`` values, ``words`` words, as a buffer on ``table``'s device."""
         if self.table is not table or self.impl is not table.impl:
             self.sync_host()
             key, pos = self.engine.words()
@@ -100,7 +111,6 @@ class Placement:
             self.table, self.impl, self.pos = table, table.impl, pos
             self.uploads += 1
         out = getattr(table, OP)(self.buf, self.pos, shape, dtype, transform, params)
-        words = math.prod(shape) * wpe
         if words:
             self.pos = _advance(self.pos, words)
             self.host_stale = True
