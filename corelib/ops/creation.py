@@ -583,8 +583,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
         like = m if m is not None else s
         noise = randn(like._shape, generator=generator, dtype=like._dtype, device=like._device)
         return _result(noise * std + mean, out)
-    return _result(randn(*(_shape_arg((size,))), generator=generator, dtype=dtype,
-                         device=device, requires_grad=requires_grad) * std + mean, out)
+    # two numbers: torch's normal(double, double, size) is empty(size).normal_(mean, std),
+    # whose fma rounds once (randn * std + mean rounded twice, in half for float16)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    return _result(_random("normal", _shape_arg((size,)), dt, device, requires_grad, generator,
+                           float(mean), float(std)), out)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
