@@ -27,6 +27,7 @@ import torch
 import plugrad
 from plugrad._device import tensor_device
 from plugrad.backends import mt19937 as M
+from plugrad.backends import mt19937_normal as MN
 from plugrad.backends.xp import ArrayModuleBackend
 from plugrad.plugins import BackendSpec, get_registry, hookimpl
 from plugrad.random import HostGenerator
@@ -78,6 +79,10 @@ KERNEL_CASES = [
     ("bernoulli", "bool", (math.ceil(0.5 * P53),), lambda g, n: g.bernoulli(0.5, n, "bool")),
     ("bernoulli", "int64", (0,), lambda g, n: g.bernoulli(0.0, n, "int64")),
     ("bernoulli", "float16", (int(P53),), lambda g, n: g.bernoulli(1.0, n, "float16")),
+    ("normal", "float32", (0.0, 1.0), lambda g, n: g.normal(n, "float32")),
+    ("normal", "float32", (-0.0, 1.0), lambda g, n: g.normal(n, "float32", -0.0, 1.0)),
+    ("normal", "float32", (2.0, 0.5), lambda g, n: g.normal(n, "float32", 2.0, 0.5)),
+    ("normal", "float16", (-1.0, 3.0), lambda g, n: g.normal(n, "float16", -1.0, 3.0)),
 ]
 # words already drawn from a fresh seed, and elements drawn: both sides of block boundaries,
 # so one- and two-word elements start, end and straddle there
@@ -101,8 +106,8 @@ def _check_kernel(table, seed, pre, n, case):
     assert_bits(got, host(g, n))
     key, new_pos = g.words()
     assert np.array_equal(words, key), "state words differ"
-    wpe = M.KINDS[M.kind_of(transform, dtype, params)]
-    assert M.advance(pos, n * wpe) == new_pos, "the position the caller computes is wrong"
+    drawn = M.words(transform, dtype, params, n)
+    assert M.advance(pos, drawn) == new_pos, "the position the caller computes is wrong"
 
 
 @pytest.mark.parametrize("case", KERNEL_CASES,
@@ -113,11 +118,14 @@ def test_kernel_every_transform(device, case):
         _check_kernel(table, 11, pre, n, case)
 
 
-@pytest.mark.parametrize("case", [KERNEL_CASES[1], KERNEL_CASES[7], KERNEL_CASES[16]],
-                         ids=["uniform24", "int64", "bernoulli"])
+@pytest.mark.parametrize("case", [KERNEL_CASES[1], KERNEL_CASES[7], KERNEL_CASES[16],
+                                  KERNEL_CASES[22], KERNEL_CASES[23]],
+                         ids=["uniform24", "int64", "bernoulli", "normal32", "normal16"])
 def test_kernel_block_boundaries(device, case):
     table = _table(device, case[1])
-    for pre, n in itertools.product(POSITIONS, COUNTS):
+    # 'normal' needs n >= 16 (the host draws fewer, with libm in double)
+    counts = [n for n in COUNTS if n >= 16] + [16, 17, 31] if case[0] == "normal" else COUNTS
+    for pre, n in itertools.product(POSITIONS, counts):
         _check_kernel(table, 3, pre, n, case)
 
 
@@ -128,9 +136,11 @@ def test_kernel_gpu_work_group_on_opencl(device, monkeypatch):
     from plugrad.backends.opencl import random as cl_random
     monkeypatch.setattr(cl_random, "GROUP_SIZE", 256)
     table = _table(device)
-    for case in (KERNEL_CASES[1], KERNEL_CASES[3], KERNEL_CASES[7], KERNEL_CASES[17]):
+    for case in (KERNEL_CASES[1], KERNEL_CASES[3], KERNEL_CASES[7], KERNEL_CASES[17],
+                 KERNEL_CASES[22]):
         if table.supports("mt19937_generate", case[1]):
-            for pre, n in [(0, 2000), (623, 625), (624, 1), (1, 1247)]:
+            for pre, n in [(0, 2000), (623, 625), (624, 1 if case[0] != "normal" else 17),
+                           (1, 1247)]:
                 _check_kernel(table, 5, pre, n, case)
 
 
@@ -180,6 +190,22 @@ def test_rand_and_uniform_match_torch(device, shape):
         for a, b in [(-3.0, 5.0), (1e-4, 2e-4), (-1.0, -1.0)]:
             _same(plugrad.empty(shape, dtype=pd, device=device).uniform_(a, b),
                   torch.empty(shape, dtype=td).uniform_(a, b))
+        _same_state()
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (15,), (16,), (17,), (4, 33), (1000,), (0, 3)])
+def test_randn_and_normal_match_torch(device, shape):
+    """16+ float32/float16 values on the device (torch's AVX2 Box-Muller), the rest on the
+    host; std == 1 and mean == +0 take torch's fast path, mean == -0.0 does not."""
+    for seed, dtype in itertools.product([0, 99], _float_dtypes(device)):
+        _seeded(seed)
+        pd, td = getattr(plugrad, dtype), getattr(torch, dtype)
+        _same(plugrad.randn(shape, dtype=pd, device=device), torch.randn(shape, dtype=td))
+        for mean, std in [(-0.0, 1.0), (3.0, 0.25), (-1.5, 0.0)]:
+            _same(plugrad.empty(shape, dtype=pd, device=device).normal_(mean, std),
+                  torch.empty(shape, dtype=td).normal_(mean, std))
+        _same(plugrad.normal(2.0, 3.0, shape, dtype=pd, device=device),
+              torch.normal(2.0, 3.0, shape, dtype=td))
         _same_state()
 
 
@@ -300,7 +326,8 @@ def test_opencl_draws_after_the_first_move_nothing(device):
     outs += [plugrad.rand(5000, device=device), plugrad.randint(0, 7, (9,), device=device),
              plugrad.empty(33, device=device).uniform_(-1, 1),
              plugrad.empty(12, device=device, dtype=plugrad.int32).random_(),
-             plugrad.nn.functional.dropout(x, 0.25), plugrad.nn.Dropout(0.5)(x)]
+             plugrad.nn.functional.dropout(x, 0.25), plugrad.nn.Dropout(0.5)(x),
+             plugrad.randn(100, device=device), plugrad.empty(3, 40, device=device).normal_(1, 2)]
     assert t() == before, f"device draws moved data: {t() - before}"
     state = plugrad.get_rng_state()                                     # one 2.5 KB read
     assert t() - before == Counter(to_host=1)
@@ -313,7 +340,8 @@ def test_opencl_draws_after_the_first_move_nothing(device):
     torch.rand(10)
     want = [torch.rand(5000), torch.randint(0, 7, (9,)), torch.empty(33).uniform_(-1, 1),
             torch.empty(12, dtype=torch.int32).random_(), torch.nn.functional.dropout(
-                torch.ones(64, 100), 0.25), torch.nn.Dropout(0.5)(torch.ones(64, 100))]
+                torch.ones(64, 100), 0.25), torch.nn.Dropout(0.5)(torch.ones(64, 100)),
+            torch.randn(100), torch.empty(3, 40).normal_(1, 2)]
     tstate = torch.get_rng_state()
     want += [torch.rand(4), torch.rand(4), torch.rand(4)]
     for ours, theirs in zip(outs[1:], want):
@@ -375,9 +403,10 @@ RENDERINGS = [("uniform24", "float32"), ("uniform24", "float16"), ("uniform53", 
 @pytest.mark.skipif(nvcc is None, reason="nvcc not installed")
 def test_cuda_source_compiles(tmp_path):
     procs = []
-    for kind, dtype in RENDERINGS:
+    for kind, dtype in RENDERINGS + [("normal", "float32"), ("normal", "float16")]:
         src = tmp_path / f"{kind}_{dtype}.cu"
-        src.write_text(M.render("cuda", kind, dtype))
+        src.write_text(MN.render("cuda", dtype) if kind == "normal"
+                       else M.render("cuda", kind, dtype))
         procs.append((src, subprocess.Popen(
             [nvcc, "-c", "-arch=sm_90", "-Werror", "all-warnings", "-o",
              str(src.with_suffix(".o")), str(src)], stderr=subprocess.PIPE, text=True)))
@@ -394,7 +423,7 @@ SHIM = r"""
 #include <pthread.h>
 struct pg_dim3 { unsigned x, y, z; };
 static thread_local pg_dim3 threadIdx;
-static pg_dim3 blockDim;
+static pg_dim3 blockDim, blockIdx, gridDim;
 static pthread_barrier_t pg_barrier;
 #define __global__
 #define __device__
@@ -407,6 +436,8 @@ static inline double __longlong_as_double(long long i) {
     double d; std::memcpy(&d, &i, 8); return d; }
 static inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
 static inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c); }
+static inline float pg_sqrtf(float x) { return std::sqrt(x); }
+#define sqrtf pg_sqrtf
 """
 LAUNCH = r"""
 struct pg_launch { unsigned t; unsigned* state; void* out; int pos; long long n;
@@ -436,6 +467,30 @@ extern "C" void half_bits(const float* x, unsigned short* out, long long n) {
     for (long long i = 0; i < n; ++i) out[i] = pg_half_bits(x[i]);
 }
 """
+# pg_normal16 has no barriers: every (block, thread) pair runs in turn
+NORMAL_LAUNCH = r"""
+extern "C" void run(unsigned grid, unsigned block, const float* u, void* out, long long n,
+                    long long tail, long long per, unsigned long long mean,
+                    unsigned long long std, int plain) {
+    gridDim.x = grid; blockDim.x = block;
+    for (unsigned b = 0; b < grid; ++b)
+        for (unsigned t = 0; t < block; ++t) {
+            blockIdx.x = b; threadIdx.x = t;
+            pg_normal16(u, (PG_OUT_T*)out, n, tail, per, mean, std, plain);
+        }
+}
+extern "C" long long sqrt_mismatch(unsigned long long start, unsigned long long step) {
+    for (unsigned long long b = start; b < 0x7f800000ull; b += step) {
+        float x, want;
+        unsigned bits = (unsigned)b;
+        std::memcpy(&x, &bits, 4);
+        float got = pg_sqrt_rn(x);
+        want = std::sqrt(x);
+        if (std::memcmp(&got, &want, 4) != 0) return (long long)b;
+    }
+    return -1;
+}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -448,7 +503,8 @@ def cuda_on_host(tmp_path_factory):
     def build(kind, dtype):
         if (kind, dtype) not in libs:
             src = folder / f"{kind}_{dtype}.cpp"
-            src.write_text(SHIM + M.render("cuda", kind, dtype) + LAUNCH)
+            src.write_text(SHIM + (MN.render("cuda", dtype) + NORMAL_LAUNCH if kind == "normal"
+                                   else M.render("cuda", kind, dtype) + LAUNCH))
             so = src.with_suffix(".so")
             done = subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-ffp-contract=off",
                                    "-pthread", "-o", str(so), str(src)],
@@ -459,7 +515,7 @@ def cuda_on_host(tmp_path_factory):
     return build
 
 
-@pytest.mark.parametrize("case", [c for c in KERNEL_CASES if c[1] != "int16"][::2],
+@pytest.mark.parametrize("case", [c for c in KERNEL_CASES if c[0] != "normal"][::2],
                          ids=lambda c: f"{c[0]}-{c[1]}")
 def test_cuda_kernel_runs_on_the_host(cuda_on_host, case):
     transform, dtype, params, host = case
@@ -476,6 +532,32 @@ def test_cuda_kernel_runs_on_the_host(cuda_on_host, case):
             *(ctypes.c_ulonglong(v) for v in p[:4]), ctypes.c_int(p[4]))
         assert_bits(out, host(g, n))
         assert np.array_equal(key, g.words()[0]), f"state differs (block {block})"
+
+
+@pytest.mark.parametrize("case", [c for c in KERNEL_CASES if c[0] == "normal"],
+                         ids=lambda c: f"{c[1]}-{c[2]}")
+def test_cuda_normal_runs_on_the_host(cuda_on_host, case):
+    _, dtype, params, host = case
+    run = cuda_on_host("normal", dtype).run
+    for (grid, block, per), n in itertools.product([(1, 1, 1), (3, 5, 1), (2, 2, 7)],
+                                                   [16, 17, 47, 1000]):
+        g = HostGenerator(6)
+        u = g.clone().uniform(MN.words(n, dtype), "float32")
+        out = np.empty(n, dtype)
+        tail, mean, std, plain = MN.kernel_args(n, dtype, params)
+        run(ctypes.c_uint(grid), ctypes.c_uint(block), u.ctypes.data_as(ctypes.c_void_p),
+            out.ctypes.data_as(ctypes.c_void_p), ctypes.c_longlong(n), ctypes.c_longlong(tail),
+            ctypes.c_longlong(per), ctypes.c_ulonglong(mean), ctypes.c_ulonglong(std),
+            ctypes.c_int(plain))
+        assert_bits(out, host(g, n))
+
+
+def test_exact_sqrt(cuda_on_host):
+    """The kernel's integer sqrt against the correctly rounded one, every 61st positive float."""
+    lib = cuda_on_host("normal", "float32")
+    lib.sqrt_mismatch.restype = ctypes.c_longlong
+    for start in (0x00800000, 0x3F800000 - 7 * 61):
+        assert lib.sqrt_mismatch(ctypes.c_ulonglong(start), ctypes.c_ulonglong(61)) == -1
 
 
 def test_half_conversion_matches_numpy(cuda_on_host):
