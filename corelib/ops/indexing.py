@@ -219,15 +219,33 @@ def basic_index(x, slices, shape, label="SliceBackward0"):
 Tensor._basic_index = basic_index
 
 
+def index_range(index):
+    """(min, max) of a non-empty integer tensor as Python ints.
+
+    Device backends compute both with one reduction each and hand back one 2-element buffer:
+    a kernel given an out-of-range index would read or write outside its buffer (on PoCL
+    that corrupts the host heap), so indices are checked on every backend. torch's CUDA
+    kernels assert on the device instead; ours have no such guard.
+    """
+    if index._device.host_memory:
+        values = index._host()
+        return int(values.min()), int(values.max())
+    ops = index._device.ops
+    data = index._data if index._shape else ops.reshape(index._data, (1,))
+    axes = tuple(range(max(index.ndim, 1)))
+    both = ops.concat([ops.min(data, axes, True), ops.max(data, axes, True)], 0)
+    low, high = ops.to_host(ops.reshape(both, (2,))).tolist()
+    return int(low), int(high)
+
+
 def _check_bounds(index, size, dim, wrap=True, message=None, exc=IndexError):
-    """Raise for out-of-range indices (host-memory backends; device backends trust them, as
-    torch's CUDA kernels do). ``wrap`` allows -size <= i < 0."""
-    if index.numel() == 0 or not index._device.host_memory:
+    """Raise for out-of-range indices, on every backend (see :func:`index_range`). ``wrap``
+    allows -size <= i < 0."""
+    if index.numel() == 0:
         return
-    values = index._host()
-    low, high = values.min(), values.max()
+    low, high = index_range(index)
     if low < (-size if wrap else 0) or high >= size:
-        bad = int(high) if high >= size else int(low)
+        bad = high if high >= size else low
         text = message or "index {bad} is out of bounds for dimension {dim} with size {size}"
         raise exc(text.format(bad=bad, dim=dim, size=size))
 

@@ -11,12 +11,12 @@ __all__ = ["embedding", "one_hot"]
 
 
 def _host_range(t):
-    """(min, max) of an integer tensor when its values live in host memory, else None:
-    device backends are trusted, as torch's CUDA kernels only assert on device."""
-    if t.numel() == 0 or not t.device.host_memory:
+    """(min, max) of an integer tensor, None when empty: checked on every backend, since an
+    out-of-range row would be read from outside the weight's buffer on a device."""
+    if t.numel() == 0:
         return None
-    values = t._host()
-    return int(values.min()), int(values.max())
+    from ...ops.indexing import index_range
+    return index_range(t)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
