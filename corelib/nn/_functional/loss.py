@@ -154,10 +154,19 @@ def _host_values(t):
 
 
 def _check_targets(target, n_classes, ignore_index):
+    """IndexError for a class index out of range, on every backend: the fused kernels would
+    read logits outside the row (torch's CUDA kernels assert on the device instead)."""
     values = _host_values(target)
     if values is None:
-        return
-    bad = (values != ignore_index) & ((values < 0) | (values >= n_classes))
+        if target.numel() == 0:
+            return
+        # one reduction and a one-byte read on a device
+        bad = (target != ignore_index).logical_and((target < 0).logical_or(target >= n_classes))
+        if not bool(bad.any()):
+            return
+        values, bad = target.cpu().numpy(), bad.cpu().numpy()
+    else:
+        bad = (values != ignore_index) & ((values < 0) | (values >= n_classes))
     if bad.any():
         raise IndexError(f"Target {int(values.reshape(-1)[bad.reshape(-1).argmax()])} is out "
                          "of bounds.")
