@@ -55,9 +55,9 @@ class CudaRandom:
         with state.device:
             out = self.cupy.empty(shape, self.dtypes[dtype])
             tail, mean, std, plain = MN.kernel_args(n, dtype, params)
-            blocks = min(4096, -(-n // BLOCK))
+            blocks = min(4096, -(-MN.pairs(n) // BLOCK))
             self._mt_kernel("normal", dtype)(
                 (blocks,), (BLOCK,),
-                (u, out, numpy.int64(n), numpy.int64(tail), numpy.int64(1), numpy.uint64(mean),
+                (u, out, numpy.int64(n), numpy.int64(tail), numpy.uint64(mean),
                  numpy.uint64(std), numpy.int32(plain)))
         return out

@@ -77,6 +77,7 @@ typedef long long pg_i64; typedef unsigned long long pg_u64;
 #define PG_GID ((pg_i64)blockIdx.x * blockDim.x + threadIdx.x)
 #define PG_GSIZE ((pg_i64)gridDim.x * blockDim.x)
 #define PG_SQRTF(x) sqrtf((float)(x))
+#define PG_SQRT_RN(x) __fsqrt_rn(x)
 #define PG_AS_FLOAT(u) __uint_as_float((pg_u32)(u))
 #define PG_AS_UINT(f) __float_as_uint(f)
 #define PG_AS_DOUBLE(u) __longlong_as_double((long long)(u))

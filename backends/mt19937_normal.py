@@ -7,10 +7,13 @@ with ``r = sqrt(-2 * log(1 - u[j]))``, ``t = 2*pi * u[j + 8]``, where log and si
 avx_mathfun.h's ``log256_ps``/``sincos256_ps``: float32 polynomials that GCC compiles with
 some multiply-adds fused. :mod:`plugrad.random.avx_mathfun` found which, against torch; this
 source repeats that numpy port operation for operation with explicit ``fma`` and no other
-contraction, so every device rounds exactly where torch's binary does. ``sqrt`` is computed
-exactly in integers (OpenCL's float ``sqrt`` may be 3 ulp off). A size that is not a multiple
+contraction, so every device rounds exactly where torch's binary does. ``sqrt`` must be
+correctly rounded, which OpenCL's float ``sqrt`` need not be (3 ulp): CUDA's ``__fsqrt_rn``,
+OpenCL's double ``sqrt`` where the device has fp64, else an integer square root. A size that
+is not a multiple
 of 16 recomputes its last 16 values from fresh uniforms (float32: the 16 after the n drawn;
 float16: the leftover ones topped up), which the caller draws into the same uniform buffer.
+One work-item computes one (j, j + 8) pair: one log, one sincos, two outputs.
 """
 from __future__ import annotations
 
@@ -39,8 +42,9 @@ _CONST = {
 }
 
 SOURCE = r"""
-/* correctly rounded sqrt of a normal float >= 0 (or +-0): floor(sqrt(M)) of a 47-48 bit
-   integer M, corrected from a float guess, rounded to nearest (a tie is impossible) */
+/* correctly rounded sqrt of a normal float >= 0 (or +-0), in integers: floor(sqrt(M)) of a
+   47-48 bit integer M by one Newton step from a float guess (at most one too big after
+   it), then rounded to nearest (a tie is impossible). For devices without fp64. */
 PG_FN float pg_sqrt_rn(float x) {
     if (x == 0.0f) return x;
     const pg_u32 bits = PG_AS_UINT(x);
@@ -50,12 +54,22 @@ PG_FN float pg_sqrt_rn(float x) {
     if (k & 1) { m <<= 1; k -= 1; shift = 22; }        /* even exponent; M in [2**46, 2**48) */
     const pg_u64 big = m << shift;
     pg_u64 r = (pg_u64)PG_SQRTF(big);
-    while (r * r > big) --r;
-    while ((r + 1) * (r + 1) <= big) ++r;
-    if (big - r * r > r) ++r;                          /* M >= (r + 1/2)**2 */
+    r = (r + big / r) >> 1;                            /* >= floor(sqrt(M)), by at most 1 */
+    r -= (r * r > big) ? 1 : 0;
+    r += (big - r * r > r) ? 1 : 0;                    /* M >= (r + 1/2)**2 */
     const int q = (k - shift) / 2;                     /* sqrt(x) = sqrt(M) * 2**q */
     return (float)r * PG_AS_FLOAT((pg_u32)(q + 127) << 23);
 }
+
+#ifdef PG_SQRT_RN
+/* the prelude's (CUDA: __fsqrt_rn) */
+#elif defined(cl_khr_fp64)
+/* double sqrt is correctly rounded in OpenCL, and 53 >= 2 * 24 + 2 bits make the second
+   rounding to float exact (Figueroa) */
+#define PG_SQRT_RN(x) ((float)sqrt((double)(x)))
+#else
+#define PG_SQRT_RN(x) pg_sqrt_rn(x)
+#endif
 
 /* log256_ps for x > 0 */
 PG_FN float pg_log_ps(float x) {
@@ -113,34 +127,36 @@ PG_FN void pg_sincos_ps(float x, float* s_out, float* c_out) {
     *c_out = PG_AS_FLOAT(PG_AS_UINT(c) ^ sign_cos);
 }
 
-/* out[e] for e < n from the uniforms u: rows of 16 (u[16r .. 16r+16) -> out[16r ..]), and
-   when tail >= 0 the last 16 outputs from u[tail .. tail+16). Work-item g does elements
-   [c * per, c * per + per) for chunks c = g, g + global size, ... */
+/* n outputs from the uniforms u: rows of 16 (u[16r ..] -> out[16r ..]) and, when tail >= 0,
+   the last 16 outputs again from u[tail .. tail + 16). Item p handles the pair (j, j + 8)
+   of one row: p < full / 2 for the full rows (skipping what the tail rewrites), then 8
+   items for the tail row. */
 PG_KERNEL void pg_normal16(PG_GLOBAL const float* u, PG_GLOBAL PG_OUT_T* out, pg_i64 n,
-                           pg_i64 tail, pg_i64 per, pg_u64 mean_bits, pg_u64 std_bits,
-                           int plain) {
+                           pg_i64 tail, pg_u64 mean_bits, pg_u64 std_bits, int plain) {
     const float mean = PG_AS_FLOAT(mean_bits), std = PG_AS_FLOAT(std_bits);
-    for (pg_i64 c = PG_GID; c * per < n; c += PG_GSIZE) {
-        const pg_i64 end = c * per + per < n ? c * per + per : n;
-        for (pg_i64 e = c * per; e < end; ++e) {
-            pg_i64 base, j;
-            if (tail >= 0 && e >= n - 16) { base = tail; j = e - (n - 16); }
-            else { j = e & 15; base = e - j; }
-            const float u1 = u[base + (j & 7)], u2 = u[base + 8 + (j & 7)];
-            const float one_minus = 1.0f - u1;
-            const float l2 = -2.0f * pg_log_ps(one_minus);
-            const float radius = pg_sqrt_rn(l2);
-            const float theta = TWO_PI * u2;
-            float sn, cs;
-            pg_sincos_ps(theta, &sn, &cs);
-            float v = radius * (j < 8 ? cs : sn);
-            v = plain ? v + 0.0f : PG_FMAF(v, std, mean);  /* _mm256_fmadd_ps(v, std, mean) */
+    const pg_i64 full_pairs = (n / 16) * 8, pairs = full_pairs + (tail >= 0 ? 8 : 0);
+    const pg_i64 keep = tail >= 0 ? n - 16 : n;   /* full rows write below this */
+    for (pg_i64 p = PG_GID; p < pairs; p += PG_GSIZE) {
+        const pg_i64 j = p & 7;
+        const pg_i64 src = p < full_pairs ? (p >> 3) * 16 : tail;
+        const pg_i64 dst = p < full_pairs ? src : n - 16;
+        const float one_minus = 1.0f - u[src + j];
+        const float l2 = -2.0f * pg_log_ps(one_minus);
+        const float radius = PG_SQRT_RN(l2);
+        const float theta = TWO_PI * u[src + 8 + j];
+        float sn, cs;
+        pg_sincos_ps(theta, &sn, &cs);
+        float v0 = radius * cs, v1 = radius * sn;
+        if (plain) { v0 = v0 + 0.0f; v1 = v1 + 0.0f; }
+        else { v0 = PG_FMAF(v0, std, mean); v1 = PG_FMAF(v1, std, mean); }  /* fmadd_ps */
+        const int is_tail = p >= full_pairs;
 #if PG_OUT_half
-            out[e] = pg_half_bits(v);
+        if (is_tail || dst + j < keep) out[dst + j] = pg_half_bits(v0);
+        if (is_tail || dst + j + 8 < keep) out[dst + j + 8] = pg_half_bits(v1);
 #else
-            out[e] = v;
+        if (is_tail || dst + j < keep) out[dst + j] = v0;
+        if (is_tail || dst + j + 8 < keep) out[dst + j + 8] = v1;
 #endif
-        }
     }
 }
 """
@@ -158,6 +174,11 @@ def render(lang: str, dtype: str) -> str:
 def words(n: int, dtype: str) -> int:
     """Uniforms (words) one 'normal' draw of n >= 16 values takes."""
     return M.words("normal", dtype, (), n)
+
+
+def pairs(n: int) -> int:
+    """Work items of ``pg_normal16`` for n values: one per (j, j + 8) pair of every row."""
+    return (n // 16) * 8 + (8 if n % 16 else 0)
 
 
 def kernel_args(n: int, dtype: str, params: tuple) -> tuple:
