@@ -144,6 +144,27 @@ def test_kernel_gpu_work_group_on_opencl(device, monkeypatch):
                 _check_kernel(table, 5, pre, n, case)
 
 
+def test_opencl_normal_with_the_integer_sqrt(device, monkeypatch):
+    """The sqrt a device without fp64 uses, run on the (fp64) OpenCL device here."""
+    if device != "opencl":
+        pytest.skip("an opencl compile choice")
+    real = MN.render
+    monkeypatch.setattr(MN, "render", lambda lang, dtype: (
+        "#define PG_SQRT_RN(x) pg_sqrt_rn(x)\n" + real(lang, dtype)))
+    table = _table(device)
+    kernels = table.impl.devices[0].kernels
+    keys = [("mt19937_normal", "float32"), ("mt19937_normal", "float16")]
+    saved = {k: kernels.pop(k) for k in keys if k in kernels}
+    try:
+        for case in KERNEL_CASES[20:]:
+            for pre, n in [(0, 2000), (623, 625)]:
+                _check_kernel(table, 8, pre, n, case)
+    finally:
+        for k in keys:
+            kernels.pop(k, None)
+        kernels.update(saved)
+
+
 def test_kernel_shape_and_consecutive_draws(device):
     """Output has the requested shape; two draws continue each other, as one longer draw."""
     table = _table(device)
@@ -438,6 +459,7 @@ static inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b,
 static inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c); }
 static inline float pg_sqrtf(float x) { return std::sqrt(x); }
 #define sqrtf pg_sqrtf
+static inline float __fsqrt_rn(float x) { return std::sqrt(x); }
 """
 LAUNCH = r"""
 struct pg_launch { unsigned t; unsigned* state; void* out; int pos; long long n;
@@ -470,13 +492,13 @@ extern "C" void half_bits(const float* x, unsigned short* out, long long n) {
 # pg_normal16 has no barriers: every (block, thread) pair runs in turn
 NORMAL_LAUNCH = r"""
 extern "C" void run(unsigned grid, unsigned block, const float* u, void* out, long long n,
-                    long long tail, long long per, unsigned long long mean,
-                    unsigned long long std, int plain) {
+                    long long tail, unsigned long long mean, unsigned long long std,
+                    int plain) {
     gridDim.x = grid; blockDim.x = block;
     for (unsigned b = 0; b < grid; ++b)
         for (unsigned t = 0; t < block; ++t) {
             blockIdx.x = b; threadIdx.x = t;
-            pg_normal16(u, (PG_OUT_T*)out, n, tail, per, mean, std, plain);
+            pg_normal16(u, (PG_OUT_T*)out, n, tail, mean, std, plain);
         }
 }
 extern "C" long long sqrt_mismatch(unsigned long long start, unsigned long long step) {
@@ -539,16 +561,15 @@ def test_cuda_kernel_runs_on_the_host(cuda_on_host, case):
 def test_cuda_normal_runs_on_the_host(cuda_on_host, case):
     _, dtype, params, host = case
     run = cuda_on_host("normal", dtype).run
-    for (grid, block, per), n in itertools.product([(1, 1, 1), (3, 5, 1), (2, 2, 7)],
-                                                   [16, 17, 47, 1000]):
+    for (grid, block), n in itertools.product([(1, 1), (3, 5), (64, 256)],
+                                              [16, 17, 47, 1000]):
         g = HostGenerator(6)
         u = g.clone().uniform(MN.words(n, dtype), "float32")
         out = np.empty(n, dtype)
         tail, mean, std, plain = MN.kernel_args(n, dtype, params)
         run(ctypes.c_uint(grid), ctypes.c_uint(block), u.ctypes.data_as(ctypes.c_void_p),
             out.ctypes.data_as(ctypes.c_void_p), ctypes.c_longlong(n), ctypes.c_longlong(tail),
-            ctypes.c_longlong(per), ctypes.c_ulonglong(mean), ctypes.c_ulonglong(std),
-            ctypes.c_int(plain))
+            ctypes.c_ulonglong(mean), ctypes.c_ulonglong(std), ctypes.c_int(plain))
         assert_bits(out, host(g, n))
 
 
