@@ -48,7 +48,7 @@ class CudaRandom:
         return out
 
     def _mt_normal(self, state, pos, shape, dtype, params):
-        """Uniform float32 words first, then Box-Muller over rows of 16, element-parallel."""
+        """Uniform float32 words first, then Box-Muller over rows of 16, pair-parallel."""
         n = int(numpy.prod(shape))
         u = self.mt19937_generate(state, pos, (MN.words(n, dtype),), "float32", "uniform",
                                   (0.0, 1.0))

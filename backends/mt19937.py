@@ -19,11 +19,12 @@ nothing else may be contracted (``FP_CONTRACT OFF``; CUDA multiplies only by pow
 
 The source is rendered per (transform kind, output dtype) by :func:`render` with a small
 per-language prelude (:data:`PRELUDES`); the tests compile the CUDA rendering with nvcc and
-run it on the host with g++ (``blockDim.x == 1``), and run the OpenCL rendering on PoCL.
+run it on the host with g++ (one POSIX thread per CUDA thread, real barriers), and run the
+OpenCL rendering on PoCL. The 'normal' transform adds a second kernel
+(:mod:`plugrad.backends.mt19937_normal`) over uniforms this one draws.
 """
 from __future__ import annotations
 
-import math
 import struct
 
 import numpy
@@ -302,7 +303,3 @@ def twists(pos: int, words: int) -> int:
 def advance(pos: int, words: int) -> int:
     """The state position after drawing ``words`` words from ``pos`` (624: twist next)."""
     return pos + words - N * twists(pos, words)
-
-
-def numel(shape) -> int:
-    return math.prod(shape)

@@ -3,6 +3,8 @@
 The kernel (shared with CUDA, :mod:`plugrad.backends.mt19937`) runs as one work-group: a
 block of the stream depends on the whole previous block, so blocks are twisted one after
 another while the work-items of the group twist, temper and transform each block in parallel.
+'normal' draws its uniforms that way, then runs a second kernel over them, one work-item per
+pair of outputs (:mod:`plugrad.backends.mt19937_normal`).
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ class Random:
         return out
 
     def _mt_normal(self, dev, state, pos, shape, dtype, params):
-        """Uniform float32 words first, then Box-Muller over rows of 16, element-parallel."""
+        """Uniform float32 words first, then Box-Muller over rows of 16, pair-parallel."""
         out = self._new(shape, dtype, state.device)
         n = out.size
         u = self.mt19937_generate(state, pos, (MN.words(n, dtype),), "float32", "uniform",
