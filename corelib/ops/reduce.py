@@ -132,10 +132,18 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     count = 1
     for d in dims:
         count *= input._shape[d] if input._shape else 1
-    total = _reduce("sum", input, dims, keepdim, out_dtype)
-    dev = total._device
-    res = _make(dev.ops.div(total._data, float(count) if count else float("nan")), total._shape,
-                out_dtype, dev)
+    dev = input._device
+    if out_dtype in (D.float16, D.bfloat16):
+        # torch accumulates half in float: mean([60000, 60000]) is 60000, not inf
+        wide = _reduce("sum", _make(dev.ops.cast(input._data, "float32"), input._shape,
+                                    D.float32, dev), dims, keepdim, D.float32)
+        data = dev.ops.cast(dev.ops.div(wide._data, float(count) if count else float("nan")),
+                            out_dtype.name)
+        total = wide
+    else:
+        total = _reduce("sum", input, dims, keepdim, out_dtype)
+        data = dev.ops.div(total._data, float(count) if count else float("nan"))
+    res = _make(data, total._shape, out_dtype, dev)
     if needs_grad(input):
         node = (MeanBackward0 if dim is None else MeanBackward1)((edge(input),))
         node.shape, node.dims, node.keepdim, node.count = input._shape, dims, keepdim, count
@@ -507,6 +515,10 @@ def _var_args(input, dim, unbiased, correction):
 
 def _var_value(input, dims, corr, keepdim):
     """sum((x - mean)^2) / max(0, n - correction), without recording a graph."""
+    if input._dtype in (D.float16, D.bfloat16):
+        # torch accumulates half in float: var([296, 0, 0, 0]) is 21904, not an overflow of
+        # the float16 sum of squares
+        return _var_value(input.float(), dims, corr, keepdim).to(input._dtype)
     n = 1
     for d in dims:
         n *= input._shape[d] if input._shape else 1
