@@ -157,6 +157,9 @@ def _check_randperm(n: int, dt: np.dtype) -> None:
         raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
 
 
+_PLAIN_SWAPS_BELOW = 300_000
+
+
 def _swap_sequence(n: int, picks: np.ndarray) -> np.ndarray:
     """``for i: swap(r[i], r[picks[i]])`` over ``r = arange(n)``, with ``picks[i] >= i``.
 
@@ -165,6 +168,13 @@ def _swap_sequence(n: int, picks: np.ndarray) -> np.ndarray:
     position was already touched.  Runs average about sqrt(n - i) steps, so 1M elements
     take ~2000 numpy rounds instead of 1M Python swaps.
     """
+    if n < _PLAIN_SWAPS_BELOW:
+        # a plain Python loop is faster until the vectorised runs amortise (measured: 0.1 ms
+        # vs 0.8 ms at n=1797, 29 vs 43 ms at n=200k, 530 vs 190 ms at n=1M)
+        r = list(range(n))
+        for k, z in enumerate(picks.tolist()):
+            r[k], r[z] = r[z], r[k]
+        return np.array(r, dtype=np.int64)
     r = np.arange(n, dtype=np.int64)
     steps = len(picks)
     i = 0
