@@ -1,11 +1,13 @@
 """opencl backend (PoCL here) primitives against numpy on one thread, best of N.
 
-    python benchmarks/perf/opencl_ops.py [--repeat 9] [--only colsum,sort]
+    python benchmarks/perf/opencl_ops.py [--repeat 9] [--only colsum,sort] [--before DIR]
 
 Rows: reductions over the non-contiguous axis (column sums), softmax along a non-last axis,
 sort, argmax/cumsum/nonzero over few long rows, and per-op latency of small ops (the kernel
 enqueue path). OpenCL timings include ``synchronize``; the device uses all its cores (PoCL:
-one thread per core), numpy one thread.
+one thread per core), numpy one thread. ``--before DIR`` adds a column for another copy of
+the backend's package directory (``git archive <rev> backends/opencl | tar -x -C /tmp/x``,
+then ``--before /tmp/x/backends/opencl``), loaded beside this one and run interleaved.
 """
 from __future__ import annotations
 
@@ -31,6 +33,19 @@ def best_of(fns, repeat, number=1):
             fn()
             times[k].append((time.perf_counter() - t0) / number)
     return {k: min(v) for k, v in times.items()}
+
+
+def load_before(path):
+    """The OpenCLBackend of another copy of backends/opencl, as plugrad.backends._before."""
+    import importlib.util
+    import sys
+    name = "plugrad.backends._before"
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(path, "__init__.py"), submodule_search_locations=[path])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module(name + ".backend").OpenCLBackend
 
 
 def workloads(cl, rng):
@@ -92,19 +107,34 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--only", default="", help="comma-separated substrings of row names")
+    parser.add_argument("--before", default="", help="another backends/opencl directory")
     args = parser.parse_args()
     from plugrad.plugins import get_registry
     cl = get_registry().table("opencl")
     print(f"device: {cl.impl.devices[0].name}")
-    print(f"{'workload':30} {'opencl':>10} {'numpy':>10}  opencl/numpy")
+    old = {}
+    if args.before:
+        before = load_before(args.before)([d.cl for d in cl.impl.devices])
+        old = workloads(before, np.random.default_rng(0))
+    print(f"{'workload':30} {'opencl':>10} {'numpy':>10}" +
+          (f" {'before':>10}" if old else "") + "  opencl/numpy" + (" before/numpy" if old
+                                                                  else ""))
     only = [s for s in args.only.split(",") if s]
     for name, (ours, ref, number) in workloads(cl, np.random.default_rng(0)).items():
         if only and not any(s in name for s in only):
             continue
-        t = best_of({"cl": ours, "np": ref}, args.repeat, number)
+        fns = {"cl": ours, "np": ref}
+        if old:
+            fns["old"] = old[name][0]
+        t = best_of(fns, args.repeat, number)
         unit, scale = ("us", 1e6) if number > 1 else ("ms", 1e3)
-        print(f"{name:30} {t['cl'] * scale:8.2f}{unit} {t['np'] * scale:8.2f}{unit}  "
-              f"{t['cl'] / t['np']:.2f}x")
+        line = f"{name:30} {t['cl'] * scale:8.2f}{unit} {t['np'] * scale:8.2f}{unit}"
+        if old:
+            line += f" {t['old'] * scale:8.2f}{unit}"
+        line += f"  {t['cl'] / t['np']:11.2f}x"
+        if old:
+            line += f" {t['old'] / t['np']:11.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":
