@@ -6,7 +6,8 @@ would leave all but a few work-items idle, so each row is cut into chunks, ``G``
 * arg-reductions: every chunk finds its (value, first index) extreme, then one work-item per
   row picks the best of its G (the first index on ties, the first nan as the extreme);
 * scans: every chunk folds its total, one work-item per row scans the G totals
-  (exclusive), and every chunk rescans itself starting from its offset (3 launches).
+  (exclusive), and every chunk rescans itself starting from its offset (3 launches, x read
+  twice: on a CPU only with 4 or more cores).
 
 On a CPU chunks are contiguous (each work-item streams its chunk); on a GPU work-item g of a
 row takes elements g, g+G, ... for coalescing in arg-reductions, and contiguous chunks in
