@@ -120,6 +120,10 @@ def kernel_cases():
                    run=lambda t, lg=logits, tg=target, dt=dt: _ce_backward(t, lg, tg, dt))
         yield Case("sgd_step", dt, "momentum-nesterov", run=lambda t, dt=dt: _sgd(t, dt))
         yield Case("adam_step", dt, "adamw-amsgrad", run=lambda t, dt=dt: _adam(t, dt))
+    for transform, dt, params in _RANDOM:
+        # random numbers are torch's stream: bit-exact, values and the advanced state
+        yield Case("mt19937_generate", dt, f"{transform}{list(params)}"[:40], tol=(0, 0),
+                   run=lambda t, tr=transform, dt=dt, p=params: _mt19937(t, tr, dt, p))
 
 
 def _ce_backward(t, logits, target, dt):
@@ -157,6 +161,25 @@ def _adam(t, dt):
                     dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1,
                          decoupled=True, amsgrad=True, maximize=False, step=step))
     return [t.to_host(p) for p in params + state[0] + state[1] + state[2]]
+
+
+_RANDOM = [("uniform", "float32", (0.0, 1.0)), ("uniform", "float32", (-2.0, 3.0)),
+           ("uniform", "float16", (0.0, 1.0)), ("uniform", "float64", (-1.0, 1.0)),
+           ("integer", "int64", (32, 10, 0)), ("integer", "int64", (64, 2 ** 40, -5)),
+           ("integer", "bool", (32, 2, 0)), ("integer", "float16", (32, 2049, 0)),
+           ("bernoulli", "float32", (2702159776422298,)),     # ceil(0.3 * 2**53)
+           ("normal", "float32", (0.0, 1.0)), ("normal", "float32", (1.0, 2.0)),
+           ("normal", "float16", (0.0, 1.0))]
+
+
+def _mt19937(t, transform, dtype, params):
+    """1500 values from a state 300 words into its block (so draws cross two twists)."""
+    bits = np.random.MT19937(5)
+    bits.random_raw(300)
+    st = bits.state["state"]
+    state = t.from_host(st["key"].astype(np.uint32).view(np.int32))
+    out = t.mt19937_generate(state, int(st["pos"]), (30, 50), dtype, transform, params)
+    return [t.to_host(out), t.to_host(state)]
 
 
 def all_cases():
