@@ -112,17 +112,13 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 # ------------------------------------------------------------------------------ binary
 
 def _hypot(a, b):
-    """sqrt(a*a + b*b), scaled by max(|a|, |b|) where squaring would overflow (torch's
-    hypot(0, 1.3e154) in float64 is 1.3e154, not inf)."""
-    import numpy
-    direct = sqrt(a * a + b * b)
-    big = math.sqrt(float(numpy.finfo(a._dtype.name).max)) / 2
+    """max * sqrt(1 + (min / max)**2): squaring the legs themselves overflows above
+    sqrt(max) and underflows below sqrt(tiny) (torch's float64 hypot(0, 1.3e154) is 1.3e154
+    and hypot(0, 1.6e-177) is 1.6e-177)."""
     x, y = a.abs(), b.abs()
     m = maximum(x, y)
-    if not bool((m > big).any()):
-        return direct
-    r = minimum(x, y) / where_scalar_safe(m > big, m, 1.0)
-    return where_scalar_safe(m > big, m * sqrt(1 + r * r), direct)
+    r = minimum(x, y) / where_scalar_safe(m == 0, 1.0, m)
+    return m * sqrt(1 + r * r)
 
 
 class HypotBackward0(Node):
