@@ -188,13 +188,25 @@ def _pos(self):
     return self
 
 
-Tensor.__add__ = binary.add
-Tensor.__radd__ = _reflect(binary.add)
-Tensor.__sub__ = binary.sub
-Tensor.__rsub__ = _reflect(binary.sub)
-Tensor.__mul__ = binary.mul
-Tensor.__rmul__ = _reflect(binary.mul)
-Tensor.__truediv__ = binary.div
+def _operator(fn, reflected=False):
+    """``a + b`` etc.: the op with temporary elision allowed (see ``ops/_elision.py``)."""
+    if reflected:
+        def op(self, other):
+            return fn(other, self, _elide=True)
+    else:
+        def op(self, other):
+            return fn(self, other, _elide=True)
+    op.__name__ = f"__{'r' if reflected else ''}{fn.__name__}__"
+    return op
+
+
+Tensor.__add__ = _operator(binary.add)
+Tensor.__radd__ = _operator(binary.add, reflected=True)
+Tensor.__sub__ = _operator(binary.sub)
+Tensor.__rsub__ = _operator(binary.sub, reflected=True)
+Tensor.__mul__ = _operator(binary.mul)
+Tensor.__rmul__ = _operator(binary.mul, reflected=True)
+Tensor.__truediv__ = _operator(binary.div)
 Tensor.__rtruediv__ = _rtruediv
 Tensor.__floordiv__ = binary.floor_divide
 Tensor.__rfloordiv__ = _reflect(binary.floor_divide)
