@@ -54,6 +54,10 @@ def scalar_arg(dtype, value):
         return np_t.type(bool(value))
     if np_t.kind in "iu":  # wraps like numpy's astype
         return numpy.array(int(value)).astype(np_t)[()]
+    if dtype in ("float16", "float32"):
+        # the contract's scalar is a value of the dtype: round it there first (a half kernel
+        # computing in float saw 512.75 == half(513) as False; numpy and torch say True)
+        value = numpy.dtype(dtype).type(value)
     return np_t.type(value)
 
 
