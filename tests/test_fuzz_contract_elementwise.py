@@ -192,8 +192,15 @@ def _binary_operands(draw, op, dtype):
             la, lb = ("contiguous", None), ("contiguous", None)
     scalar = draw(st.sampled_from(["none", "a", "b"]))
     if scalar != "none":
-        # the scalar is a value of the dtype, as the contract states; Python's kind of it
-        value = draw(values(dtype, lo=lo, hi=hi).filter(
+        # the scalar is a value of the dtype, as the contract states: any Python float for a
+        # float buffer means its value rounded to the dtype (what numpy does, NEP 50)
+        pool = values(dtype, lo=lo, hi=hi)
+        # (not for logical ops: numpy tests a Python float for truth before rounding it, and
+        # the frontend hands them tensors, never such scalars)
+        if dtype in FLOATS and not op.startswith("logical"):
+            pool = pool | st.floats(-1e6, 1e6).filter(lambda v: abs(v) < float(
+                np.finfo(dtype).max))
+        value = draw(pool.filter(
             lambda v: not (op in ("floordiv", "remainder") and scalar == "b" and v == 0)))
         value = {"b": bool, "u": int, "i": int, "f": float}[np.dtype(dtype).kind](value)
         if op in ("floordiv", "remainder") and scalar == "a" and dtype in INTS \
@@ -259,7 +266,8 @@ def test_where_primitive(device, data):
     kind = {"b": bool, "u": int, "i": int, "f": float}[np.dtype(dtype).kind]
     args = [build(table, cond, lc), build(table, a, la), build(table, b, lb)]
     if scalar != "none":
-        value = kind(data.draw(values(dtype)))
+        pool = values(dtype) | st.floats(-1e4, 1e4) if dtype in FLOATS else values(dtype)
+        value = kind(data.draw(pool))
         i = 1 if scalar == "a" else 2
         args[i] = value
         (a, b) = (np.asarray(value, dtype), b) if i == 1 else (a, np.asarray(value, dtype))
