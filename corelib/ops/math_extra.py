@@ -178,7 +178,10 @@ class XlogyBackward0(Node):
     def backward(self, g):
         a, b = self.a, self.b
         ea, eb = self.next
-        ga = unbroadcast(xlogy(g, b).masked_fill((a == 0).logical_and(b <= 0), 0), a._shape) \
+        # torch: (a == 0) & (b <= 0) for a tensor b; for a Python-scalar b, a == 0 unless b > 0
+        # (xlogy.Scalar_Other), so a nan scalar masks too
+        drop = (b <= 0) if type(self) is not XlogyBackward2 else (b > 0).logical_not()
+        ga = unbroadcast(xlogy(g, b).masked_fill((a == 0).logical_and(drop), 0), a._shape) \
             if ea is not None else None
         gb = unbroadcast(g * a / b, b._shape) if eb is not None else None
         return ga, gb
