@@ -612,7 +612,8 @@ class Atan2Backward0(_BinaryNode):
         a, b = self.a, self.b
         ea, eb = self.next
         recip = (a * a + b * b).reciprocal()
-        recip = recip.masked_fill(recip.isinf(), 0)    # torch: atan2(0, 0) has gradient 0
+        # torch: atan2(0, 0) has gradient 0 (only there: an underflowing a*a + b*b stays nan)
+        recip = recip.masked_fill((a == 0).logical_and(b == 0), 0)
         return self.grads(g * (b * recip) if ea is not None else None,
                           g * (-a * recip) if eb is not None else None)
 
