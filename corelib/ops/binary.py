@@ -611,9 +611,10 @@ class Atan2Backward0(_BinaryNode):
     def backward(self, g):
         a, b = self.a, self.b
         ea, eb = self.next
-        recip = (a * a + b * b).reciprocal()
-        # torch: atan2(0, 0) has gradient 0 (only there: an underflowing a*a + b*b stays nan)
-        recip = recip.masked_fill((a == 0).logical_and(b == 0), 0)
+        denom = a * a + b * b
+        # torch's gradient is 0 where a*a + b*b is exactly 0 (at (0, 0), and where it
+        # underflows to 0); a tiny non-zero sum whose reciprocal overflows stays nan
+        recip = denom.reciprocal().masked_fill(denom == 0, 0)
         return self.grads(g * (b * recip) if ea is not None else None,
                           g * (-a * recip) if eb is not None else None)
 
