@@ -281,8 +281,10 @@ def div(input, other, *, rounding_mode=None, out=None, _elide=False):
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
-        xa = _as_float(ta, xa, dt)
-        xb = _as_float(tb, xb, dt)
+        # a Python int operand as written: binary() wrapped it into the integer dtype
+        # (uint8 / -1 is -1.0 in torch, not 1 / 255)
+        xa = _as_float(ta, input if ta is None else xa, dt)
+        xb = _as_float(tb, other if tb is None else xb, dt)
     buf = _reuse(ta, tb, shape, dt, dev) if _elide else None
     res = _make(dev.ops.div(xa, xb) if buf is None else dev.ops.div(xa, xb, out=buf), shape, dt,
                 dev)
@@ -623,7 +625,8 @@ def atan2(input, other, *, out=None):
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
-        xa, xb = _as_float(ta, xa, dt), _as_float(tb, xb, dt)
+        xa = _as_float(ta, input if ta is None else xa, dt)    # unwrapped, as in div
+        xb = _as_float(tb, other if tb is None else xb, dt)
     res = _make(dev.ops.atan2(xa, xb), shape, dt, dev)
     if _wants_grad(ta, tb):
         _record(res, Atan2Backward0, ta, tb, save_a=_in_dtype(ta, xa, dt),
