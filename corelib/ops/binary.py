@@ -487,7 +487,10 @@ class PowBackward1(_BinaryNode):
             ga = (g * (b * a.pow(b - 1))).masked_fill(b == 0, 0)
         if eb is not None:
             result = a.pow(b) if is_grad_enabled() else self.out
-            gb = g * (result * a.log()).masked_fill((a == 0).logical_and(b >= 0), 0)
+            # log in the result's dtype: an integer base would take the default float32 (a
+            # float64 exponent's gradient lost digits)
+            base = a if a._dtype is result._dtype else a.to(result._dtype)
+            gb = g * (result * base.log()).masked_fill((a == 0).logical_and(b >= 0), 0)
         return self.grads(ga, gb)
 
     def _drop(self):
