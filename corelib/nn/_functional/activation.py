@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 from ... import _dtype as D
-from ...autograd.grad_mode import is_grad_enabled
+from ..._tensor import _make
+from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...autograd.node import Node
+from ...ops._graph import attach, edge, needs_grad
 from ...ops import activation as _act
 from ...ops._graph import named
 from ...ops.indexing import where
@@ -141,10 +144,34 @@ def gelu(input, approximate="none"):
     return named(out, "GeluBackward0")
 
 
+class SiluBackward0(Node):
+    """torch's fused formula g * s * (1 + x * (1 - s)), s = sigmoid(x): the composite's
+    g * x * s * (1 - s) overflowed (g * x = inf) to inf * 0 = nan for large x."""
+    __slots__ = ("x",)
+
+    def backward(self, g):
+        s = self.x.sigmoid()
+        return (g * (s * (1 + self.x * (1 - s))),)
+
+    def _drop(self):
+        self.x = None
+
+
+def _silu(x):
+    with no_grad():
+        out = x * x.sigmoid()
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        node = SiluBackward0((edge(x),), (x,))
+        node.x = x
+        attach(res, node)
+    return res
+
+
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
     _float_only(input, "silu_cpu")
-    return _maybe_inplace(input, inplace, lambda x: named(x * x.sigmoid(), "SiluBackward0"))
+    return _maybe_inplace(input, inplace, _silu)
 
 
 def mish(input, inplace=False):
