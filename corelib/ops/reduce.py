@@ -496,7 +496,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
-def _var_args(input, dim, unbiased, correction):
+def _var_args(input, dim, unbiased, correction, name="var"):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     if not input._dtype.is_floating_point:
@@ -507,7 +507,7 @@ def _var_args(input, dim, unbiased, correction):
     for d in dims:
         n *= input._shape[d] if input._shape else 1
     if n - corr <= 0:
-        warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less "
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=4)
     return dim, dims, corr
@@ -530,7 +530,8 @@ def _var_value(input, dims, corr, keepdim):
 
 
 def _var_like(cls, input, dim, unbiased, keepdim, correction):
-    dim, dims, corr = _var_args(input, dim, unbiased, correction)
+    dim, dims, corr = _var_args(input, dim, unbiased, correction,
+                                "std" if cls is StdBackward0 else "var")
     with _no_grad():
         res = _var_value(input, dims, corr, keepdim)
         if cls is StdBackward0:
