@@ -74,7 +74,9 @@ def _allowed_globals():
         "collections.OrderedDict": OrderedDict, "collections.Counter": Counter,
         "builtins.set": set, "builtins.frozenset": frozenset,
         "builtins.complex": complex, "builtins.bytearray": _bytearray,
-        "builtins.slice": slice, "builtins.range": range,
+        "builtins.bytes": _bytes,                   # protocol 2 writes b"" as bytes()
+        # (no builtins.range: set(range(10**9)) is a 60-byte file that allocates ~60 GB)
+        "builtins.slice": slice,
         "_codecs.encode": _codecs_encode,           # how protocol 2 stores bytes
         # classes only as markers for _rebuild_from_type_v2: calling Tensor(10**12) from a
         # file would allocate whatever the file asks for
@@ -95,7 +97,9 @@ def _allowed_globals():
         "numpy._core.multiarray._reconstruct": _np_reconstruct,
         "numpy._core.numeric._frombuffer": _np_frombuffer,
         "numpy.core.numeric._frombuffer": _np_frombuffer,
-        "numpy.ndarray": numpy.ndarray, "numpy.dtype": numpy.dtype,
+        # a marker, not the class: numpy.ndarray((3 * 10**9,), dtype) called from a file
+        # would allocate whatever it declares
+        "numpy.ndarray": _NDARRAY, "numpy.dtype": numpy.dtype,
     }
     for d in D.ALL:
         allowed[f"torch.{d.name}"] = d
@@ -111,6 +115,12 @@ def _codecs_encode(text, encoding="utf-8"):
     return codecs.encode(text, encoding)
 
 
+def _bytes(data=b"", *args):
+    if not isinstance(data, (bytes, str)):   # bytes(n) would allocate n bytes
+        raise pickle.UnpicklingError("bytes may only be rebuilt from bytes or str")
+    return bytes(data, *args)
+
+
 def _bytearray(data=b"", *args):
     if not isinstance(data, (bytes, str)):   # bytearray(n) would allocate n bytes
         raise pickle.UnpicklingError("bytearray may only be rebuilt from bytes")
@@ -123,11 +133,16 @@ class _Marker:
     def __init__(self, name):
         self.name = name
 
+    def __call__(self, *args, **kwargs):
+        raise pickle.UnpicklingError(f"{self.name} may not be called from a checkpoint (it "
+                                     "would allocate whatever the file declares)")
+
     def __repr__(self):
         return self.name
 
 
 _TENSOR_TYPE = _Marker("torch.Tensor")
+_NDARRAY = _Marker("numpy.ndarray")
 _PARAMETER_TYPE = _Marker("torch.nn.parameter.Parameter")
 
 
@@ -248,12 +263,16 @@ def _rebuild_parameter(array, dtype, device, requires_grad):
 
 def _np_reconstruct(cls, shape, dtype):
     # numpy pickles an empty array here and fills it by __setstate__, which checks sizes
-    if cls is not numpy.ndarray or int(numpy.prod(shape)) != 0:
+    if cls is not _NDARRAY or int(numpy.prod(shape)) != 0:
         raise pickle.UnpicklingError("only an empty numpy.ndarray may be reconstructed")
     return numpy.ndarray.__new__(numpy.ndarray, shape, dtype)
 
 
 def _np_frombuffer(buf, dtype, shape, order):
+    if not isinstance(buf, (bytes, bytearray, pickle.PickleBuffer)):
+        # bytes(10**10) would allocate ten gigabytes of zeros for a 40-byte file
+        raise pickle.UnpicklingError(f"numpy array data must be bytes, got "
+                                     f"{type(buf).__name__}")
     dtype = numpy.dtype(dtype)
     if dtype.hasobject:
         raise pickle.UnpicklingError("object arrays are not allowed")
