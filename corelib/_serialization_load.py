@@ -24,6 +24,11 @@ _STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
                    "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
                    "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool"}
 _MAGIC = 0x1950a86a20f9469cfc6c
+# a compressed storage may inflate at most this much (torch writes storages uncompressed)
+_INFLATE_RATIO, _INFLATE_FREE = 32, 1 << 20
+# a view with more elements than its storage (zero or overlapping strides) is materialized;
+# beyond this it is refused rather than allocated (a 200-byte file asked for 1e12 elements)
+_OVERLAP_FREE, _OVERLAP_RATIO = 64 << 20, 16
 _safe_globals: set = set()
 
 
@@ -206,6 +211,13 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
                                f"{offset} reads past the end of its storage of {numel} "
                                "elements")
     item = storage.array.itemsize
+    count = 1
+    for n in size:
+        count *= n
+    if count > numel and count * item > max(_OVERLAP_FREE, _OVERLAP_RATIO * numel * item):
+        raise RuntimeError(f"corrupt checkpoint: a tensor view of size {list(size)} (stride "
+                           f"{list(stride)}) repeats its storage of {numel} elements; "
+                           f"materializing it would allocate {count * item} bytes")
     view = numpy.lib.stride_tricks.as_strided(storage.array[offset:] if numel else storage.array,
                                               shape=size,
                                               strides=tuple(s * item for s in stride))
@@ -343,6 +355,14 @@ class _ArchiveLoader:
             raise RuntimeError(f"corrupt checkpoint: storage data/{key} declares {numel} "
                                f"{dtype} elements ({nbytes} bytes) but the archive holds "
                                f"{info.file_size} bytes for it")
+        if info.compress_type != zipfile.ZIP_STORED and \
+                nbytes > max(_INFLATE_FREE, _INFLATE_RATIO * info.compress_size):
+            # torch writes storages uncompressed; a deflated one that inflates a 1.5 MB file
+            # to 1.6 GB of zeros is a zip bomb, refused before inflating it
+            raise RuntimeError(f"corrupt checkpoint: storage data/{key} is compressed and "
+                               f"would inflate {info.compress_size} bytes to {nbytes} (more "
+                               f"than {_INFLATE_RATIO}x); torch.save stores storages "
+                               "uncompressed")
         with self.zf.open(info) as fh:
             raw = fh.read(nbytes)
         if len(raw) != nbytes:
