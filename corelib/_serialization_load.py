@@ -12,6 +12,7 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 from collections import Counter, OrderedDict
 
 import numpy
@@ -26,6 +27,7 @@ _STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
 _MAGIC = 0x1950a86a20f9469cfc6c
 # a compressed storage may inflate at most this much (torch writes storages uncompressed)
 _INFLATE_RATIO, _INFLATE_FREE = 32, 1 << 20
+_AMPLIFY_RATIO, _AMPLIFY_FREE = 16, 256 << 20
 # a view with more elements than its storage (zero or overlapping strides) is materialized;
 # beyond this it is refused rather than allocated (a 200-byte file asked for 1e12 elements)
 _OVERLAP_FREE, _OVERLAP_RATIO = 64 << 20, 16
@@ -189,7 +191,7 @@ class _Unpickler(pickle.Unpickler):
 # ============================================================================ rebuilding
 class _LoadedStorage:
     """A storage read from the archive: its host bytes as a 1-D numpy array, where it goes."""
-    __slots__ = ("array", "dtype", "location", "device")
+    __slots__ = ("array", "dtype", "location", "device", "loader")
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
@@ -199,6 +201,9 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
         raise pickle.UnpicklingError("_rebuild_tensor_v2 expects a storage from the archive, "
                                      f"got {type(storage).__name__}")
     size, stride = _ints(size, "size"), _ints(stride, "stride")
+    if not isinstance(storage_offset, int):   # (a tensor here has an __index__ that raises)
+        raise pickle.UnpicklingError(f"corrupt checkpoint: tensor storage offset must be an "
+                                     f"int, got {type(storage_offset).__name__}")
     offset = int(storage_offset)
     if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size + stride):
         raise RuntimeError(f"corrupt checkpoint: invalid tensor view (offset {offset}, size "
@@ -218,6 +223,8 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
         raise RuntimeError(f"corrupt checkpoint: a tensor view of size {list(size)} (stride "
                            f"{list(stride)}) repeats its storage of {numel} elements; "
                            f"materializing it would allocate {count * item} bytes")
+    if storage.loader is not None:
+        storage.loader.spend(count * item, size)
     view = numpy.lib.stride_tricks.as_strided(storage.array[offset:] if numel else storage.array,
                                               shape=size,
                                               strides=tuple(s * item for s in stride))
@@ -314,10 +321,14 @@ def _place(host, dtype_name, dev):
     from .ops.creation import from_numpy
     if not host.flags.c_contiguous:   # (ascontiguousarray would make a 0-d array 1-d)
         host = numpy.array(host, order="C")
-    if dtype_name == "bfloat16":
-        as_f32 = (host.astype(numpy.uint32) << 16).view(numpy.float32)
-        return from_numpy(as_f32).to(device=dev, dtype=D.bfloat16)
-    return from_numpy(host).to(dev)
+    try:
+        if dtype_name == "bfloat16":
+            as_f32 = (host.astype(numpy.uint32) << 16).view(numpy.float32)
+            return from_numpy(as_f32).to(device=dev, dtype=D.bfloat16)
+        return from_numpy(host).to(dev)
+    except TypeError as err:     # the device lacks the dtype: the user's problem, not the file's
+        err._placement = True
+        raise
 
 
 # ============================================================================ archives
@@ -329,6 +340,17 @@ class _ArchiveLoader:
         self.map_location = map_location
         self.total_size = total_size
         self.cache = {}
+        # every tensor is materialized from its storage: what a file may make is bounded by
+        # its size (300 tensors over one 8 MB storage made 2.4 GB from an 8 MB file)
+        self.budget = max(_AMPLIFY_FREE, _AMPLIFY_RATIO * total_size)
+
+    def spend(self, nbytes, size):
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise RuntimeError(f"corrupt checkpoint: its tensors (the last of size {list(size)}) "
+                               f"would take more than {_AMPLIFY_RATIO}x the file's "
+                               f"{self.total_size} bytes; a checkpoint holds each storage's "
+                               "bytes, so this one repeats them")
 
     def storage(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
@@ -363,8 +385,7 @@ class _ArchiveLoader:
                                f"would inflate {info.compress_size} bytes to {nbytes} (more "
                                f"than {_INFLATE_RATIO}x); torch.save stores storages "
                                "uncompressed")
-        with self.zf.open(info) as fh:
-            raw = fh.read(nbytes)
+        raw = _read_member(self.zf, info, nbytes)
         if len(raw) != nbytes:
             raise RuntimeError(f"corrupt checkpoint: storage data/{key} is truncated ({len(raw)} "
                                f"of {nbytes} bytes)")
@@ -374,6 +395,7 @@ class _ArchiveLoader:
         st = _LoadedStorage()
         st.array, st.dtype, st.location = array, dtype, location
         st.device = self._target(array, dtype, location)
+        st.loader = self
         self.cache[key] = st
         return st
 
@@ -442,7 +464,7 @@ def _read_all(f):
 def _open_archive(data):
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
+    except _ZIP_ERRORS as err:
         raise RuntimeError("PytorchStreamReader failed reading zip archive: failed finding "
                            f"central directory ({err})") from None
     names = zf.namelist()
@@ -453,21 +475,36 @@ def _open_archive(data):
     prefix = pkl[0][:-len("data.pkl")]
     byteorder = "little"
     if f"{prefix}byteorder" in names:
-        byteorder = zf.read(f"{prefix}byteorder").decode("ascii", "replace").strip()
+        byteorder = _read_member(zf, zf.getinfo(f"{prefix}byteorder"), 16)
+        byteorder = byteorder.decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
             raise RuntimeError(f"corrupt checkpoint: unknown byteorder {byteorder!r}")
     return zf, prefix, byteorder
+
+
+# what zipfile raises for a damaged member (bad CRC, bad header, flag bits it cannot handle,
+# a broken deflate stream, offsets past the end): all mean a corrupt checkpoint
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, EOFError,
+               OSError, struct.error)
+
+
+def _read_member(zf, info, nbytes):
+    """At most ``nbytes`` of a member; a damaged archive is torch's RuntimeError naming it."""
+    try:
+        with zf.open(info) as fh:
+            return fh.read(nbytes)
+    except _ZIP_ERRORS as err:
+        detail = str(err) or "unexpected end of data"
+        raise RuntimeError(f"PytorchStreamReader failed reading file {info.filename}: "
+                           f"{type(err).__name__}: {detail} (corrupt checkpoint)") from None
 
 
 def _load_archive(data, map_location):
     zf, prefix, byteorder = _open_archive(data)
     with zf:
         loader = _ArchiveLoader(zf, prefix, byteorder, map_location, len(data))
-        try:
-            pkl = zf.read(f"{prefix}data.pkl")
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise RuntimeError(f"corrupt checkpoint: cannot read data.pkl ({err})") from None
-        return _unpickle(pkl, loader)
+        info = zf.getinfo(f"{prefix}data.pkl")
+        return _unpickle(_read_member(zf, info, info.file_size), loader)
 
 
 def _load_plain(data, map_location):
@@ -481,14 +518,40 @@ def _load_plain(data, map_location):
     return obj
 
 
+def _check_lengths(payload):
+    """Walk the opcodes once (pickletools reads at most what is there): an opcode declaring
+    more bytes than the payload holds, or a memo index beyond it, is refused before the C
+    unpickler allocates for it (BYTEARRAY8 of 2**34 bytes in a 1 kB file asked for 16 GB)."""
+    import pickletools
+    try:
+        for op, arg, pos in pickletools.genops(payload):
+            # memo slots are numbered from 0, one per memoized object: an index beyond the
+            # payload's length is corrupt, and the C unpickler would size its memo to it
+            # (LONG_BINPUT 1362194883 allocated 21 GB)
+            if op.name in _MEMO_OPS and isinstance(arg, int) and not 0 <= arg <= len(payload):
+                raise ValueError(f"memo index {arg} at position {pos} is out of range")
+    except (ValueError, EOFError, struct.error, OverflowError) as err:
+        raise pickle.UnpicklingError(f"corrupt or truncated checkpoint: {err}") from None
+
+
+_MEMO_OPS = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"})
+
+
 def _unpickle(payload, loader):
+    _check_lengths(payload)
     try:
         return _Unpickler(io.BytesIO(payload), loader).load()
     except pickle.UnpicklingError:
         raise
-    except (EOFError, ValueError, struct.error, IndexError, KeyError, AttributeError) as err:
+    except TypeError as err:
+        if getattr(err, "_placement", False):   # a dtype the target device lacks: as is
+            raise
+        # REDUCE of a non-callable, a non-tuple argument list, a str where a number goes
+        raise pickle.UnpicklingError(f"corrupt checkpoint: TypeError: {err}") from None
+    except (EOFError, ValueError, struct.error, IndexError, KeyError, AttributeError,
+            OverflowError) as err:
         raise pickle.UnpicklingError(f"corrupt or truncated checkpoint: {type(err).__name__}: "
-                                     f"{err}") from None
+                                     f"{err or 'unexpected end of data'}") from None
 
 
 def _apply_map_location(obj, map_location):
