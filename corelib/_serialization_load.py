@@ -27,7 +27,7 @@ _STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
 _MAGIC = 0x1950a86a20f9469cfc6c
 # a compressed storage may inflate at most this much (torch writes storages uncompressed)
 _INFLATE_RATIO, _INFLATE_FREE = 32, 1 << 20
-_AMPLIFY_RATIO, _AMPLIFY_FREE = 16, 256 << 20
+_AMPLIFY_RATIO, _AMPLIFY_FREE = 16, 64 << 20
 # a view with more elements than its storage (zero or overlapping strides) is materialized;
 # beyond this it is refused rather than allocated (a 200-byte file asked for 1e12 elements)
 _OVERLAP_FREE, _OVERLAP_RATIO = 64 << 20, 16
