@@ -159,6 +159,7 @@ def cat(tensors, dim=0, *, out=None):
                                    f"for tensor number "
                                    f"{next(j for j, u in enumerate(tensors) if u is t)} in the "
                                    "list.")
+    for t in tensors:   # the skipped empty tensors take part in promotion too (torch)
         dt = D.promote_types(dt, t._dtype)
     dev = ref._device
     datas = [t._data if t._dtype is dt else dev.ops.cast(t._data, dt.name) for t in parts]
