@@ -469,8 +469,8 @@ def _var_backward(g, x, node):
     dof = n - node.correction
     if node.full:
         centered = x - x.mean()
-        if dof <= 0:
-            return g * x.new_full((), math.inf).where(centered != 0, math.nan)
+        if dof <= 0:    # torch's (2 / 0) * g * centered: +-inf, and nan where centered is 0/nan
+            return g * (centered * math.inf)
         return (2.0 / dof) * g * centered
     g = _expand_back(g, node.shape, node.dims, node.keepdim)
     scale = 2.0 / dof if dof != 0 else math.inf
@@ -484,7 +484,7 @@ class StdBackward0(VarBackward0):
     def backward(self, g):
         y = self.y
         if is_grad_enabled():
-            y = _var_value(self.x, self.dims, self.correction, self.keepdim).sqrt()
+            y = _var_value(self.x, self.dims, self.correction, self.keepdim, sqrt=True)
         return (_var_backward((g / (y * 2)).masked_fill(y == 0, 0), self.x, self),)
 
 
@@ -513,12 +513,12 @@ def _var_args(input, dim, unbiased, correction, name="var"):
     return dim, dims, corr
 
 
-def _var_value(input, dims, corr, keepdim):
-    """sum((x - mean)^2) / max(0, n - correction), without recording a graph."""
+def _var_value(input, dims, corr, keepdim, sqrt=False):
+    """sum((x - mean)^2) / max(0, n - correction) (its sqrt with ``sqrt``)."""
     if input._dtype in (D.float16, D.bfloat16):
-        # torch accumulates half in float: var([296, 0, 0, 0]) is 21904, not an overflow of
-        # the float16 sum of squares
-        return _var_value(input.float(), dims, corr, keepdim).to(input._dtype)
+        # torch accumulates half in float and rounds once: var([296, 0, 0, 0]) is 21904,
+        # std([512, 0]) is 256 -- not overflows of a float16 sum of squares or variance
+        return _var_value(input.float(), dims, corr, keepdim, sqrt).to(input._dtype)
     n = 1
     for d in dims:
         n *= input._shape[d] if input._shape else 1
@@ -526,16 +526,15 @@ def _var_value(input, dims, corr, keepdim):
     centered = input - mean(input, axes, keepdim=True)
     squares = (centered * centered).sum(axes, keepdim=keepdim)
     dof = n - corr
-    return squares / (float(dof) if dof > 0 else 0.0)
+    var = squares / (float(dof) if dof > 0 else 0.0)
+    return var.sqrt() if sqrt else var
 
 
 def _var_like(cls, input, dim, unbiased, keepdim, correction):
     dim, dims, corr = _var_args(input, dim, unbiased, correction,
                                 "std" if cls is StdBackward0 else "var")
     with _no_grad():
-        res = _var_value(input, dims, corr, keepdim)
-        if cls is StdBackward0:
-            res = res.sqrt()
+        res = _var_value(input, dims, corr, keepdim, sqrt=cls is StdBackward0)
     res = _make(res._data, res._shape, res._dtype, res._device)
     if needs_grad(input):
         alias = res.detach()
@@ -653,6 +652,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     dims = reduce_dims(dim, input.ndim)
     with _no_grad():
         a = input.abs()
+        wide = a._dtype in (D.float16, D.bfloat16)
+        if wide:        # torch sums half in float: norm([256]) is 256, not sqrt(inf)
+            a = a.float()
         if not input._shape:
             res = a.clone() if p != 0 else (a != 0).to(input._dtype)
         elif p == 2:
@@ -665,6 +667,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
             res = (a.amax if p > 0 else a.amin)(dims, keepdim)
         else:
             res = a.pow(p).sum(dims, keepdim).pow(1.0 / p)
+        if wide:
+            res = res.to(input._dtype)
     res = _make(res._data, res._shape, res._dtype, res._device)
     if needs_grad(input):
         alias = res.detach()
