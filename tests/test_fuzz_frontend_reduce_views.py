@@ -97,7 +97,21 @@ def test_reduction(device, name, data):
             "softmax": n + 8, "log_softmax": n + 8, "prod": 2 * n}.get(name, 0)
     # known gap: prod/cumprod gradients at nan/inf inputs follow other formulas than torch's
     # (exclusive products: 0 where torch's result / x gives nan, and the reverse for cumprod)
-    grad = not (name in ("prod", "cumprod") and not np.isfinite(x).all())
+    # (and where the product overflows: torch's g * result / x is 0 * inf there)
+    grad = not (name in ("prod", "cumprod") and not (np.isfinite(x).all() and np.prod(
+        np.abs(x.astype(np.float64))) <= np.finfo(x.dtype).max if x.dtype.kind == "f" else
+        True))
+    # torch's gradient of var/std of one element (no degrees of freedom) is nan for finite
+    # and infinite x but inf for a nan x: a quirk not copied, compared for finite x only
+    if name in ("var", "std") and x.size == 1 and not np.isfinite(x).all():
+        grad = False
+    # std's gradient where the spread is 0 hangs on rounding: torch's mean of eight equal
+    # float32 values may differ from them by an ulp (std 1e-7, gradient -0.125), ours not
+    if name == "std" and x.size and dtype.startswith("float"):
+        with np.errstate(all="ignore"):
+            spread = np.ptp(x.astype(np.float64), axis=dim if dim is not None else None)
+        if np.any(np.asarray(spread) == 0):
+            grad = False
     check(data, device, lambda T, x: fn(T, x, dim, keepdim), [x], grad=grad,
           ulps=ulps + 4 * half,
           atol=1e-6 if not half else 2e-3, grad_ulps=2 * ulps + 8 + 16 * half,
@@ -187,7 +201,10 @@ def test_advanced_indexing(device, data):
     dtype = data.draw(st.sampled_from(_dtypes(device)), label="dtype")
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4))
     x = data.draw(arrays(dtype, shape, "moderate"), label="x")
-    kind = data.draw(st.sampled_from(["int", "int_slice", "mask", "out_of_range"]))
+    kinds = ["int", "int_slice", "mask"]
+    if x.size:   # torch skips the bounds check of an empty tensor (a known gap: we check)
+        kinds.append("out_of_range")
+    kind = data.draw(st.sampled_from(kinds))
     n = shape[0]
     if kind == "mask":
         mask = data.draw(hnp.arrays(np.bool_, shape[:data.draw(st.integers(1, len(shape)))]))
