@@ -104,7 +104,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     d = _wrap_dim(dim, max(input.ndim, 1))
     n = input._shape[d] if input._shape else 1
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if not input._shape:
         return return_types["kthvalue"](input.clone(), input.new_zeros((), dtype=D.int64))
     with no_grad():
