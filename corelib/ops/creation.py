@@ -592,6 +592,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Sample category indices; without replacement torch's own stream (see below)."""
+    if input.numel() and not bool((input >= 0).logical_and(input.isfinite()).all()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if not replacement:
         # torch's CPU kernel: an exponential race, top-k of p / q with q ~ Exp(1) drawn in
         # input's dtype -- the same draws, so the same indices as torch for the same seed
