@@ -209,7 +209,16 @@ def _archive_name(f):
 @contextlib.contextmanager
 def _open(f, mode):
     if isinstance(f, (str, os.PathLike)):
-        with open(f, mode) as fh:
+        # torch's RuntimeErrors ("Parent directory x does not exist.", "... open file failed
+        # with strerror: Is a directory"), not OSError
+        parent = os.path.dirname(os.path.abspath(f))
+        if not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {os.path.dirname(str(f))} does not exist.")
+        try:
+            fh = open(f, mode)
+        except OSError as err:
+            raise RuntimeError(f"open file failed with strerror: {err.strerror} ({f})") from err
+        with fh:
             yield fh
     else:
         yield f
