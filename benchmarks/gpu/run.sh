@@ -11,7 +11,10 @@
 #   2. the backend-parametrized test suite on cuda   (PLUGRAD_TEST_DEVICES=cuda, -k cuda);
 #   3. the same suite on opencl through NVIDIA's OpenCL driver, when pyopencl is carried;
 #   4. benchmarks/gpu/bench_cuda.py: plugrad-cuda, raw CuPy and PyTorch-CUDA side by side,
-#      timed after synchronize; its table is printed last.
+#      timed after synchronize; its table is printed last;
+#   5. when asv is carried: a quick asv run recorded as machine "h100" (cuda and, through
+#      NVIDIA's driver, opencl rows), its results folder packed into $OUT/asv-results-h100.tgz
+#      -- unpack it into benchmarks/.asv/results/ beside your own and `asv publish`.
 # Logs and the table go to $OUT (the device tool's folder) when set, else /tmp/plugrad-gpu.
 #
 # OpenCL on NVIDIA needs pyopencl and its pure-Python dependencies as cp312 wheels in .whl/
@@ -95,6 +98,20 @@ echo "== 4. benchmarks"
 timeout 170 "$PY" benchmarks/gpu/bench_cuda.py --json "$OUT/bench.json" >"$OUT/bench.txt" 2>&1
 rc=$?
 [ $rc -ne 0 ] && note "bench exit $rc (124: stopped at its 170 s limit)"
+echo "== 5. asv rows for the dashboard"
+if "$PY" -c 'import asv' 2>/dev/null; then
+    ( cd benchmarks \
+      && "$PY" -m asv machine --machine h100 --yes >/dev/null \
+      && OCL_ICD_VENDORS=/tmp/plugrad-icd PLUGRAD_OPENCL_PLATFORM=NVIDIA timeout 150 \
+         "$PY" -m asv run --python=same --quick --machine h100 \
+             --set-commit-hash "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+             >"$OUT/asv.log" 2>&1 \
+      && tar czf "$OUT/asv-results-h100.tgz" -C .asv/results h100 )
+    note "asv (exit $?): results in asv-results-h100.tgz"
+else
+    note "asv: skipped, not importable (carry .whl: benchmarks/gpu/fetch_wheels.sh)"
+fi
+
 echo
 cat "$SUMMARY"
 echo
