@@ -12,9 +12,10 @@
 #   3. the same suite on opencl through NVIDIA's OpenCL driver, when pyopencl is carried;
 #   4. benchmarks/gpu/bench_cuda.py: plugrad-cuda, raw CuPy and PyTorch-CUDA side by side,
 #      timed after synchronize; its table is printed last;
-#   5. when asv is carried: a quick asv run recorded as machine "h100" (cuda and, through
-#      NVIDIA's driver, opencl rows), its results folder packed into $OUT/asv-results-h100.tgz
-#      -- unpack it into benchmarks/.asv/results/ beside your own and `asv publish`.
+#   5. only with `bash benchmarks/gpu/run.sh asv` (a second device call, so each stays under
+#      10 minutes): a quick asv run recorded as machine "h100" (cuda and, through NVIDIA's
+#      driver, opencl rows), its results folder packed into $OUT/asv-results-h100.tgz --
+#      unpack it into benchmarks/.asv/results/ beside your own and `asv publish`.
 # Logs and the table go to $OUT (the device tool's folder) when set, else /tmp/plugrad-gpu.
 #
 # OpenCL on NVIDIA needs pyopencl and its pure-Python dependencies as cp312 wheels in .whl/
@@ -64,10 +65,12 @@ EOF
 fi
 "$PY" -m plugrad info 2>&1 | tee -a "$OUT/env.txt" || "$PY" -c 'import plugrad; print(plugrad.cuda.is_available(), plugrad.cuda.unavailable_reason())'
 
+MODE="${1:-check}"
 XDIST=""
 "$PY" -c 'import xdist' 2>/dev/null && XDIST="-n 6"
 "$PY" -c 'import pytest_timeout' 2>/dev/null && XDIST="$XDIST --timeout 90"
 
+if [ "$MODE" != "asv" ]; then
 echo "== 2. test suite on cuda"
 PLUGRAD_TEST_DEVICES=cuda PLUGRAD_TEST_REQUIRE=cuda timeout 270 \
     "$PY" -m pytest -q -rfE -p no:cacheprovider $XDIST -k cuda tests/ >"$OUT/cuda_tests.log" 2>&1
@@ -98,11 +101,16 @@ echo "== 4. benchmarks"
 timeout 170 "$PY" benchmarks/gpu/bench_cuda.py --json "$OUT/bench.json" >"$OUT/bench.txt" 2>&1
 rc=$?
 [ $rc -ne 0 ] && note "bench exit $rc (124: stopped at its 170 s limit)"
+fi
+
+if [ "$MODE" = "asv" ]; then
 echo "== 5. asv rows for the dashboard"
+LIB="$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so\.1/ {print $NF; exit}')"
+[ -n "$LIB" ] && mkdir -p /tmp/plugrad-icd && echo "$LIB" >/tmp/plugrad-icd/nvidia.icd
 if "$PY" -c 'import asv' 2>/dev/null; then
     ( cd benchmarks \
       && "$PY" -m asv machine --machine h100 --yes >/dev/null \
-      && OCL_ICD_VENDORS=/tmp/plugrad-icd PLUGRAD_OPENCL_PLATFORM=NVIDIA timeout 150 \
+      && OCL_ICD_VENDORS=/tmp/plugrad-icd PLUGRAD_OPENCL_PLATFORM=NVIDIA timeout 420 \
          "$PY" -m asv run --python=same --quick --machine h100 \
              --set-commit-hash "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
              >"$OUT/asv.log" 2>&1 \
@@ -110,6 +118,7 @@ if "$PY" -c 'import asv' 2>/dev/null; then
     note "asv (exit $?): results in asv-results-h100.tgz"
 else
     note "asv: skipped, not importable (carry .whl: benchmarks/gpu/fetch_wheels.sh)"
+fi
 fi
 
 echo
