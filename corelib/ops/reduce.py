@@ -21,9 +21,11 @@ def reduce_dims(dim, ndim):
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (list, tuple)):
-        dims = tuple(sorted({_wrap_dim(d, ndim) for d in dim}))
+        wrapped = [_wrap_dim(d, ndim) for d in dim]
+        dims = tuple(sorted(set(wrapped)))
         if len(dims) != len(dim):
-            raise RuntimeError(f"dim {dim} appears multiple times in the list of dims")
+            twice = next(d for i, d in enumerate(wrapped) if d in wrapped[:i])
+            raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
         return dims if dims else tuple(range(ndim))
     return (_wrap_dim(dim, ndim),)
 
