@@ -6,6 +6,8 @@ seen by autograd's saved-tensor checks) and remembers how to be rebuilt from the
 """
 from __future__ import annotations
 
+import math
+
 from .._dtype import dtype as _dtype_cls
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.node import Node
@@ -181,7 +183,11 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def unflatten(input, dim, sizes):
     d = _wrap_dim(dim, input.ndim)
-    sizes = infer_shape(tuple(sizes), input._shape[d])
+    sizes = tuple(sizes)
+    if -1 not in sizes and math.prod(sizes) != input._shape[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({input._shape[d]}) in the input tensor")
+    sizes = infer_shape(sizes, input._shape[d])
     return view(input, input._shape[:d] + sizes + input._shape[d + 1:])
 
 
@@ -307,8 +313,14 @@ def movedim(input, source, destination):
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
     n = input.ndim
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
+                           f"should contain the same number of dims as destination ({dst} dims)")
     src = [_wrap_dim(s, n) for s in src]
     dst = [_wrap_dim(d, n) for d in dst]
+    for what, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{what}` ({dims})")
     order = [None] * n
     for s, d in zip(src, dst):
         order[d] = s
@@ -337,7 +349,7 @@ def expand(input, *sizes):
     shape = input._shape
     if len(sizes) < len(shape):
         raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the "
-                           "number of sizes provided ({len(sizes)}) must be greater or equal to "
+                           f"number of sizes provided ({len(sizes)}) must be greater or equal to "
                            f"the number of dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
     full = (1,) * lead + shape
@@ -523,6 +535,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     from .indexing import index_with
     from .creation import arange
     d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     n1, n2 = input._shape[d1], input._shape[d2]
     length = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
     rest = [i for i in range(input.ndim) if i not in (d1, d2)]
