@@ -456,6 +456,9 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     dt = _check_dtype(dtype) or D.get_default_dtype()
     m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     rows = arange(n, device=device).unsqueeze(1)
     cols = arange(m, device=device).unsqueeze(0)
     t = (rows == cols).to(dt)
