@@ -240,8 +240,7 @@ def index_select(input, dim, index):
     if not input._shape:
         return named(input.reshape(1).index_select(0, index).reshape(()),
                      "IndexSelectBackward0")
-    _check_bounds(index, input._shape[d], d, wrap=False, exc=RuntimeError,
-                  message="INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
+    _check_bounds(index, input._shape[d], d, wrap=False, message="index out of range in self")
     idx = index.reshape(-1)
     idx = idx if idx._dtype is D.int64 else idx.to(D.int64)
     moved = input.movedim(d, 0) if d else input
