@@ -25,11 +25,21 @@ def check_inplace(x):
     """Refuse in-place ops on leaves that require grad (and their views), as torch does."""
     if not is_grad_enabled():
         return
-    if x._requires_grad and x._grad_fn is None and x._base is None:
+    base = x._base
+    # a leaf: no history -- also a view whose base never required grad (a.reshape(2, 3)
+    # .requires_grad_() is a leaf in torch)
+    if x._requires_grad and x._grad_fn is None and (base is None or not base._requires_grad):
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
-    base = x._base
-    if base is not None and base._requires_grad and base._grad_fn is None:
+    if base is None:
+        return
+    leaf_view = base._requires_grad and base._grad_fn is None
+    if not leaf_view and x._grad_fn is not None:
+        # a view of such a leaf view: its view node leads straight to that leaf tensor
+        parents = x._grad_fn.next
+        leaf_view = len(parents) == 1 and isinstance(parents[0], Tensor) and \
+            parents[0]._grad_fn is None and parents[0]._base is base
+    if leaf_view:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
 
