@@ -706,6 +706,11 @@ def _scan(prim, node_cls, input, dim, dtype):
                                                                        out_dtype.name)
     if not input._shape:
         data = dev.ops.copy(data)
+    elif out_dtype in (D.float16, D.bfloat16):
+        # torch accumulates half scans in float and rounds each output: cumprod([256, 256,
+        # 0]) is [256, inf, 0], not inf * 0 = nan
+        wide = getattr(dev.ops, prim)(dev.ops.cast(data, "float32"), d)
+        data = dev.ops.cast(wide, out_dtype.name)
     else:
         data = getattr(dev.ops, prim)(data, d)
     res = _make(data, input._shape, out_dtype, dev)
