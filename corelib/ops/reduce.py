@@ -375,38 +375,31 @@ def _argreduce(prim, input, dim, keepdim):
     return _make(getattr(dev.ops, prim)(input._data, dim, keepdim), shape, D.int64, dev)
 
 
-def argmax(input, dim=None, keepdim=False):
-    """Index of the maximum, into the flattened tensor when ``dim`` is None (as torch)."""
+def _arg_extreme(name, input, dim, keepdim):
+    """argmax/argmin: into the flattened tensor when ``dim`` is None (as torch)."""
     if input._dtype is D.bool_:
-        raise RuntimeError("argmax(): does not support bool input")
+        raise RuntimeError(f"{name}(): does not support bool input")
     d = None if dim is None else _wrap_dim(dim, input.ndim)
     if input.numel() == 0:   # only the reduced dim must be non-empty (torch)
         if d is None:
-            raise IndexError("argmax(): Expected reduction dim to be specified for "
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
                              "input.numel() == 0.")
         if input._shape and input._shape[d] == 0:
-            raise IndexError(f"argmax(): Expected reduction dim {d} to have non-zero size.")
-    res = _argreduce("argmax", input, d, keepdim)
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    res = _argreduce(name, input, d, keepdim)
     if dim is None and keepdim:
         res = res.reshape((1,) * input.ndim)
     return res
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the first maximum (nan counts as the maximum)."""
+    return _arg_extreme("argmax", input, dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):
-    """Index of the minimum (see argmax)."""
-    if input._dtype is D.bool_:
-        raise RuntimeError("argmin(): does not support bool input")
-    d = None if dim is None else _wrap_dim(dim, input.ndim)
-    if input.numel() == 0:   # only the reduced dim must be non-empty (torch)
-        if d is None:
-            raise IndexError("argmin(): Expected reduction dim to be specified for "
-                             "input.numel() == 0.")
-        if input._shape and input._shape[d] == 0:
-            raise IndexError(f"argmin(): Expected reduction dim {d} to have non-zero size.")
-    res = _argreduce("argmin", input, d, keepdim)
-    if dim is None and keepdim:
-        res = res.reshape((1,) * input.ndim)
-    return res
+    """Index of the first minimum (nan counts as the minimum)."""
+    return _arg_extreme("argmin", input, dim, keepdim)
 
 
 def aminmax(input, *, dim=None, keepdim=False):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import (Optimizer, check_state, grad_mode_for, increment_steps,
-                        new_step_tensor, params_with_grad, to_scalar)
+from .optimizer import (Optimizer, check_fused_flags, check_state, grad_mode_for,
+                        increment_steps, new_step_tensor, params_with_grad, to_scalar)
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -54,11 +54,7 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        check_fused_flags(fused, foreach, differentiable)
         # torch creates Adagrad's state eagerly, so state_dict() has it before any step
         for group in self.param_groups:
             for p in group["params"]:

@@ -17,8 +17,8 @@ The update order follows torch's ``_single_tensor_adam`` so trajectories agree w
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, by_device, check_state, grad_mode_for, increment_steps,
-                        new_step_tensor, params_with_grad, to_scalar)
+from .optimizer import (Optimizer, by_device, check_fused_flags, check_state, grad_mode_for,
+                        increment_steps, new_step_tensor, params_with_grad, to_scalar)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -60,11 +60,7 @@ class Adam(Optimizer):
                         capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        check_fused_flags(fused, foreach, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -385,6 +385,15 @@ def params_with_grad(group):
     return params, grads
 
 
+def check_fused_flags(fused, foreach, differentiable):
+    """torch's checks of the implementation flags (accepted; plugrad picks kernels itself)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 def check_grads(params, grads):
     """Validate every gradient before any update, so a failed step changes nothing."""
     for p, g in zip(params, grads):

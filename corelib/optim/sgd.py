@@ -15,8 +15,8 @@ As in PyTorch (and unlike Sutskever et al.) the learning rate multiplies the who
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, by_device, check_state, grad_mode_for, params_with_grad,
-                        required, to_scalar)
+from .optimizer import (Optimizer, by_device, check_fused_flags, check_state, grad_mode_for,
+                        params_with_grad, required, to_scalar)
 
 __all__ = ["SGD", "sgd"]
 
@@ -53,11 +53,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        check_fused_flags(fused, foreach, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)
