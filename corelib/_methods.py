@@ -6,6 +6,8 @@ the same code.
 """
 from __future__ import annotations
 
+import types
+
 from . import _dtype as D
 from ._tensor import Tensor
 from .ops import (activation, binary, conversion, creation, indexing, inplace, linalg,
@@ -189,14 +191,20 @@ def _pos(self):
 
 
 def _operator(fn, reflected=False):
-    """``a + b`` etc.: the op with temporary elision allowed (see ``ops/_elision.py``)."""
+    """``a + b`` etc.: the op with temporary elision allowed (see ``ops/_elision.py``).
+
+    The forward operator is a copy of the op function whose ``_elide`` keyword defaults to
+    True -- the same code object, so no wrapper frame is added to the hottest call there is.
+    """
     if reflected:
         def op(self, other):
             return fn(other, self, _elide=True)
-    else:
-        def op(self, other):
-            return fn(self, other, _elide=True)
-    op.__name__ = f"__{'r' if reflected else ''}{fn.__name__}__"
+        op.__name__ = f"__r{fn.__name__}__"
+        return op
+    op = types.FunctionType(fn.__code__, fn.__globals__, f"__{fn.__name__}__",
+                            fn.__defaults__, fn.__closure__)
+    op.__kwdefaults__ = {**(fn.__kwdefaults__ or {}), "_elide": True}
+    op.__doc__, op.__module__ = fn.__doc__, fn.__module__
     return op
 
 

@@ -8,11 +8,18 @@ import functools
 import inspect
 import threading
 
-_state = threading.local()
+class _GradState(threading.local):
+    """Per-thread grad mode; the class attribute is every new thread's default."""
+    enabled = True
+
+
+# ops read ``_state.enabled`` directly on their hot path (an attribute read, ~20 ns; a
+# getattr() with a default on a plain threading.local that lacks the attribute costs ~300 ns)
+_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set_enabled(mode: bool) -> None:

@@ -9,11 +9,13 @@ import math
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd import anomaly as _anomaly
 from ..autograd.node import Node
 from ._graph import attach, edge, unbroadcast, zeros_like_grad
-from ._elision import scratch
+from . import _elision
+from ._elision import MIN_ELEMENTS, scratch
 from ._operands import as_scalar, binary
 
 
@@ -119,7 +121,7 @@ def add(input, other, *, alpha=1, out=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "add")
     else:
-        buf = _reuse(ta, tb, shape, dt, dev) if _elide else None
+        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
         data = dev.ops.add(xa, xb) if buf is None else dev.ops.add(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
@@ -136,8 +138,8 @@ def _reuse(ta, tb, shape, dt, dev):
     Only the operator entry points (``a + b``: ``_elide=True``) ask: the reference counts that
     prove a tensor is a temporary are measured for that call path (see ``_elision``).
     """
-    if not dev.host_memory:
-        return None
+    if (ta if ta is not None else tb)._data.size < MIN_ELEMENTS and _elision._probe is None:
+        return None     # small: a fresh buffer is cheap (and this is the common case)
     buf = scratch(ta, shape, dt)
     return buf if buf is not None else scratch(tb, shape, dt)
 
@@ -194,7 +196,7 @@ def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
     else:
-        buf = _reuse(ta, tb, shape, dt, dev) if _elide else None
+        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
         data = dev.ops.sub(xa, xb) if buf is None else dev.ops.sub(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
@@ -231,14 +233,23 @@ class MulBackward0(_BinaryNode):
 
     def backward(self, g):
         ea, eb = self.next
-        return self.grads(g * self.b if ea is not None else None,
-                          g * self.a if eb is not None else None)
+        return self.grads(_times(g, self.b) if ea is not None else None,
+                          _times(g, self.a) if eb is not None else None)
+
+
+def _times(g, other):
+    """g * other for a backward pass: straight on the buffers when no graph is being recorded
+    and nothing needs promoting or broadcasting (the common case), else the full op."""
+    if (type(other) is Tensor and not _grad_state.enabled and other._dtype is g._dtype
+            and other._shape == g._shape and other._device is g._device):
+        return _make(g._device.ops.mul(g._data, other._data), g._shape, g._dtype, g._device)
+    return g * other
 
 
 def mul(input, other, *, out=None, _elide=False):
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    buf = _reuse(ta, tb, shape, dt, dev) if _elide else None
+    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
     res = _make(dev.ops.mul(xa, xb) if buf is None else dev.ops.mul(xa, xb, out=buf), shape, dt,
                 dev)
     ga = ta is not None and ta._requires_grad
@@ -285,7 +296,7 @@ def div(input, other, *, rounding_mode=None, out=None, _elide=False):
         # (uint8 / -1 is -1.0 in torch, not 1 / 255)
         xa = _as_float(ta, input if ta is None else xa, dt)
         xb = _as_float(tb, other if tb is None else xb, dt)
-    buf = _reuse(ta, tb, shape, dt, dev) if _elide else None
+    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
     res = _make(dev.ops.div(xa, xb) if buf is None else dev.ops.div(xa, xb, out=buf), shape, dt,
                 dev)
     if _wants_grad(ta, tb):
