@@ -51,6 +51,35 @@ What else a backend is expected to do (and not do):
   and ``assign`` to write in-place results back, and is counted in
   ``plugrad.plugins.fallback_report()``.
 
+Optional capability ``checks_indices`` (a backend attribute, default False): deferred index
+checks, like CUDA's device-side asserts. Index buffers come straight from users, and checking
+them on the host costs a device-to-host read per call, so a device backend may check them in
+its kernels instead. Declaring ``checks_indices = True`` promises, for every op in
+:data:`INDEX_OPS`:
+
+* memory safety: an index or target outside its axis (``i < 0`` or ``i >= size``; the
+  frontend has already wrapped the negative indices torch allows) never makes the kernel read
+  or write outside its buffers. A read through it yields 0 (``index`` returns 0 there;
+  ``cross_entropy`` reads the picked logit as 0, so that row's loss is its lse, and
+  ``cross_entropy_backward`` leaves out the one-hot term); a write through it (``index_put``,
+  both modes) is skipped; everything else the call does is done as usual. A target equal
+  to ``ignore_index`` is never out of range.
+* a per-device error flag: such a call sets the flag of its device, on the device, without
+  waiting for the host.
+* raising at the next explicit host synchronization: ``to_host`` (which ``.item()``,
+  ``.cpu()``, ``.numpy()`` and printing go through) and ``synchronize`` of that device raise
+  RuntimeError naming the device and saying that an index was out of bounds in an earlier op
+  (torch's "device-side assert triggered"), and reset the flag, so the program may go on;
+  ``to_host`` then returns no data. Reading the flag costs at most one small read per check,
+  and only when an op of :data:`INDEX_OPS` ran on that device since the last check (a host
+  dirty bit), so steady state adds nothing to other ops.
+
+The frontend then skips its own bounds checks on that backend's devices (which would each
+read from the device); without the capability, or where a kernel plugin overrides one of
+:data:`INDEX_OPS`, it keeps checking every index on the host before the call, raising torch's
+IndexError/RuntimeError at once. Host-memory backends are always checked eagerly (it is free
+there). Declaring the capability changes no signature, so :data:`API_VERSION` is unchanged.
+
 Versioning: :data:`API_VERSION` names this table's signatures and semantics. A backend
 declares the version it implements; a different one is rejected with a message saying which
 side to upgrade. Adding an optional kernel does not change it; changing a signature or the
@@ -292,3 +321,6 @@ OPS: dict[str, OpSpec] = _ops()
 RUNTIME = tuple(n for n, s in OPS.items() if s.tier == "runtime")
 PRIMITIVES = tuple(n for n, s in OPS.items() if s.tier == "primitive")
 KERNELS = tuple(n for n, s in OPS.items() if s.tier == "kernel")
+INDEX_OPS = ("index", "index_put", "cross_entropy", "cross_entropy_backward")
+"""The ops that take caller-given indices or class targets: the ones a backend declaring
+``checks_indices`` guards on the device (see the module docstring)."""

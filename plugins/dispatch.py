@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections import Counter
 
-from .contract import OPS, RUNTIME
+from .contract import INDEX_OPS, OPS, RUNTIME
 from .types import PluginError
 
 _DEVICE_BOUND = {"empty", "full", "arange", "from_host", "synchronize"}
@@ -31,6 +31,9 @@ class DispatchTable:
         self.overridden = {}           # op -> plugin name, for kernels supplied by plugins
         self.impl = None               # the backend object (for introspection and kits)
         self._impl_supports = None
+        # the backend checks indices on the device (contract: checks_indices), so the
+        # frontend need not read them back to check them
+        self.checks_indices = False
 
     def supports(self, op: str, dtype: str | None = None) -> bool:
         """True when ``op`` runs natively here (no cpu fallback) for dtype name ``dtype``.
@@ -175,6 +178,17 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
     table.overridden = overridden
     table.impl = impl
     table._impl_supports = getattr(impl, "supports", None)
+    table.checks_indices = deferred_index_checks(impl, native, overridden)
+
+
+def deferred_index_checks(impl, native, overridden) -> bool:
+    """True when ``impl`` declares ``checks_indices`` and runs every op of INDEX_OPS itself:
+    a kernel plugin's override, or a primitive falling back to the cpu backend, made no such
+    promise, so the frontend keeps checking indices before the call."""
+    if not getattr(impl, "checks_indices", False):
+        return False
+    return all(name not in overridden and (name in native or OPS[name].tier == "kernel")
+               for name in INDEX_OPS)
 
 
 def debug_kernels() -> bool:

@@ -152,17 +152,19 @@ def test_opencl_normal_with_the_integer_sqrt(device, monkeypatch):
     monkeypatch.setattr(MN, "render", lambda lang, dtype: (
         "#define PG_SQRT_RN(x) pg_sqrt_rn(x)\n" + real(lang, dtype)))
     table = _table(device)
-    kernels = table.impl.devices[0].kernels
+    dev = table.impl.devices[0]
+    caches = (dev.programs, dev.local.kernels)          # compiled programs, this thread's kernels
     keys = [("mt19937_normal", "float32"), ("mt19937_normal", "float16")]
-    saved = {k: kernels.pop(k) for k in keys if k in kernels}
+    saved = [{k: c.pop(k) for k in keys if k in c} for c in caches]
     try:
         for case in KERNEL_CASES[20:]:
             for pre, n in [(0, 2000), (623, 625)]:
                 _check_kernel(table, 8, pre, n, case)
     finally:
-        for k in keys:
-            kernels.pop(k, None)
-        kernels.update(saved)
+        for cache, old in zip(caches, saved):
+            for k in keys:
+                cache.pop(k, None)
+            cache.update(old)
 
 
 def test_kernel_shape_and_consecutive_draws(device):

@@ -474,6 +474,75 @@ def test_nonzero(cl, cpu, dtype):
     assert cl.impl.transfers["nonzero_count"] == before.get("nonzero_count", 0) + 1
 
 
+# ---------------------------------------------- out-of-range indices: checked in the kernel
+def raises_deferred(cl, buf):
+    """to_host(buf) raises the deferred index error once; then the flag is reset."""
+    with pytest.raises(RuntimeError, match=r"opencl:0 .*index was out of bounds in an earlier"):
+        cl.to_host(buf)
+    before = dict(cl.impl.transfers)
+    host = cl.to_host(buf)                   # flag reset and clean: no second flag read
+    assert cl.impl.transfers["error_check"] == before.get("error_check", 0)
+    return host
+
+
+@pytest.mark.parametrize("dtype", ("bool", "int8", "int64", "float16", "float32"))
+def test_out_of_range_indices_read_zero_skip_writes_and_raise_later(cl, dtype):
+    """The contract's checks_indices: no access outside the buffers (a write just past the
+    end used to corrupt PoCL's heap), 0 read, the write skipped, RuntimeError at to_host."""
+    assert cl.checks_indices and cl.impl.checks_indices
+    x = data((5, 4, 3), dtype, 11)
+    neighbours = [cl.from_host(data((5, 4, 3), dtype, 40 + k)) for k in range(4)]
+    buf = cl.from_host(x)
+    got = raises_deferred(cl, cl.index(buf, [cl.from_host(np.array([0, 5, -1, 2]))]))
+    want = np.stack([x[0], np.zeros_like(x[0]), np.zeros_like(x[0]), x[2]])
+    same(got, want, exact=True)
+    got = raises_deferred(cl, cl.index(buf, [cl.from_host(np.array([[0, 4], [1, 1]])),
+                                             cl.from_host(np.array([1, 4]))]))
+    same(got, np.stack([[x[0, 1], np.zeros_like(x[0, 0])], [x[1, 1], np.zeros_like(x[0, 0])]]),
+         exact=True)
+    one = np.ones((), dtype)
+    for accumulate in (False, True):
+        buf = cl.from_host(x)
+        cl.index_put(buf, [cl.from_host(np.array([1, 5, -6, 9 ** 9]))],
+                     cl.from_host(np.broadcast_to(one, (4, 4, 3)).copy()), accumulate)
+        want = x.copy()
+        want[1] = (want[1] + one) if accumulate and dtype != "bool" else \
+            (want[1] | one) if accumulate else one
+        same(raises_deferred(cl, buf), want, exact=True)
+        cl.index_put(buf, [cl.from_host(np.array([7]))], True if dtype == "bool" else 1,
+                     accumulate)                       # a scalar value, nothing in range
+        with pytest.raises(RuntimeError, match="out of bounds"):
+            cl.synchronize()                           # synchronize raises it too
+        same(cl.to_host(buf), want, exact=True)
+    for k, nb in enumerate(neighbours):
+        same(cl.to_host(nb), data((5, 4, 3), dtype, 40 + k), exact=True)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_out_of_range_targets_in_cross_entropy(cl, cpu, dtype):
+    """A target outside [0, c) reads no logit: the row's loss is its lse and its gradient has
+    no one-hot term; the error surfaces at the next to_host."""
+    x = data((4, 5), dtype, 33, low=-4, high=4)
+    target = np.array([2, 5, -100, -3])
+    loss, lse = cl.cross_entropy(cl.from_host(x), cl.from_host(target), -100)
+    got = raises_deferred(cl, loss)
+    ok_loss, ok_lse = cpu.cross_entropy(x, np.array([2, -100, -100, -100]), -100)
+    want = np.where(np.isin(np.arange(4), [1, 3]), ok_lse, ok_loss).astype(dtype)
+    same(got, want)
+    same(cl.to_host(lse), ok_lse)
+    g = data((4,), dtype, 34)
+    grad = cl.cross_entropy_backward(cl.from_host(g), cl.from_host(x), cl.from_host(target),
+                                     cl.from_host(ok_lse), -100)
+    softmax = np.exp(x.astype(np.float64) - ok_lse[:, None].astype(np.float64))
+    want = softmax * g[:, None]
+    want[0, 2] -= g[0]
+    want[2] = 0
+    same(raises_deferred(cl, grad), want.astype(dtype))
+    loss, _ = cl.cross_entropy(cl.from_host(np.zeros((2, 0), dtype)),
+                               cl.from_host(np.array([0, -100])), -100)
+    raises_deferred(cl, loss)                          # no class at all: 0 is out of range
+
+
 @pytest.mark.parametrize("dtype", ("uint8", "int16", "int64", "float16", "float32", "float64"))
 def test_sort(cl, cpu, dtype):
     x = data((6, 33), dtype, 17, low=-1, high=1)
@@ -668,7 +737,9 @@ def test_gpu_code_paths(cl, cpu, monkeypatch):
 
 # ------------------------------------------------------------------- no host round trips
 def test_training_step_makes_no_host_transfers(cl):
-    """A linear classifier step: forward, cross-entropy, backward, SGD -- all on device."""
+    """A linear classifier step: forward, cross-entropy, backward, SGD -- all on device. The
+    index ops check their indices in the kernel, so the step reads nothing back; the explicit
+    .item() reads the loss and, since index kernels ran, the error flag once."""
     rng = np.random.default_rng(0)
     x = cl.from_host(rng.standard_normal((64, 20)).astype("float32"))
     y = cl.from_host(rng.integers(0, 5, 64))
@@ -689,8 +760,35 @@ def test_training_step_makes_no_host_transfers(cl):
         cl.sgd_step([w, b], [dw, db], [None, None],
                     dict(lr=0.5, momentum=0.0, dampening=0.0, weight_decay=0.0,
                          nesterov=False, maximize=False, first_step=step == 0))
-        cl.synchronize()
         assert dict(cl.impl.transfers) == before, "a training step touched the host"
         losses.append(float(cl.to_host(loss)))              # the explicit .item()
-        assert cl.impl.transfers["to_host"] == before.get("to_host", 0) + 1
+        added = {k: n - before.get(k, 0) for k, n in cl.impl.transfers.items()
+                 if n != before.get(k, 0)}
+        assert added == {"to_host": 1, "error_check": 1}
+        cl.synchronize()                      # nothing ran since: no second flag read
+        assert cl.impl.transfers["error_check"] == before.get("error_check", 0) + 1
     assert losses[2] < losses[0]
+
+
+# ------------------------------------------------------------------------------ threads
+def test_threads_get_their_own_kernel_objects(cl):
+    """A pyopencl Kernel keeps its arguments between setting them and the launch, so one
+    shared by two threads can launch with the other thread's buffers; each thread gets its
+    own Kernel of the one compiled program."""
+    import threading
+    dev = cl.impl.devices[0]
+    compiled = []
+    render = lambda: compiled.append(1) or (  # noqa: E731
+        "__kernel void twice(__global float* x) { x[get_global_id(0)] *= 2; }", "twice", [None])
+    key = ("test", "twice")
+    mine = dev.kernel(key, render)
+    assert dev.kernel(key, render) is mine
+    theirs = []
+    worker = threading.Thread(target=lambda: theirs.append(dev.kernel(key, render)))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine and compiled == [1]
+    buf = cl.from_host(np.ones(4, "float32"))
+    theirs[0](dev.queue, (4,), None, buf.data)
+    mine(dev.queue, (4,), None, buf.data)
+    same(cl.to_host(buf), np.full(4, 4, "float32"), exact=True)

@@ -26,9 +26,12 @@ class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexin
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"
+    # indices and cross-entropy targets are checked in the kernels and raised at the next
+    # to_host/synchronize (plugrad.plugins.contract: checks_indices)
+    checks_indices = True
 
     def __init__(self, cl_devices):
         self.devices = [Device(d, i) for i, d in enumerate(cl_devices)]
-        # host transfers so far: {'from_host': n, 'to_host': n, 'nonzero_count': n}; tests
-        # assert a training step adds none
+        # host transfers so far: {'from_host': n, 'to_host': n, 'nonzero_count': n,
+        # 'error_check': n}; tests assert a training step adds none
         self.transfers = new_counter()

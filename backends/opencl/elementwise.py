@@ -167,7 +167,8 @@ class Elementwise:
         dev = self.devices[first.device]
         mask = tuple([type(x) is CLArray for x in operands])
         key = (name, expr, dtypes, out_dtype, result_dtype, mask)
-        hit = dev.maps.get(key)
+        maps = dev.local.maps
+        hit = maps.get(key)
         if hit is None:
             if not dev.is_cpu:                    # 32-bit indexing wherever it suffices
                 return None
@@ -176,7 +177,7 @@ class Elementwise:
             kernel = dev.kernel(("map", name, expr, in_types, out_dtype, result, 0, "long"),
                                 lambda: T.render_map(f"map_{name}", expr, in_types, out_dtype,
                                                      0, "long", result))
-            hit = dev.maps[key] = (kernel, numpy.dtype(out_dtype))
+            hit = maps[key] = (kernel, numpy.dtype(out_dtype))
         kernel, odt = hit
         if out is None:
             out = CLArray(dev.alloc(n * odt.itemsize), first.shape, first.strides, 0, odt,

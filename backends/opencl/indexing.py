@@ -1,5 +1,8 @@
 """Indexing primitives: gather (``index``), scatter (``index_put``) and ``nonzero``.
 
+Indices are checked in the kernel (the contract's ``checks_indices``): one outside its axis
+reads 0 or skips its write and sets the device's error flag (see :mod:`.runtime`).
+
 ``index_put(accumulate=True)`` adds with atomics: compare-and-swap loops for floats, and for
 dtypes narrower than 32 bits a CAS on the aligned 32-bit word holding the element (buffers are
 allocated in multiples of 8 bytes, so the word never leaves the allocation). Float sums over
@@ -84,7 +87,7 @@ def render_gather(name, dt, k, nb, ni, mode, value_scalar):
             ([f"long vb{d}"] if has_v else [])
     for d in range(ni):
         args += [f"long in{d}", f"long xi{d}"] + ([f"long vi{d}"] if has_v else [])
-    args += ["long n", "long per"]
+    args += ["__global int* err", "long n", "long per"]
     argtypes = []
     for a in args:
         argtypes.append(None if "*" in a else T.NP_COMPUTE[dt] if a == f"{c} value"
@@ -98,8 +101,15 @@ def render_gather(name, dt, k, nb, ni, mode, value_scalar):
         lines.append(f"{{ long q = r % bn{d}; r /= bn{d};"
                      + "".join(f" io{j} += q * is{j}_{d};" for j in range(k))
                      + (f" vo += q * vb{d};" if has_v else "") + " }")
+    # an index outside its axis (the contract's checks_indices) reads 0 or skips the write,
+    # and sets the device's error flag, which the next to_host/synchronize raises
+    lines.append("int ok = 1;")
     for j in range(k):
-        lines.append(f"{{ long v = ix{j}[io{j}]; if (v < 0) v += dim{j}; xo += v * xs{j}; }}")
+        lines.append(f"{{ long v = ix{j}[io{j}]; ok &= (v >= 0) & (v < dim{j}); "
+                     f"xo += v * xs{j}; }}")
+    lines.append("if (!ok) { *err = 1; "
+                 + (T.store(dt, "out", "i", f"({c})0") + "; " if mode == "get" else "")
+                 + "continue; }")
     value = "value" if value_scalar else f"({c}){T.load(dt, 'vals', 'vo')}"
     if mode == "get":
         lines.append(T.store(dt, "out", "i", T.load(dt, "x", "xo")) + ";")
@@ -161,7 +171,8 @@ class Indexing:
         for d in range(ni):
             args += [idims[d], isets[0][d]] + ([isets[1][d]] if vstr else [])
         gsize, lsize, per = dev.launch_1d(n)
-        kernel(dev.queue, gsize, lsize, *(args + [n, per]))
+        kernel(dev.queue, gsize, lsize, *(args + [dev.index_error, n, per]))
+        dev.index_dirty = True
         return out
 
     def index(self, x, indices):

@@ -196,8 +196,10 @@ def render_cross_entropy(dt, backward):
     """Forward: one work-item per row -> (loss, lse). Backward: chunks of the (n, c) grid."""
     A = T.COMPUTE[dt]
     common = (f"{T.ptr(dt)} x, long x_off, long xr, long xc, __global const long* t, "
-              "long t_off, long ts, long ignore, long n, long c")
-    types = [None] + [numpy.int64] * 3 + [None] + [numpy.int64] * 5
+              "long t_off, long ts, long ignore, long n, long c, __global int* err")
+    types = [None] + [numpy.int64] * 3 + [None] + [numpy.int64] * 5 + [None]
+    # a target outside [0, c) (other than ignore) reads no logit -- the picked one counts as
+    # 0 and the gradient has no one-hot term -- and sets the device's error flag
     if not backward:
         src = f"""
 __kernel void cross_entropy({T.ptr(dt, False)} loss, {T.ptr(dt, False)} lse, {common}) {{
@@ -212,7 +214,9 @@ __kernel void cross_entropy({T.ptr(dt, False)} loss, {T.ptr(dt, False)} lse, {co
   for (long j = 0; j < c; ++j) s += exp(({A}){T.load(dt, "x", "row + j * xc")} - m);
   {A} l = log(s) + m;
   long k = t[t_off + i * ts];
-  {A} picked = k != ignore ? ({A}){T.load(dt, "x", "row + k * xc")} : 0;
+  int bad = k != ignore && (k < 0 || k >= c);
+  if (bad) *err = 1;
+  {A} picked = (k != ignore && !bad) ? ({A}){T.load(dt, "x", "row + k * xc")} : 0;
   {T.store(dt, "lse", "i", "l")};
   {T.store(dt, "loss", "i", "k != ignore ? l - picked : 0")};
 }}
@@ -224,6 +228,7 @@ __kernel void cross_entropy_backward({T.ptr(dt, False)} out, {T.ptr(dt)} g, long
   long e0 = get_global_id(0) * per, e1 = min(e0 + per, n * c);
   for (long e = e0; e < e1; ++e) {{
     long i = e / c, j = e % c, k = t[t_off + i * ts];
+    if (j == 0 && k != ignore && (k < 0 || k >= c)) *err = 1;
     {A} w = k != ignore ? ({A}){T.load(dt, "g", "g_off + i * gs")} : 0;
     {A} p = exp(({A}){T.load(dt, "x", "x_off + i * xr + j * xc")} -
                 ({A}){T.load(dt, "lse", "l_off + i * ls")});
@@ -255,7 +260,8 @@ class NNKernels:
             kernel = dev.kernel(("cross_entropy", dt), lambda: render_cross_entropy(dt, False))
             kernel(dev.queue, (n,), None if not dev.is_cpu else (1,), loss.data, lse.data,
                    x.data, x.offset, *x.strides, target.data, target.offset,
-                   target.strides[0], ignore_index, n, c)
+                   target.strides[0], ignore_index, n, c, dev.index_error)
+            dev.index_dirty = True
         return loss, lse
 
     def cross_entropy_backward(self, g, x, target, lse, ignore_index):
@@ -268,7 +274,9 @@ class NNKernels:
             gsize, lsize, per = dev.launch_1d(n * c)
             kernel(dev.queue, gsize, lsize, out.data, g.data, g.offset, g.strides[0], lse.data,
                    lse.offset, lse.strides[0], x.data, x.offset, *x.strides, target.data,
-                   target.offset, target.strides[0], ignore_index, n, c, per)
+                   target.offset, target.strides[0], ignore_index, n, c, dev.index_error,
+                   per)
+            dev.index_dirty = True
         return out
 
     def _softmax(self, x, axis, log):

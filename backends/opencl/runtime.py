@@ -3,10 +3,16 @@ runtime functions of the contract: allocation, host transfer, copies, casts, vie
 
 Host transfers happen only in ``from_host``/``to_host`` (and the one count ``nonzero`` reads
 back); each increments ``backend.transfers`` so tests can assert a training step does none.
+
+Deferred index checks (the contract's ``checks_indices``): kernels given caller indices
+(gather/scatter, cross-entropy) set a per-device error flag on the device for an index out of
+range; ``to_host`` and ``synchronize`` read it -- only when such a kernel ran since the last
+read (``Device.index_dirty``), counted as ``transfers['error_check']`` -- and raise.
 """
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 
 import numpy
@@ -63,6 +69,16 @@ def contiguous_strides(shape):
     return tuple(reversed(strides))
 
 
+class _ThreadKernels(threading.local):
+    """This thread's kernel objects. A pyopencl Kernel holds its arguments between setting
+    them and enqueueing it, so two threads launching one Kernel can swap arguments (seen as
+    wrong gradients with 8 threads training); programs are shared, kernels are not."""
+
+    def __init__(self):
+        self.kernels = {}
+        self.maps = {}          # elementwise fast path: (op, dtypes, scalars) -> kernel, dtype
+
+
 class Device:
     """One OpenCL device: its context, in-order queue, memory pool and compiled kernels."""
 
@@ -85,8 +101,14 @@ class Device:
         # CPU (PoCL): one work-item walks a long contiguous chunk, which LLVM vectorizes;
         # GPU: one element per work-item in groups of 256, so neighbours coalesce
         self.group = 1 if self.is_cpu else min(256, self.max_wg)
-        self.kernels = {}
-        self.maps = {}          # elementwise fast path: (op, dtypes, scalars) -> kernel, dtype
+        self.programs = {}      # key -> (program, kernel name, scalar arg dtypes), all threads
+        self.building = threading.Lock()
+        self.local = _ThreadKernels()
+        # the error flag index-taking kernels set (int32, zero-initialised) and whether one ran
+        # since the flag was last read
+        self.index_error = cl.Buffer(self.context, cl.mem_flags.READ_WRITE |
+                                     cl.mem_flags.COPY_HOST_PTR, hostbuf=numpy.zeros(2, "int32"))
+        self.index_dirty = False
 
     def check_dtype(self, dtype):
         if dtype == "float64" and not self.fp64:
@@ -95,25 +117,38 @@ class Device:
         if dtype not in T.CTYPE:
             raise RuntimeError(f"OpenCL backend: dtype {dtype} is not supported")
 
+    def program(self, key, render):
+        """(program, name, scalar arg dtypes) for ``key``, compiled once for all threads;
+        ``render()`` -> (source, name, scalar arg dtypes)."""
+        hit = self.programs.get(key)
+        if hit is None:
+            with self.building:
+                hit = self.programs.get(key)
+                if hit is None:
+                    source, name, argtypes = render()
+                    hit = self.programs[key] = (self.build(source, name), name, argtypes)
+        return hit
+
     def kernel(self, key, render):
-        """The compiled kernel for ``key``; ``render()`` -> (source, name, scalar arg dtypes)."""
-        k = self.kernels.get(key)
+        """This thread's kernel for ``key`` (see :meth:`program`)."""
+        kernels = self.local.kernels
+        k = kernels.get(key)
         if k is None:
-            source, name, argtypes = render()
-            k = cl.Kernel(self.build(source, name), name)
+            program, name, argtypes = self.program(key, render)
+            k = cl.Kernel(program, name)
             k.set_scalar_arg_dtypes(argtypes)
-            self.kernels[key] = k
+            kernels[key] = k
         return k
 
     def kernels_of(self, key, render, names):
-        """Several kernels of one program (``render()`` as for :meth:`kernel`), cached as a
-        tuple in ``names`` order; their scalars are passed as numpy scalars. (Fetching a
+        """This thread's kernels of one program (``render()`` as for :meth:`program`), cached
+        as a tuple in ``names`` order; their scalars are passed as numpy scalars. (Fetching a
         kernel from a program by attribute builds a new one each time.)"""
-        ks = self.kernels.get(key)
+        kernels = self.local.kernels
+        ks = kernels.get(key)
         if ks is None:
-            source, name, _ = render()
-            program = self.build(source, name)
-            ks = self.kernels[key] = tuple(cl.Kernel(program, n) for n in names)
+            program = self.program(key, render)[0]
+            ks = kernels[key] = tuple(cl.Kernel(program, n) for n in names)
         return ks
 
     def build(self, source, name="kernel"):
@@ -186,11 +221,16 @@ class Runtime:
     def to_host(self, x):
         if not x.is_contiguous():
             x = self.copy(x)
+        dev = self.devices[x.device]
         host = numpy.empty(x.shape, x.dtype)
+        # the flag's read is queued before the data's, so one wait covers both
+        flag = self._read_index_error(dev, blocking=not x.size) if dev.index_dirty else None
         self.transfers["to_host"] += 1
         if x.size:
-            cl.enqueue_copy(self.devices[x.device].queue, host, x.data,
-                            src_offset=x.offset * x.itemsize, is_blocking=True)
+            cl.enqueue_copy(dev.queue, host, x.data, src_offset=x.offset * x.itemsize,
+                            is_blocking=True)
+        if flag is not None:
+            self._raise_index_error(dev, flag)
         return host
 
     def copy(self, x):
@@ -211,7 +251,30 @@ class Runtime:
         return x.strides
 
     def synchronize(self, device=0):
-        self.devices[device].queue.finish()
+        dev = self.devices[device]
+        dev.queue.finish()
+        if dev.index_dirty:
+            self._raise_index_error(dev, self._read_index_error(dev, blocking=True))
+
+    def _read_index_error(self, dev, blocking):
+        """Queue a read of ``dev``'s index error flag; the host array is final once the queue
+        has passed it (a blocking read, or any blocking read queued after it)."""
+        flag = numpy.zeros(1, "int32")
+        self.transfers["error_check"] += 1
+        cl.enqueue_copy(dev.queue, flag, dev.index_error, is_blocking=blocking)
+        dev.index_dirty = False
+        return flag
+
+    def _raise_index_error(self, dev, flag):
+        if flag[0]:
+            cl.enqueue_copy(dev.queue, dev.index_error, numpy.zeros(1, "int32"),
+                            is_blocking=True)   # reset, so the program may go on
+            raise RuntimeError(
+                f"opencl:{dev.index} ({dev.name}): an index was out of bounds in an earlier op "
+                "on this device (indexing, gather/scatter, embedding or a cross-entropy "
+                "target). It was checked in the kernel, which read 0 for it or skipped the "
+                "write, and is reported at this synchronization, like CUDA's 'device-side "
+                "assert triggered'; the results of that op are wrong.")
 
     # ------------------------------------------------------------------------- views
     def reshape(self, x, shape):

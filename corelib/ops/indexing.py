@@ -219,13 +219,22 @@ def basic_index(x, slices, shape, label="SliceBackward0"):
 Tensor._basic_index = basic_index
 
 
+def checked_on_device(t):
+    """True when t's backend checks indices in its kernels (the contract's optional
+    ``checks_indices``): an out-of-range index there is memory-safe and raises RuntimeError at
+    the next ``.item()``/``.cpu()``/``synchronize``, as torch's device-side asserts do, so an
+    eager check -- a device-to-host read per call -- is left out."""
+    dev = t._device
+    return not dev.host_memory and dev.ops.checks_indices
+
+
 def index_range(index):
     """(min, max) of a non-empty integer tensor as Python ints.
 
-    Device backends compute both with one reduction each and hand back one 2-element buffer:
-    a kernel given an out-of-range index would read or write outside its buffer (on PoCL
-    that corrupts the host heap), so indices are checked on every backend. torch's CUDA
-    kernels assert on the device instead; ours have no such guard.
+    Device backends compute both with one reduction each and hand back one 2-element buffer.
+    Callers skip it where :func:`checked_on_device` holds; elsewhere a kernel given an
+    out-of-range index may read or write outside its buffer (a third-party backend makes no
+    promise), so indices are checked first.
     """
     if index._device.host_memory:
         values = index._host()
@@ -239,9 +248,10 @@ def index_range(index):
 
 
 def _check_bounds(index, size, dim, wrap=True, message=None, exc=IndexError):
-    """Raise for out-of-range indices, on every backend (see :func:`index_range`). ``wrap``
-    allows -size <= i < 0."""
-    if index.numel() == 0:
+    """Raise for out-of-range indices with torch's exception and message, on the host before
+    the call -- unless the backend checks them on the device (:func:`checked_on_device`).
+    ``wrap`` allows -size <= i < 0."""
+    if index.numel() == 0 or checked_on_device(index):
         return
     low, high = index_range(index)
     if low < (-size if wrap else 0) or high >= size:

@@ -1,8 +1,9 @@
 """Losses with torch's reductions, checks and formulas (regression and classification).
 
 Every loss is a composition of plugrad ops except binary_cross_entropy (see
-:mod:`plugrad.ops.losses`). Class targets are checked against the class count where the values
-live in host memory (torch's CPU check); device backends are trusted, as torch trusts CUDA.
+:mod:`plugrad.ops.losses`). Class targets are checked against the class count before the call
+(torch's CPU check), except on backends that check them on the device and raise at the next
+``.item()``, as torch's CUDA kernels do (the contract's ``checks_indices``).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ...ops import activation as _act
 from ...ops import fused as _fused
 from ...ops import losses as _losses
 from ...ops._graph import named
-from ...ops.indexing import where
+from ...ops.indexing import checked_on_device, where
 from .activation import log_sigmoid
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
@@ -154,11 +155,12 @@ def _host_values(t):
 
 
 def _check_targets(target, n_classes, ignore_index):
-    """IndexError for a class index out of range, on every backend: the fused kernels would
-    read logits outside the row (torch's CUDA kernels assert on the device instead)."""
+    """IndexError for a class index out of range, checked before the call: the fused kernels
+    would read logits outside the row. A backend that checks targets on the device (torch's
+    CUDA kernels assert there) raises at the next ``.item()`` instead, with no read here."""
     values = _host_values(target)
     if values is None:
-        if target.numel() == 0:
+        if target.numel() == 0 or checked_on_device(target):
             return
         # one reduction and a one-byte read on a device
         bad = (target != ignore_index).logical_and((target < 0).logical_or(target >= n_classes))

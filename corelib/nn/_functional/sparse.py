@@ -11,11 +11,12 @@ __all__ = ["embedding", "one_hot"]
 
 
 def _host_range(t):
-    """(min, max) of an integer tensor, None when empty: checked on every backend, since an
-    out-of-range row would be read from outside the weight's buffer on a device."""
-    if t.numel() == 0:
+    """(min, max) of an integer tensor, None when empty or when the backend checks indices
+    on the device (an out-of-range row then raises at the next ``.item()``); elsewhere a row
+    outside the weight would be read from outside its buffer."""
+    from ...ops.indexing import checked_on_device, index_range
+    if t.numel() == 0 or checked_on_device(t):
         return None
-    from ...ops.indexing import index_range
     return index_range(t)
 
 
