@@ -69,8 +69,9 @@ def _record(out, cls, ta, tb, save_a=None, save_b=None):
         eb = None
         node.sb, node.db = (), None
     node.next = (ea, eb)
-    ta_saved = type(save_a) is Tensor or isinstance(save_a, Tensor)
-    tb_saved = type(save_b) is Tensor or isinstance(save_b, Tensor)
+    # (None -- nothing saved -- is the common case and answers first)
+    ta_saved = save_a is not None and (type(save_a) is Tensor or isinstance(save_a, Tensor))
+    tb_saved = save_b is not None and (type(save_b) is Tensor or isinstance(save_b, Tensor))
     if ta_saved and tb_saved:
         va, vb = save_a._vc, save_b._vc
         node.saved = (save_a, save_b)
@@ -93,7 +94,7 @@ def _record(out, cls, ta, tb, save_a=None, save_b=None):
 
 def _wants_grad(ta, tb) -> bool:
     return ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
-        and is_grad_enabled()
+        and _grad_state.enabled
 
 
 def _finish(out, result):
@@ -125,8 +126,8 @@ def add(input, other, *, alpha=1, out=None, _elide=False):
         data = dev.ops.add(xa, xb) if buf is None else dev.ops.add(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
-            and is_grad_enabled():
-        _record(res, AddBackward0, ta, tb, save_b=alpha if alpha != 1 else None)
+            and _grad_state.enabled:
+        _record(res, AddBackward0, ta, tb, None, alpha if alpha != 1 else None)
     if out is not None:
         return _finish(res, out)
     return res
@@ -190,8 +191,9 @@ class RsubBackward1(SubBackward0):
 def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
     """input - alpha * other."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    if (ta._dtype if ta is not None else _scalar_kind(input)) is D.bool_ or \
-            (tb._dtype if tb is not None else _scalar_kind(other)) is D.bool_:
+    ka = ta._dtype if ta is not None else type(input)
+    kb = tb._dtype if tb is not None else type(other)
+    if ka is _BOOL or kb is _BOOL or ka is bool or kb is bool:   # a bool tensor or scalar
         _bool_sub_error(ta, tb, input, other)
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
@@ -201,12 +203,13 @@ def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
     res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
         _record(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb,
-                save_b=alpha if alpha != 1 else None)
-    return _finish(res, out)
+                None, alpha if alpha != 1 else None)
+    if out is not None:
+        return _finish(res, out)
+    return res
 
 
-def _scalar_kind(value):
-    return D.bool_ if isinstance(value, bool) else None
+_BOOL = D.bool_
 
 
 def _bool_sub_error(ta, tb, a, b):
@@ -254,7 +257,7 @@ def mul(input, other, *, out=None, _elide=False):
                 dev)
     ga = ta is not None and ta._requires_grad
     gb = tb is not None and tb._requires_grad
-    if (ga or gb) and is_grad_enabled():
+    if (ga or gb) and _grad_state.enabled:
         # save only what the other operand's gradient needs
         _record(res, MulBackward0, ta, tb,
                 save_a=(ta if ta is not None else xa) if gb else None,
