@@ -122,7 +122,10 @@ def add(input, other, *, alpha=1, out=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "add")
     else:
-        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
+        big = _elide and dev.host_memory and (
+                (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
+                or _elision._probe is not None)
+        buf = _reuse(ta, tb, shape, dt, dev) if big else None
         data = dev.ops.add(xa, xb) if buf is None else dev.ops.add(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
@@ -136,11 +139,12 @@ def add(input, other, *, alpha=1, out=None, _elide=False):
 def _reuse(ta, tb, shape, dt, dev):
     """An operand's buffer to write the result into, if it is an invisible temporary.
 
-    Only the operator entry points (``a + b``: ``_elide=True``) ask: the reference counts that
-    prove a tensor is a temporary are measured for that call path (see ``_elision``).
+    Only the operator entry points (``a + b``: ``_elide=True``) ask, and only for operands of
+    at least MIN_ELEMENTS (or while calibrating): below that a fresh buffer is cheap, and the
+    test is written out at each call site, since small ops are the common case. The reference
+    counts that prove a tensor is a temporary are measured for that call path (see
+    ``_elision``).
     """
-    if (ta if ta is not None else tb)._data.size < MIN_ELEMENTS and _elision._probe is None:
-        return None     # small: a fresh buffer is cheap (and this is the common case)
     buf = scratch(ta, shape, dt)
     return buf if buf is not None else scratch(tb, shape, dt)
 
@@ -198,7 +202,10 @@ def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
     else:
-        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
+        big = _elide and dev.host_memory and (
+                (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
+                or _elision._probe is not None)
+        buf = _reuse(ta, tb, shape, dt, dev) if big else None
         data = dev.ops.sub(xa, xb) if buf is None else dev.ops.sub(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
@@ -252,7 +259,10 @@ def _times(g, other):
 def mul(input, other, *, out=None, _elide=False):
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
+    big = _elide and dev.host_memory and (
+            (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
+            or _elision._probe is not None)
+    buf = _reuse(ta, tb, shape, dt, dev) if big else None
     res = _make(dev.ops.mul(xa, xb) if buf is None else dev.ops.mul(xa, xb, out=buf), shape, dt,
                 dev)
     ga = ta is not None and ta._requires_grad
@@ -299,7 +309,10 @@ def div(input, other, *, rounding_mode=None, out=None, _elide=False):
         # (uint8 / -1 is -1.0 in torch, not 1 / 255)
         xa = _as_float(ta, input if ta is None else xa, dt)
         xb = _as_float(tb, other if tb is None else xb, dt)
-    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory else None
+    big = _elide and dev.host_memory and (
+            (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
+            or _elision._probe is not None)
+    buf = _reuse(ta, tb, shape, dt, dev) if big else None
     res = _make(dev.ops.div(xa, xb) if buf is None else dev.ops.div(xa, xb, out=buf), shape, dt,
                 dev)
     if _wants_grad(ta, tb):
