@@ -15,6 +15,9 @@ import sys
 from .._tensor import Tensor
 
 MIN_ELEMENTS = 1 << 15      # below ~128 KB a fresh buffer is cheap (numpy uses 256 KB)
+# the size from which operands are considered: MIN_ELEMENTS, or 0 while calibrating (its probe
+# operands are tiny); callers test it before calling in, since small ops are the common case
+min_elements = MIN_ELEMENTS
 
 reused = 0                  # how many buffers were reused (tests and curiosity read it)
 _limits = None              # (tensor refcount, buffer refcount) of a temporary, or False
@@ -31,7 +34,7 @@ def scratch(t, shape, dtype):
     if t is None or not t._device.host_memory:
         return None
     data = t._data
-    if data.size < MIN_ELEMENTS and _probe is None:
+    if data.size < min_elements:
         return None
     if (type(t) is not Tensor or t._shape != shape or t._dtype is not dtype
             or t._requires_grad or t._grad_fn is not None or t._base is not None
@@ -54,10 +57,11 @@ def scratch(t, shape, dtype):
 
 def _calibrate():
     """Measure the reference counts ``scratch`` sees for a temporary and for a named tensor."""
-    global _limits, _probe
+    global _limits, _probe, min_elements
     from .creation import ones
     a, b = ones(4), ones(4)
     _probe = samples = []
+    min_elements = 0
     try:
         (a + b) + b                # the inner result is a temporary when the outer + runs
         temporary = next(r for i, r in samples if i not in (id(a), id(b)))
@@ -70,6 +74,7 @@ def _calibrate():
         return False
     finally:
         _probe = None
+        min_elements = MIN_ELEMENTS
     _limits = temporary if (temporary[0] < named_refs[0]
                             and temporary[1] <= named_refs[1]) else False
     return _limits

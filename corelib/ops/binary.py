@@ -15,7 +15,7 @@ from ..autograd import anomaly as _anomaly
 from ..autograd.node import Node
 from ._graph import attach, edge, unbroadcast, zeros_like_grad
 from . import _elision
-from ._elision import MIN_ELEMENTS, scratch
+from ._elision import scratch
 from ._operands import as_scalar, binary
 
 
@@ -122,10 +122,8 @@ def add(input, other, *, alpha=1, out=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "add")
     else:
-        big = _elide and dev.host_memory and (
-                (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
-                or _elision._probe is not None)
-        buf = _reuse(ta, tb, shape, dt, dev) if big else None
+        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
+            ta if ta is not None else tb)._data.size >= _elision.min_elements else None
         data = dev.ops.add(xa, xb) if buf is None else dev.ops.add(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
@@ -140,8 +138,8 @@ def _reuse(ta, tb, shape, dt, dev):
     """An operand's buffer to write the result into, if it is an invisible temporary.
 
     Only the operator entry points (``a + b``: ``_elide=True``) ask, and only for operands of
-    at least MIN_ELEMENTS (or while calibrating): below that a fresh buffer is cheap, and the
-    test is written out at each call site, since small ops are the common case. The reference
+    at least ``_elision.min_elements``: below that a fresh buffer is cheap, and the test is
+    written out at each call site, since small ops are the common case. The reference
     counts that prove a tensor is a temporary are measured for that call path (see
     ``_elision``).
     """
@@ -202,10 +200,8 @@ def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
     else:
-        big = _elide and dev.host_memory and (
-                (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
-                or _elision._probe is not None)
-        buf = _reuse(ta, tb, shape, dt, dev) if big else None
+        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
+            ta if ta is not None else tb)._data.size >= _elision.min_elements else None
         data = dev.ops.sub(xa, xb) if buf is None else dev.ops.sub(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if _wants_grad(ta, tb):
@@ -259,10 +255,8 @@ def _times(g, other):
 def mul(input, other, *, out=None, _elide=False):
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    big = _elide and dev.host_memory and (
-            (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
-            or _elision._probe is not None)
-    buf = _reuse(ta, tb, shape, dt, dev) if big else None
+    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
+        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
     res = _make(dev.ops.mul(xa, xb) if buf is None else dev.ops.mul(xa, xb, out=buf), shape, dt,
                 dev)
     ga = ta is not None and ta._requires_grad
@@ -309,10 +303,8 @@ def div(input, other, *, rounding_mode=None, out=None, _elide=False):
         # (uint8 / -1 is -1.0 in torch, not 1 / 255)
         xa = _as_float(ta, input if ta is None else xa, dt)
         xb = _as_float(tb, other if tb is None else xb, dt)
-    big = _elide and dev.host_memory and (
-            (ta if ta is not None else tb)._data.size >= MIN_ELEMENTS
-            or _elision._probe is not None)
-    buf = _reuse(ta, tb, shape, dt, dev) if big else None
+    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
+        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
     res = _make(dev.ops.div(xa, xb) if buf is None else dev.ops.div(xa, xb, out=buf), shape, dt,
                 dev)
     if _wants_grad(ta, tb):
