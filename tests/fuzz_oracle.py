@@ -22,6 +22,7 @@ import numpy as np
 import plugrad
 import torch
 from fuzz_profiles import arrays, assert_same, quiet
+from helpers import defers_index_checks
 
 
 def _flat(out):
@@ -39,15 +40,6 @@ def _host(t):
     if isinstance(t, torch.Tensor):
         return t.detach().numpy(force=True)   # force: torch may hand back a ZeroTensor grad
     return t.detach().cpu().numpy() if isinstance(t, plugrad.Tensor) else t
-
-
-def _defers_index_checks(device):
-    """True where out-of-range indices raise at the next read, not in the call."""
-    dev = plugrad.device(device)
-    from plugrad.plugins import get_registry
-    registry = get_registry()
-    return not registry.backend(dev.type).spec.host_memory and \
-        registry.table(dev.type).checks_indices
 
 
 def _compare(got, want, what, ulps, atol, signed_zero):
@@ -95,7 +87,7 @@ def check(data, device, fn, inputs, *, grad=True, ulps=0, atol=0.0, grad_ulps=No
             assert isinstance(got, type(exc)), \
                 f"plugrad raised {type(got).__name__}({got}); torch {type(exc).__name__}({exc})"
             return exc
-        if _defers_index_checks(device) and "out of" in str(exc):
+        if defers_index_checks(device) and "out of" in str(exc):
             try:
                 for o in _flat(out):
                     _host(o)

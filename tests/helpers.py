@@ -205,3 +205,12 @@ def helper_test_exception(device, shapes, torch_fn, plugrad_fn=None, *, vals=Non
         numpy.testing.assert_array_equal(t.detach().cpu().numpy(), values,
                                          err_msg="input modified by a failed call")
     return got, want
+
+
+def defers_index_checks(device) -> bool:
+    """True where an out-of-range index raises at the next read, not in the call: a device
+    backend declaring the contract's ``checks_indices`` (opencl)."""
+    from plugrad.plugins import get_registry
+    kind = plugrad.device(device).type
+    registry = get_registry()
+    return not registry.backend(kind).spec.host_memory and registry.table(kind).checks_indices

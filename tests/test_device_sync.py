@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import plugrad
+from helpers import defers_index_checks
 from plugrad.plugins import get_registry
 from plugrad.plugins.dispatch import deferred_index_checks
 
@@ -20,12 +21,6 @@ REG = get_registry()
 OPENCL = REG.backend("opencl").availability()
 needs_opencl = pytest.mark.skipif(OPENCL is not True, reason=f"opencl: {OPENCL}")
 DEFERRED = r"index was out of bounds in an earlier op"
-
-
-def _deferred(device):
-    dev = plugrad.device(device)
-    table = REG.table(dev.type)
-    return not REG.backend(dev.type).spec.host_memory and table.checks_indices
 
 
 def tagger(lib):
@@ -134,7 +129,7 @@ def test_out_of_range_index(device, name):
     """Eager torch errors where checking is free (or needed); on a deferring device the op
     returns, .item() raises RuntimeError, and the program continues with correct results."""
     call, exc, match = BAD[name]
-    if not _deferred(device):
+    if not defers_index_checks(device):
         with pytest.raises(exc, match=match):
             call(device)
         return
