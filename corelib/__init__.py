@@ -34,6 +34,25 @@ from . import testing  # noqa: E402,F401  (plugrad.testing.compare_backends)
 from . import utils  # noqa: E402  (plugrad.utils.data)
 from .serialization import load, save  # noqa: E402
 
+# --- torch's wider API surface that real programs touch (issue 11): legacy types, limits,
+# settings, accelerator, backends flags, mixed precision, compile/jit, utility modules
+import math as _math  # noqa: E402
+from ._type_info import finfo, iinfo  # noqa: E402
+from ._legacy_types import LEGACY_TYPES as _LEGACY_TYPES  # noqa: E402
+from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # noqa: E402
+                             memory_format, preserve_format)
+from ._device import get_default_device, set_default_device  # noqa: E402
+from ._runtime_settings import (are_deterministic_algorithms_enabled,  # noqa: E402
+                                get_deterministic_debug_mode, get_float32_matmul_precision,
+                                get_num_interop_threads, get_num_threads,
+                                is_deterministic_algorithms_warn_only_enabled,
+                                set_deterministic_debug_mode, set_float32_matmul_precision,
+                                set_num_interop_threads, set_num_threads,
+                                use_deterministic_algorithms)
+from . import accelerator, backends  # noqa: E402
+globals().update(_LEGACY_TYPES)
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+
 __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",

@@ -60,11 +60,29 @@ class device:
         return (device, (str(self),))
 
     def __enter__(self):
-        raise RuntimeError("plugrad.device as a context manager is not supported; pass "
-                           "device= to factory functions instead")
+        # torch: `with torch.device('opencl'):` makes it the default device for factories
+        _default_stack.append(_default[0])
+        set_default_device(self)
+        return self
 
     def __exit__(self, *exc):
+        _default[0] = _default_stack.pop()
         return False
+
+
+# the device factory functions use when given none (torch.set_default_device); None = cpu
+_default: list = [None]
+_default_stack: list = []
+
+
+def set_default_device(spec) -> None:
+    """``torch.set_default_device``: where factories put tensors when no device is given."""
+    _default[0] = None if spec is None else tensor_device(spec)
+
+
+def get_default_device() -> device:
+    """``torch.get_default_device``."""
+    return _default[0] if _default[0] is not None else device("cpu")
 
 
 def tensor_device(spec) -> device:
@@ -73,7 +91,7 @@ def tensor_device(spec) -> device:
     Raises RuntimeError when the backend is unknown or unavailable (with the reason).
     """
     if spec is None:
-        return CPU()
+        return _default[0] or CPU()
     dev = spec if isinstance(spec, device) else device(spec)
     if dev.ops is not None:
         return dev

@@ -111,6 +111,9 @@ class Tensor:
         return strides if dim is None else strides[_wrap_dim(dim, len(self._shape))]
 
     def is_contiguous(self, memory_format=None) -> bool:
+        if memory_format is not None:
+            from ._memory_format import is_contiguous_as
+            return is_contiguous_as(self, memory_format)
         expected = 1
         for size, stride in zip(reversed(self._shape), reversed(self.stride())):
             if size != 1 and stride != expected:
@@ -126,6 +129,29 @@ class Tensor:
     def is_cpu(self) -> bool:
         return self._device.type == "cpu"
 
+    # torch's other device and layout flags: plugrad has none of these devices or layouts,
+    # so each is False (a tensor on a third-party device 'xpu' would report its own type)
+    is_xpu = property(lambda self: self._device.type == "xpu")
+    is_mps = property(lambda self: self._device.type == "mps")
+    is_meta = property(lambda self: self._device.type == "meta")
+    is_ipu = is_maia = is_mtia = is_xla = is_vulkan = property(lambda self: False)
+    is_sparse = is_sparse_csr = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
+
+    def is_signed(self) -> bool:
+        return self._dtype.is_signed
+
+    def is_same_size(self, other) -> bool:
+        return self._shape == other._shape
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def is_pinned(self, device=None) -> bool:
+        return False
+
     def is_floating_point(self) -> bool:
         return self._dtype.is_floating_point
 
@@ -139,7 +165,8 @@ class Tensor:
         if dtype is None:
             prefix = "torch." if self._device.type == "cpu" else f"torch.{self._device.type}."
             return prefix + _LEGACY_TYPE_NAMES[self._dtype.name]
-        return self.to(dtype)
+        from ._legacy_types import resolve_type
+        return self.to(resolve_type(dtype))
 
     @property
     def is_leaf(self) -> bool:

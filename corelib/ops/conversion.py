@@ -48,6 +48,11 @@ def _parse_to_args(self, args, kwargs):
 
 def to(self, *args, **kwargs):
     """Return a tensor on the requested device/dtype; ``self`` when nothing changes."""
+    fmt = kwargs.get("memory_format")
+    if fmt is not None:
+        from .._memory_format import to_format
+        kwargs = {k: v for k, v in kwargs.items() if k != "memory_format"}
+        return to_format(to(self, *args, **kwargs), fmt)
     device, dtype, copy = _parse_to_args(self, list(args), dict(kwargs))
     if isinstance(dtype, str):
         dtype = D.ALIASES.get(dtype) or D.from_name(dtype)

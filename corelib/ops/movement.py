@@ -24,6 +24,9 @@ def clone(input, *, memory_format=None):
 
 
 def contiguous(input, memory_format=None):
+    if memory_format is not None:
+        from .._memory_format import to_format
+        return to_format(input, memory_format)
     return input if input.is_contiguous() else clone(input)
 
 
