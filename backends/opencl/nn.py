@@ -291,6 +291,13 @@ class NNKernels:
             return self.copy(self.permute(moved, [order.index(d) for d in range(x.ndim)]))
         out = self._new(x.shape, dt, x.device)
         K = x.shape[axis]
+        if dev.is_cpu and out.strides[axis] != 1 and K > 1:
+            # the vec kernel stores vectors along the axis, so its output must be contiguous
+            # there too: write it with the axis last and hand back the permuted view (the
+            # layout an input with a unit-stride inner axis has, as torch's empty_like keeps)
+            order = [d for d in range(x.ndim) if d != axis] + [axis]
+            moved = self._new([x.shape[d] for d in order], dt, x.device)
+            out = self.permute(moved, [order.index(d) for d in range(x.ndim)])
         if out.size:
             others = [d for d in range(x.ndim) if d != axis]
             kshape, (ks, kso) = T.collapse([x.shape[d] for d in others],
