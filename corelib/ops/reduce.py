@@ -509,7 +509,12 @@ def _var_args(input, dim, unbiased, correction, name="var"):
 
 
 def _var_value(input, dims, corr, keepdim, sqrt=False):
-    """sum((x - mean)^2) / max(0, n - correction) (its sqrt with ``sqrt``)."""
+    """sum((x - mean)^2) / max(0, n - correction) (its sqrt with ``sqrt``).
+
+    The corrected two-pass algorithm (Chan, Golub & LeVeque): the mean, rounded to the
+    dtype, is off by up to half an ulp of its magnitude -- 0.5 for data near 1e7 in float32,
+    which adds 0.25 to a variance of 1 -- so sum(x - mean)^2 is reduced by sum(x - mean)^2 / n,
+    which cancels that error to first order (torch accumulates var in double on the CPU)."""
     if input._dtype in (D.float16, D.bfloat16):
         # torch accumulates half in float and rounds once: var([296, 0, 0, 0]) is 21904,
         # std([512, 0]) is 256 -- not overflows of a float16 sum of squares or variance
@@ -520,6 +525,9 @@ def _var_value(input, dims, corr, keepdim, sqrt=False):
     axes = dims if input._shape else None
     centered = input - mean(input, axes, keepdim=True)
     squares = (centered * centered).sum(axes, keepdim=keepdim)
+    if n:
+        shift = centered.sum(axes, keepdim=keepdim)
+        squares = (squares - shift * shift / n).clamp_min(0)
     dof = n - corr
     var = squares / (float(dof) if dof > 0 else 0.0)
     return var.sqrt() if sqrt else var

@@ -1,0 +1,105 @@
+"""Float reductions stay accurate with a large offset: sum/mean and var/std/var_mean of
+1e7 + N(0, 1) in float32, over every axis layout, against torch in float64.
+
+A running float32 sum of 4,096 values near 1e7 was off by ~4 in the mean on opencl, and var
+read 17-26 instead of 1.09. The reduce kernels now cascade their sums and var uses the
+corrected two-pass algorithm, so plugrad's float32 var is within a few ulp of the float64
+value -- closer than torch's own float32 var (2.08 for 200,000 such values), which is why the
+oracle here is torch on float64 data.
+"""
+from __future__ import annotations
+
+import numpy
+import pytest
+import torch
+
+import plugrad
+
+CASES = [((4096,), None), ((200_000,), None), ((4096, 16), 0), ((16, 4096), 1), ((4096, 3), 0),
+         ((64, 64, 8), (0, 1)), ((8, 64, 64), (1, 2)), ((3, 5000, 2), 1)]
+
+
+# numpy's add.reduce along an axis that is not the innermost is a running sum (pairwise
+# summation only runs along the contiguous axis), so the cpu backend still drifts there
+_CPU_RUNNING_SUM = {((4096, 16), 0), ((4096, 3), 0), ((64, 64, 8), (0, 1)), ((3, 5000, 2), 1)}
+
+
+def _known_cpu_gap(request, device, shape, dim):
+    if device == "cpu" and (shape, dim) in _CPU_RUNNING_SUM:
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="cpu backend: numpy sums a non-innermost axis as a running "
+                                "sum (known gap, issue 18 notes)"))
+
+
+def _data(shape, offset=1e7, seed=0):
+    return (numpy.random.default_rng(seed).standard_normal(shape) + offset).astype("float32")
+
+
+def _close(got, want, rtol, what):
+    g = got.detach().cpu().double().numpy()
+    w = want.detach().numpy()
+    numpy.testing.assert_allclose(g, w, rtol=rtol, atol=0, err_msg=what)
+
+
+@pytest.mark.parametrize("shape,dim", CASES)
+def test_var_std_of_large_offset(request, device, shape, dim):
+    _known_cpu_gap(request, device, shape, dim)
+    x = _data(shape)
+    t, p = torch.tensor(x).double(), plugrad.tensor(x, device=device)
+    args = () if dim is None else (dim,)
+    for name in ("var", "std"):
+        for correction in (0, 1):
+            want = getattr(t, name)(*args, correction=correction)
+            got = getattr(p, name)(*args, correction=correction)
+            assert got.dtype == plugrad.float32
+            _close(got, want, 2e-6, f"{name}{args} correction={correction}")
+    v, m = plugrad.var_mean(p, *args)
+    wv, wm = torch.var_mean(t, *args)
+    _close(v, wv, 2e-6, "var_mean var")
+    _close(m, wm, 2e-7, "var_mean mean")
+    s, m = plugrad.std_mean(p, *args)
+    ws, wm = torch.std_mean(t, *args)
+    _close(s, ws, 2e-6, "std_mean std")
+
+
+@pytest.mark.parametrize("shape,dim", CASES)
+def test_sum_mean_of_large_offset(request, device, shape, dim):
+    """A float32 sum within float32 rounding of the exact (float64) one, as torch's cascade
+    sum is; the old running sum drifted by hundreds of ulp."""
+    _known_cpu_gap(request, device, shape, dim)
+    x = _data(shape)
+    t, p = torch.tensor(x).double(), plugrad.tensor(x, device=device)
+    args = () if dim is None else (dim,)
+    _close(p.sum(*args), t.sum(*args), 3e-7, "sum")
+    _close(p.mean(*args), t.mean(*args), 3e-7, "mean")
+
+
+def test_var_issue_case(device):
+    """issue 18: var of 1e7 + N(0, 1) over 4,096 float32 values read 26.1 on opencl."""
+    x = _data((4096,))
+    got = plugrad.tensor(x, device=device).var().item()
+    assert abs(got - torch.tensor(x).double().var().item()) < 1e-5
+    assert abs(got - torch.tensor(x).var().item()) < 1e-3      # torch's own float32 answer
+
+
+def test_var_of_constant_is_zero(device):
+    """The correction term never makes a variance negative (sqrt would give nan)."""
+    for value in (1e7 + 0.3, 0.1, 3.0):
+        p = plugrad.full((1001,), value, device=device)
+        assert p.var().item() == 0.0
+        assert p.std().item() == 0.0
+
+
+def test_var_gradient_unchanged(device):
+    x = numpy.random.default_rng(1).standard_normal((5, 7)).astype("float32")
+    for dim in (None, 0, 1):
+        t = torch.tensor(x, requires_grad=True)
+        p = plugrad.tensor(x, device=device, requires_grad=True)
+        args = () if dim is None else (dim,)
+        (t.std(*args) * torch.arange(1., 1 + t.std(*args).numel()).reshape(
+            t.std(*args).shape)).sum().backward()
+        w = plugrad.arange(1., 1 + p.std(*args).numel(), device=device).reshape(
+            p.std(*args).shape)
+        (p.std(*args) * w).sum().backward()
+        numpy.testing.assert_allclose(p.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-5,
+                                      atol=1e-6)
