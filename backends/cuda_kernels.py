@@ -7,7 +7,8 @@ Two kinds of source live here:
   once per dtype as a CuPy ``RawModule`` (NVRTC) -- and by ``nvcc`` in the tests, so a syntax
   error shows up on machines without a GPU.
 * ``ELEMENTWISE``: bodies for CuPy ``ElementwiseKernel`` (sigmoid, bias+activation epilogues,
-  the cross-entropy gradient). CuPy generates the loop around them; the tests wrap them in the
+  the cross-entropy gradient, numpy's float floor division and remainder), with their
+  ``PREAMBLES``. CuPy generates the loop around them; the tests wrap them in the
   same kind of loop to compile them with nvcc.
 
 Kernels are built lazily, on first use, by :class:`KernelCache`; importing this module needs
@@ -70,9 +71,9 @@ extern "C" __global__ void pg_softmax_warp(const scalar_t* __restrict__ x,
     acc_t m = pg_neg_inf((acc_t)0), s = 0;
     for (int c = lane; c < cols; c += 32) pg_update(m, s, (acc_t)xr[c]);
     pg_warp_merge(m, s);
-    if (log_mode) {
-        const acc_t shift = m + pg_log(s);
-        for (int c = lane; c < cols; c += 32) yr[c] = (scalar_t)((acc_t)xr[c] - shift);
+    if (log_mode) {  /* (x - m) - log s: x - (m + log s) loses bits of x - m */
+        const acc_t log_s = pg_log(s);
+        for (int c = lane; c < cols; c += 32) yr[c] = (scalar_t)(((acc_t)xr[c] - m) - log_s);
     } else {
         for (int c = lane; c < cols; c += 32) yr[c] = (scalar_t)(pg_exp((acc_t)xr[c] - m) / s);
     }
@@ -103,9 +104,9 @@ extern "C" __global__ void pg_softmax_block(const scalar_t* __restrict__ x,
     m = sm[0];
     s = ss[0];
     if (log_mode) {
-        const acc_t shift = m + pg_log(s);
+        const acc_t log_s = pg_log(s);
         for (int c = threadIdx.x; c < cols; c += blockDim.x)
-            yr[c] = (scalar_t)((acc_t)xr[c] - shift);
+            yr[c] = (scalar_t)(((acc_t)xr[c] - m) - log_s);
     } else {
         for (int c = threadIdx.x; c < cols; c += blockDim.x)
             yr[c] = (scalar_t)(pg_exp((acc_t)xr[c] - m) / s);
@@ -124,10 +125,10 @@ extern "C" __global__ void pg_softmax_strided(const scalar_t* __restrict__ x,
     const long long base = o * cols * inner + k;
     acc_t m = pg_neg_inf((acc_t)0), s = 0;
     for (int c = 0; c < cols; ++c) pg_update(m, s, (acc_t)x[base + c * inner]);
-    const acc_t shift = m + pg_log(s);
+    const acc_t log_s = pg_log(s);
     for (int c = 0; c < cols; ++c) {
         const acc_t v = (acc_t)x[base + c * inner];
-        y[base + c * inner] = (scalar_t)(log_mode ? v - shift : pg_exp(v - m) / s);
+        y[base + c * inner] = (scalar_t)(log_mode ? (v - m) - log_s : pg_exp(v - m) / s);
     }
 }
 
@@ -147,12 +148,13 @@ extern "C" __global__ void pg_cross_entropy(const scalar_t* __restrict__ x,
     for (int c = lane; c < cols; c += 32) pg_update(m, s, (acc_t)xr[c]);
     pg_warp_merge(m, s);
     if (lane == 0) {
-        const acc_t l = m + pg_log(s);
+        const acc_t log_s = pg_log(s);
         const long long t = target[row];
-        lse[row] = (scalar_t)l;
+        lse[row] = (scalar_t)(m + log_s);
+        /* -((x[t] - m) - log s): torch's nll of log_softmax, in its order of rounding */
         if (t == ignore_index) loss[row] = (scalar_t)0;
-        else if (t < 0 || t >= cols) loss[row] = (scalar_t)pg_nan(l);
-        else loss[row] = (scalar_t)(l - (acc_t)xr[t]);
+        else if (t < 0 || t >= cols) loss[row] = (scalar_t)pg_nan(log_s);
+        else loss[row] = (scalar_t)(-(((acc_t)xr[t] - m) - log_s));
     }
 }
 
@@ -258,16 +260,46 @@ ELEMENTWISE = {
     "bias_gelu": ("T b", "T y",
                   "T v = y + b; y = v * (erf(v * (T)0.70710678118654752440) + (T)1) * (T)0.5",
                   "pg_bias_gelu"),
-    # d loss_i / d x_ij = g_i * (softmax(x_i)_j - [j == target_i]); 0 in ignored rows
+    # d loss_i / d x_ij = g_i * (softmax(x_i)_j - [j == target_i]); in ignored rows
+    # 0 * softmax (nan where the logits are, as the composed path and opencl give)
     "cross_entropy_grad": (
         "raw T x, raw int64 target, raw T lse, raw T g, int64 cols, int64 ignore_index",
         "T out",
         "const long long row = i / cols; const long long col = i - row * cols; "
-        "const long long t = target[row]; "
-        "out = (t == ignore_index) ? (T)0 "
-        ": g[row] * (exp(x[i] - lse[row]) - (col == t ? (T)1 : (T)0))",
+        "const long long t = target[row]; const T p = exp(x[i] - lse[row]); "
+        "out = (t == ignore_index) ? (T)0 * p "
+        ": g[row] * (p - (col == t ? (T)1 : (T)0))",
         "pg_cross_entropy_grad"),
+    "floordiv": ("T a, T b", "T out", "T mod; out = pg_divmod(a, b, &mod)", "pg_floordiv"),
+    "remainder": ("T a, T b", "T out", "pg_divmod(a, b, &out)", "pg_remainder"),
 }
+
+# numpy's npy_divmod (and torch's div_floor_floating/remainder, which agree with it): fmod is
+# exact, so (a - fmod(a, b)) / b is an integer up to one rounding, snapped to the nearest one.
+# CuPy's own float floor_divide is floor(a / b) and its remainder a - floor(a / b) * b, which
+# differ: remainder(5, inf) is nan there (5 here), floor_divide(inf, 1.5) inf (nan here).
+DIVMOD = r"""
+template <typename F> __device__ __forceinline__ F pg_divmod(F a, F b, F* modulus) {
+    F mod = fmod(a, b);
+    if (!b) { *modulus = mod; return a / b; }  /* b == 0: fmod's nan, IEEE's a / b */
+    F div = (a - mod) / b;
+    if (mod) {
+        if ((b < (F)0) != (mod < (F)0)) { mod += b; div -= (F)1; }
+    } else {
+        mod = copysign((F)0, b);
+    }
+    F floordiv;
+    if (div) {
+        floordiv = floor(div);
+        if (div - floordiv > (F)0.5) floordiv += (F)1;
+    } else {
+        floordiv = copysign((F)0, a / b);
+    }
+    *modulus = mod;
+    return floordiv;
+}
+"""
+PREAMBLES = {"floordiv": DIVMOD, "remainder": DIVMOD}
 
 THREADS = 256
 MAX_BLOCKS = 4096
@@ -297,7 +329,8 @@ class KernelCache:
         kernel = self._elementwise.get(key)
         if kernel is None:
             in_params, out_params, body, name = ELEMENTWISE[key]
-            kernel = self.cupy.ElementwiseKernel(in_params, out_params, body, name)
+            kernel = self.cupy.ElementwiseKernel(in_params, out_params, body, name,
+                                                 preamble=PREAMBLES.get(key, ""))
             self._elementwise[key] = kernel
         return kernel
 

@@ -18,6 +18,11 @@ from .xp.elementwise import UFUNCS
 
 # float16 goes through CuPy's own ufuncs; our kernels are instantiated for these
 FUSED_DTYPES = ("float32", "float64")
+# float floor division and remainder by numpy's divmod algorithm, not CuPy's floor(a / b)
+NUMPY_DIVMOD = ("floordiv", "remainder")
+# float -> these integer types wraps on the host (torch, numpy) but saturates in CUDA's
+# conversions (CuPy: -1.0 -> uint8 is 0, torch 255); torch itself goes through int64
+WRAPPED_CASTS = ("uint8", "int8", "int16")
 
 
 class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
@@ -32,7 +37,10 @@ class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
         # cupy ufuncs reject numpy's ``out=...`` and always return arrays (0-d included),
         # so the per-op path binds them bare: one Cython call per elementwise primitive.
         for name, ufunc in UFUNCS.items():
-            setattr(self, name, getattr(cupy, ufunc))
+            if name not in NUMPY_DIVMOD:
+                setattr(self, name, getattr(cupy, ufunc))
+        # numpy's isinf method takes ``out=...``, which CuPy rejects (TypeError)
+        self.isinf = cupy.isinf
         self._pool = cupy.get_default_memory_pool()
         self._peak = [0] * self._count
         self._install_peak_tracker()
@@ -153,6 +161,36 @@ class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
         out[...] = result
         return out
 
+    def floordiv(self, a, b, out=None):
+        return self._divmod("floordiv", a, b, out)
+
+    def remainder(self, a, b, out=None):
+        return self._divmod("remainder", a, b, out)
+
+    def _divmod(self, key, a, b, out):
+        """Floats through :data:`.cuda_kernels.DIVMOD` (half computed in float32, as numpy
+        does); integers through CuPy's ufuncs, which already follow Python's rules."""
+        cp = self.cupy
+        dtype = cp.result_type(a, b)
+        if dtype.kind != "f":
+            ufunc = cp.floor_divide if key == "floordiv" else cp.remainder
+            return ufunc(a, b, out=out)
+        wide = cp.dtype(cp.float32) if dtype == cp.float16 else dtype
+        a, b = (v.astype(wide, copy=False) if isinstance(v, cp.ndarray) else v for v in (a, b))
+        kernel = self._kernels.elementwise(key)
+        if out is not None and out.dtype == wide:
+            return kernel(a, b, out)
+        result = kernel(a, b)
+        if out is None:
+            return result.astype(dtype, copy=False)
+        out[...] = result
+        return out
+
+    def cast(self, x, dtype):
+        if x.dtype.kind == "f" and dtype in WRAPPED_CASTS:
+            x = x.astype(self.cupy.int64)
+        return x.astype(self.dtypes[dtype])
+
     def _erf(self, x):
         from cupyx.scipy.special import erf
         if x.dtype == self.cupy.float16:  # computed in float32, as torch does for half
@@ -200,6 +238,8 @@ class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
             x[tuple(indices)] = values
             return
         cp = self.cupy
+        if x.size == 0 or any(i.size == 0 for i in indices):
+            return      # nothing to add (CuPy cannot reshape an empty array to (-1, 0))
         # flatten the indexed leading axes to one linear index over a 2-D (rows, rest) view,
         # the single-index form cupyx.scatter_add handles (atomicAdd per element)
         idx = cp.broadcast_arrays(*indices)

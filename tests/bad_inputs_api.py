@@ -363,8 +363,9 @@ row("serialization", "save to a directory", lambda T, d: {"w": T.ones(2)},
 row("serialization", "map_location unknown device", lambda T, d: {},
     lambda T, s: T.load(io.BytesIO(_ckpt(plugrad)), map_location="cdua"), RuntimeError,
     r"cdua")
+# cuda:999: absent on every machine -- no cuda at all, or fewer GPUs (cuda:0 exists on a GPU)
 row("serialization", "map_location to absent cuda", lambda T, d: {},
-    lambda T, s: T.load(io.BytesIO(_ckpt(plugrad)), map_location="cuda:0"), RuntimeError,
+    lambda T, s: T.load(io.BytesIO(_ckpt(plugrad)), map_location="cuda:999"), RuntimeError,
     r"cuda", torch=False)
 row("serialization", "legacy format request", lambda T, d: {"w": T.ones(2)},
     lambda T, s: T.save(s["w"], io.BytesIO(), _use_new_zipfile_serialization=False),
@@ -390,7 +391,7 @@ row("device", "negative index", lambda T, d: {}, lambda T, s: T.device("cpu", -1
     RuntimeError, r"Device index must not be negative")
 row("device", "tensor on unknown device", lambda T, d: {},
     lambda T, s: T.ones(2, device="gpuu"), RuntimeError, r"unknown device 'gpuu'")
-row("device", "unavailable cuda", lambda T, d: {}, lambda T, s: T.ones(2, device="cuda"),
+row("device", "unavailable cuda", lambda T, d: {}, lambda T, s: T.ones(2, device="cuda:999"),
     RuntimeError, r"cuda", torch=False)        # torch's CPU build: AssertionError instead
 row("device", "opencl index out of range", lambda T, d: {},
     lambda T, s: T.ones(2, device="opencl:7"), RuntimeError, r"out of range", torch=False,

@@ -9,7 +9,9 @@ and then
   (the contract's ``checks_indices``): there the call returns and reading its outputs raises
   the deferred RuntimeError, as torch's CUDA device-side asserts do;
 * every output must match torch's in shape, dtype and values (nan where nan, the same
-  infinities, finite values within ``ulps`` of torch's in the output dtype plus ``atol``);
+  infinities, finite values within ``ulps`` of torch's in the output dtype plus ``atol``;
+  on cuda a float32 subnormal may be flushed to a zero of its sign, see
+  ``helpers.flushes_subnormals``);
 * with ``grad``, an upstream gradient drawn for each float output is back-propagated in
   both libraries and every input's ``.grad`` is compared the same way (``grad_ulps``) --
   unless torch's own backward raises (a torch bug for some mixed bool/half inputs).
@@ -22,7 +24,7 @@ import numpy as np
 import plugrad
 import torch
 from fuzz_profiles import arrays, assert_same, quiet
-from helpers import defers_index_checks
+from helpers import defers_index_checks, flushes_subnormals
 
 
 def _flat(out):
@@ -42,7 +44,7 @@ def _host(t):
     return t.detach().cpu().numpy() if isinstance(t, plugrad.Tensor) else t
 
 
-def _compare(got, want, what, ulps, atol, signed_zero):
+def _compare(got, want, what, ulps, atol, signed_zero, flush=False):
     if not isinstance(want, torch.Tensor):
         assert not isinstance(got, plugrad.Tensor), f"{what}: torch gave {type(want)}"
         assert got == want or (got != got and want != want), f"{what}: {got!r} != {want!r}"
@@ -52,7 +54,7 @@ def _compare(got, want, what, ulps, atol, signed_zero):
         f"{what}: shape {tuple(got.shape)} != torch {tuple(want.shape)}"
     assert repr(got.dtype) == str(want.dtype), f"{what}: dtype {got.dtype!r} != {want.dtype}"
     assert_same(_host(got), _host(want), ulps=ulps, atol=atol, signed_zero=signed_zero,
-                what=f"{what} vs torch: ")
+                flush_subnormals=flush, what=f"{what} vs torch: ")
 
 
 def check(data, device, fn, inputs, *, grad=True, ulps=0, atol=0.0, grad_ulps=None,
@@ -77,6 +79,7 @@ def check(data, device, fn, inputs, *, grad=True, ulps=0, atol=0.0, grad_ulps=No
                 out.append(a)
         return out
     tt, pt = tensors(torch), tensors(plugrad)
+    flush = flushes_subnormals(device)
     try:
         with quiet():
             want = _flat(_call(fn, torch, tt))
@@ -99,7 +102,7 @@ def check(data, device, fn, inputs, *, grad=True, ulps=0, atol=0.0, grad_ulps=No
         got = _flat(_call(fn, plugrad, pt))
     assert len(got) == len(want), f"{len(got)} outputs, torch has {len(want)}"
     for i, (g, w) in enumerate(zip(got, want)):
-        _compare(g, w, f"forward output {i}", ulps, atol, signed_zero)
+        _compare(g, w, f"forward output {i}", ulps, atol, signed_zero, flush)
         if isinstance(w, torch.Tensor):
             assert g.requires_grad == w.requires_grad, \
                 f"output {i}: requires_grad {g.requires_grad} != torch {w.requires_grad}"
@@ -126,5 +129,6 @@ def check(data, device, fn, inputs, *, grad=True, ulps=0, atol=0.0, grad_ulps=No
             continue
         assert p.grad is not None, f"input {k}: no gradient (torch has one)"
         _compare(p.grad, t.grad, f"gradient of input {k}", ulps if grad_ulps is None
-                 else grad_ulps, atol if grad_atol is None else grad_atol, grad_signed_zero)
+                 else grad_ulps, atol if grad_atol is None else grad_atol, grad_signed_zero,
+                 flush)
     return want

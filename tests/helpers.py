@@ -207,6 +207,19 @@ def helper_test_exception(device, shapes, torch_fn, plugrad_fn=None, *, vals=Non
     return got, want
 
 
+def load_digits():
+    """scikit-learn's digits (real data, shipped in its wheel); the tests that train on them
+    skip where scikit-learn is not installed (the GPU image), everything else still runs."""
+    import pytest
+    return pytest.importorskip("sklearn.datasets").load_digits()
+
+
+def flushes_subnormals(device) -> bool:
+    """True where float32 subnormals may come back as zeros: cuda, whose kernels CuPy always
+    compiles with ``-ftz=true`` (cupy/cuda/compiler.py), as torch's CUDA build flushes too."""
+    return plugrad.device(device).type == "cuda"
+
+
 def defers_index_checks(device) -> bool:
     """True where an out-of-range index raises at the next read, not in the call: a device
     backend declaring the contract's ``checks_indices`` (opencl)."""

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+import cuda_compile as CC
 import plugrad
 from plugrad.backends import cupy as cupy_plugin
 from plugrad.backends import cuda_kernels as K
@@ -128,24 +129,16 @@ def test_seeding_cuda_seeds_the_shared_generator():
     np.testing.assert_array_equal(a.numpy(), torch.rand(4).numpy())
 
 
-# ----------------------------------------------------------------- kernel sources: nvcc
-nvcc = shutil.which("nvcc")
-needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not installed")
+# ------------------------------------------- kernel sources: NVRTC (pip) with CuPy's options
+@pytest.fixture
+def compiler():
+    CC.require_compiler()
+    return CC.compile_cuda
 
 
-def _nvcc(tmp_path, source, name):
-    path = tmp_path / f"{name}.cu"
-    path.write_text(source)
-    done = subprocess.run([nvcc, "-c", "-arch=sm_90", "-Werror", "all-warnings", "-o",
-                           str(tmp_path / f"{name}.o"), str(path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, f"{name} does not compile:\n{done.stderr}"
-
-
-@needs_nvcc
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_raw_kernels_compile(tmp_path, dtype):
-    _nvcc(tmp_path, K.TYPEDEFS[dtype] + K.RAW_SOURCE, f"raw_{dtype}")
+def test_raw_kernels_compile(tmp_path, compiler, dtype):
+    compiler(tmp_path, K.TYPEDEFS[dtype] + K.RAW_SOURCE, f"raw_{dtype}")
 
 
 def _elementwise_harness(key, ctype):
@@ -166,17 +159,16 @@ def _elementwise_harness(key, ctype):
             args.append(f"{typ}* _raw_{var}")
             prologue.append(f"{typ}& {var} = _raw_{var}[i];" if is_out else
                             f"const {typ} {var} = _raw_{var}[i];")
-    return (f"typedef {ctype} T;\n"
+    return (f"typedef {ctype} T;\n{K.PREAMBLES.get(key, '')}"
             f"extern \"C\" __global__ void {name}({', '.join(args)}, long long _n) {{\n"
             f"  for (long long i = blockIdx.x * blockDim.x + threadIdx.x; i < _n;"
             f" i += gridDim.x * blockDim.x) {{\n    {' '.join(prologue)}\n    {body};\n  }}\n}}\n")
 
 
-@needs_nvcc
 @pytest.mark.parametrize("key", sorted(K.ELEMENTWISE))
-def test_elementwise_bodies_compile(tmp_path, key):
+def test_elementwise_bodies_compile(tmp_path, compiler, key):
     for ctype in ("float", "double"):
-        _nvcc(tmp_path, _elementwise_harness(key, ctype), f"{key}_{ctype}")
+        compiler(tmp_path, _elementwise_harness(key, ctype), f"{key}_{ctype}")
 
 
 def test_every_raw_kernel_is_named():
@@ -343,6 +335,128 @@ def test_host_strided_softmax_matches_torch(host_kernels, log_mode):
     expected = fn(torch.tensor(x), 1).numpy()
     tol = 1e-6 if dtype == "float32" else 1e-13
     np.testing.assert_allclose(y, expected, rtol=tol, atol=tol, equal_nan=True)
+
+
+def test_host_strided_log_softmax_keeps_the_shifted_bits(host_kernels):
+    """(x - m) - log s, not x - (m + log s): rows of equal large logits give exactly log(1/2)
+    (the latter rounds m + log 2 to float32's spacing at 1000, 6e-5)."""
+    dtype, lib = host_kernels
+    x = np.full((2, 2, 3), 1000.0, dtype)
+    y = np.empty_like(x)
+    ptr = ctypes.c_void_p
+    lib.run_softmax_strided(ctypes.c_uint(1), ctypes.c_uint(8), ptr(x.ctypes.data),
+                            ptr(y.ctypes.data), ctypes.c_longlong(2), ctypes.c_int(2),
+                            ctypes.c_longlong(3), ctypes.c_int(1))
+    np.testing.assert_array_equal(y, np.full_like(x, np.log(np.asarray(0.5, dtype))))
+
+
+# ------------------------------------------- ElementwiseKernel bodies run on the host
+@pytest.fixture(scope="module")
+def host_elementwise(tmp_path_factory):
+    """Every ELEMENTWISE body in CuPy's loop shape, as C++ g++ runs with one thread."""
+    if gxx is None:
+        pytest.skip("g++ not installed")
+    folder = tmp_path_factory.mktemp("host_elementwise")
+    parts = [SHIM, "using std::floor; using std::fmod; using std::copysign; using std::erf;\n",
+             K.DIVMOD]
+    for key in sorted(K.ELEMENTWISE):
+        for ctype in ("float", "double"):
+            harness = _elementwise_harness(key, ctype).replace(f"typedef {ctype} T;", "")
+            harness = harness.replace(K.PREAMBLES.get(key, ""), "")
+            name = K.ELEMENTWISE[key][3]
+            parts.append(f"namespace ns_{name}_{ctype} {{ typedef {ctype} T;\n"
+                         + harness.replace(f'extern "C" __global__ void {name}(', "void run(")
+                         + "}\n")
+            params, names = _elementwise_signature(key, ctype)
+            parts.append(f'extern "C" void {name}_{ctype}({params}) {{ blockDim.x = 1; '
+                         f"gridDim.x = 1; blockIdx.x = 0; threadIdx.x = 0; "
+                         f"ns_{name}_{ctype}::run({names}); }}\n")
+    src = folder / "elementwise.cpp"
+    src.write_text("".join(parts))
+    lib = folder / "elementwise.so"
+    done = subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-ffp-contract=off", "-o", str(lib),
+                           str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return ctypes.CDLL(str(lib))
+
+
+def _elementwise_signature(key, ctype):
+    """(C parameter list, argument names) of the harness's kernel for ``key``."""
+    in_params, out_params, _, _ = K.ELEMENTWISE[key]
+    ctypes_of = {"T": ctype, "int64": "long long"}
+    params, names = [], []
+    for param in (p.strip() for p in f"{in_params}, {out_params}".split(",")):
+        words = param.split()
+        typ, var = ctypes_of[words[-2]], words[-1]
+        if words[0] != "raw" and typ == "long long":
+            params.append(f"long long {var}")
+        else:
+            params.append(f"{typ}* {var}")
+        names.append(var)
+    return ", ".join(params + ["long long _n"]), ", ".join(names + ["_n"])
+
+
+def _run_elementwise(lib, name, dtype, *arrays_and_scalars, n):
+    ctype = "float" if dtype == "float32" else "double"
+    args = [ctypes.c_void_p(a.ctypes.data) if isinstance(a, np.ndarray) else
+            ctypes.c_longlong(a) for a in arrays_and_scalars]
+    getattr(lib, f"{name}_{ctype}")(*args, ctypes.c_longlong(n))
+
+
+def _divmod_cases(dtype):
+    rng = np.random.default_rng(5)
+    special = np.array([0.0, -0.0, 1.0, -1.0, 1.5, -1.5, 5.0, -5.0, 0.4375, 2.0093196e7, 1e30,
+                        -1e30, np.inf, -np.inf, np.nan, np.finfo(dtype).max,
+                        np.finfo(dtype).tiny], dtype)
+    a, b = (x.ravel() for x in np.meshgrid(special, special))
+    mag = lambda: np.exp(rng.uniform(-20, 20, 100_000)) * rng.choice([-1, 1], 100_000)
+    return (np.concatenate([a, mag().astype(dtype)]), np.concatenate([b, mag().astype(dtype)]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("key, ufunc", [("floordiv", np.floor_divide),
+                                        ("remainder", np.remainder)])
+def test_host_divmod_kernel_is_numpys(host_elementwise, dtype, key, ufunc):
+    """CuPy's floor(a / b) formulas differ from numpy's (torch's) divmod in thousands of these;
+    the kernel agrees bit for bit, signed zeros, infinities and nan included."""
+    a, b = _divmod_cases(dtype)
+    out = np.empty_like(a)
+    _run_elementwise(host_elementwise, K.ELEMENTWISE[key][3], dtype, a, b, out, n=a.size)
+    with np.errstate(all="ignore"):
+        want = ufunc(a, b)
+    np.testing.assert_array_equal(out.view(f"u{a.itemsize}")[~np.isnan(want)],
+                                  want.view(f"u{a.itemsize}")[~np.isnan(want)])
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    # the cases the review found against CuPy's formulas
+    if key == "remainder":
+        assert out[(a == 5) & (b == np.inf)][0] == 5
+    else:
+        assert np.isnan(out[(a == np.inf) & (b == 1.5)][0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_host_cross_entropy_grad_kernel(host_elementwise, dtype):
+    """softmax - one-hot, times g; an ignored row is 0 * softmax: 0, or nan all along a row
+    whose logits hold a nan (its lse is nan), as the composed path and opencl give."""
+    x = np.random.default_rng(3).standard_normal((3, 4)).astype(dtype)
+    x[1, 2] = np.nan                                       # row 1 is ignored
+    target = np.array([2, -100, 0], np.int64)
+    xt = torch.tensor(x[[0, 2]], requires_grad=True)
+    lse = np.asarray(torch.logsumexp(torch.tensor(x), 1).numpy(), dtype)
+    g = np.array([0.5, 2.0, -1.5], dtype)
+    out = np.empty_like(x)
+    _run_elementwise(host_elementwise, "pg_cross_entropy_grad", dtype, x, target, lse, g, 4,
+                     -100, out, n=x.size)
+    loss = torch.nn.functional.cross_entropy(xt, torch.tensor([2, 0]), reduction="none")
+    (loss * torch.tensor(g[[0, 2]])).sum().backward()
+    tol = 1e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(out[[0, 2]], xt.grad.numpy(), rtol=tol, atol=tol)
+    assert np.isnan(out[1]).all()
+    x[1, 2] = 0.5
+    lse[1] = np.log(np.exp(x[1].astype(np.float64)).sum())
+    _run_elementwise(host_elementwise, "pg_cross_entropy_grad", dtype, x, target, lse, g, 4,
+                     -100, out, n=x.size)
+    np.testing.assert_array_equal(out[1], np.zeros(4, dtype))
 
 
 # ------------------------------------------- optional kernels: numpy versions vs torch
@@ -627,3 +741,28 @@ def test_addmm_activation_matches_torch(device, path, use_gelu):
     (expected * torch.tensor(weights)).sum().backward()
     for m, t in zip(mine, theirs):
         np.testing.assert_allclose(m.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------ flushed subnormals accepted on cuda only
+def test_flushed_subnormals_are_accepted_only_where_asked():
+    from fuzz_profiles import assert_same, flushed
+    tiny = np.float32(2.8e-39)                         # a float32 subnormal
+    want = np.array([-tiny, 1.0], np.float32)
+    got = np.array([-0.0, 1.0], np.float32)
+    assert_same(got, want, flush_subnormals=True)
+    with pytest.raises(AssertionError):
+        assert_same(got, want)                         # elsewhere it is a wrong value
+    with pytest.raises(AssertionError):                # a flush keeps the sign
+        assert_same(np.array([0.0, 1.0], np.float32), want, flush_subnormals=True)
+    # a result computed from flushed inputs: 1e30 * subnormal is normal, 0 after -ftz
+    x = np.array([tiny, 2.0], np.float32)
+    got = np.float32(1e30) * flushed(x)
+    assert_same(got, np.float32(1e30) * x, flush_subnormals=np.float32(1e30) * flushed(x))
+    with pytest.raises(AssertionError):
+        assert_same(got, np.float32(1e30) * x, flush_subnormals=True)
+
+
+def test_only_cuda_flushes_subnormals():
+    from helpers import flushes_subnormals
+    assert flushes_subnormals("cuda") and flushes_subnormals("cuda:1")
+    assert not flushes_subnormals("cpu") and not flushes_subnormals("opencl")

@@ -7,7 +7,7 @@ Three levels, torch as the oracle throughout (imported at the top: no torch, no 
 * the frontend on every device: ``rand``, ``uniform_``, ``randint``, ``random_``,
   ``bernoulli``, dropout and mixed host/device/other-device sequences against torch, state
   bytes included; the opencl transfer counter shows that only the state ever moves;
-* the CUDA rendering of the kernel: compiled by nvcc, and run on the host by g++ with one
+* the CUDA rendering of the kernel: compiled by NVRTC (CuPy's options), and run on the host by g++ with one
   POSIX thread per CUDA thread and real barriers.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 
+import cuda_compile as CC
 import plugrad
 from plugrad._device import tensor_device
 from plugrad.backends import mt19937 as M
@@ -415,7 +416,7 @@ def test_state_moves_between_devices(device, numpy_devices):
 
 
 # ------------------------------------------------------------------ CUDA source, no GPU
-nvcc, gxx = shutil.which("nvcc"), shutil.which("g++")
+gxx = shutil.which("g++")
 # each transform kind with each kind of output store
 RENDERINGS = [("uniform24", "float32"), ("uniform24", "float16"), ("uniform53", "float64"),
               ("int32", "bool"), ("int32", "int32"), ("int32", "float16"),
@@ -423,20 +424,12 @@ RENDERINGS = [("uniform24", "float32"), ("uniform24", "float16"), ("uniform53", 
               ("bernoulli53", "uint8")]
 
 
-@pytest.mark.skipif(nvcc is None, reason="nvcc not installed")
 def test_cuda_source_compiles(tmp_path):
-    procs = []
+    """Every rendering compiles with NVRTC under CuPy's options (nvcc where it is installed)."""
+    CC.require_compiler()
     for kind, dtype in RENDERINGS + [("normal", "float32"), ("normal", "float16")]:
-        src = tmp_path / f"{kind}_{dtype}.cu"
-        src.write_text(MN.render("cuda", dtype) if kind == "normal"
-                       else M.render("cuda", kind, dtype))
-        procs.append((src, subprocess.Popen(
-            [nvcc, "-c", "-arch=sm_90", "-Werror", "all-warnings", "-o",
-             str(src.with_suffix(".o")), str(src)], stderr=subprocess.PIPE, text=True)))
-        if len(procs) % 2 == 0:
-            procs[-2][1].wait()
-    for src, proc in procs:
-        assert proc.wait() == 0, f"{src.name} does not compile:\n{proc.stderr.read()}"
+        CC.compile_cuda(tmp_path, MN.render("cuda", dtype) if kind == "normal"
+                        else M.render("cuda", kind, dtype), f"{kind}_{dtype}")
 
 
 # CUDA built-ins for g++: one POSIX thread per CUDA thread, __syncthreads a real barrier

@@ -9,7 +9,8 @@ import io
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
+
+from helpers import load_digits
 
 import plugrad
 

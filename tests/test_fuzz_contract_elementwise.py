@@ -15,8 +15,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from fuzz_profiles import (FLOATS, INTS, arrays, assert_same, build, fuzz, host, laid_out,
-                           quiet, supported, values)
+from fuzz_profiles import (FLOATS, INTS, arrays, assert_same, build, flushed, fuzz, host,
+                           laid_out, quiet, supported, values)
+from helpers import flushes_subnormals
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -155,23 +156,26 @@ def test_unary_primitive(device, op, data):
                                    kind), label="x")
     with quiet():
         want = np.asarray(reference(x))
+        ftz = np.asarray(reference(flushed(x))) if flushes_subnormals(device) else False
     buf = build(table, x, layout)
     alias_ok = layout[0] != "expanded" and want.dtype == x.dtype
     out_mode, out = data.draw(_out(table, x.shape, want.dtype.name, alias_ok), label="out")
     with quiet():
         result, target = _call(table, op, [buf], out_mode, out)
     got = host(table, result)
-    assert_same(got, want, ulps=ulps, signed_zero=signed, what=f"{op} vs numpy: ")
+    assert_same(got, want, ulps=ulps, signed_zero=signed, flush_subnormals=ftz,
+                what=f"{op} vs numpy: ")
     if target is not None:
         assert_same(host(table, target), want, ulps=ulps, signed_zero=signed,
-                    what=f"{op} out= buffer: ")
+                    flush_subnormals=ftz, what=f"{op} out= buffer: ")
     if out_mode != "alias":
         assert_same(host(table, buf), x, what=f"{op} changed its input: ")
     if torch_fn is not None:
         expected = _torch_result(torch_fn, x)
         if expected is not None:
             assert_same(got, expected, ulps=max(ulps, 1 if dtype == "float16" else 0),
-                        signed_zero=signed, what=f"{op} vs torch: ")
+                        signed_zero=signed, flush_subnormals=ftz is not False,
+                        what=f"{op} vs torch: ")
 
 
 @st.composite
@@ -223,11 +227,13 @@ def test_binary_primitive(device, op, data):
     a, b, la, lb = data.draw(_binary_operands(op, dtype), label="operands")
     ha = np.asarray(a, dtype=dtype)
     hb = np.asarray(b, dtype=dtype)
-    with quiet():
+    def expected(ha, hb):
         if op in _ROUNDED_ONCE and dtype in ("float16", "float32"):
-            want = reference(ha.astype(np.float64), hb.astype(np.float64)).astype(dtype)
-        else:
-            want = np.asarray(reference(ha, hb))
+            return reference(ha.astype(np.float64), hb.astype(np.float64)).astype(dtype)
+        return np.asarray(reference(ha, hb))
+    with quiet():
+        want = expected(ha, hb)
+        ftz = expected(flushed(ha), flushed(hb)) if flushes_subnormals(device) else False
     if dtype in FLOATS and op == "pow":
         ulps = 4
     elif dtype in INTS:
@@ -239,7 +245,7 @@ def test_binary_primitive(device, op, data):
     with quiet():
         result, target = _call(table, op, args, out_mode, out)
     assert_same(host(table, result), want, ulps=ulps, signed_zero=signed,
-                what=f"{op}({dtype}) vs numpy: ")
+                flush_subnormals=ftz, what=f"{op}({dtype}) vs numpy: ")
     if out_mode != "alias" and la is not None:
         assert_same(host(table, args[0]), ha, what=f"{op} changed input a: ")
     if lb is not None:
@@ -249,7 +255,7 @@ def test_binary_primitive(device, op, data):
         if expected is not None and expected.dtype == want.dtype:
             assert_same(host(table, result), expected,
                         ulps=max(ulps, 1 if dtype == "float16" else 0), signed_zero=signed,
-                        what=f"{op}({dtype}) vs torch: ")
+                        flush_subnormals=ftz is not False, what=f"{op}({dtype}) vs torch: ")
 
 
 @given(data=st.data())

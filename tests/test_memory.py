@@ -17,7 +17,8 @@ import weakref
 import numpy as np
 import pytest
 import torch  # noqa: F401  (the oracle must be installed; torch's wording is asserted below)
-from sklearn.datasets import load_digits
+
+from helpers import load_digits
 
 import plugrad
 import plugrad.nn as nn
