@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from plugrad.plugins import get_registry
+from plugrad.plugins.contract import OPS as CONTRACT
 
 NUMERIC = INTS + FLOATS
 
@@ -101,6 +102,14 @@ BINARY = {
     "bitwise_or": (("bool",) + INTS, np.bitwise_or, torch.bitwise_or, 0, True),
     "bitwise_xor": (("bool",) + INTS, np.bitwise_xor, torch.bitwise_xor, 0, True),
 }
+
+
+def _group(group):
+    """Every primitive of a contract group: a new one fails here until UNARY/BINARY has its
+    reference (a KeyError naming it)."""
+    return sorted(n for n, spec in CONTRACT.items() if spec.group == group)
+
+
 _ROUNDED_ONCE = {"add", "sub", "mul", "div", "pow", "atan2"}
 
 
@@ -144,7 +153,7 @@ def _call(table, op, args, out_mode, out):
     return result, target
 
 
-@pytest.mark.parametrize("op", sorted(UNARY))
+@pytest.mark.parametrize("op", _group("unary"))
 @given(data=st.data())
 @fuzz()
 def test_unary_primitive(device, op, data):
@@ -217,7 +226,7 @@ def _binary_operands(draw, op, dtype):
     return a, b, la, lb
 
 
-@pytest.mark.parametrize("op", sorted(BINARY))
+@pytest.mark.parametrize("op", _group("binary"))
 @given(data=st.data())
 @fuzz()
 def test_binary_primitive(device, op, data):

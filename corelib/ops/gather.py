@@ -353,6 +353,11 @@ def where(condition, input=None, other=None, *, out=None):
     return res
 
 
+def where_method(self, condition, other):
+    """``Tensor.where(condition, other)``: ``where(condition, self, other)``."""
+    return where(condition, self, other)
+
+
 def _legacy(dt):
     return D.legacy_name(dt)
 

@@ -594,11 +594,3 @@ def _assign_region(view, value):
 def _no_grad():
     from ..autograd.grad_mode import no_grad
     return no_grad()
-
-
-# The gather/scatter, mask and sort families live in their own modules; they are re-exported
-# here so ``ops.indexing.gather`` keeps working.
-from .gather import (argwhere, gather, index_add, index_fill, index_select,  # noqa: E402,F401
-                     masked_fill, masked_scatter, masked_select, nonzero, scatter, scatter_add,
-                     take, take_along_dim, where)
-from .sort import argsort, msort, sort, topk  # noqa: E402,F401

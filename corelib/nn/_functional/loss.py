@@ -14,7 +14,8 @@ from ...ops import activation as _act
 from ...ops import fused as _fused
 from ...ops import losses as _losses
 from ...ops._graph import named
-from ...ops.indexing import checked_on_device, where
+from ...ops.gather import where
+from ...ops.indexing import checked_on_device
 from .activation import log_sigmoid
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",

@@ -5,7 +5,7 @@ from ... import _dtype as D
 from ...autograd.grad_mode import no_grad
 from ...ops._graph import named
 from ...ops.creation import arange
-from ...ops.indexing import where
+from ...ops.gather import where
 
 __all__ = ["embedding", "one_hot"]
 

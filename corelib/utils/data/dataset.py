@@ -57,7 +57,7 @@ class TensorDataset(Dataset):
         """
         import numpy
         from ...ops.creation import from_numpy
-        from ...ops.indexing import index_select
+        from ...ops.gather import index_select
         host = from_numpy(numpy.array(indices, dtype=numpy.int64))   # host staging only
         out = []
         for t in self.tensors:

@@ -1,0 +1,401 @@
+"""Every op of the public API, declared once (plugrad's ``native_functions.yaml``).
+
+One row per op says where it is implemented and which of torch's variants it has; the
+bindings are derived from here and nowhere else:
+
+* ``torch.<name>`` functions (:mod:`plugrad._functions`), ``Tensor.<name>`` methods, the
+  ``Tensor.<name>_`` in-place methods and the Python operators (:mod:`plugrad._methods`);
+* numpy ufuncs on tensors (``np.exp(t)``: ``Tensor.__array_ufunc__``);
+* the fuzz and conformance lists of frontend ops (``tests/``), which read :data:`OPS`.
+
+Columns of ``_op(name, impl, variants, prims, ...)``:
+
+* ``name`` -- torch's name. ``impl`` -- ``"module.attribute"`` inside :mod:`plugrad.ops`,
+  resolved lazily (:func:`resolve`), so reading this table imports no op module.
+* ``variants`` -- ``f`` a ``torch.name`` function, ``m`` a ``Tensor.name`` method, ``i`` a
+  ``Tensor.name_`` in-place method. The in-place method is ``apply_inplace(self, op, ...)``
+  unless ``inplace=`` names a hand-written one (a fast path, or a different signature).
+* ``prims`` -- the contract primitive(s) the forward calls directly on the backend (space
+  separated, see :mod:`plugrad.plugins.contract`); empty for a composite written in other
+  ops. A test checks each name against the contract.
+* ``aliases`` -- other names with the same variants (``subtract`` for ``sub``: function,
+  method and ``subtract_``), as torch declares them.
+* ``operator`` -- the Python operator stem: ``"add"`` binds ``__add__``, ``__radd__`` and,
+  with an in-place variant, ``__iadd__``; comparisons and unary operators bind one method.
+* ``ufunc`` -- numpy ufunc names that run as this op on a tensor.
+* ``method`` -- the method's implementation where its signature differs from the function's
+  (``Tensor.where(condition, other)``).
+
+Adding an op: implement it in its family module, add one row here, write its tests.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OpDecl:
+    """One op and its variants (see the module docstring for each column)."""
+    name: str
+    impl: str
+    variants: str
+    prims: tuple
+    aliases: tuple = ()
+    operator: str | None = None
+    ufunc: tuple = ()
+    inplace: str | None = None
+    method: str | None = None
+
+    @property
+    def family(self) -> str:
+        """The op module it lives in (``unary``, ``binary``, ``reduce``, ...)."""
+        return self.impl.split(".", 1)[0]
+
+    def names(self) -> tuple:
+        """The op's name and its aliases."""
+        return (self.name,) + self.aliases
+
+
+def resolve(path: str):
+    """The object ``"module.attribute"`` names inside :mod:`plugrad.ops`."""
+    module, attr = path.split(".")
+    return getattr(importlib.import_module(f"plugrad.ops.{module}"), attr)
+
+
+def _ops():
+    rows = []
+
+    def _op(name, impl, variants, prims, *, aliases="", operator=None, ufunc="", inplace=None,
+            method=None):
+        rows.append(OpDecl(name, impl, variants, tuple(prims.split()), tuple(aliases.split()),
+                           operator, tuple(ufunc.split()), inplace, method))
+
+    # ------------------------------------------------------------------ unary
+    _op("abs",               "unary.abs",                 "fmi", "abs",
+        aliases="absolute", operator="abs", ufunc="absolute")
+    _op("acos",              "unary.acos",                "fmi", "acos",
+        aliases="arccos", ufunc="arccos")
+    _op("asin",              "unary.asin",                "fmi", "asin",
+        aliases="arcsin", ufunc="arcsin")
+    _op("atan",              "unary.atan",                "fmi", "atan",
+        aliases="arctan", ufunc="arctan")
+    _op("bitwise_not",       "unary.bitwise_not",         "fmi", "bitwise_not",
+        operator="invert", ufunc="invert")
+    _op("ceil",              "unary.ceil",                "fmi", "ceil", ufunc="ceil")
+    _op("cos",               "unary.cos",                 "fmi", "cos", ufunc="cos")
+    _op("cosh",              "unary.cosh",                "fmi", "cosh", ufunc="cosh")
+    _op("erf",               "unary.erf",                 "fmi", "erf")
+    _op("exp",               "unary.exp",                 "fmi", "exp", ufunc="exp")
+    _op("exp2",              "unary.exp2",                "fm",  "", ufunc="exp2")
+    _op("expm1",             "unary.expm1",               "fmi", "expm1", ufunc="expm1")
+    _op("trunc",             "unary.trunc",               "fmi", "trunc",
+        aliases="fix", ufunc="trunc")
+    _op("floor",             "unary.floor",               "fmi", "floor", ufunc="floor")
+    _op("frac",              "unary.frac",                "fmi", "")
+    _op("isfinite",          "unary.isfinite",            "fm",  "", ufunc="isfinite")
+    _op("isinf",             "unary.isinf",               "fm",  "isinf", ufunc="isinf")
+    _op("isnan",             "unary.isnan",               "fm",  "isnan", ufunc="isnan")
+    _op("isneginf",          "unary.isneginf",            "fm",  "")
+    _op("isposinf",          "unary.isposinf",            "fm",  "")
+    _op("log",               "unary.log",                 "fmi", "log", ufunc="log")
+    _op("log10",             "unary.log10",               "fmi", "", ufunc="log10")
+    _op("log1p",             "unary.log1p",               "fmi", "log1p", ufunc="log1p")
+    _op("log2",              "unary.log2",                "fmi", "", ufunc="log2")
+    _op("logical_not",       "unary.logical_not",         "fmi", "logical_not",
+        ufunc="logical_not")
+    _op("neg",               "unary.neg",                 "fmi", "neg",
+        aliases="negative", operator="neg", ufunc="negative")
+    _op("reciprocal",        "unary.reciprocal",          "fmi", "reciprocal", ufunc="reciprocal")
+    _op("round",             "unary.round",               "fmi", "round", ufunc="rint")
+    _op("rsqrt",             "unary.rsqrt",               "fmi", "")
+    _op("sigmoid",           "unary.sigmoid",             "fmi", "sigmoid")
+    _op("sign",              "unary.sign",                "fmi", "sign", ufunc="sign")
+    _op("sin",               "unary.sin",                 "fmi", "sin", ufunc="sin")
+    _op("sinh",              "unary.sinh",                "fmi", "sinh", ufunc="sinh")
+    _op("sqrt",              "unary.sqrt",                "fmi", "sqrt", ufunc="sqrt")
+    _op("tan",               "unary.tan",                 "fmi", "tan", ufunc="tan")
+    _op("tanh",              "unary.tanh",                "fmi", "tanh", ufunc="tanh")
+
+    # ------------------------------------------------------------------ binary
+    _op("add",               "binary.add",                "fmi", "add",
+        operator="add", ufunc="add", inplace="inplace_methods.add_")
+    _op("addcdiv",           "binary.addcdiv",            "fmi", "")
+    _op("addcmul",           "binary.addcmul",            "fmi", "")
+    _op("allclose",          "binary.allclose",           "fm",  "")
+    _op("atan2",             "binary.atan2",              "fmi", "atan2",
+        aliases="arctan2", ufunc="arctan2")
+    _op("bitwise_and",       "binary.bitwise_and",        "fmi", "bitwise_and",
+        operator="and", ufunc="bitwise_and")
+    _op("bitwise_or",        "binary.bitwise_or",         "fmi", "bitwise_or",
+        operator="or", ufunc="bitwise_or")
+    _op("bitwise_xor",       "binary.bitwise_xor",        "fmi", "bitwise_xor",
+        operator="xor", ufunc="bitwise_xor")
+    _op("div",               "binary.div",                "fmi", "div",
+        aliases="divide", operator="truediv", ufunc="true_divide divide", inplace="inplace_methods.div_")
+    _op("eq",                "binary.eq",                 "fmi", "eq",
+        operator="eq", ufunc="equal")
+    _op("equal",             "binary.eq_all",             "fm",  "")
+    _op("floor_divide",      "binary.floor_divide",       "fmi", "floordiv",
+        operator="floordiv", ufunc="floor_divide")
+    _op("fmod",              "binary.fmod",               "fmi", "", ufunc="fmod")
+    _op("ge",                "binary.ge",                 "fmi", "ge",
+        aliases="greater_equal", operator="ge", ufunc="greater_equal")
+    _op("gt",                "binary.gt",                 "fmi", "gt",
+        aliases="greater", operator="gt", ufunc="greater")
+    _op("isclose",           "binary.isclose",            "fm",  "")
+    _op("le",                "binary.le",                 "fmi", "le",
+        aliases="less_equal", operator="le", ufunc="less_equal")
+    _op("lerp",              "binary.lerp",               "fmi", "")
+    _op("lt",                "binary.lt",                 "fmi", "lt",
+        aliases="less", operator="lt", ufunc="less")
+    _op("logical_and",       "binary.logical_and",        "fmi", "logical_and",
+        ufunc="logical_and")
+    _op("logical_or",        "binary.logical_or",         "fmi", "logical_or", ufunc="logical_or")
+    _op("logical_xor",       "binary.logical_xor",        "fmi", "logical_xor",
+        ufunc="logical_xor")
+    _op("maximum",           "binary.maximum",            "fm",  "maximum", ufunc="maximum")
+    _op("minimum",           "binary.minimum",            "fm",  "minimum", ufunc="minimum")
+    _op("mul",               "binary.mul",                "fmi", "mul",
+        aliases="multiply", operator="mul", ufunc="multiply", inplace="inplace_methods.mul_")
+    _op("ne",                "binary.ne",                 "fmi", "ne",
+        aliases="not_equal", operator="ne", ufunc="not_equal")
+    _op("pow",               "binary.pow",                "fmi", "pow",
+        operator="pow", ufunc="power")
+    _op("remainder",         "binary.remainder",          "fmi", "remainder",
+        operator="mod", ufunc="remainder")
+    _op("rsub",              "binary.rsub",               "f",   "")
+    _op("square",            "binary.square",             "fmi", "", ufunc="square")
+    _op("sub",               "binary.sub",                "fmi", "sub",
+        aliases="subtract", operator="sub", ufunc="subtract", inplace="inplace_methods.sub_")
+    _op("true_divide",       "binary.true_divide",        "fmi", "div", inplace="inplace_methods.div_")
+
+    # ------------------------------------------------------------------ linalg
+    _op("addmm",             "linalg.addmm",              "fm",  "")
+    _op("addmv",             "linalg.addmv",              "fm",  "")
+    _op("baddbmm",           "linalg.baddbmm",            "fm",  "")
+    _op("bmm",               "linalg.bmm",                "fm",  "")
+    _op("dot",               "linalg.dot",                "fm",  "", aliases="inner")
+    _op("einsum",            "linalg.einsum",             "f",   "")
+    _op("outer",             "linalg.outer",              "fm",  "", aliases="ger")
+    _op("matmul",            "linalg.matmul",             "fm",  "matmul", operator="matmul",
+        ufunc="matmul")
+    _op("mm",                "linalg.mm",                 "fm",  "")
+    _op("mv",                "linalg.mv",                 "fm",  "")
+    _op("tensordot",         "linalg.tensordot",          "f",   "")
+
+    # ------------------------------------------------------------------ reduce
+    _op("all",               "reduce.all",                "fm",  "all")
+    _op("amax",              "reduce.amax",               "fm",  "max")
+    _op("amin",              "reduce.amin",               "fm",  "min")
+    _op("aminmax",           "reduce.aminmax",            "fm",  "")
+    _op("any",               "reduce.any",                "fm",  "any")
+    _op("argmax",            "reduce.argmax",             "fm",  "argmax")
+    _op("argmin",            "reduce.argmin",             "fm",  "argmin")
+    _op("count_nonzero",     "reduce.count_nonzero",      "fm",  "")
+    _op("cumprod",           "reduce.cumprod",            "fm",  "cumprod")
+    _op("cumsum",            "reduce.cumsum",             "fm",  "cumsum")
+    _op("logsumexp",         "reduce.logsumexp",          "fm",  "")
+    _op("max",               "reduce.max",                "fm",  "max")
+    _op("mean",              "reduce.mean",               "fm",  "")
+    _op("min",               "reduce.min",                "fm",  "min")
+    _op("nanmean",           "reduce.nanmean",            "fm",  "")
+    _op("nansum",            "reduce.nansum",             "fm",  "")
+    _op("norm",              "reduce.norm",               "fm",  "")
+    _op("prod",              "reduce.prod",               "fm",  "prod")
+    _op("std",               "reduce.std",                "fm",  "")
+    _op("std_mean",          "reduce.std_mean",           "f",   "")
+    _op("sum",               "reduce.sum",                "fm",  "sum")
+    _op("var",               "reduce.var",                "fm",  "")
+    _op("var_mean",          "reduce.var_mean",           "f",   "")
+
+    # ------------------------------------------------------------------ creation
+    _op("arange",            "creation.arange",           "f",   "")
+    _op("as_tensor",         "creation.as_tensor",        "f",   "", aliases="asarray")
+    _op("bernoulli",         "creation.bernoulli",        "fmi", "",
+        inplace="inplace_methods.bernoulli_")
+    _op("empty",             "creation.empty",            "f",   "")
+    _op("empty_like",        "creation.empty_like",       "f",   "")
+    _op("eye",               "creation.eye",              "f",   "")
+    _op("from_dlpack",       "creation.from_dlpack",      "f",   "")
+    _op("from_numpy",        "creation.from_numpy",       "f",   "")
+    _op("full",              "creation.full",             "f",   "")
+    _op("full_like",         "creation.full_like",        "f",   "")
+    _op("linspace",          "creation.linspace",         "f",   "")
+    _op("logspace",          "creation.logspace",         "f",   "")
+    _op("multinomial",       "creation.multinomial",      "f",   "")
+    _op("normal",            "creation.normal",           "f",   "")
+    _op("ones",              "creation.ones",             "f",   "")
+    _op("ones_like",         "creation.ones_like",        "f",   "")
+    _op("rand",              "creation.rand",             "f",   "")
+    _op("rand_like",         "creation.rand_like",        "f",   "")
+    _op("randint",           "creation.randint",          "f",   "")
+    _op("randint_like",      "creation.randint_like",     "f",   "")
+    _op("randn",             "creation.randn",            "f",   "")
+    _op("randn_like",        "creation.randn_like",       "f",   "")
+    _op("randperm",          "creation.randperm",         "f",   "")
+    _op("tensor",            "creation.tensor",           "f",   "")
+    _op("tril_indices",      "creation.tril_indices",     "f",   "")
+    _op("triu_indices",      "creation.triu_indices",     "f",   "")
+    _op("zeros",             "creation.zeros",            "f",   "")
+    _op("zeros_like",        "creation.zeros_like",       "f",   "")
+    _op("new_zeros",         "creation.new_zeros",        "m",   "")
+    _op("new_ones",          "creation.new_ones",         "m",   "")
+    _op("new_full",          "creation.new_full",         "m",   "")
+    _op("new_empty",         "creation.new_empty",        "m",   "")
+    _op("new_tensor",        "creation.new_tensor",       "m",   "")
+
+    # ------------------------------------------------------------------ sort
+    _op("argsort",           "sort.argsort",              "fm",  "")
+    _op("msort",             "sort.msort",                "fm",  "")
+    _op("sort",              "sort.sort",                 "fm",  "sort")
+    _op("topk",              "sort.topk",                 "fm",  "")
+
+    # ------------------------------------------------------------------ gather
+    _op("argwhere",          "gather.argwhere",           "fm",  "")
+    _op("gather",            "gather.gather",             "fm",  "")
+    _op("index_add",         "gather.index_add",          "fmi", "")
+    _op("index_fill",        "gather.index_fill",         "fmi", "")
+    _op("index_select",      "gather.index_select",       "fm",  "")
+    _op("masked_fill",       "gather.masked_fill",        "fmi", "")
+    _op("masked_scatter",    "gather.masked_scatter",     "fm",  "")
+    _op("masked_select",     "gather.masked_select",      "fm",  "")
+    _op("nonzero",           "gather.nonzero",            "fm",  "nonzero")
+    _op("scatter",           "gather.scatter",            "fmi", "")
+    _op("scatter_add",       "gather.scatter_add",        "fmi", "")
+    _op("take",              "gather.take",               "fm",  "")
+    _op("take_along_dim",    "gather.take_along_dim",     "fm",  "")
+    _op("where",             "gather.where",              "fm",  "where",
+        method="gather.where_method")
+
+    # ------------------------------------------------------------------ movement
+    _op("atleast_1d",        "movement.atleast_1d",       "f",   "")
+    _op("atleast_2d",        "movement.atleast_2d",       "f",   "")
+    _op("atleast_3d",        "movement.atleast_3d",       "f",   "")
+    _op("cat",               "movement.cat",              "f",   "concat",
+        aliases="concat concatenate")
+    _op("clone",             "movement.clone",            "fm",  "")
+    _op("column_stack",      "movement.column_stack",     "f",   "")
+    _op("diag_embed",        "movement.diag_embed",       "fm",  "")
+    _op("diff",              "movement.diff",             "fm",  "")
+    _op("dsplit",            "movement.dsplit",           "fm",  "")
+    _op("dstack",            "movement.dstack",           "f",   "")
+    _op("flip",              "movement.flip",             "fm",  "flip")
+    _op("fliplr",            "movement.fliplr",           "fm",  "")
+    _op("flipud",            "movement.flipud",           "fm",  "")
+    _op("hsplit",            "movement.hsplit",           "fm",  "")
+    _op("hstack",            "movement.hstack",           "f",   "")
+    _op("kron",              "movement.kron",             "fm",  "")
+    _op("repeat_interleave", "movement.repeat_interleave", "fm",  "")
+    _op("roll",              "movement.roll",             "fm",  "")
+    _op("rot90",             "movement.rot90",            "fm",  "")
+    _op("vstack",            "movement.vstack",           "f",   "", aliases="row_stack")
+    _op("stack",             "movement.stack",            "f",   "")
+    _op("tile",              "movement.tile",             "fm",  "")
+    _op("tril",              "movement.tril",             "fmi", "")
+    _op("triu",              "movement.triu",             "fmi", "")
+    _op("vsplit",            "movement.vsplit",           "fm",  "")
+    _op("contiguous",        "movement.contiguous",       "m",   "")
+    _op("repeat",            "movement.repeat",           "m",   "")
+
+    # ------------------------------------------------------------------ views
+    _op("broadcast_to",      "views.broadcast_to",        "fm",  "")
+    _op("chunk",             "views.chunk",               "fm",  "")
+    _op("diagonal",          "views.diagonal",            "fm",  "")
+    _op("flatten",           "views.flatten",             "fm",  "")
+    _op("movedim",           "views.movedim",             "fm",  "", aliases="moveaxis")
+    _op("narrow",            "views.narrow",              "fm",  "")
+    _op("permute",           "views.permute",             "fm",  "permute")
+    _op("ravel",             "views.ravel",               "fm",  "")
+    _op("reshape",           "views.reshape",             "fm",  "reshape")
+    _op("select",            "views.select",              "fm",  "")
+    _op("split",             "views.split",               "fm",  "")
+    _op("squeeze",           "views.squeeze",             "fmi", "",
+        inplace="inplace_methods.squeeze_")
+    _op("transpose",         "views.transpose",           "fmi", "",
+        inplace="inplace_methods.transpose_", aliases="swapaxes swapdims")
+    _op("t",                 "views.t",                   "fmi", "", inplace="inplace_methods.t_")
+    _op("tensor_split",      "views.tensor_split",        "fm",  "")
+    _op("unbind",            "views.unbind",              "fm",  "")
+    _op("unflatten",         "views.unflatten",           "fm",  "")
+    _op("unsqueeze",         "views.unsqueeze",           "fmi", "",
+        inplace="inplace_methods.unsqueeze_")
+    _op("view",              "views.view",                "m",   "")
+    _op("view_as",           "views.view_as",             "m",   "")
+    _op("reshape_as",        "views.reshape_as",          "m",   "")
+    _op("expand",            "views.expand",              "m",   "expand")
+    _op("expand_as",         "views.expand_as",           "m",   "")
+
+    # ------------------------------------------------------------------ activation
+    _op("clamp",             "activation.clamp",          "fmi", "", aliases="clip")
+    _op("clamp_max",         "activation.clamp_max",      "fmi", "")
+    _op("clamp_min",         "activation.clamp_min",      "fmi", "")
+    _op("log_softmax",       "activation.log_softmax",    "fm",  "log_softmax")
+    _op("relu",              "activation.relu",           "fmi", "")
+    _op("softmax",           "activation.softmax",        "fm",  "softmax")
+
+    # ------------------------------------------------------------------ math_extra
+    _op("copysign",          "math_extra.copysign",       "fm",  "")
+    _op("deg2rad",           "math_extra.deg2rad",        "fm",  "")
+    _op("dist",              "math_extra.dist",           "fm",  "")
+    _op("erfc",              "math_extra.erfc",           "fm",  "")
+    _op("float_power",       "math_extra.float_power",    "fm",  "")
+    _op("fmax",              "math_extra.fmax",           "fm",  "")
+    _op("fmin",              "math_extra.fmin",           "fm",  "")
+    _op("heaviside",         "math_extra.heaviside",      "fm",  "")
+    _op("hypot",             "math_extra.hypot",          "fm",  "")
+    _op("logaddexp",         "math_extra.logaddexp",      "fm",  "")
+    _op("logaddexp2",        "math_extra.logaddexp2",     "fm",  "")
+    _op("logit",             "math_extra.logit",          "fm",  "")
+    _op("nan_to_num",        "math_extra.nan_to_num",     "fm",  "")
+    _op("rad2deg",           "math_extra.rad2deg",        "fm",  "")
+    _op("sgn",               "math_extra.sgn",            "fm",  "")
+    _op("signbit",           "math_extra.signbit",        "fm",  "")
+    _op("sinc",              "math_extra.sinc",           "fm",  "")
+    _op("xlogy",             "math_extra.xlogy",          "fm",  "")
+
+    # ------------------------------------------------------------------ stats
+    _op("cummax",            "stats.cummax",              "fm",  "")
+    _op("cummin",            "stats.cummin",              "fm",  "")
+    _op("isin",              "stats.isin",                "f",   "")
+    _op("kthvalue",          "stats.kthvalue",            "fm",  "")
+    _op("logcumsumexp",      "stats.logcumsumexp",        "fm",  "")
+    _op("median",            "stats.median",              "fm",  "")
+    _op("nanmedian",         "stats.nanmedian",           "fm",  "")
+    _op("unique",            "stats.unique",              "fm",  "")
+
+    # ------------------------------------------------------------------ indexing
+    _op("index_put",         "indexing.index_put",        "fmi", "index_put",
+        inplace="indexing.index_put_")
+
+    # ------------------------------------------------------------------ conversion
+    _op("to",                "conversion.to",             "m",   "")
+    _op("cpu",               "conversion.cpu",            "m",   "")
+    _op("cuda",              "conversion.cuda",           "m",   "")
+    _op("float",             "conversion.float_",         "m",   "")
+    _op("double",            "conversion.double",         "m",   "")
+    _op("half",              "conversion.half",           "m",   "")
+    _op("bfloat16",          "conversion.bfloat16",       "m",   "")
+    _op("long",              "conversion.long",           "m",   "")
+    _op("int",               "conversion.int_",           "m",   "")
+    _op("short",             "conversion.short",          "m",   "")
+    _op("char",              "conversion.char",           "m",   "")
+    _op("byte",              "conversion.byte",           "m",   "")
+    _op("bool",              "conversion.bool_",          "m",   "")
+    _op("type_as",           "conversion.type_as",        "m",   "")
+
+    # ------------------------------------------------------- in-place methods only
+    _op("copy_",             "inplace_methods.copy_",     "m",   "assign")
+    _op("fill_",             "inplace_methods.fill_",     "m",   "assign")
+    _op("zero_",             "inplace_methods.zero_",     "m",   "assign")
+    _op("uniform_",          "inplace_methods.uniform_",  "m",   "assign")
+    _op("normal_",           "inplace_methods.normal_",   "m",   "assign")
+    _op("random_",           "inplace_methods.random_",   "m",   "assign")
+    _op("exponential_",      "inplace_methods.exponential_", "m", "")
+    _op("resize_",           "inplace_methods.resize_",   "m",   "empty reshape slice assign")
+    _op("resize_as_",        "inplace_methods.resize_as_", "m",  "")
+    return {row.name: row for row in rows}
+
+
+OPS: dict[str, OpDecl] = _ops()
+"""Every declared op by torch name (aliases are inside their op's row)."""
