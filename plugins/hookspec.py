@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable
 import pluggy
 
 if TYPE_CHECKING:
+    from .comm import CommBackendSpec
     from .types import BackendSpec, KernelSpec
 
 PROJECT = "plugrad"
@@ -120,6 +121,39 @@ def plugrad_kernels() -> Iterable["KernelSpec"]:
 
     Use in plugins registered through the ``plugrad.backends`` entry-point group, or with
     :func:`plugrad.plugins.register`.
+
+    .. versionadded:: 0.1
+    """
+    yield from ()
+
+
+# -------------------------------------------------------------------------------------------
+# Communication backends (plugrad.distributed): entry-point group ``plugrad.distributed``
+# -------------------------------------------------------------------------------------------
+
+@hookspec
+def plugrad_comm_backends() -> Iterable["CommBackendSpec"]:
+    """Register communication backends for :mod:`plugrad.distributed`. Called when the
+    communication registry is first used (``init_process_group``, ``python -m plugrad info``).
+
+    Yield one :class:`~plugrad.plugins.CommBackendSpec` per backend name users pass to
+    ``init_process_group(backend=...)``. Its ``load()`` returns a callable building a process
+    group (see :mod:`plugrad.distributed.backend` for the contract); heavy imports (mpi4py,
+    cupy) belong in ``load``. Names must be unique; a broken plugin is skipped with a warning.
+
+    **Example:**
+
+    .. code-block:: python
+
+        @hookimpl
+        def plugrad_comm_backends():
+            def load():
+                from my_package.comm import MyProcessGroup
+                return MyProcessGroup          # MyProcessGroup(rank, world_size, options)
+            yield CommBackendSpec(name="mycoll", load=load, devices=("cuda",),
+                                  description="vendor collectives")
+
+    Use in plugins registered through the ``plugrad.distributed`` entry-point group.
 
     .. versionadded:: 0.1
     """

@@ -1,0 +1,125 @@
+"""The contract a communication backend implements, and the types every backend shares.
+
+A backend (``mpi``, ``nccl``, or a third party's, registered through the ``plugrad.distributed``
+entry-point group) provides a :class:`ProcessGroup` subclass. It works on *arrays* -- numpy
+arrays for a host-staging backend, the device library's arrays (cupy) for a device one -- never
+on tensors: the frontend (:mod:`plugrad.distributed.collectives`) checks arguments, makes
+buffers contiguous, stages them through host memory when needed and copies results back.
+
+Every operation starts at once and returns a :class:`Work`; ``Work.wait()`` must raise
+:class:`DistBackendError` once the group's ``timeout`` has passed without completion (a rank
+died or hangs), never block forever.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+
+
+class DistError(RuntimeError):
+    """torch.distributed.DistError: base of the distributed errors."""
+
+
+class DistBackendError(DistError):
+    """A collective failed or timed out in the backend (torch.distributed.DistBackendError)."""
+
+
+class RedOpType(enum.IntEnum):
+    """The reduction of a collective (torch's ``ReduceOp.RedOpType``)."""
+    SUM = 0
+    AVG = 1
+    PRODUCT = 2
+    MIN = 3
+    MAX = 4
+    BAND = 5
+    BOR = 6
+    BXOR = 7
+
+
+class ReduceOp:
+    """``dist.ReduceOp.SUM`` etc., as in torch."""
+    RedOpType = RedOpType
+    SUM = RedOpType.SUM
+    AVG = RedOpType.AVG
+    PRODUCT = RedOpType.PRODUCT
+    MIN = RedOpType.MIN
+    MAX = RedOpType.MAX
+    BAND = RedOpType.BAND
+    BOR = RedOpType.BOR
+    BXOR = RedOpType.BXOR
+
+
+DEFAULT_TIMEOUT = timedelta(minutes=30)   # torch's default_pg_timeout
+
+
+class Work:
+    """A started operation: ``wait()`` completes it (raising on failure or timeout)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise NotImplementedError
+
+    def is_completed(self) -> bool:
+        raise NotImplementedError
+
+
+class DoneWork(Work):
+    """A work that completed when it was created (world size 1, empty tensors)."""
+
+    def wait(self, timeout=None):
+        return True
+
+    def is_completed(self):
+        return True
+
+
+class ProcessGroup:
+    """What a communication backend implements. All arrays are C-contiguous, of the dtypes the
+    frontend checked; ``op`` is a :class:`RedOpType`; ranks are ranks *in this group*.
+
+    Construction: ``cls(rank, size, timeout_s, options)`` for the default group, where
+    ``options`` holds ``init_method`` and the environment the frontend resolved; subgroups
+    come from :meth:`split`.
+    """
+    name = "?"
+    rank = 0
+    size = 1
+
+    # collectives (in place where torch's are)
+    def allreduce(self, arrays: list, op) -> Work: raise NotImplementedError
+    def broadcast(self, array, root: int) -> Work: raise NotImplementedError
+    def allgather(self, out, inp) -> Work:
+        """``out`` holds ``size`` blocks the size of ``inp``, in rank order."""
+        raise NotImplementedError
+    def reduce_scatter(self, out, inp, op) -> Work:
+        """``inp`` holds ``size`` blocks the size of ``out``; rank r gets reduced block r."""
+        raise NotImplementedError
+    def gather(self, out, inp, root: int) -> Work:
+        """``out`` (root only, else None) holds ``size`` blocks the size of ``inp``."""
+        raise NotImplementedError
+    def scatter(self, out, inp, root: int) -> Work:
+        """``inp`` (root only, else None) holds ``size`` blocks the size of ``out``."""
+        raise NotImplementedError
+    def alltoall(self, out, out_counts, inp, in_counts) -> Work:
+        """Block r of ``inp`` (``in_counts[r]`` elements) goes to rank r; block s of ``out``
+        (``out_counts[s]`` elements) comes from rank s."""
+        raise NotImplementedError
+    def send(self, array, dst: int, tag: int) -> Work: raise NotImplementedError
+    def recv(self, array, src: int | None, tag: int) -> Work:
+        """``src=None`` receives from any rank; the work's ``source`` says which."""
+        raise NotImplementedError
+    def barrier(self) -> Work: raise NotImplementedError
+
+    # bookkeeping
+    def check_same(self, signature: tuple, what: str) -> None:
+        """Raise :class:`DistBackendError` naming ``what`` unless every rank passed the same
+        integer ``signature`` (shapes, dtypes, op: mismatches must not corrupt silently)."""
+        raise NotImplementedError
+    def exchange_ints(self, values: list) -> list:
+        """Every rank's list of ints (same length everywhere), in rank order."""
+        raise NotImplementedError
+    def split(self, ranks: list):
+        """A group of the given ranks of this group (called by every rank; members get the
+        new group, others None)."""
+        raise NotImplementedError
+    def shutdown(self) -> None:
+        pass

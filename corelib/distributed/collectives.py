@@ -1,0 +1,542 @@
+"""torch.distributed's collectives on plugrad tensors, over any communication backend.
+
+Each call checks its arguments as torch does, checks that every rank passed the same sizes and
+dtypes (:meth:`~plugrad.distributed.backend.ProcessGroup.check_same`: one small all-reduce, so
+a mismatch is an error instead of corrupt data; ``PLUGRAD_DISTRIBUTED_CHECKS=0`` skips it),
+then hands the backend contiguous buffers it can read: the tensor's own storage when the backend
+takes that device, else a copy (on the host for host-staging backends such as ``mpi``). Results
+are copied back into the caller's tensors when the work completes (``wait()``).
+"""
+from __future__ import annotations
+
+import os
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
+from ..ops.creation import empty
+from ._world import ProcessGroup, resolve
+from .backend import DoneWork, RedOpType
+
+_CHECKS = os.environ.get("PLUGRAD_DISTRIBUTED_CHECKS", "1") not in ("0", "")
+_DTYPE_CODE = {dt: i for i, dt in enumerate(D.ALL)}
+_REDUCTIONS = set(RedOpType)
+
+
+class Work:
+    """What ``async_op=True`` returns (torch's Work): ``wait()`` finishes the operation."""
+
+    def __init__(self, inner, finish=None, result=()):
+        self._inner, self._finish, self._result, self._done = inner, finish, result, False
+
+    def wait(self, timeout=None) -> bool:
+        if not self._done:
+            self._inner.wait(None if timeout is None else _seconds(timeout))
+            self._done = True
+            if self._finish is not None:
+                self._finish()
+        return True
+
+    def is_completed(self) -> bool:
+        if not self._done and self._inner.is_completed():
+            self.wait()
+        return self._done
+
+    def is_success(self) -> bool:
+        return self.is_completed()
+
+    def result(self) -> list:
+        self.wait()
+        return list(self._result)
+
+    def get_future(self):
+        return _Future(self)
+
+    @property
+    def source(self):
+        return getattr(self._inner, "source", None)
+
+
+class _Future:
+    """A minimal torch.futures.Future over a Work: ``wait()``/``value()``/``done()``."""
+
+    def __init__(self, work):
+        self._work = work
+
+    def wait(self):
+        return self._work.result()
+
+    value = wait
+
+    def done(self):
+        return self._work.is_completed()
+
+
+def _seconds(timeout):
+    return timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
+
+
+def _finish(work, async_op):
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+# ----------------------------------------------------------------------- argument checks
+def _check_tensor(t, name="tensor"):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"Invalid function argument. Expected parameter `{name}` of type "
+                        f"torch.Tensor\n             but got {type(t)} instead.")
+
+
+def _check_list(ts, name):
+    if not isinstance(ts, (list, tuple)) or not all(isinstance(t, Tensor) for t in ts):
+        raise TypeError(f"Invalid function argument. Expected parameter `{name}` of type "
+                        "List[torch.Tensor]\n             but got "
+                        f"{type(ts) if not isinstance(ts, (list, tuple)) else 'a list with non-tensors'} instead.")
+
+
+def _check_op(op):
+    if op not in _REDUCTIONS:
+        raise TypeError(f"Invalid reduce op {op!r}: expected a torch.distributed.ReduceOp")
+    return RedOpType(op)
+
+
+def _check_reducible(t, op):
+    if op == RedOpType.AVG and not t.dtype.is_floating_point:
+        raise ValueError(f"ReduceOp.AVG needs a floating point tensor, got {t.dtype}")
+    if op in (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR) and t.dtype.is_floating_point:
+        raise ValueError(f"{op.name} needs an integer or bool tensor, got {t.dtype}")
+
+
+def _group(group) -> ProcessGroup | None:
+    return resolve(group)
+
+
+def _group_rank(pg, global_rank, group_rank, what):
+    """The rank in ``pg`` of a src/dst argument (torch: global rank, or ``group_*`` rank)."""
+    if global_rank is not None and group_rank is not None:
+        raise ValueError(f"Can not specify both {what} and group_{what}")
+    if group_rank is not None:
+        if not 0 <= group_rank < pg.size():
+            raise ValueError(f"group_{what} {group_rank} is out of range for a group of size "
+                             f"{pg.size()}")
+        return group_rank
+    global_rank = 0 if global_rank is None else global_rank
+    if global_rank not in pg.ranks:
+        raise ValueError(f"Global rank {global_rank} is not part of group {pg}")
+    return pg.ranks.index(global_rank)
+
+
+def _signature(pg, what, *fields):
+    if _CHECKS:
+        pg.impl.check_same(fields, what)
+
+
+def _meta(t):
+    return (t.numel(), _DTYPE_CODE[t.dtype])
+
+
+# ----------------------------------------------------------------------- staging
+def _takes(pg, t):
+    """True when the backend reads ``t``'s storage directly."""
+    return t._device.type in pg.devices and (t.dtype.np is not None or not t._device.host_memory)
+
+
+def _array(t):
+    """The backend buffer of a contiguous tensor (numpy for host-memory devices)."""
+    dev = t._device
+    return dev.ops.to_host(t._data) if dev.host_memory else t._data
+
+
+def _direct(t):
+    """``t``'s own buffer if a backend may write it in place, else None."""
+    if not t.is_contiguous():
+        return None
+    arr = _array(t)
+    flags = getattr(arr, "flags", None)
+    if flags is not None and (not flags.c_contiguous or not getattr(flags, "writeable", True)):
+        return None
+    return arr
+
+
+def _staging_device(pg, t):
+    if _takes(pg, t):
+        return t._device
+    if pg.host_staging:
+        return "cpu"
+    return pg.devices[0]
+
+
+def _staged(pg, t, write):
+    """(tensor the backend uses, its buffer): ``t`` itself when possible, else a copy."""
+    if _takes(pg, t):
+        arr = _direct(t)
+        if arr is not None:
+            return t, arr
+    with no_grad():
+        copy = t.detach().to(_staging_device(pg, t))
+        if copy.dtype == D.bfloat16 and copy._device.host_memory:
+            copy = copy.float()              # numpy has no bfloat16: reduce in float32
+        if copy is t or copy._data is t._data or not copy.is_contiguous():
+            copy = copy.clone() if copy.is_contiguous() else copy.contiguous()
+    return copy, _array(copy)
+
+
+def _scratch(pg, like, numel):
+    """A fresh contiguous buffer for ``numel`` elements of ``like``'s dtype, where the backend
+    reads it."""
+    dtype = like.dtype
+    if dtype == D.bfloat16 and pg.host_staging and not _takes(pg, like):
+        dtype = D.float32
+    t = empty(numel, dtype=dtype, device=_staging_device(pg, like))
+    return t, _array(t)
+
+
+def _copy_back(dst, src):
+    """Write ``src`` (a staged result) into the caller's tensor, casting and moving as needed."""
+    if src is dst:
+        dst._bump_version()
+        return
+    with no_grad():
+        dst.copy_(src.reshape(dst.shape))
+
+
+def _empty_work(async_op):
+    return _finish(Work(DoneWork()), async_op)
+
+
+# ----------------------------------------------------------------------- collectives
+def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
+    """Reduce ``tensor`` over all ranks in place (torch.distributed.all_reduce)."""
+    _check_tensor(tensor)
+    op = _check_op(op)
+    _check_reducible(tensor, op)
+    pg = _group(group)
+    if pg is None:
+        return None
+    _signature(pg, "all_reduce", *_meta(tensor), int(op))
+    staged, arr = _staged(pg, tensor, True)
+    work = pg.impl.allreduce([arr], op)
+    return _finish(Work(work, lambda: _copy_back(tensor, staged), [tensor]), async_op)
+
+
+def reduce(tensor, dst=None, op=RedOpType.SUM, group=None, async_op=False, group_dst=None):
+    """Reduce onto rank ``dst`` (other ranks' tensors are left as they are, as with NCCL)."""
+    _check_tensor(tensor)
+    op = _check_op(op)
+    _check_reducible(tensor, op)
+    pg = _group(group)
+    if pg is None:
+        return None
+    root = _group_rank(pg, dst, group_dst, "dst")
+    _signature(pg, "reduce", *_meta(tensor), int(op), root)
+    staged, arr = _staged(pg, tensor, True)
+    if staged is tensor:       # all-reduce into a copy so non-root tensors stay unchanged
+        staged, arr = _scratch(pg, tensor, tensor.numel())
+        with no_grad():
+            staged.copy_(tensor.reshape(-1))
+    work = pg.impl.allreduce([arr], op)
+    done = (lambda: _copy_back(tensor, staged)) if pg.rank() == root else None
+    return _finish(Work(work, done, [tensor]), async_op)
+
+
+def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
+    """Copy rank ``src``'s tensor to every rank."""
+    _check_tensor(tensor)
+    pg = _group(group)
+    if pg is None:
+        return None
+    root = _group_rank(pg, src, group_src, "src")
+    _signature(pg, "broadcast", *_meta(tensor), root)
+    staged, arr = _staged(pg, tensor, True)
+    work = pg.impl.broadcast(arr, root)
+    return _finish(Work(work, lambda: _copy_back(tensor, staged), [tensor]), async_op)
+
+
+def _check_same_as(tensors, tensor, name):
+    for i, t in enumerate(tensors):
+        if t.numel() != tensor.numel() or t.dtype != tensor.dtype:
+            raise ValueError(f"{name}[{i}] has {t.numel()} elements of {t.dtype}; expected "
+                             f"{tensor.numel()} of {tensor.dtype} like the input tensor")
+
+
+def _scatter_blocks(staged, tensors, n):
+    def done():
+        for i, t in enumerate(tensors):
+            _copy_back(t, staged[i * n:(i + 1) * n])
+    return done
+
+
+def all_gather(tensor_list, tensor, group=None, async_op=False):
+    """Every rank's ``tensor`` into ``tensor_list`` (one entry per rank)."""
+    _check_list(tensor_list, "tensor_list")
+    _check_tensor(tensor)
+    pg = _group(group)
+    if pg is None:
+        return None
+    if len(tensor_list) != pg.size():
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors; the group "
+                         f"has {pg.size()} ranks")
+    _check_same_as(tensor_list, tensor, "tensor_list")
+    _signature(pg, "all_gather", *_meta(tensor))
+    n = tensor.numel()
+    _, inp = _staged(pg, tensor, False)
+    out, out_arr = _scratch(pg, tensor, n * pg.size())
+    work = pg.impl.allgather(out_arr, inp)
+    return _finish(Work(work, _scatter_blocks(out, tensor_list, n), tensor_list), async_op)
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
+    """Every rank's ``input_tensor`` concatenated (or stacked) into ``output_tensor``."""
+    _check_tensor(output_tensor, "output_tensor")
+    _check_tensor(input_tensor, "input_tensor")
+    pg = _group(group)
+    if pg is None:
+        return None
+    if output_tensor.numel() != input_tensor.numel() * pg.size():
+        raise ValueError("output tensor size must be equal to world_size times input tensor "
+                         f"size: {output_tensor.numel()} != {pg.size()} * "
+                         f"{input_tensor.numel()}")
+    if output_tensor.dtype != input_tensor.dtype:
+        raise RuntimeError(f"output tensor must have the same type as input tensor: "
+                           f"{output_tensor.dtype} vs {input_tensor.dtype}")
+    _signature(pg, "all_gather_into_tensor", *_meta(input_tensor))
+    _, inp = _staged(pg, input_tensor, False)
+    out, out_arr = _staged(pg, output_tensor, True)
+    work = pg.impl.allgather(out_arr, inp)
+    return _finish(Work(work, lambda: _copy_back(output_tensor, out), [output_tensor]),
+                   async_op)
+
+
+def reduce_scatter(output, input_list, op=RedOpType.SUM, group=None, async_op=False):
+    """Reduce ``input_list[r]`` over ranks into rank r's ``output``."""
+    _check_tensor(output, "output")
+    _check_list(input_list, "input_list")
+    op = _check_op(op)
+    _check_reducible(output, op)
+    pg = _group(group)
+    if pg is None:
+        return None
+    if len(input_list) != pg.size():
+        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors; the group "
+                         f"has {pg.size()} ranks")
+    _check_same_as(input_list, output, "input_list")
+    _signature(pg, "reduce_scatter", *_meta(output), int(op))
+    n = output.numel()
+    inp, inp_arr = _scratch(pg, output, n * pg.size())
+    with no_grad():
+        for i, t in enumerate(input_list):
+            inp[i * n:(i + 1) * n].copy_(t.reshape(-1))
+    out, out_arr = _staged(pg, output, True)
+    work = pg.impl.reduce_scatter(out_arr, inp_arr, op)
+    return _finish(Work(work, lambda: _copy_back(output, out), [output]), async_op)
+
+
+def reduce_scatter_tensor(output, input, op=RedOpType.SUM, group=None, async_op=False):
+    """Reduce ``input`` (``size`` blocks of ``output``'s size) and keep this rank's block."""
+    _check_tensor(output, "output")
+    _check_tensor(input, "input")
+    op = _check_op(op)
+    _check_reducible(output, op)
+    pg = _group(group)
+    if pg is None:
+        return None
+    if input.numel() != output.numel() * pg.size():
+        raise ValueError("input tensor must be the same size as output size times world size: "
+                         f"{input.numel()} != {output.numel()} * {pg.size()}")
+    if output.dtype != input.dtype:
+        raise RuntimeError(f"input tensor must be the same type as the output tensor: "
+                           f"{input.dtype} vs {output.dtype}")
+    _signature(pg, "reduce_scatter_tensor", *_meta(output), int(op))
+    _, inp_arr = _staged(pg, input, False)
+    out, out_arr = _staged(pg, output, True)
+    work = pg.impl.reduce_scatter(out_arr, inp_arr, op)
+    return _finish(Work(work, lambda: _copy_back(output, out), [output]), async_op)
+
+
+def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
+    """Every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
+    _check_tensor(tensor)
+    pg = _group(group)
+    if pg is None:
+        return None
+    root = _group_rank(pg, dst, group_dst, "dst")
+    n = tensor.numel()
+    if pg.rank() == root:
+        if gather_list is None:
+            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
+        _check_list(gather_list, "gather_list")
+        if len(gather_list) != pg.size():
+            raise ValueError(f"gather: gather_list has {len(gather_list)} tensors; the group "
+                             f"has {pg.size()} ranks")
+        _check_same_as(gather_list, tensor, "gather_list")
+    elif gather_list:
+        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
+                         "ranks.")
+    _signature(pg, "gather", *_meta(tensor), root)
+    _, inp = _staged(pg, tensor, False)
+    out, out_arr = _scratch(pg, tensor, n * pg.size()) if pg.rank() == root else (None, None)
+    work = pg.impl.gather(out_arr, inp, root)
+    done = _scatter_blocks(out, gather_list, n) if out is not None else None
+    return _finish(Work(work, done, gather_list or []), async_op)
+
+
+def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
+    """Rank ``src``'s ``scatter_list[r]`` into rank r's ``tensor``."""
+    _check_tensor(tensor)
+    pg = _group(group)
+    if pg is None:
+        return None
+    root = _group_rank(pg, src, group_src, "src")
+    n = tensor.numel()
+    inp_arr = None
+    if pg.rank() == root:
+        if scatter_list is None:
+            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
+        _check_list(scatter_list, "scatter_list")
+        if len(scatter_list) != pg.size():
+            raise ValueError(f"scatter: scatter_list has {len(scatter_list)} tensors; the "
+                             f"group has {pg.size()} ranks")
+        _check_same_as(scatter_list, tensor, "scatter_list")
+        inp, inp_arr = _scratch(pg, tensor, n * pg.size())
+        with no_grad():
+            for i, t in enumerate(scatter_list):
+                inp[i * n:(i + 1) * n].copy_(t.reshape(-1))
+    elif scatter_list:
+        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    _signature(pg, "scatter", *_meta(tensor), root)
+    out, out_arr = _staged(pg, tensor, True)
+    work = pg.impl.scatter(out_arr, inp_arr, root)
+    return _finish(Work(work, lambda: _copy_back(tensor, out), [tensor]), async_op)
+
+
+def _alltoall(pg, out_counts, in_counts, what):
+    """Check every rank's split sizes against each other (one small exchange), so no rank
+    waits for data that is never sent."""
+    table = pg.impl.exchange_ints(list(in_counts) + list(out_counts))
+    size = pg.size()
+    for s in range(size):
+        for r in range(size):
+            sent, expected = table[s][r], table[r][size + s]
+            if sent != expected:
+                raise ValueError(f"{what}: rank {pg.ranks[s]} sends {sent} elements to rank "
+                                 f"{pg.ranks[r]}, which expects {expected}")
+
+
+def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
+    """``input_tensor_list[r]`` goes to rank r; ``output_tensor_list[s]`` comes from rank s."""
+    _check_list(output_tensor_list, "output_tensor_list")
+    _check_list(input_tensor_list, "input_tensor_list")
+    pg = _group(group)
+    if pg is None:
+        return None
+    size = pg.size()
+    if len(output_tensor_list) != size or len(input_tensor_list) != size:
+        raise ValueError(f"all_to_all: expected {size} input and output tensors, got "
+                         f"{len(input_tensor_list)} and {len(output_tensor_list)}")
+    dtypes = {t.dtype for t in [*output_tensor_list, *input_tensor_list]}
+    if len(dtypes) != 1:
+        raise RuntimeError(f"all_to_all: tensors must share one dtype, got {sorted(map(str, dtypes))}")
+    like = input_tensor_list[0]
+    in_counts = [t.numel() for t in input_tensor_list]
+    out_counts = [t.numel() for t in output_tensor_list]
+    _signature(pg, "all_to_all", _DTYPE_CODE[like.dtype])
+    _alltoall(pg, out_counts, in_counts, "all_to_all")
+    inp, inp_arr = _scratch(pg, like, sum(in_counts))
+    with no_grad():
+        at = 0
+        for t, c in zip(input_tensor_list, in_counts):
+            inp[at:at + c].copy_(t.reshape(-1))
+            at += c
+    out, out_arr = _scratch(pg, like, sum(out_counts))
+
+    def done():
+        at = 0
+        for t, c in zip(output_tensor_list, out_counts):
+            _copy_back(t, out[at:at + c])
+            at += c
+    work = pg.impl.alltoall(out_arr, out_counts, inp_arr, in_counts)
+    return _finish(Work(work, done, output_tensor_list), async_op)
+
+
+def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,
+                      group=None, async_op=False):
+    """all_to_all on one tensor split along dim 0 (equal splits when sizes are None)."""
+    _check_tensor(output, "output")
+    _check_tensor(input, "input")
+    pg = _group(group)
+    if pg is None:
+        return None
+    size = pg.size()
+
+    def splits(t, sizes, name):
+        if not sizes:
+            if t.shape[0] % size:
+                raise ValueError(f"all_to_all_single: {name} dim 0 ({t.shape[0]}) is not "
+                                 f"divisible by the group size {size}")
+            sizes = [t.shape[0] // size] * size
+        if len(sizes) != size or sum(sizes) != t.shape[0]:
+            raise ValueError(f"all_to_all_single: {name} split sizes {list(sizes)} must have "
+                             f"{size} entries summing to {t.shape[0]}")
+        return list(sizes)
+    outs = list(output.split(splits(output, output_split_sizes, "output")))
+    ins = list(input.split(splits(input, input_split_sizes, "input")))
+    return all_to_all(outs, ins, group, async_op)     # outs are views: results land in output
+
+
+def barrier(group=None, async_op=False, device_ids=None, timeout=None):
+    """Wait until every rank of the group arrives."""
+    pg = _group(group)
+    if pg is None:
+        return None
+    work = Work(pg.impl.barrier())
+    if async_op:
+        return work
+    work.wait(timeout)
+    return None
+
+
+# ----------------------------------------------------------------------- point to point
+def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
+    _check_tensor(tensor)
+    pg = _group(group)
+    if pg is None:
+        return None
+    peer = _group_rank(pg, dst, group_dst, "dst")
+    if peer == pg.rank():
+        raise ValueError("Invalid destination rank: should not be the same as the rank of "
+                         "the current process.")
+    staged, arr = _staged(pg, tensor, False)
+    return Work(pg.impl.send(arr, peer, tag), None, [staged])
+
+
+def irecv(tensor, src=None, group=None, tag=0, group_src=None):
+    _check_tensor(tensor)
+    pg = _group(group)
+    if pg is None:
+        return None
+    peer = None if src is None and group_src is None else _group_rank(pg, src, group_src, "src")
+    if peer is not None and peer == pg.rank():
+        raise ValueError("Invalid source rank: should not be the same as the rank of the "
+                         "current process.")
+    staged, arr = _staged(pg, tensor, True)
+    return Work(pg.impl.recv(arr, peer, tag), lambda: _copy_back(tensor, staged), [tensor])
+
+
+def send(tensor, dst=None, group=None, tag=0, group_dst=None):
+    work = isend(tensor, dst, group, tag, group_dst)
+    if work is not None:
+        work.wait()
+
+
+def recv(tensor, src=None, group=None, tag=0, group_src=None):
+    """Receive into ``tensor``; returns the sender's global rank (any rank when src is None)."""
+    work = irecv(tensor, src, group, tag, group_src)
+    if work is None:
+        return -1
+    work.wait()
+    pg = _group(group)
+    source = work.source
+    return pg.ranks[source] if source is not None else pg.ranks[_group_rank(pg, src, group_src, "src")]
