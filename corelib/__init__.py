@@ -32,6 +32,7 @@ from . import cuda, opencl  # noqa: E402
 from . import nn, optim  # noqa: E402
 from . import testing  # noqa: E402,F401  (plugrad.testing.compare_backends)
 from . import utils  # noqa: E402  (plugrad.utils.data)
+from . import distributed  # noqa: E402  (torch.distributed; MPI starts at init_process_group)
 from .serialization import load, save  # noqa: E402
 
 # --- torch's wider API surface that real programs touch (issue 11): legacy types, limits,

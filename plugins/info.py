@@ -85,6 +85,8 @@ def info_table(registry=None) -> str:
     if registry.problems:
         out += ["", "Plugin problems:"] + ["  " + p.replace("\n", "\n  ")
                                            for p in registry.problems]
+    from .comm import get_comm_registry
+    out += ["", "Communication backends (plugrad.distributed):"] + get_comm_registry().describe()
     fallbacks = registry.fallbacks.report()
     if fallbacks:
         out += ["", "Ops that ran on the cpu backend for lack of a native one:"] + [

@@ -217,9 +217,15 @@ def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
     if pg is None:
         return None
     _signature(pg, "all_reduce", *_meta(tensor), int(op))
+    return _finish(launch_all_reduce(pg, tensor, op), async_op)
+
+
+def launch_all_reduce(pg, tensor, op) -> Work:
+    """Start an all-reduce without argument or cross-rank checks (DDP's buckets, whose sizes
+    were checked once when the model was wrapped)."""
     staged, arr = _staged(pg, tensor, True)
     work = pg.impl.allreduce([arr], op)
-    return _finish(Work(work, lambda: _copy_back(tensor, staged), [tensor]), async_op)
+    return Work(work, lambda: _copy_back(tensor, staged), [tensor])
 
 
 def reduce(tensor, dst=None, op=RedOpType.SUM, group=None, async_op=False, group_dst=None):

@@ -1,0 +1,254 @@
+"""One rank of the multi-process tests in test_distributed.py (started by mpiexec).
+
+    python tests/distributed_worker.py SCENARIO[,SCENARIO...] [DEVICE ...]
+
+Every rank asserts its own results against a numpy reference computed from what all ranks
+are known to send (rank r's input is a function of r), and exits non-zero on any failure.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import timedelta
+
+import numpy as np
+
+import plugrad as torch
+import plugrad.distributed as dist
+
+
+def rank_input(r, n=5, dtype=np.float32):
+    return (np.arange(n) * (r + 1) + r).astype(dtype)
+
+
+def check(got, want, what):
+    got = got.detach().cpu().numpy() if hasattr(got, "cpu") else np.asarray(got)
+    if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
+        raise AssertionError(f"rank {dist.get_rank()} {what}: got {got}, expected {want}")
+
+
+def collectives(device):
+    r, w = dist.get_rank(), dist.get_world_size()
+    inputs = [rank_input(i) for i in range(w)]
+    t = lambda a: torch.tensor(a, device=device)  # noqa: E731
+    refs = {dist.ReduceOp.SUM: np.sum(inputs, 0), dist.ReduceOp.AVG: np.mean(inputs, 0),
+            dist.ReduceOp.MAX: np.max(inputs, 0), dist.ReduceOp.MIN: np.min(inputs, 0),
+            dist.ReduceOp.PRODUCT: np.prod(inputs, 0)}
+    for op, want in refs.items():
+        x = t(inputs[r])
+        dist.all_reduce(x, op=op)
+        check(x, want, f"all_reduce {op.name}")
+    ints = torch.tensor(rank_input(r, dtype=np.int64), device=device)
+    dist.all_reduce(ints)
+    check(ints, np.sum([rank_input(i, dtype=np.int64) for i in range(w)], 0), "all_reduce int")
+    half = torch.tensor(inputs[r], device=device).half()
+    dist.all_reduce(half)
+    check(half.float(), np.sum(inputs, 0).astype(np.float16), "all_reduce float16")
+    strided = torch.tensor(np.stack(inputs), device=device).t()   # non-contiguous
+    col = strided[:, r]
+    dist.all_reduce(col)
+    check(strided[:, r], np.sum(inputs, 0), "all_reduce of a strided view")
+    x = t(inputs[r])
+    dist.broadcast(x, src=w - 1)
+    check(x, inputs[w - 1], "broadcast")
+    out = [torch.zeros(5, device=device) for _ in range(w)]
+    dist.all_gather(out, t(inputs[r]))
+    for i in range(w):
+        check(out[i], inputs[i], f"all_gather[{i}]")
+    big = torch.zeros(w, 5, device=device)
+    dist.all_gather_into_tensor(big, t(inputs[r]))
+    check(big, np.stack(inputs), "all_gather_into_tensor")
+    blocks = [rank_input(r * w + i) for i in range(w)]          # rank r's block i
+    o = torch.zeros(5, device=device)
+    dist.reduce_scatter(o, [t(b) for b in blocks])
+    check(o, np.sum([rank_input(s * w + r) for s in range(w)], 0), "reduce_scatter")
+    o = torch.zeros(5, device=device)
+    dist.reduce_scatter_tensor(o, t(np.concatenate(blocks)), op=dist.ReduceOp.MAX)
+    check(o, np.max([rank_input(s * w + r) for s in range(w)], 0), "reduce_scatter_tensor")
+    x = t(inputs[r])
+    dist.reduce(x, dst=0)
+    check(x, np.sum(inputs, 0) if r == 0 else inputs[r], "reduce")
+    gl = [torch.zeros(5, device=device) for _ in range(w)] if r == 1 else None
+    dist.gather(t(inputs[r]), gl, dst=1)
+    if r == 1:
+        for i in range(w):
+            check(gl[i], inputs[i], f"gather[{i}]")
+    o = torch.zeros(5, device=device)
+    dist.scatter(o, [t(rank_input(10 + i)) for i in range(w)] if r == 0 else None, src=0)
+    check(o, rank_input(10 + r), "scatter")
+    # all_to_all with uneven sizes: rank s sends i+1 elements (value 100*s + i) to rank i
+    ins = [torch.full((i + 1,), float(100 * r + i), device=device) for i in range(w)]
+    outs = [torch.zeros(r + 1, device=device) for _ in range(w)]
+    dist.all_to_all(outs, ins)
+    for s in range(w):
+        check(outs[s], np.full(r + 1, 100 * s + r, np.float32), f"all_to_all from {s}")
+    single = torch.zeros(w * 2, device=device)
+    dist.all_to_all_single(single, torch.arange(w * 2, dtype=torch.float32, device=device)
+                           + 10 * r)
+    check(single, np.concatenate([[10 * s + 2 * r, 10 * s + 2 * r + 1] for s in range(w)]),
+          "all_to_all_single")
+    # point to point around a ring, and async handles
+    nxt, prv = (r + 1) % w, (r - 1) % w
+    box = torch.zeros(5, device=device)
+    works = [dist.isend(t(inputs[r]), nxt), dist.irecv(box, prv)]
+    for work in works:
+        work.wait()
+    check(box, inputs[prv], "isend/irecv ring")
+    if r == 0:
+        dist.send(t(inputs[0]), dst=1)
+    elif r == 1:
+        box = torch.zeros(5, device=device)
+        assert dist.recv(box) == 0
+        check(box, inputs[0], "recv from any source")
+    x = t(inputs[r])
+    work = dist.all_reduce(x, async_op=True)
+    assert work.wait() and work.is_completed()
+    check(x, np.sum(inputs, 0), "async all_reduce")
+    objs = [{"rank": r}, "x"] if r == 0 else [None, None]
+    dist.broadcast_object_list(objs, src=0)
+    assert objs == [{"rank": 0}, "x"], objs
+    everyone = [None] * w
+    dist.all_gather_object(everyone, ("rank", r, list(range(r))))
+    assert everyone == [("rank", i, list(range(i))) for i in range(w)], everyone
+    # a subgroup of the even ranks
+    evens = list(range(0, w, 2))
+    sub = dist.new_group(evens)
+    if r in evens:
+        x = t(inputs[r])
+        dist.all_reduce(x, group=sub)
+        check(x, np.sum([inputs[i] for i in evens], 0), "all_reduce on a subgroup")
+        assert dist.get_rank(sub) == evens.index(r)
+    else:
+        assert sub is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(sub) == -1
+    dist.barrier()
+    # mismatched sizes across ranks: an error on every rank, not corrupt data
+    try:
+        dist.all_reduce(torch.ones(3 + r, device=device))
+    except dist.DistBackendError as exc:
+        assert "different tensor sizes" in str(exc), exc
+    else:
+        raise AssertionError("mismatched all_reduce sizes were not reported")
+
+
+def ddp(device):
+    """20 SGD steps of DDP with SyncBatchNorm on each rank's quarter of the batch == one process
+    on the whole batch with BatchNorm (same seed)."""
+    r, w = dist.get_rank(), dist.get_world_size()
+
+    def model(sync):
+        torch.manual_seed(0)
+        norm = torch.nn.SyncBatchNorm(16) if sync else torch.nn.BatchNorm1d(16)
+        return torch.nn.Sequential(torch.nn.Linear(8, 16), norm, torch.nn.ReLU(),
+                                   torch.nn.Linear(16, 3)).to(device)
+
+    gen = np.random.default_rng(1)
+    xs = gen.standard_normal((20, 4 * w, 8)).astype(np.float32)
+    ys = gen.integers(0, 3, (20, 4 * w))
+    net = torch.nn.parallel.DistributedDataParallel(model(True), bucket_cap_mb=0.0005)
+    assert len(net._buckets) > 1, "the test wants several buckets"
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for step in range(20):
+        x = torch.tensor(xs[step, 4 * r:4 * r + 4], device=device)
+        y = torch.tensor(ys[step, 4 * r:4 * r + 4], device=device)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    assert list(net.state_dict())[0] == "module.0.weight"
+    ref = model(False)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for step in range(20):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(ref(torch.tensor(xs[step], device=device)),
+                                          torch.tensor(ys[step], device=device)).backward()
+        opt.step()
+    for (name, a), b in zip(net.module.state_dict().items(), ref.state_dict().values()):
+        if a.dtype.is_floating_point:
+            check(a, b.cpu().numpy(), f"DDP {device} after 20 steps: {name}")
+        else:
+            assert a.tolist() == b.tolist(), name
+
+
+def ddp_features(device):
+    """no_sync accumulates; find_unused_parameters lets a branch go unused."""
+    r, w = dist.get_rank(), dist.get_world_size()
+    torch.manual_seed(r)                                  # different init: DDP broadcasts 0's
+    lin = torch.nn.Linear(4, 2).to(device)
+    net = torch.nn.parallel.DistributedDataParallel(lin)
+    torch.manual_seed(0)
+    check(lin.weight, torch.nn.Linear(4, 2).weight.detach().numpy(), "parameters from rank 0")
+    xs = [torch.full((1, 4), float(i + 1), device=device) for i in range(w)]
+    with net.no_sync():
+        net(xs[r]).sum().backward()
+    local = lin.weight.grad.cpu().numpy().copy()
+    check(local, np.full((2, 4), r + 1.0), "no_sync keeps the local gradient")
+    net(xs[r]).sum().backward()                           # synced: average of accumulated
+    check(lin.weight.grad, np.full((2, 4), np.mean([2 * (i + 1.0) for i in range(w)])),
+          "first backward after no_sync")
+
+    class Branchy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 2), torch.nn.Linear(4, 2)
+
+        def forward(self, x, use_b):
+            return self.b(x) if use_b else self.a(x)
+    m = Branchy().to(device)
+    net = torch.nn.parallel.DistributedDataParallel(m, find_unused_parameters=True)
+    net(xs[r], use_b=False).sum().backward()
+    assert m.b.weight.grad is None                        # unused on every rank
+    check(m.a.weight.grad, np.full((2, 4), np.mean([i + 1.0 for i in range(w)])), "used branch")
+    m.zero_grad()
+    net(xs[r], use_b=(r == 0)).sum().backward()           # b used on rank 0 only
+    check(m.b.weight.grad, np.full((2, 4), 1.0 / w), "branch used on one rank")
+    strict = torch.nn.parallel.DistributedDataParallel(Branchy().to(device))
+    strict(xs[r], use_b=False).sum().backward()
+    try:
+        strict(xs[r], use_b=False)
+    except RuntimeError as exc:
+        assert "find_unused_parameters=True" in str(exc) and "b.weight" in str(exc), exc
+    else:
+        raise AssertionError("an unused parameter without find_unused_parameters was silent")
+
+
+def hang():
+    """Rank 1 stops answering; the others must raise within the timeout."""
+    dist.all_reduce(torch.ones(3))
+    if dist.get_rank() == 1:
+        time.sleep(120)
+    start = time.monotonic()
+    try:
+        dist.all_reduce(torch.ones(3))
+    except dist.DistBackendError as exc:
+        print(f"rank {dist.get_rank()} raised after {time.monotonic() - start:.1f} s: {exc}",
+              flush=True)
+        raise
+
+
+def killed():
+    """Rank 1 dies (SIGKILL) during training; the job must end, not hang."""
+    import signal
+    dist.all_reduce(torch.ones(3))
+    if dist.get_rank() == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    for _ in range(100):
+        dist.all_reduce(torch.ones(3))
+
+
+def main():
+    scenario, devices = sys.argv[1], sys.argv[2:] or ["cpu"]
+    timeout = timedelta(seconds=float(os.environ.get("WORKER_TIMEOUT", "60")))
+    dist.init_process_group("mpi", timeout=timeout)
+    assert int(os.environ.get("RANK", dist.get_rank())) == dist.get_rank()
+    for name in scenario.split(","):
+        if name in ("hang", "killed"):
+            globals()[name]()
+            continue
+        for device in devices:
+            globals()[name](device)
+    dist.destroy_process_group()
+    print(f"rank {os.environ.get('PMI_RANK')} ok", flush=True)
+
+
+if __name__ == "__main__":
+    main()
