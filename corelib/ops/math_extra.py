@@ -1,4 +1,4 @@
-"""Composite elementwise math: erfc, logit, sinc, hypot, logaddexp, xlogy, fmax, copysign ...
+"""Composite elementwise math: erfc, logit, atanh, sinc, hypot, logaddexp, xlogy, fmax, copysign ...
 
 Each is written in other frontend ops (so gradients, double gradients and every backend come
 for free) and gets torch's grad_fn name through ``named``; none has a backward of its own.
@@ -63,6 +63,13 @@ def logit(input, eps=None):
     if eps is not None:
         p = p.clamp(eps, 1 - eps)
     return named(log(p / (1 - p)), "LogitBackward0")
+
+
+def atanh(input):
+    """Inverse hyperbolic tangent, (log1p(x) - log1p(-x)) / 2: no cancellation near 0, and
+    +-inf at +-1, nan outside [-1, 1], as torch."""
+    x = _float(input)
+    return named((log1p(x) - log1p(-x)) * 0.5, "AtanhBackward0")
 
 
 def sgn(input):

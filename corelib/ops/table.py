@@ -335,6 +335,7 @@ def _ops():
     _op("softmax",           "activation.softmax",        "fm",  "softmax")
 
     # ------------------------------------------------------------------ math_extra
+    _op("atanh",             "math_extra.atanh",          "fmi", "", aliases="arctanh", ufunc="arctanh")
     _op("copysign",          "math_extra.copysign",       "fm",  "")
     _op("deg2rad",           "math_extra.deg2rad",        "fm",  "")
     _op("dist",              "math_extra.dist",           "fm",  "")
