@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import _dtype as D
 from ._tensor import Tensor
-from .ops import views
+from .ops import strided_views, views
 from .ops._graph import named as _named
 from .ops._operands import broadcast_shapes as _broadcast_pair
 from .ops.inplace import can_cast
@@ -90,13 +90,13 @@ def diag(input, diagonal=0):
         return _named(out, "DiagEmbedBackward0")
     if input.ndim != 2:
         raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
-    return _named(views.diagonal(input, diagonal), "DiagonalBackward0_copy")
+    return _named(strided_views.diagonal(input, diagonal).clone(), "DiagonalBackward0_copy")
 
 
 def trace(input):
     if input.ndim != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
-    return _named(views.diagonal(input).sum(), "TraceBackward0")
+    return _named(strided_views.diagonal(input).sum(), "TraceBackward0")
 
 
 def cdist(x1, x2, p=2.0, compute_mode=None):

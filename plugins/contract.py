@@ -218,6 +218,12 @@ def _ops():
        "slice(x, slices) -> buf: view; slices is one (start, stop, step) per axis with "
        "0 <= start <= stop <= size and step >= 1.")
 
+    op("as_strided", "kernel", "view", "buf shape strides offset", "buf",
+       "as_strided(x, shape, strides, offset) -> buf: a view (writes reach x) whose element "
+       "idx is x's first element + offset + sum(idx[i] * strides[i]), counted in elements; "
+       "the caller keeps every element inside x's own extent (torch's diagonal, unfold, "
+       "as_strided). Absent: those ops return copies.")
+
     # --------------------------------------------------------------------- movement
     op("flip", "primitive", "movement", "buf axes", "buf",
        "flip(x, axes) -> buf: a new buffer with the given axes reversed.")

@@ -301,6 +301,10 @@ class Runtime:
             strides.append(stride * step)
         return CLArray(x.data, tuple(shape), tuple(strides), offset, x.dtype, x.device)
 
+    def as_strided(self, x, shape, strides, offset):
+        return CLArray(x.data, tuple(shape), tuple(strides), x.offset + offset, x.dtype,
+                       x.device)
+
     def supports(self, op, dtype):
         """bfloat16 nowhere; float64 only when every device reports cl_khr_fp64."""
         if dtype == "float64":

@@ -20,6 +20,13 @@ class Movement:
             return x[...]
         return x[tuple(starmap(slice, slices))]      # 0.3 us less than a generator
 
+    def as_strided(self, x, shape, strides, offset):
+        if offset:      # move the data pointer: a 1-D window over x's memory, then slice
+            x = self.xp.lib.stride_tricks.as_strided(x, (offset + 1,), (x.itemsize,))[offset:]
+        size = x.itemsize
+        return self.xp.lib.stride_tricks.as_strided(x, tuple(shape),
+                                                    tuple(s * size for s in strides))
+
     def flip(self, x, axes):
         return self.xp.flip(x, axes).copy()
 

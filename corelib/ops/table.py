@@ -301,7 +301,9 @@ def _ops():
     # ------------------------------------------------------------------ views
     _op("broadcast_to",      "views.broadcast_to",        "fm",  "")
     _op("chunk",             "views.chunk",               "fm",  "")
-    _op("diagonal",          "views.diagonal",            "fm",  "")
+    _op("adjoint",           "views.adjoint",             "fm",  "")
+    _op("as_strided",        "strided_views.as_strided",  "fm",  "as_strided")
+    _op("diagonal",          "strided_views.diagonal",    "fm",  "as_strided")
     _op("flatten",           "views.flatten",             "fm",  "")
     _op("movedim",           "views.movedim",             "fm",  "", aliases="moveaxis")
     _op("narrow",            "views.narrow",              "fm",  "")
@@ -310,6 +312,7 @@ def _ops():
     _op("reshape",           "views.reshape",             "fm",  "reshape")
     _op("select",            "views.select",              "fm",  "")
     _op("split",             "views.split",               "fm",  "")
+    _op("split_with_sizes",  "views.split",               "fm",  "")
     _op("squeeze",           "views.squeeze",             "fmi", "",
         inplace="inplace_methods.squeeze_")
     _op("transpose",         "views.transpose",           "fmi", "",
@@ -318,6 +321,7 @@ def _ops():
     _op("tensor_split",      "views.tensor_split",        "fm",  "")
     _op("unbind",            "views.unbind",              "fm",  "")
     _op("unflatten",         "views.unflatten",           "fm",  "")
+    _op("unfold",            "strided_views.unfold",      "m",   "as_strided")
     _op("unsqueeze",         "views.unsqueeze",           "fmi", "",
         inplace="inplace_methods.unsqueeze_")
     _op("view",              "views.view",                "m",   "")

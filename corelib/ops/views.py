@@ -191,6 +191,14 @@ def unflatten(input, dim, sizes):
     return view(input, input._shape[:d] + sizes + input._shape[d + 1:])
 
 
+def adjoint(input):
+    """The conjugate transpose of the last two dims (a view; plugrad has no complex)."""
+    if input.ndim < 2:
+        raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {input.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
 def ravel(input):
     return reshape(input, -1)
 
@@ -528,21 +536,3 @@ def unbind(input, dim=0):
             v._grad_fn.__class__ = UnbindBackward0
         out.append(v)
     return tuple(out)
-
-
-def diagonal(input, offset=0, dim1=0, dim2=1):
-    """Diagonal as a gather (plugrad has no as_strided); not a view."""
-    from .indexing import index_with
-    from .creation import arange
-    d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
-    if d1 == d2:
-        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    n1, n2 = input._shape[d1], input._shape[d2]
-    length = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
-    rest = [i for i in range(input.ndim) if i not in (d1, d2)]
-    moved = input.permute([d1, d2] + rest)
-    i = arange(length, device=input._device) + max(-offset, 0)
-    j = arange(length, device=input._device) + max(offset, 0)
-    from ._graph import named
-    picked = index_with(moved, (i, j))
-    return named(picked.movedim(0, -1), "DiagonalBackward0")
