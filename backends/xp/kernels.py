@@ -48,16 +48,20 @@ class Kernels(ConvKernels):
         xp = self.xp
         rows = xp.arange(x.shape[0])
         m = xp.max(x, axis=1)
-        lse = xp.log(xp.sum(xp.exp(x - m[:, None]), axis=1)) + m
+        log_sum = xp.log(xp.sum(xp.exp(x - m[:, None]), axis=1))
         keep = target != ignore_index
         picked = x[rows, xp.where(keep, target, 0)]
-        loss = xp.where(keep, lse - picked, 0).astype(x.dtype, copy=False)
-        return loss, lse.astype(x.dtype, copy=False)
+        # log_sum - (x[t] - max), as torch's log_softmax: lse - x[t] would round lse to
+        # max's precision first (1e7 + log 2 == 1e7 in float32: loss 0 instead of 0.693)
+        loss = xp.where(keep, log_sum - (picked - m), 0).astype(x.dtype, copy=False)
+        return loss, (log_sum + m).astype(x.dtype, copy=False)
 
     def cross_entropy_backward(self, g, x, target, lse, ignore_index):
         xp = self.xp
         keep = target != ignore_index
-        grad = xp.exp(x - lse[:, None])
+        # softmax recomputed from x's max: exp(x - lse) loses what lse's rounding lost
+        grad = xp.exp(x - xp.max(x, axis=1, keepdims=True))
+        grad /= xp.sum(grad, axis=1, keepdims=True)
         rows = xp.flatnonzero(keep)
         grad[rows, target[rows]] -= 1
         grad *= xp.where(keep, g, 0).astype(x.dtype, copy=False)[:, None]

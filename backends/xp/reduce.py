@@ -37,8 +37,16 @@ class Reductions:
         return self.xp.asarray(self.xp.argmin(x, axis=axis, keepdims=keepdims),
                                dtype=self.xp.int64)
 
+    def _scan(self, fn, x, axis):
+        """torch's CPU scans carry float16/32 in double (at::acc_type): a float32 running sum
+        of 10**6 x 0.1 drifts to 100958, torch's reads 100000."""
+        xp = self.xp
+        if x.dtype in (xp.float16, xp.float32):
+            return fn(x, axis=axis, dtype=xp.float64).astype(x.dtype)
+        return fn(x, axis=axis, dtype=x.dtype)
+
     def cumsum(self, x, axis):
-        return self.xp.cumsum(x, axis=axis, dtype=x.dtype)
+        return self._scan(self.xp.cumsum, x, axis)
 
     def cumprod(self, x, axis):
-        return self.xp.cumprod(x, axis=axis, dtype=x.dtype)
+        return self._scan(self.xp.cumprod, x, axis)

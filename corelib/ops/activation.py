@@ -11,6 +11,7 @@ from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
+from .inplace import write_out
 
 
 class _ActNode(Node):
@@ -120,7 +121,7 @@ def clamp(input, min=None, max=None, *, out=None, _names=(ClampBackward1, ClampB
         node = _names[0]((edge(input),), (input,))
         node.x, node.lo, node.hi = input, min, max
         attach(res, node)
-    return res if out is None else out.copy_(res)
+    return res if out is None else write_out(out, res)
 
 
 def _clamp_tensor(input, min, max, out, node_cls):
@@ -147,7 +148,7 @@ def _clamp_tensor(input, min, max, out, node_cls):
         if node.hi is not None and not isinstance(node.hi, Tensor):
             node.hi = input.new_full((), node.hi)
         attach(res, node)
-    return res if out is None else out.copy_(res)
+    return res if out is None else write_out(out, res)
 
 
 clip = clamp
@@ -207,17 +208,18 @@ class LogSoftmaxBackward0(_ActNode):
         return (g - y.exp() * g.sum(self.dim, keepdim=True),)
 
 
-def _softmax_dtype(input, dtype):
-    if dtype is not None:
-        return input.to(dtype)
-    if not input._dtype.is_floating_point:
-        raise NotImplementedError(f"\"softmax_kernel_impl\" not implemented for "
-                                  f"'{D.legacy_name(input._dtype)}'")
-    return input
+def _softmax_dtype(input, dtype, name="softmax"):
+    """The input cast to ``dtype``; torch's NotImplementedError for a non-float result (a
+    backend kernel would otherwise compute in float and label the result int)."""
+    x = input if dtype is None else input.to(dtype)
+    if not x._dtype.is_floating_point:
+        raise NotImplementedError(f"\"{name}_kernel_impl\" not implemented for "
+                                  f"'{D.legacy_name(x._dtype)}'")
+    return x
 
 
 def _softmax_like(name, kernel_name, node_cls, input, dim, dtype):
-    x = _softmax_dtype(input, dtype)
+    x = _softmax_dtype(input, dtype, name)
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1   # torch's legacy implicit-dim rule
     d = _wrap_dim(dim, max(x.ndim, 1))

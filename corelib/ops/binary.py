@@ -101,8 +101,8 @@ def _finish(out, result):
     """Support ``out=``: copy the result into a user-given tensor."""
     if result is None:
         return out
-    result.copy_(out)
-    return result
+    from .inplace import write_out
+    return write_out(result, out)
 
 
 # ------------------------------------------------------------------ add / sub

@@ -12,6 +12,7 @@ from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 from .indexing import (_back, _check_bounds, _normalise, _scalar_for, getitem,
                        index_put_functional)
+from .inplace import write_out
 
 
 class IndexFillBackward0(Node):
@@ -334,7 +335,7 @@ def where(condition, input=None, other=None, *, out=None):
         dev = condition._device
         res = _make(dev.ops.where(condition._data, as_scalar(input, dt), as_scalar(other, dt)),
                     condition._shape, dt, dev)
-        return res if out is None else out.copy_(res)
+        return res if out is None else write_out(out, res)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if condition._device is not dev:
         condition, _ = _same_device(condition, ta if ta is not None else tb)
@@ -349,7 +350,7 @@ def where(condition, input=None, other=None, *, out=None):
         node.db = tb._dtype if tb is not None else None
         attach(res, node)
     if out is not None:
-        return out.copy_(res)
+        return write_out(out, res)
     return res
 
 

@@ -8,6 +8,8 @@ adjacent (where numpy and torch keep them in place).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy
 
 from .. import _dtype as D
@@ -50,9 +52,20 @@ def _as_key_tuple(key):
     return (key,)
 
 
+def _uint8_as_mask(k):
+    """A uint8 index tensor is a mask, as in torch (which warns that this is deprecated)."""
+    if not (isinstance(k, Tensor) and k._dtype is D.uint8):
+        return k
+    warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                  "torch.bool instead.", UserWarning, stacklevel=4)
+    return k.bool()
+
+
 def _expand_key(key, ndim):
     """Tuple key with Ellipsis expanded; counts the dims each entry consumes."""
     key = _as_key_tuple(key)
+    if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key):
+        key = tuple(_uint8_as_mask(k) for k in key)
     consumed = 0
     ellipses = 0
     for k in key:

@@ -21,6 +21,23 @@ def can_cast(src: D.dtype, dst: D.dtype) -> bool:
     return True
 
 
+def write_out(out, result):
+    """``out=``: copy ``result`` into the user's tensor, refusing a cast torch refuses (a
+    float result into an int64 ``out`` would truncate)."""
+    if not can_cast(result._dtype, out._dtype):
+        raise RuntimeError(f"result type {D.legacy_name(result._dtype)} can't be cast to the "
+                           f"desired output type {D.legacy_name(out._dtype)}")
+    return out.copy_(result)
+
+
+NO_GRAD_VIEW = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
+    "to be tracked).")
+
+
 def check_inplace(x):
     """Refuse in-place ops on leaves that require grad (and their views), as torch does."""
     if not is_grad_enabled():
@@ -33,6 +50,8 @@ def check_inplace(x):
                            "operation.")
     if base is None:
         return
+    if x._no_grad_view and base._requires_grad:
+        raise RuntimeError(NO_GRAD_VIEW)
     leaf_view = base._requires_grad and base._grad_fn is None
     if not leaf_view and x._grad_fn is not None:
         # a view of such a leaf view: its view node leads straight to that leaf tensor
@@ -135,6 +154,8 @@ class CopySlices(Node):
 
 def _copy_slices(x, key, value):
     """Give x's base (or x itself) a CopySlices node for a write of ``value`` at x[key]."""
+    if x._no_grad_view and x._base is not None:
+        raise RuntimeError(NO_GRAD_VIEW)
     base = x._base if x._base is not None else x
     view_fn = x._view_fn if x._base is not None else None
     value_t = value if isinstance(value, Tensor) else None
@@ -162,7 +183,7 @@ def fast_binary_(x, other, prim):
 
     Returns None when the fast path does not apply (autograd, promotion, broadcasting of x).
     """
-    if x._requires_grad and is_grad_enabled():
+    if (x._requires_grad or x._no_grad_view) and is_grad_enabled():
         return None
     if isinstance(other, Tensor):
         if other._requires_grad and is_grad_enabled():

@@ -12,6 +12,7 @@ from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
 from ._operands import broadcast_shapes, check_same_device
 from .views import TBackward0
+from .inplace import write_out
 
 
 def _legacy(dt):
@@ -153,7 +154,7 @@ def matmul(input, other, *, out=None):
     else:
         result = _mm(input, other)
     if out is not None:
-        return out.copy_(result)
+        return write_out(out, result)
     return result
 
 
@@ -260,7 +261,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
         node.beta, node.alpha = beta, alpha
         attach(result, node)
     if out is not None:
-        return out.copy_(result)
+        return write_out(out, result)
     return result
 
 

@@ -6,6 +6,7 @@ from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 from ._operands import check_same_device
+from .inplace import write_out
 
 
 class CloneBackward0(Node):
@@ -181,7 +182,7 @@ def cat(tensors, dim=0, *, out=None):
             tuple(t._dtype for t in tensors)
         attach(res, node)
     if out is not None:
-        return out.copy_(res)
+        return write_out(out, res)
     return res
 
 
@@ -200,7 +201,7 @@ def stack(tensors, dim=0, *, out=None):
     d = _wrap_dim(dim, len(first) + 1)
     res = named(cat([t.unsqueeze(d) for t in tensors], d), "StackBackward0")
     if out is not None:
-        return out.copy_(res)
+        return write_out(out, res)
     return res
 
 

@@ -99,9 +99,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None and dtype is not input._dtype:
         # the gradient flows back through the cast (torch's engine casts it the same way)
         input = input.to(dtype)
-    out_dtype = input._dtype if input._dtype.is_floating_point else D.int64
+    # an explicit dtype is the result's (int8 wraps, bool is "any"), as torch
+    out_dtype = input._dtype if input._dtype.is_floating_point or dtype is not None else \
+        D.int64
     dims = reduce_dims(dim, input.ndim)
-    res = _reduce("sum", input, dims, keepdim, out_dtype)
+    res = _reduce("any" if out_dtype is D.bool_ else "sum", input, dims, keepdim, out_dtype)
     if needs_grad(input):
         node = (SumBackward0 if dim is None else SumBackward1)((edge(input),))
         node.shape, node.dims, node.keepdim = input._shape, dims, keepdim
@@ -661,7 +663,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         if not input._shape:
             res = a.clone() if p != 0 else (a != 0).to(input._dtype)
         elif p == 2:
-            res = (a * a).sum(dims, keepdim).sqrt()
+            res = _scaled_norm(a, dims, keepdim, lambda v: (v * v).sum(dims, True).sqrt())
         elif p == 1:
             res = a.sum(dims, keepdim)
         elif p == 0:
@@ -669,7 +671,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         elif math.isinf(p):
             res = (a.amax if p > 0 else a.amin)(dims, keepdim)
         else:
-            res = a.pow(p).sum(dims, keepdim).pow(1.0 / p)
+            res = _scaled_norm(a, dims, keepdim,
+                               lambda v: v.pow(p).sum(dims, True).pow(1.0 / p))
         if wide:
             res = res.to(input._dtype)
     res = _make(res._data, res._shape, res._dtype, res._device)
@@ -680,6 +683,16 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         node.x, node.y, node.p = input, alias, p
         attach(res, node)
     return res
+
+
+def _scaled_norm(a, dims, keepdim, norm_of):
+    """max|x| * norm(x / max|x|): |x|**p under- or overflows long before the norm does
+    (norm([3e-23]) in float32 read 3.74e-23 through the denormal 9e-46)."""
+    from .gather import where
+    m = a.amax(dims, True)
+    scale = where((m > 0) & m.isfinite(), m, 1.0)
+    res = norm_of(a / scale) * scale
+    return res if keepdim else res.reshape(_out_shape(a._shape, dims, False))
 
 
 def _no_grad():
@@ -737,8 +750,8 @@ class CumprodBackward0(_ReduceNode):
 
     def backward(self, g):
         x = self.x
-        if not x._shape:
-            return (g,)
+        if not x._shape or x._shape[self.dims[0]] <= 1:
+            return (g,)         # as torch: the product of one element (so inf gives 1)
         d = self.dims[0]
         if not bool((x == 0).any()):
             y = cumprod(x, d) if is_grad_enabled() else self.y

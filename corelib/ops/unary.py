@@ -15,6 +15,7 @@ from ..autograd import anomaly as _anomaly
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, zeros_like_grad
+from .inplace import write_out
 
 
 class _UnaryNode(Node):
@@ -73,7 +74,7 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
             res._grad_fn = node
             res._requires_grad = True
         if out is not None:
-            out.copy_(res)
+            write_out(out, res)
             return out
         return res
     op.__name__ = prim
@@ -142,12 +143,12 @@ _sign = _unary("sign", SignBackward0, floating=False)
 def sign(input, *, out=None):
     """-1, 0 or 1; torch gives 0 for nan (the backend primitive gives nan)."""
     if input._dtype is D.bool_:
-        return input.clone() if out is None else out.copy_(input)
+        return input.clone() if out is None else write_out(out, input)
     res = _sign(input)
     if input._dtype.is_floating_point:
         ops = input._device.ops
         ops.assign(res._data, ops.where(ops.isnan(res._data), 0.0, res._data))
-    return res if out is None else out.copy_(res)
+    return res if out is None else write_out(out, res)
 
 # --------------------------------------------------------------- exp / log family
 
@@ -234,7 +235,7 @@ def _composite_unary(name, node_cls, compute, keep="input"):
             else:
                 node = node_cls((edge(input),))
             attach(res, node)
-        return res if out is None else out.copy_(res)
+        return res if out is None else write_out(out, res)
     op.__name__ = name
     return op
 
@@ -459,7 +460,7 @@ def _rounding(prim, cls):
         if input._dtype is D.bool_:
             raise NotImplementedError(f"\"{prim}_vml_cpu\" not implemented for 'Bool'")
         if not input._dtype.is_floating_point:   # integers are already rounded
-            return input.clone() if out is None else out.copy_(input)
+            return input.clone() if out is None else write_out(out, input)
         return raw(input, out=out)
     op.__name__ = prim
     op.__doc__ = f"Elementwise {prim} (integer tensors are returned unchanged)."

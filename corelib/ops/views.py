@@ -10,6 +10,7 @@ import math
 
 from .._dtype import dtype as _dtype_cls
 from .._tensor import Tensor, _make, _wrap_dim
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
@@ -27,6 +28,8 @@ def make_view(input, data, shape, node_cls=None, replay=None, args=()):
     base = input._base
     out._base = input if base is None else base
     out._vc = input._shared_vc()
+    if not _grad_state.enabled or input._no_grad_view:
+        out._no_grad_view = True      # torch forbids rebasing its history later (inplace.py)
     if replay is not None:
         out._view_fn = (input._view_fn if base is not None else None, replay)
     if node_cls is not None and needs_grad(input):
@@ -45,6 +48,7 @@ def replay_view(base, view_fn):
 
 
 Tensor._view_fn = None
+Tensor._no_grad_view = False   # made under no_grad (or from such a view)
 
 # -------------------------------------------------------------------------- reshape family
 
