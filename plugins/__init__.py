@@ -6,6 +6,7 @@ contract in :mod:`plugrad.plugins.contract`, and prove their backend with
 section "Writing a backend".
 """
 from .contract import API_VERSION, OPS
+from .dispatch import FallbackWarning
 from .hookspec import hookimpl
 from .registry import PluginWarning, Registry, get_registry
 from .types import BackendSpec, KernelSpec, PluginError
@@ -49,6 +50,6 @@ def unregister(name):
     get_registry().unregister(name)
 
 
-__all__ = ["API_VERSION", "OPS", "BackendSpec", "KernelSpec", "PluginError", "PluginWarning",
-           "Registry", "fallback_report", "get_registry", "hookimpl", "info_table", "register",
-           "supports", "unregister"]
+__all__ = ["API_VERSION", "OPS", "BackendSpec", "FallbackWarning", "KernelSpec", "PluginError",
+           "PluginWarning", "Registry", "fallback_report", "get_registry", "hookimpl",
+           "info_table", "register", "supports", "unregister"]

@@ -11,6 +11,9 @@ Three tiers, by what happens when a backend does not implement an op:
                    the plugin and its distribution; nothing can be done without them.
 * ``primitive`` -- expected. A missing one runs on the ``cpu`` backend with copies in and out
                    and a one-time warning (``PLUGRAD_STRICT_BACKEND=1`` makes that an error).
+                   The four views (``reshape``, ``permute``, ``expand``, ``slice``) are
+                   the exception: required, because a copy on the cpu backend would
+                   lose writes made through the view.
 * ``kernel``    -- optional, fused. The frontend uses it when present and composes the same
                    result from primitives otherwise, silently.
 

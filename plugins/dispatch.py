@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
 import warnings
 from collections import Counter
@@ -17,6 +18,17 @@ from collections import Counter
 from .contract import INDEX_OPS, OPS, RUNTIME
 from .types import PluginError
 
+
+class FallbackWarning(RuntimeWarning):
+    """An op ran on the cpu backend because the tensor's backend does not implement it.
+
+    plugrad's own category, so it can be filtered (or turned into an error) on its own:
+    ``warnings.simplefilter("error", plugrad.plugins.FallbackWarning)``.
+    """
+
+# View primitives cannot fall back: a copy made on the cpu backend shares no memory with the
+# device buffer, so ``x[1] = 5`` through it would be lost. A backend must implement them.
+REQUIRED_VIEWS = tuple(n for n, s in OPS.items() if s.group == "view")
 _DEVICE_BOUND = {"empty", "full", "arange", "from_host", "synchronize"}
 _BUFFER_KINDS = ("buf", "buf|scalar", "opt_buf")
 
@@ -68,7 +80,7 @@ class FallbackCounter:
             warnings.warn(
                 f"plugrad: backend '{backend}' does not implement '{op}'; it runs on the cpu "
                 "backend with copies in and out (set PLUGRAD_STRICT_BACKEND=1 to make this an "
-                "error)", RuntimeWarning, stacklevel=4)
+                "error)", FallbackWarning, stacklevel=_user_stacklevel())
 
     def report(self) -> dict:
         """{'backend.op': number of calls that fell back}, sorted."""
@@ -79,6 +91,19 @@ class FallbackCounter:
         with self.lock:
             self.counts.clear()
             self.warned.clear()
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first caller outside plugrad, for ``warnings.warn`` here.
+
+    A fallback is often reached inside plugrad (a backward pass, ``nn.functional``,
+    indexing); attributed to that frame, the warning would point into plugrad, and a
+    filter on plugrad's modules would hide it. The user's line is what needs changing.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("plugrad"):
+        frame, level = frame.f_back, level + 1
+    return level if frame is not None else 1
 
 
 def strict_backend() -> bool:
@@ -146,6 +171,7 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
     native = set()
     overridden = {}
     missing_runtime = []
+    missing_views = []
     for name, spec in OPS.items():
         fn = getattr(impl, name, None)
         if name in kernels:
@@ -154,6 +180,9 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
         if fn is None:
             if spec.tier == "runtime":
                 missing_runtime.append(name)
+                continue
+            if name in REQUIRED_VIEWS:
+                missing_views.append(name)
                 continue
             if spec.tier == "primitive" and cpu_table is not None:
                 fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter)
@@ -174,6 +203,13 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
             f"{', '.join(missing_runtime)}. Every backend object must define all of "
             f"plugrad.plugins.contract.RUNTIME ({', '.join(RUNTIME)}); add the missing ones "
             "or upgrade the plugin")
+    if missing_views:
+        raise PluginError(
+            f"backend '{table.backend_name}' lacks view primitives: {', '.join(missing_views)}. "
+            f"Views ({', '.join(REQUIRED_VIEWS)}) cannot run on the cpu backend: a copy there "
+            "shares no memory with your buffer, so writes through the view (x[1] = 5, "
+            "x[:, 2].fill_(7)) would be lost. Implement them returning buffers that share "
+            "memory with their input")
     table.native = frozenset(native)
     table.overridden = overridden
     table.impl = impl

@@ -96,3 +96,77 @@ def test_supports_and_the_kit_call_missing_ops_missing(lackdev):
     cells = report.cells()
     assert {cells[(op, "float32")] for op in ("erf", "sort", "cumsum")} == {"miss"}
     assert cells[("exp", "float32")] == "ok" and report.ok
+
+
+class NoLog1pBackend(ArrayModuleBackend):
+    """numpy without log1p, which softplus's forward and backward need."""
+    log1p = None
+
+    def __init__(self, xp, name):
+        super().__init__(xp, name)
+        del self.log1p                 # the ufunc bound on the instance; the class says None
+
+
+class NoSliceBackend(ArrayModuleBackend):
+    """numpy without the slice view."""
+    slice = None
+
+
+def _register(backend_class):
+    name = f"{backend_class.__name__.lower()}{next(_ids)}"
+
+    class Plugin:
+        @hookimpl
+        def plugrad_backends():
+            yield BackendSpec(name=name, load=lambda: backend_class(np, name))
+    get_registry().register(Plugin, name=name)
+    return name
+
+
+def test_fallback_inside_plugrad_warns_with_its_own_category_at_the_users_line(monkeypatch):
+    # issue 17.1: a fallback reached inside nn.functional and backward used to be swallowed
+    monkeypatch.delenv("PLUGRAD_STRICT_BACKEND", raising=False)
+    name = _register(NoLog1pBackend)
+    try:
+        x = plugrad.tensor([0.5, -2.0, 30.0], device=name, requires_grad=True)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("default")
+            plugrad.nn.functional.softplus(x).sum().backward()
+        hits = [w for w in record if issubclass(w.category, plugrad.plugins.FallbackWarning)]
+        assert len(hits) == 1 and f"backend '{name}' does not implement 'log1p'" in \
+            str(hits[0].message)
+        assert hits[0].filename == __file__                # the user's line, not plugrad's
+        assert issubclass(plugrad.plugins.FallbackWarning, RuntimeWarning)
+        assert fallback_report()[f"{name}.log1p"] >= 1
+        t = torch.tensor([0.5, -2.0, 30.0], requires_grad=True)
+        torch.nn.functional.softplus(t).sum().backward()
+        np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-6)
+    finally:
+        get_registry().unregister(name)
+
+
+def test_a_backend_without_a_view_primitive_is_rejected_not_silently_copied():
+    # issue 17.2: slice through a cpu copy made x[1] = 5 a no-op
+    name = _register(NoSliceBackend)
+    try:
+        with pytest.raises(plugrad.plugins.PluginError,
+                           match=rf"backend '{name}' lacks view primitives: slice\. Views "
+                                 r"\(reshape, permute, expand, slice\) cannot run on the cpu"):
+            plugrad.zeros(3, device=name)
+        assert fallback_report().get(f"{name}.slice") is None
+        with pytest.raises(RuntimeError, match="lacks view primitives"):
+            plugrad.zeros(3, device=name)                  # still rejected, not half-loaded
+    finally:
+        get_registry().unregister(name)
+
+
+def test_views_of_a_real_backend_write_through(lackdev):
+    x = plugrad.zeros(3, 4, device=lackdev)
+    x[1] = 5
+    x[:, 2].fill_(7)
+    x.permute(1, 0)[0, 2] = 3
+    want = torch.zeros(3, 4)
+    want[1] = 5
+    want[:, 2].fill_(7)
+    want.permute(1, 0)[0, 2] = 3
+    np.testing.assert_array_equal(x.cpu().numpy(), want.numpy())

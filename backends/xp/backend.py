@@ -1,9 +1,11 @@
 """The array-module backend object: the contract's families mixed over one ``xp``."""
 from __future__ import annotations
 
-from .elementwise import Elementwise, bind_ufuncs
+from ...plugins.contract import OPS
+from .elementwise import UFUNCS, Elementwise, bind_ufuncs
 from .kernels import Kernels
 from .movement import Movement
+from .quiet import SILENT, quiet
 from .random import Random
 from .reduce import Reductions
 from .runtime import Runtime
@@ -15,11 +17,24 @@ DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64",
 class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Kernels, Random):
     """Implements every contract op with a numpy-compatible module ``xp``."""
 
-    def __init__(self, xp, name):
+    def __init__(self, xp, name, quiet=False):
+        """``quiet``: numpy's floating-point warnings off inside every op (torch prints none);
+        cupy raises none, so only the cpu backend asks for it."""
         self.xp = xp
         self.name = name
         self.dtypes = {n: xp.dtype(n) for n in DTYPE_NAMES}
-        bind_ufuncs(self, xp)
+        bind_ufuncs(self, xp, quiet)
+        if quiet:
+            self._quiet_methods()
+
+    def _quiet_methods(self):
+        """Wrap each contract method that can warn (the ufuncs are already bound quiet)."""
+        for name in OPS:
+            if name in SILENT or name in UFUNCS:
+                continue
+            method = getattr(self, name, None)
+            if method is not None:
+                setattr(self, name, quiet(method))
 
     def supports(self, op, dtype):
         """numpy and cupy have no bfloat16; everything else is supported."""

@@ -8,6 +8,7 @@ closure (one Python frame) costs ~50 ns per call; ``functools.partial`` with a k
 from __future__ import annotations
 
 from . import special
+from .quiet import IGNORE, SILENT, enter, leave
 
 UFUNCS = {
     # unary
@@ -41,11 +42,38 @@ def _binary(ufunc):
     return op
 
 
-def bind_ufuncs(backend, xp):
-    """Set one attribute per elementwise primitive on ``backend``."""
+def _unary_quiet(ufunc):
+    def op(x, out=...):
+        token = enter(IGNORE)
+        try:
+            return ufunc(x, out=... if out is None else out)
+        finally:
+            leave(token)
+    return op
+
+
+def _binary_quiet(ufunc):
+    def op(a, b, out=...):
+        token = enter(IGNORE)
+        try:
+            return ufunc(a, b, out=... if out is None else out)
+        finally:
+            leave(token)
+    return op
+
+
+def bind_ufuncs(backend, xp, quiet=False):
+    """Set one attribute per elementwise primitive on ``backend``.
+
+    ``quiet``: numpy's floating-point warnings off inside the ops that can raise them
+    (see :mod:`.quiet`).
+    """
     for name, ufunc_name in UFUNCS.items():
         ufunc = getattr(xp, ufunc_name)
-        wrap = _unary if ufunc.nin == 1 else _binary
+        if quiet and name not in SILENT:
+            wrap = _unary_quiet if ufunc.nin == 1 else _binary_quiet
+        else:
+            wrap = _unary if ufunc.nin == 1 else _binary
         op = wrap(ufunc)
         op.__name__ = op.__qualname__ = name
         setattr(backend, name, op)

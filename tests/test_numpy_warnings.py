@@ -1,0 +1,52 @@
+"""The cpu backend prints none of numpy's floating-point warnings (torch prints none).
+
+Issue 17.8: ``plugrad.log(plugrad.tensor([0., -1.]))`` said "divide by zero encountered in
+log". The backend now turns numpy's warnings off inside its own calls only, so the checks
+hold under ``simplefilter("error")`` and users' own numpy still warns.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import plugrad
+
+CASES = [
+    ("log", lambda T: T.log(T.tensor([0.0, -1.0, 2.0]))),
+    ("div by zero", lambda T: T.tensor([1.0, 0.0, -1.0]) / 0),
+    ("rdiv by zero", lambda T: 1 / T.tensor([0.0, 2.0])),
+    ("inf - inf", lambda T: T.tensor([float("inf")]) - float("inf")),
+    ("exp overflow", lambda T: T.exp(T.tensor([1000.0]))),
+    ("sqrt of negative", lambda T: T.sqrt(T.tensor([-1.0]))),
+    ("to float16", lambda T: T.tensor([1e30]).half()),
+    ("float16 sum", lambda T: T.full((4,), 60000.0, dtype=T.float16).sum()),
+    ("asin out of domain", lambda T: T.asin(T.tensor([2.0]))),
+    ("pow overflow", lambda T: T.tensor([1e30]) ** 4),
+    ("softplus grad", lambda T: _softplus_grad(T)),
+    ("log_softmax of inf", lambda T: T.log_softmax(T.tensor([float("inf"), 0.0]), 0)),
+]
+
+
+def _softplus_grad(T):
+    x = T.tensor([-1e30, 0.0, 1e30], requires_grad=True)
+    T.nn.functional.softplus(x, beta=1e10).sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name,fn", CASES, ids=[c[0] for c in CASES])
+def test_no_numpy_warning_and_torchs_values(name, fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = fn(plugrad)
+        want = fn(torch)
+    np.testing.assert_allclose(got.numpy().astype(np.float64),
+                               want.detach().numpy().astype(np.float64), rtol=1e-6)
+
+
+def test_users_numpy_still_warns():
+    plugrad.log(plugrad.tensor([0.0]))
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        np.log(np.zeros(1))
