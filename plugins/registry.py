@@ -99,6 +99,9 @@ class Registry:
         self._kernels: dict[str, dict] = {}
         self._orphans: dict[str, dict] = {}   # tables of unregistered backends, by name
         self.problems: list[str] = []
+        # entry points that failed to import: name -> "distribution version: error", named
+        # again in "unknown device" errors (the device is most likely theirs)
+        self.failed_imports: dict[str, str] = {}
         self.fallbacks = FallbackCounter()
 
     # ------------------------------------------------------------------- plugin lifecycle
@@ -135,6 +138,8 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:
+                self.failed_imports[ep.name] = (f"distribution {dist_name} {version}: "
+                                                f"{type(exc).__name__}: {exc}")
                 self._problem(f"plugrad plugin '{ep.name}' (distribution {dist_name} "
                               f"{version}) failed to import: {type(exc).__name__}: {exc}\n"
                               f"  entry point: {ep.name} = {ep.value}\n"
@@ -277,9 +282,21 @@ class Registry:
         kind, index = parse_device(device)
         kind = self._aliases.get(kind, kind)
         if kind not in self._backends:
-            raise RuntimeError(f"unknown device {device!r}.{self._did_you_mean(kind)} "
-                               f"{self.describe_devices()}")
+            raise RuntimeError(self._unknown_device(device, kind))
         return kind, index
+
+    def _unknown_device(self, device: str, kind: str) -> str:
+        """The "unknown device" message: close names, the devices there are, and the plugins
+        that failed to import (one of them most likely provides the device)."""
+        message = (f"unknown device {device!r}.{self._did_you_mean(kind)} "
+                   f"{self.describe_devices()}")
+        if self.failed_imports:
+            # the entry point named like the device first
+            names = sorted(self.failed_imports, key=lambda n: (n.lower() != kind.lower(), n))
+            failed = "; ".join(f"'{n}' ({self.failed_imports[n]})" for n in names)
+            message += (f" Plugins that failed to import: {failed}. Fix or reinstall the "
+                        "plugin (python -m plugrad info shows the full error).")
+        return message
 
     def _did_you_mean(self, kind: str) -> str:
         import difflib
@@ -292,8 +309,7 @@ class Registry:
         self.ensure_ready()
         entry = self._backends.get(self._aliases.get(kind, kind))
         if entry is None:
-            raise RuntimeError(f"unknown device {kind!r}.{self._did_you_mean(kind)} "
-                               f"{self.describe_devices()}")
+            raise RuntimeError(self._unknown_device(kind, kind))
         index = 0 if index is None else index
         table = entry.tables.get(index)
         if table is not None and table.impl is not None:

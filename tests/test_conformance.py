@@ -143,7 +143,8 @@ def test_pytest_plugin_on_an_installed_third_party_backend(tmp_path):
     root = make_dist(tmp_path / "site", "plugrad-kitdev", "0.4", {"kitdev": "kitdev_plugin"},
                      {"kitdev_plugin": source})
     env = dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    cmd = [sys.executable, "-m", "pytest", "-p", "plugrad.plugins.conformance.pytest_plugin",
+    # no -p: plugrad's pytest11 entry point loads the plugin (issue 17.3)
+    cmd = [sys.executable, "-m", "pytest",
            "--plugrad-backend", "kitdev", "-q", "-p", "no:cacheprovider",
            "-k", "tanh-float32-contiguous or exp-float32-contiguous or training"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -154,3 +155,14 @@ def test_pytest_plugin_on_an_installed_third_party_backend(tmp_path):
     assert "plugrad conformance: kitdev" in out               # the capability table
     assert "3 failed, 1 passed" in out                        # tanh, and training through it
     assert "training mlp+sgd: loss at step" in out
+
+
+def test_pytest_plugin_by_entry_point_and_by_dash_p_at_once(tmp_path):
+    """The README's older ``-p`` form on top of the entry point registers nothing twice."""
+    cmd = [sys.executable, "-m", "pytest", "-p", "plugrad.plugins.conformance.pytest_plugin",
+           "--plugrad-backend", "cpu", "-q", "-p", "no:cacheprovider",
+           "-k", "exp-float32-contiguous"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "1 passed" in out and "plugrad conformance: cpu" in out

@@ -82,6 +82,12 @@ def test_plugin_whose_import_fails_warns_and_others_load(dists):
         assert part in text, part
     assert reg.table("cpu").add(1.0, 2.0) == 3.0             # the rest still works
     assert reg.problems == [text]
+    # issue 17.6: asking for the device names the plugin that failed and its error
+    for ask in (lambda: reg.canonical("brokendev"), lambda: reg.table("brokendev")):
+        with pytest.raises(RuntimeError, match=r"unknown device 'brokendev'\..*Plugins that "
+                           r"failed to import: 'brokendev' \(distribution plugrad-broken 0\.3: "
+                           r"ModuleNotFoundError: No module named 'not_a_module_anywhere'\)"):
+            ask()
 
 
 def test_strict_mode_raises_on_a_broken_plugin(dists, monkeypatch):
