@@ -93,12 +93,6 @@ def diag(input, diagonal=0):
     return _named(strided_views.diagonal(input, diagonal).clone(), "DiagonalBackward0_copy")
 
 
-def trace(input):
-    if input.ndim != 2:
-        raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
-    return _named(strided_views.diagonal(input).sum(), "TraceBackward0")
-
-
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """Pairwise p-norm distances between the rows of x1 and x2 (batched)."""
     if x1.ndim < 2 or x2.ndim < 2:

@@ -12,8 +12,8 @@
             (y,) = ctx.saved_tensors
             return grad * y
 
-``Exp.apply(x)`` runs forward without recording, then makes the node (``ctx`` itself, named
-``ExpBackward``) the grad_fn of the outputs. A function with several outputs gives each output a
+``Exp.apply(x)`` runs forward without recording, then makes the node (``ctx`` itself, of the
+class ``ExpBackward`` made for ``Exp``, as in torch) the grad_fn of the outputs. A function with several outputs gives each output a
 small selector node; their gradients meet in ``_Slots`` that the engine sums like tensors.
 """
 from __future__ import annotations
@@ -112,7 +112,13 @@ class _OutputSelect(Node):
 
 
 class FunctionMeta(type):
-    """Gives each Function subclass its ``apply``."""
+    """Gives each Function subclass its node classes, named ``<ClassName>Backward`` as torch
+    names them (``type(y.grad_fn).__name__``)."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        cls._backward_cls = type(f"{name}Backward", (FunctionCtx,), {"__slots__": ()})
+        cls._select_cls = type(f"{name}Backward", (_OutputSelect,), {"__slots__": ()})
 
 
 class Function(metaclass=FunctionMeta):
@@ -146,7 +152,7 @@ class Function(metaclass=FunctionMeta):
         from .._tensor import Tensor
         from ..ops._graph import edge
         tensors = [a for a in args if isinstance(a, Tensor)]
-        ctx = FunctionCtx(tuple(edge(a) if isinstance(a, Tensor) else None for a in args))
+        ctx = cls._backward_cls(tuple(edge(a) if isinstance(a, Tensor) else None for a in args))
         ctx.fn_cls = cls
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         ctx.materialize, ctx.non_differentiable, ctx.dirty, ctx.to_save = True, (), (), ()
@@ -181,7 +187,7 @@ class Function(metaclass=FunctionMeta):
             if single:
                 o._grad_fn = ctx
             else:
-                selector = _OutputSelect((ctx,))
+                selector = cls._select_cls((ctx,))
                 selector.index, selector.fn = i, ctx
                 o._grad_fn = selector
             o._requires_grad = True

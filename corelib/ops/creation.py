@@ -160,17 +160,18 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     return t
 
 
+_PYTHON_TYPES = {float: D.float64, int: D.int64, bool: D.bool_}
+
+
 def _check_dtype(dt):
-    if dt is None:
-        return None
-    if isinstance(dt, D.dtype):
+    """A factory's ``dtype`` argument: None or a plugrad dtype. torch takes no strings or
+    numpy dtypes there (``zeros(2, dtype="float32")`` is a TypeError), so neither do we."""
+    if dt is None or isinstance(dt, D.dtype):
         return dt
-    if isinstance(dt, str) and dt in D.ALIASES:
-        return D.ALIASES[dt]
-    try:
-        return D.from_numpy(dt)
-    except TypeError:
-        raise TypeError(f"dtype must be a plugrad dtype, got {dt!r}") from None
+    python_type = _PYTHON_TYPES.get(dt) if isinstance(dt, type) else None
+    if python_type is not None:                 # torch takes float, int and bool
+        return python_type
+    raise TypeError(f"argument 'dtype' must be torch.dtype, not {type(dt).__name__}")
 
 
 def as_tensor(data, dtype=None, device=None):

@@ -213,6 +213,17 @@ class BasicIndexBackward(Node):
         return (slice_backward(g, self.shape, slices),)
 
 
+_BASIC_NODES: dict = {}
+
+
+def _basic_node_class(label):
+    """The node class named ``label`` (``type(y.grad_fn).__name__`` is torch's name too)."""
+    cls = _BASIC_NODES.get(label)
+    if cls is None:
+        cls = _BASIC_NODES[label] = type(label, (BasicIndexBackward,), {"__slots__": ()})
+    return cls
+
+
 def basic_index(x, slices, shape, label="SliceBackward0"):
     """View of x through one (start, stop, step) per axis, then reshaped to ``shape``."""
     ops = x._device.ops
@@ -223,7 +234,7 @@ def basic_index(x, slices, shape, label="SliceBackward0"):
         data = ops.reshape(data, shape)
     view = make_view(x, data, shape, None, ("_basic_index", (slices, shape, label)))
     if needs_grad(x):
-        node = BasicIndexBackward((edge(x),))
+        node = _basic_node_class(label)((edge(x),))
         node.shape, node.args, node.label = x._shape, slices, label
         attach(view, node)
     return view

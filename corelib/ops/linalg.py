@@ -279,6 +279,14 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     return named(prod + (input if beta == 1 else input * beta), "AddmvBackward0")
 
 
+def trace(input):
+    """Sum of the main diagonal of a matrix."""
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
+    from .strided_views import diagonal
+    return named(diagonal(input).sum(), "TraceBackward0")
+
+
 def tensordot(a, b, dims=2):
     if isinstance(dims, int):
         dims_a = list(range(a.ndim - dims, a.ndim))

@@ -16,6 +16,14 @@ from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 
 
+def dim_or_axis(name, dim, axis, default=None):
+    """torch accepts numpy's ``axis=`` for ``dim=``; giving both is a TypeError."""
+    if dim is not default:
+        raise TypeError(f"{name}() received an invalid combination of arguments: got both "
+                        "'dim' and its alias 'axis'")
+    return axis
+
+
 def reduce_dims(dim, ndim):
     """Normalise ``dim`` (None, int or sequence) to a sorted tuple of unique axes."""
     if dim is None:
@@ -80,8 +88,10 @@ class SumBackward1(SumBackward0):
 _ALL_AXES = tuple(tuple(range(n)) for n in range(33))
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """Sum over ``dim`` (all dims by default); integer and bool inputs sum as int64."""
+    if axis is not None:
+        dim = dim_or_axis("sum", dim, axis)
     if dim is None and dtype is None and input._dtype.is_floating_point and input._shape \
             and not keepdim:
         # fast path for the most common call, loss.sum(): no dim bookkeeping
@@ -122,8 +132,10 @@ class MeanBackward1(MeanBackward0):
     __slots__ = ()
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """Arithmetic mean; floating dtypes only (as torch)."""
+    if axis is not None:
+        dim = dim_or_axis("mean", dim, axis)
     if isinstance(dim, D.dtype):
         dim, dtype = None, dim
     out_dtype = dtype or input._dtype
@@ -155,13 +167,17 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return res
 
 
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
+def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """Sum treating nan as zero."""
+    if axis is not None:
+        dim = dim_or_axis("nansum", dim, axis)
     return named(sum(input.masked_fill(input.isnan(), 0), dim, keepdim, dtype=dtype),
                  "NansumBackward0")
 
 
-def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    if axis is not None:
+        dim = dim_or_axis("nanmean", dim, axis)
     keep = input.isnan().logical_not()
     return nansum(input, dim, keepdim, dtype=dtype) / keep.sum(dim, keepdim)
 
@@ -200,7 +216,9 @@ def _exclusive_product(x, dim):
     return left * right
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    if axis is not None:
+        dim = dim_or_axis("prod", dim, axis)
     out_dtype = dtype or (input._dtype if input._dtype.is_floating_point else D.int64)
     dims = reduce_dims(dim, input.ndim)
     res = _reduce("prod", input, dims, keepdim, out_dtype)
@@ -331,12 +349,16 @@ def _extreme(name, prim, arg_prim, full_node, dim_node, input, dim, keepdim):
     return return_types[name](values, indices)
 
 
-def max(input, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False, *, axis=None):
     """Maximum of all elements; or (values, indices) along ``dim``; or maximum(a, b)."""
+    if axis is not None:
+        dim = dim_or_axis("max", dim, axis)
     return _extreme("max", "max", "argmax", MaxBackward1, MaxBackward0, input, dim, keepdim)
 
 
-def min(input, dim=None, keepdim=False):
+def min(input, dim=None, keepdim=False, *, axis=None):
+    if axis is not None:
+        dim = dim_or_axis("min", dim, axis)
     return _extreme("min", "min", "argmin", MinBackward1, MinBackward0, input, dim, keepdim)
 
 
@@ -358,11 +380,15 @@ def _amax(name, prim, node_cls, input, dim, keepdim):
     return res
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, axis=None):
+    if axis is not None:
+        dim = dim_or_axis("amax", dim, axis, ())
     return _amax("amax", "max", AmaxBackward0, input, dim, keepdim)
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, axis=None):
+    if axis is not None:
+        dim = dim_or_axis("amin", dim, axis, ())
     return _amax("amin", "min", AminBackward0, input, dim, keepdim)
 
 
@@ -394,13 +420,17 @@ def _arg_extreme(name, input, dim, keepdim):
     return res
 
 
-def argmax(input, dim=None, keepdim=False):
+def argmax(input, dim=None, keepdim=False, *, axis=None):
     """Index of the first maximum (nan counts as the maximum)."""
+    if axis is not None:
+        dim = dim_or_axis("argmax", dim, axis)
     return _arg_extreme("argmax", input, dim, keepdim)
 
 
-def argmin(input, dim=None, keepdim=False):
+def argmin(input, dim=None, keepdim=False, *, axis=None):
     """Index of the first minimum (nan counts as the minimum)."""
+    if axis is not None:
+        dim = dim_or_axis("argmin", dim, axis)
     return _arg_extreme("argmin", input, dim, keepdim)
 
 
@@ -419,12 +449,16 @@ def _truthy(input):
     return input != 0
 
 
-def any(input, dim=None, keepdim=False):
+def any(input, dim=None, keepdim=False, *, axis=None):
     """True where any element is non-zero; uint8 inputs give uint8, as torch."""
+    if axis is not None:
+        dim = dim_or_axis("any", dim, axis)
     return _logical_reduce("any", input, dim, keepdim)
 
 
-def all(input, dim=None, keepdim=False):
+def all(input, dim=None, keepdim=False, *, axis=None):
+    if axis is not None:
+        dim = dim_or_axis("all", dim, axis)
     return _logical_reduce("all", input, dim, keepdim)
 
 
@@ -551,13 +585,17 @@ def _var_like(cls, input, dim, unbiased, keepdim, correction):
     return res
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
     """Variance with Bessel's correction by default (``correction=1``), as torch."""
+    if axis is not None:
+        dim = dim_or_axis("var", dim, axis)
     return _var_like(VarBackward0, input, dim, unbiased, keepdim, correction)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
     """Standard deviation, sqrt(var); its gradient is zero where it is zero (as torch)."""
+    if axis is not None:
+        dim = dim_or_axis("std", dim, axis)
     return _var_like(StdBackward0, input, dim, unbiased, keepdim, correction)
 
 

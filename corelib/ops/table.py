@@ -183,6 +183,7 @@ def _ops():
     _op("mm",                "linalg.mm",                 "fm",  "")
     _op("mv",                "linalg.mv",                 "fm",  "")
     _op("tensordot",         "linalg.tensordot",          "f",   "")
+    _op("trace",             "linalg.trace",              "fm",  "")
 
     # ------------------------------------------------------------------ reduce
     _op("all",               "reduce.all",                "fm",  "all")

@@ -1,0 +1,113 @@
+"""Small PyTorch behaviours users notice (issue 17.13/17.14), each checked against torch.
+
+grad_fn class names, the ``axis=`` alias of ``dim=``, ``Tensor.trace``, and the factories'
+``dtype`` argument rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import plugrad
+
+
+def _custom_function(T):
+    class Double(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class Split(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1, x * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a + 3 * b
+    return Double, Split
+
+
+def test_custom_function_grad_fn_class_is_named_after_the_function():
+    names = []
+    for T in (plugrad, torch):
+        Double, Split = _custom_function(T)
+        x = T.ones(3, requires_grad=True)
+        y = Double.apply(x)
+        a, b = Split.apply(x)
+        names.append((type(y.grad_fn).__name__, type(a.grad_fn).__name__,
+                       type(b.grad_fn).__name__, y.grad_fn.name()))
+        (y.sum() + a.sum() + b.sum()).backward()
+        assert x.grad.tolist() == [6.0, 6.0, 6.0]
+    assert names[0] == names[1] == ("DoubleBackward", "SplitBackward", "SplitBackward",
+                                    "DoubleBackward")
+
+
+KEYS = [(slice(1, None),), (1,), (None,), (Ellipsis,), (slice(None, None, 2),),
+        (slice(None), 1), (0, slice(1, None)), (slice(None), None)]
+
+
+@pytest.mark.parametrize("key", KEYS, ids=[repr(k) for k in KEYS])
+def test_basic_indexing_grad_fn_class_names_match_torch(key):
+    got = plugrad.ones(3, 4, requires_grad=True)[key].grad_fn
+    want = torch.ones(3, 4, requires_grad=True)[key].grad_fn
+    assert type(got).__name__ == type(want).__name__ == got.name()
+
+
+@pytest.mark.parametrize("fn", ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin",
+                                "std", "var", "any", "all", "nansum", "nanmean"])
+def test_axis_is_an_alias_of_dim(fn):
+    data = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    for axis in (0, 1):
+        got = getattr(plugrad.tensor(data), fn)(axis=axis)
+        want = getattr(torch.tensor(data), fn)(axis=axis)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        got = getattr(plugrad, fn)(plugrad.tensor(data), axis=axis)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    values, indices = plugrad.tensor(data).max(axis=1)
+    assert indices.tolist() == torch.tensor(data).max(axis=1).indices.tolist()
+    with pytest.raises(TypeError, match=r"sum\(\) received an invalid combination of "
+                                        "arguments: got both 'dim' and its alias 'axis'"):
+        plugrad.tensor(data).sum(0, axis=1)
+    with pytest.raises(TypeError):
+        torch.tensor(data).sum(0, axis=1)
+
+
+def test_tensor_trace_and_its_gradient():
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x, t = plugrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, z = x.trace(), t.trace()
+    assert y.item() == z.item() and type(y.grad_fn).__name__ == type(z.grad_fn).__name__
+    y.backward()
+    z.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    with pytest.raises(RuntimeError, match="trace: expected a matrix, but got tensor with dim 1"):
+        plugrad.ones(3).trace()
+    with pytest.raises(RuntimeError, match="expected a matrix"):
+        torch.ones(3).trace()
+
+
+@pytest.mark.parametrize("bad", ["float32", np.float32, np.dtype("float32")],
+                         ids=["str", "numpy-type", "numpy-dtype"])
+@pytest.mark.parametrize("factory", [
+    lambda T, d: T.zeros(2, dtype=d), lambda T, d: T.ones(2, dtype=d),
+    lambda T, d: T.full((2,), 1.0, dtype=d), lambda T, d: T.tensor([1.0], dtype=d),
+    lambda T, d: T.arange(3, dtype=d), lambda T, d: T.zeros_like(T.ones(2), dtype=d)])
+def test_factory_dtype_must_be_a_torch_dtype(factory, bad):
+    with pytest.raises(TypeError) as want:
+        factory(torch, bad)
+    with pytest.raises(TypeError, match=r"argument 'dtype' must be torch\.dtype, not "
+                                        f"{type(bad).__name__}"):
+        factory(plugrad, bad)
+    assert "dtype" in str(want.value)
+
+
+@pytest.mark.parametrize("python_type", [float, int, bool])
+def test_factory_dtype_takes_python_types_as_torch(python_type):
+    assert str(plugrad.zeros(2, dtype=python_type).dtype) == \
+        str(torch.zeros(2, dtype=python_type).dtype)
