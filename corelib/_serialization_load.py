@@ -1,9 +1,12 @@
-"""The loading half of :mod:`plugrad.serialization`: a restricted unpickler, validated storage
-reads, and map_location.
+"""The loading half of :mod:`plugrad.serialization`: the allow-list, the guarded rebuild
+functions, storages and their views, map_location.
 
-Nothing in the file can name a callable outside :func:`_allowed_globals` (plus what the user
-allow-lists), so unpickling cannot run code; the rebuild functions check every size, offset and
-stride against the bytes actually present before allocating.
+Unpickling goes through :class:`~plugrad._serialization_unpickler.RestrictedUnpickler`: a file
+can name no callable outside :func:`_allowed_globals` (plus what the user allow-lists), every
+allow-listed callable checks its arguments and charges what it makes against a budget
+proportional to the file's size, and the rebuild functions check every size, offset and stride
+against the bytes actually present before allocating. Tensors that shared a storage when saved
+share it after loading (they are views of one tensor per storage).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import io
 import os
 import pickle
 import struct
+import warnings
 import zipfile
 import zlib
 from collections import Counter, OrderedDict
@@ -18,6 +22,9 @@ from collections import Counter, OrderedDict
 import numpy
 
 from . import _dtype as D
+from ._serialization_unpickler import (_ENTRY, _SLOT, Guarded, Pending,
+                                       RestrictedUnpickler)
+from ._serialization_storage import LoadedStorage, place, tensor_over, widens_bfloat16
 from ._tensor import Size, Tensor
 
 _STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
@@ -25,11 +32,11 @@ _STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
                    "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
                    "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool"}
 _MAGIC = 0x1950a86a20f9469cfc6c
-# a compressed storage may inflate at most this much (torch writes storages uncompressed)
+# a compressed member may inflate at most this much (torch writes every member uncompressed)
 _INFLATE_RATIO, _INFLATE_FREE = 32, 1 << 20
 _AMPLIFY_RATIO, _AMPLIFY_FREE = 16, 64 << 20
-# a view with more elements than its storage (zero or overlapping strides) is materialized;
-# beyond this it is refused rather than allocated (a 200-byte file asked for 1e12 elements)
+# a view with more elements than its storage (zero or overlapping strides) beyond this is
+# refused (a 200-byte file asked for 1e12 elements)
 _OVERLAP_FREE, _OVERLAP_RATIO = 64 << 20, 16
 _safe_globals: set = set()
 
@@ -76,38 +83,14 @@ def _user_globals():
 
 
 def _allowed_globals():
-    from ._device import device
-    allowed = {
-        "collections.OrderedDict": OrderedDict, "collections.Counter": Counter,
-        "builtins.set": set, "builtins.frozenset": frozenset,
-        "builtins.complex": complex, "builtins.bytearray": _bytearray,
-        "builtins.bytes": _bytes,                   # protocol 2 writes b"" as bytes()
-        # (no builtins.range: set(range(10**9)) is a 60-byte file that allocates ~60 GB)
-        "builtins.slice": slice,
-        "_codecs.encode": _codecs_encode,           # how protocol 2 stores bytes
-        # classes only as markers for _rebuild_from_type_v2: calling Tensor(10**12) from a
-        # file would allocate whatever the file asks for
-        "torch.Size": Size, "torch.device": device, "torch.Tensor": _TENSOR_TYPE,
-        "torch.nn.parameter.Parameter": _PARAMETER_TYPE,
-        "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
-        "torch._utils._rebuild_tensor": _rebuild_tensor_v1,
-        "torch._utils._rebuild_parameter": _rebuild_parameter_torch,
-        "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
-        "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
-        # plain pickle.dumps of a plugrad tensor (Tensor.__reduce_ex__)
-        "plugrad.serialization._rebuild_tensor": _rebuild_tensor,
-        "plugrad.serialization._rebuild_parameter": _rebuild_parameter,
-        "plugrad._serialization_load._rebuild_tensor": _rebuild_tensor,
-        "plugrad._serialization_load._rebuild_parameter": _rebuild_parameter,
-        "plugrad._dtype._by_name": D.from_name,
-        "numpy.core.multiarray._reconstruct": _np_reconstruct,
-        "numpy._core.multiarray._reconstruct": _np_reconstruct,
-        "numpy._core.numeric._frombuffer": _np_frombuffer,
-        "numpy.core.numeric._frombuffer": _np_frombuffer,
-        # a marker, not the class: numpy.ndarray((3 * 10**9,), dtype) called from a file
-        # would allocate whatever it declares
-        "numpy.ndarray": _NDARRAY, "numpy.dtype": numpy.dtype,
-    }
+    """What a checkpoint may name: what ``torch.save`` writes for tensors, parameters, state
+    dicts, optimizer state and plain containers, plus plugrad's own plain-pickle names.
+
+    Not here (torch refuses them too): ``frozenset``, ``slice``, ``range``, numpy scalars and
+    numpy arrays outside a plugrad tensor's pickle. Protocol 2 writes ``bytes`` as
+    ``_codecs.encode(str, 'latin1')``, so that is the only encoding accepted.
+    """
+    allowed = dict(_GUARDS)
     for d in D.ALL:
         allowed[f"torch.{d.name}"] = d
     for name, dt in _STORAGE_DTYPES.items():
@@ -115,34 +98,105 @@ def _allowed_globals():
     return allowed
 
 
-def _codecs_encode(text, encoding="utf-8"):
-    import codecs
-    if not isinstance(text, str):
-        raise pickle.UnpicklingError("_codecs.encode expects a str")
-    return codecs.encode(text, encoding)
+def _fail(message):
+    raise pickle.UnpicklingError(f"corrupt checkpoint: {message}")
 
 
-def _bytes(data=b"", *args):
-    if not isinstance(data, (bytes, str)):   # bytes(n) would allocate n bytes
-        raise pickle.UnpicklingError("bytes may only be rebuilt from bytes or str")
-    return bytes(data, *args)
+def _exact(value, types, what):
+    if type(value) not in types:
+        _fail(f"{what} must be {' or '.join(t.__name__ for t in types)}, got "
+              f"{type(value).__name__}")
+    return value
 
 
-def _bytearray(data=b"", *args):
-    if not isinstance(data, (bytes, str)):   # bytearray(n) would allocate n bytes
-        raise pickle.UnpicklingError("bytearray may only be rebuilt from bytes")
-    return bytearray(data, *args)
+def _ordered_dict(u, items=()):
+    # torch writes OrderedDict() and fills it with SETITEMS; python 2 passed [[k, v], ...]
+    _exact(items, (list, tuple), "OrderedDict's items")
+    if not all(type(p) in (list, tuple) and len(p) == 2 for p in items):
+        _fail("OrderedDict's items must be (key, value) pairs")
+    u.budget.spend(_ENTRY * len(items), "an OrderedDict")
+    u.charge_keys([p[0] for p in items], "OrderedDict keys")
+    return OrderedDict(items)
+
+
+def _counter(u, mapping=None):
+    if mapping is None:
+        return Counter()
+    _exact(mapping, (dict, OrderedDict, Counter), "Counter's argument")
+    u.budget.spend(_ENTRY * len(mapping), "a Counter")
+    u.charge_keys(list(mapping), "Counter keys")
+    return Counter(mapping)
+
+
+def _set(u, items=()):
+    _exact(items, (list, tuple), "set's items")
+    u.budget.spend(_ENTRY * len(items), "a set")
+    u.charge_keys(items, "set items")
+    return set(items)
+
+
+def _complex(u, real=0.0, imag=0.0):
+    _exact(real, (int, float), "complex's real part")
+    _exact(imag, (int, float), "complex's imaginary part")
+    return complex(real, imag)
+
+
+def _bytearray(u, data=b""):
+    _exact(data, (bytes, bytearray), "bytearray's data")   # bytearray(n) would allocate n
+    u.budget.spend(len(data), "a bytearray")
+    return bytearray(data)
+
+
+def _bytes(u, *args):
+    if args:   # bytes(10**10) would allocate ten gigabytes for a 40-byte file
+        _fail("bytes may only be rebuilt from bytes (protocol 2 writes them as "
+              "_codecs.encode(str, 'latin1'), and b'' as bytes())")
+    return b""
+
+
+def _codecs_encode(u, text, encoding="utf-8", errors="strict"):
+    # what protocol 2 writes for bytes; any other codec is refused: utf-32 quadruples a
+    # memo-referenced string on every call, punycode takes quadratic time
+    _exact(text, (str,), "_codecs.encode's text")
+    if encoding not in ("latin1", "latin-1") or errors != "strict":
+        _fail(f"_codecs.encode is only allowed with 'latin1' (how protocol 2 stores bytes), "
+              f"got {encoding!r:.40}")
+    u.budget.spend(len(text), "_codecs.encode")
+    return text.encode("latin-1")
+
+
+def _size(u, dims=()):
+    _exact(dims, (tuple, list), "torch.Size's dims")
+    for d in dims:
+        _exact(d, (int,), "a torch.Size dim")
+    u.budget.spend(_SLOT * len(dims), "a torch.Size")
+    return Size(dims)
+
+
+def _device_call(u, spec, index=None):
+    from ._device import device
+    _exact(spec, (str,), "a device type")
+    if index is not None:
+        _exact(index, (int,), "a device index")
+    if len(spec) > 64:
+        _fail(f"device string of {len(spec)} characters")
+    return device(spec) if index is None else device(spec, index)
+
+
+def _dtype_by_name(u, name):
+    _exact(name, (str,), "a dtype name")
+    try:
+        return D.from_name(name)
+    except KeyError:
+        _fail(f"unknown dtype {name!r:.40}")
 
 
 class _Marker:
+    """A class named by a checkpoint only as a tag (calling it would allocate at will)."""
     __slots__ = ("name",)
 
     def __init__(self, name):
         self.name = name
-
-    def __call__(self, *args, **kwargs):
-        raise pickle.UnpicklingError(f"{self.name} may not be called from a checkpoint (it "
-                                     "would allocate whatever the file declares)")
 
     def __repr__(self):
         return self.name
@@ -159,52 +213,118 @@ class _StorageType:
     def __init__(self, dtype, name):
         self.dtype, self.name = dtype, name
 
+    def __repr__(self):
+        return f"torch.{self.name}"
 
-class _Unpickler(pickle.Unpickler):
-    """``find_class`` answers only allow-listed names; ``persistent_load`` reads storages."""
 
-    def __init__(self, file, loader=None, extra=None):
-        super().__init__(file)
-        self._loader = loader
-        self._allowed = dict(_allowed_globals(), **(extra or {}), **_user_globals())
+# ============================================================================ numpy
+# numpy arrays appear in a plain pickle of a plugrad tensor (Tensor.__reduce_ex__); they are
+# rebuilt only as arguments of plugrad's _rebuild_tensor, never returned (torch refuses numpy
+# globals by default too), from numeric dtypes whose bytes are all in the file
+_NUMPY_CODES = frozenset(d.np.str[1:] for d in D.ALL if d.np is not None)
 
-    def find_class(self, module, name):
-        if module == "__builtin__":   # protocol 2 spells Python 3's builtins this way
-            module = "builtins"
-        full = f"{module}.{name}"
-        obj = self._allowed.get(full)
-        if obj is None:
-            raise pickle.UnpicklingError(
-                f"Weights only load failed: unsupported global: GLOBAL {full} was not an "
-                "allowed global. plugrad.load never runs code from a file; if you trust its "
-                f"source, allow-list it with plugrad.serialization.add_safe_globals([{full}]) "
-                "or load with weights_only=False.")
-        return obj
 
-    def persistent_load(self, pid):
-        if self._loader is None:
-            raise pickle.UnpicklingError("a persistent storage reference outside a checkpoint "
-                                         "archive")
-        return self._loader.storage(pid)
+class _NumpyDtype(Pending):
+    """``numpy.dtype(code, False, True)`` then BUILD ``(3, byteorder, None, ..., 0)``."""
+    __slots__ = ("dtype",)
+
+    def __init__(self, code):
+        self.dtype = numpy.dtype(code)
+
+    def build(self, u, state):
+        if type(state) is not tuple or len(state) != 8 or state[0] != 3 or \
+                state[1] not in ("<", ">", "|", "=") or state[2:] != (None, None, None, -1, -1, 0):
+            _fail(f"numpy dtype state {state!r:.80} (only plain numeric dtypes are loaded)")
+        if state[1] in "<>":
+            self.dtype = self.dtype.newbyteorder(state[1])
+
+
+class _NumpyArray(Pending):
+    """``_reconstruct(ndarray, (0,), b'b')`` then BUILD ``(1, shape, dtype, fortran, raw)``."""
+    __slots__ = ("array",)
+
+    def __init__(self):
+        self.array = None
+
+    def build(self, u, state):
+        if self.array is not None or type(state) is not tuple or len(state) != 5 or \
+                state[0] != 1 or type(state[3]) is not bool:
+            _fail(f"numpy array state {state!r:.80}")
+        self.array = _host_array(u, state[4], state[2], state[1], "F" if state[3] else "C")
+
+
+def _host_array(u, raw, dtype, shape, order):
+    if not isinstance(dtype, _NumpyDtype):
+        _fail(f"numpy array of dtype {dtype!r:.60}")
+    u.pending.pop(id(dtype), None)
+    dtype = dtype.dtype
+    _exact(raw, (bytes, bytearray), "numpy array data")   # (10**12 'S0' items in 0 bytes)
+    _exact(shape, (tuple,), "numpy array shape")
+    numel = 1
+    for n in shape:
+        if type(n) is not int or n < 0:
+            _fail(f"numpy array shape {shape!r:.80}")
+        numel *= n
+    if numel * dtype.itemsize != len(raw) or order not in ("C", "F"):
+        _fail(f"numpy array of shape {shape!r:.80} and dtype {dtype} needs "
+              f"{numel * dtype.itemsize} bytes, the file holds {len(raw)}")
+    u.budget.spend(len(raw), "a numpy array")
+    return numpy.frombuffer(raw, dtype=dtype).reshape(shape, order=order)
+
+
+def _np_dtype(u, code, align=False, copy=True):
+    if type(code) is not str or code not in _NUMPY_CODES:
+        _fail(f"numpy dtype {code!r:.40} (only {sorted(_NUMPY_CODES)} are loaded)")
+    d = _NumpyDtype(code)
+    u.pending[id(d)] = d
+    return d
+
+
+def _np_reconstruct(u, cls, shape, code):
+    if cls is not _NDARRAY or shape != (0,) or type(code) is not bytes:
+        _fail("only an empty numpy.ndarray may be reconstructed (its state fills it)")
+    a = _NumpyArray()
+    u.pending[id(a)] = a
+    return a
+
+
+def _np_frombuffer(u, buf, dtype, shape, order):
+    a = _NumpyArray()
+    a.array = _host_array(u, buf, dtype, shape, order)
+    u.pending[id(a)] = a
+    return a
+
+
+def _take_array(u, a):
+    if u._trusted and isinstance(a, numpy.ndarray):    # weights_only=False: numpy's own
+        return a
+    if not isinstance(a, _NumpyArray) or a.array is None:
+        raise pickle.UnpicklingError("a pickled tensor must carry a numeric numpy array")
+    u.pending.pop(id(a), None)
+    return a.array
 
 
 # ============================================================================ rebuilding
-class _LoadedStorage:
-    """A storage read from the archive: its host bytes as a 1-D numpy array, where it goes."""
-    __slots__ = ("array", "dtype", "location", "device", "loader")
-
-
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+def _rebuild_tensor_v2(u, storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
     """torch._utils._rebuild_tensor_v2: a view of ``storage``, validated, then placed."""
-    if not isinstance(storage, _LoadedStorage):
+    if not isinstance(storage, LoadedStorage):
         raise pickle.UnpicklingError("_rebuild_tensor_v2 expects a storage from the archive, "
                                      f"got {type(storage).__name__}")
     size, stride = _ints(size, "size"), _ints(stride, "stride")
-    if not isinstance(storage_offset, int):   # (a tensor here has an __index__ that raises)
+    if type(storage_offset) is not int:   # (a tensor here has an __index__ that raises)
         raise pickle.UnpicklingError(f"corrupt checkpoint: tensor storage offset must be an "
                                      f"int, got {type(storage_offset).__name__}")
-    offset = int(storage_offset)
+    _exact(requires_grad, (bool,), "requires_grad")
+    u.budget.spend(_ENTRY * (1 + len(size)), "a tensor")
+    t = _view(storage, storage_offset, size, stride)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _view(storage, offset, size, stride):
+    """Check ``(offset, size, stride)`` against ``storage``, then the tensor over it."""
     if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size + stride):
         raise RuntimeError(f"corrupt checkpoint: invalid tensor view (offset {offset}, size "
                            f"{list(size)}, stride {list(stride)})")
@@ -223,53 +343,46 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
         raise RuntimeError(f"corrupt checkpoint: a tensor view of size {list(size)} (stride "
                            f"{list(stride)}) repeats its storage of {numel} elements; "
                            f"materializing it would allocate {count * item} bytes")
-    if storage.loader is not None:
-        storage.loader.spend(count * item, size)
-    view = numpy.lib.stride_tricks.as_strided(storage.array[offset:] if numel else storage.array,
-                                              shape=size,
-                                              strides=tuple(s * item for s in stride))
-    t = _place(numpy.array(view), storage.dtype, storage.device)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return tensor_over(storage, offset, size, stride, storage.loader.spend)
 
 
-def _rebuild_tensor_v1(storage, storage_offset, size, stride):
-    return _rebuild_tensor_v2(storage, storage_offset, size, stride)
+
+def _rebuild_tensor_v1(u, storage, storage_offset, size, stride):
+    return _rebuild_tensor_v2(u, storage, storage_offset, size, stride)
 
 
-def _rebuild_parameter_torch(data, requires_grad, backward_hooks=None):
+def _rebuild_parameter_torch(u, data, requires_grad, backward_hooks=None):
     from .nn.parameter import Parameter
+    _exact(requires_grad, (bool,), "requires_grad")
     return Parameter(_check_tensor(data), requires_grad)
 
 
-def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
-    param = _rebuild_parameter_torch(data, requires_grad)
+def _rebuild_parameter_with_state(u, data, requires_grad, backward_hooks, state):
     if state:
         raise pickle.UnpicklingError("parameters with extra Python state are not supported")
-    return param
+    return _rebuild_parameter_torch(u, data, requires_grad)
 
 
-def _rebuild_from_type_v2(func, new_type, args, state):
+def _rebuild_from_type_v2(u, func, new_type, args, state):
     """torch's wrapper for tensor subclasses: only Tensor and Parameter without state."""
     from .nn.parameter import Parameter
-    if func not in (_rebuild_tensor_v2, _rebuild_parameter_torch, _rebuild_tensor_v1) or \
+    if func not in (_REBUILD_V2, _REBUILD_V1, _REBUILD_PARAMETER) or \
             new_type not in (_TENSOR_TYPE, _PARAMETER_TYPE):
         raise pickle.UnpicklingError("unsupported tensor subclass in checkpoint")
-    t = func(*args)
-    if new_type is _PARAMETER_TYPE and not isinstance(t, Parameter):
-        t = Parameter(t, t.requires_grad)
     if state:
         raise pickle.UnpicklingError("tensors with extra Python attributes are not supported")
+    t = u.call(func, args)
+    if new_type is _PARAMETER_TYPE and not isinstance(t, Parameter):
+        t = Parameter(t, t.requires_grad)
     return t
 
 
 def _rebuild_tensor(array, dtype, device, requires_grad):
-    """Inverse of ``Tensor.__reduce_ex__`` (a plain pickle of a tensor)."""
+    """Inverse of ``Tensor.__reduce_ex__`` (what ``pickle.loads`` of a plugrad tensor calls)."""
     if not isinstance(array, numpy.ndarray) or array.dtype.hasobject:
         raise pickle.UnpicklingError("a pickled tensor must carry a numeric numpy array")
     dt = D.from_name(dtype)
-    t = _place(array.astype(dt.np or numpy.float32, copy=False), dtype, _device(device))
+    t = place(array.astype(dt.np or numpy.float32), dtype, _device(device))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -280,29 +393,27 @@ def _rebuild_parameter(array, dtype, device, requires_grad):
     return Parameter(_rebuild_tensor(array, dtype, device, False), requires_grad)
 
 
-def _np_reconstruct(cls, shape, dtype):
-    # numpy pickles an empty array here and fills it by __setstate__, which checks sizes
-    if cls is not _NDARRAY or int(numpy.prod(shape)) != 0:
-        raise pickle.UnpicklingError("only an empty numpy.ndarray may be reconstructed")
-    return numpy.ndarray.__new__(numpy.ndarray, shape, dtype)
+def _load_pickled_tensor(u, array, dtype, device, requires_grad, parameter=False):
+    """``_rebuild_tensor``/``_rebuild_parameter`` named by a file ``plugrad.load`` reads."""
+    array = _take_array(u, array)
+    _exact(dtype, (str,), "a dtype name")
+    _exact(device, (str,), "a device")
+    _exact(requires_grad, (bool,), "requires_grad")
+    _dtype_by_name(u, dtype)
+    u.budget.spend(array.nbytes, "a tensor")
+    rebuild = _rebuild_parameter if parameter else _rebuild_tensor
+    return rebuild(array, dtype, device, requires_grad)
 
 
-def _np_frombuffer(buf, dtype, shape, order):
-    if not isinstance(buf, (bytes, bytearray, pickle.PickleBuffer)):
-        # bytes(10**10) would allocate ten gigabytes of zeros for a 40-byte file
-        raise pickle.UnpicklingError(f"numpy array data must be bytes, got "
-                                     f"{type(buf).__name__}")
-    dtype = numpy.dtype(dtype)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError("object arrays are not allowed")
-    return numpy.frombuffer(bytes(buf), dtype=dtype).reshape(shape, order=order).copy()
+def _load_pickled_parameter(u, array, dtype, device, requires_grad):
+    return _load_pickled_tensor(u, array, dtype, device, requires_grad, parameter=True)
 
 
 def _ints(seq, what):
-    if not isinstance(seq, (tuple, list, Size)) or not all(isinstance(v, int) for v in seq):
+    if type(seq) not in (tuple, list, Size) or not all(type(v) is int for v in seq):
         raise pickle.UnpicklingError(f"corrupt checkpoint: tensor {what} must be a tuple of "
-                                     f"ints, got {seq!r}")
-    return tuple(int(v) for v in seq)
+                                     f"ints, got {seq!r:.80}")
+    return tuple(seq)
 
 
 def _check_tensor(x):
@@ -316,19 +427,38 @@ def _device(spec):
     return spec if isinstance(spec, device) else device(spec)
 
 
-def _place(host, dtype_name, dev):
-    """A tensor with ``host``'s values (uint16 bit patterns for bfloat16) on device ``dev``."""
-    from .ops.creation import from_numpy
-    if not host.flags.c_contiguous:   # (ascontiguousarray would make a 0-d array 1-d)
-        host = numpy.array(host, order="C")
-    try:
-        if dtype_name == "bfloat16":
-            as_f32 = (host.astype(numpy.uint32) << 16).view(numpy.float32)
-            return from_numpy(as_f32).to(device=dev, dtype=D.bfloat16)
-        return from_numpy(host).to(dev)
-    except TypeError as err:     # the device lacks the dtype: the user's problem, not the file's
-        err._placement = True
-        raise
+_REBUILD_V2 = Guarded("torch._utils._rebuild_tensor_v2", _rebuild_tensor_v2)
+_REBUILD_V1 = Guarded("torch._utils._rebuild_tensor", _rebuild_tensor_v1)
+_REBUILD_PARAMETER = Guarded("torch._utils._rebuild_parameter", _rebuild_parameter_torch)
+_GUARDS = {g.name: g for g in (
+    _REBUILD_V2, _REBUILD_V1, _REBUILD_PARAMETER,
+    Guarded("torch._utils._rebuild_parameter_with_state", _rebuild_parameter_with_state),
+    Guarded("torch._tensor._rebuild_from_type_v2", _rebuild_from_type_v2),
+    Guarded("collections.OrderedDict", _ordered_dict),
+    Guarded("collections.Counter", _counter),
+    Guarded("builtins.set", _set),
+    Guarded("builtins.complex", _complex),
+    Guarded("builtins.bytearray", _bytearray),
+    Guarded("builtins.bytes", _bytes),
+    Guarded("_codecs.encode", _codecs_encode),
+    Guarded("torch.Size", _size),
+    Guarded("torch.device", _device_call),
+    Guarded("plugrad._device.device", _device_call),
+    Guarded("plugrad._dtype._by_name", _dtype_by_name),
+    # plain pickle.dumps of a plugrad tensor (Tensor.__reduce_ex__) and the numpy array in it
+    Guarded("plugrad.serialization._rebuild_tensor", _load_pickled_tensor),
+    Guarded("plugrad.serialization._rebuild_parameter", _load_pickled_parameter),
+    Guarded("numpy.core.multiarray._reconstruct", _np_reconstruct),
+    Guarded("numpy._core.multiarray._reconstruct", _np_reconstruct),
+    Guarded("numpy.core.numeric._frombuffer", _np_frombuffer),
+    Guarded("numpy._core.numeric._frombuffer", _np_frombuffer),
+    Guarded("numpy.dtype", _np_dtype))}
+for _name in ("plugrad._serialization_load._rebuild_tensor",
+              "plugrad._serialization_load._rebuild_parameter"):
+    _GUARDS[_name] = _GUARDS[_name.replace("_serialization_load", "serialization")]
+# classes a checkpoint names only as tags
+_GUARDS.update({"torch.Tensor": _TENSOR_TYPE, "torch.nn.parameter.Parameter": _PARAMETER_TYPE,
+                "numpy.ndarray": _NDARRAY})
 
 
 # ============================================================================ archives
@@ -340,6 +470,7 @@ class _ArchiveLoader:
         self.map_location = map_location
         self.total_size = total_size
         self.cache = {}
+        self.widened = set()     # device types that got bfloat16 storages as float32
         # every tensor is materialized from its storage: what a file may make is bounded by
         # its size (300 tensors over one 8 MB storage made 2.4 GB from an 8 MB file)
         self.budget = max(_AMPLIFY_FREE, _AMPLIFY_RATIO * total_size)
@@ -392,10 +523,9 @@ class _ArchiveLoader:
         np_dtype = numpy.dtype("uint16" if dtype == "bfloat16" else dtype)
         np_dtype = np_dtype.newbyteorder("<" if self.byteorder == "little" else ">")
         array = numpy.frombuffer(raw, dtype=np_dtype).astype(np_dtype.newbyteorder("="))
-        st = _LoadedStorage()
-        st.array, st.dtype, st.location = array, dtype, location
-        st.device = self._target(array, dtype, location)
-        st.loader = self
+        st = LoadedStorage(array, dtype, location, self._target(array, dtype, location), self)
+        if widens_bfloat16(dtype, st.device):
+            self.widened.add(st.device.type)
         self.cache[key] = st
         return st
 
@@ -410,7 +540,7 @@ class _ArchiveLoader:
         elif isinstance(ml, (str, device)):
             target = ml
         elif callable(ml):
-            probe = _place(array, dtype, _device("cpu")) if dtype != "bfloat16" else None
+            probe = place(array, dtype, _device("cpu")) if dtype != "bfloat16" else None
             result = ml(probe, location)
             target = "cpu" if result is None else (result.device if isinstance(result, Tensor)
                                                    else result)
@@ -503,14 +633,30 @@ def _load_archive(data, map_location):
     zf, prefix, byteorder = _open_archive(data)
     with zf:
         loader = _ArchiveLoader(zf, prefix, byteorder, map_location, len(data))
-        info = zf.getinfo(f"{prefix}data.pkl")
-        return _unpickle(_read_member(zf, info, info.file_size), loader)
+        obj = _unpickle(_read_pickle(zf, prefix), len(data), loader)
+    for kind in sorted(loader.widened):
+        warnings.warn(f"plugrad.load: backend '{kind}' has no bfloat16; the checkpoint's "
+                      "bfloat16 tensors are loaded as float32 holding exactly the same values",
+                      UserWarning, stacklevel=3)
+    return obj
+
+
+def _read_pickle(zf, prefix):
+    """``data.pkl``'s bytes; a compressed one may not inflate past the zip-bomb ratio (a 4.5
+    KB file whose bzip2'd data.pkl declared a 6 GB string reached 5.7 GB)."""
+    info = zf.getinfo(f"{prefix}data.pkl")
+    limit = max(_INFLATE_FREE, _INFLATE_RATIO * info.compress_size)
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > limit:
+        raise RuntimeError(f"corrupt checkpoint: data.pkl is compressed and would inflate "
+                           f"{info.compress_size} bytes to {info.file_size} (more than "
+                           f"{_INFLATE_RATIO}x); torch.save stores it uncompressed")
+    return _read_member(zf, info, info.file_size)
 
 
 def _load_plain(data, map_location):
     """A bare pickle (not an archive): allowed only if it is plain data, never code."""
-    obj = _unpickle(data, None)
-    if isinstance(obj, int) and obj == _MAGIC:
+    obj = _unpickle(data, len(data), None)
+    if type(obj) is int and obj == _MAGIC:
         raise RuntimeError("this is a legacy torch checkpoint (saved with "
                            "_use_new_zipfile_serialization=False), which plugrad cannot read")
     if map_location is not None:
@@ -537,10 +683,18 @@ def _check_lengths(payload):
 _MEMO_OPS = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"})
 
 
-def _unpickle(payload, loader):
+def _unpickle(payload, file_size, loader, trusted=False):
+    """Unpickle ``payload`` (from a file of ``file_size`` bytes) with the restricted,
+    budgeted unpickler; every error a damaged file can cause is an UnpicklingError."""
     _check_lengths(payload)
+    allowed = _allowed_globals()
+    if trusted:    # weights_only=False: numpy's own globals, not the guarded ones
+        allowed = {k: v for k, v in allowed.items() if not k.startswith("numpy.")}
+    unpickler = RestrictedUnpickler(io.BytesIO(payload), file_size, allowed, _user_globals(),
+                                    trusted)
+    unpickler.persistent_load = loader.storage if loader is not None else _no_archive
     try:
-        return _Unpickler(io.BytesIO(payload), loader).load()
+        obj = unpickler.load()
     except pickle.UnpicklingError:
         raise
     except TypeError as err:
@@ -552,6 +706,16 @@ def _unpickle(payload, loader):
             OverflowError) as err:
         raise pickle.UnpicklingError(f"corrupt or truncated checkpoint: {type(err).__name__}: "
                                      f"{err or 'unexpected end of data'}") from None
+    if unpickler.pending:
+        raise pickle.UnpicklingError(
+            "Weights only load failed: the file holds numpy arrays or dtypes outside a "
+            "tensor; plugrad.load (like torch.load) does not load numpy objects. If you "
+            "trust its source, load with weights_only=False.")
+    return obj
+
+
+def _no_archive(pid):
+    raise pickle.UnpicklingError("a persistent storage reference outside a checkpoint archive")
 
 
 def _apply_map_location(obj, map_location):
@@ -571,17 +735,11 @@ def _location(dev):
 
 
 def _load_full(data, map_location):
-    """weights_only=False: torch's opt-in to unrestricted unpickling (runs file code)."""
-    class _Full(_Unpickler):
-        def find_class(self, module, name):
-            try:
-                return super().find_class(module, name)
-            except pickle.UnpicklingError:
-                return pickle.Unpickler.find_class(self, module, name)
-
+    """weights_only=False: torch's opt-in to unrestricted unpickling (runs file code); the
+    same unpickler, resolving any global by import as plain pickle does."""
     if _is_archive(data):
         zf, prefix, byteorder = _open_archive(data)
         with zf:
             loader = _ArchiveLoader(zf, prefix, byteorder, map_location, len(data))
-            return _Full(io.BytesIO(zf.read(f"{prefix}data.pkl")), loader).load()
-    return _Full(io.BytesIO(data), None).load()
+            return _unpickle(_read_pickle(zf, prefix), len(data), loader, trusted=True)
+    return _unpickle(data, len(data), None, trusted=True)

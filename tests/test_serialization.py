@@ -283,10 +283,6 @@ def test_legacy_torch_format_and_unsupported_dtypes():
     torch.save(torch.ones(2), legacy, _use_new_zipfile_serialization=False)
     with pytest.raises((RuntimeError, pickle.UnpicklingError)):
         plugrad.load(io.BytesIO(legacy.getvalue()))
-    bf = io.BytesIO()
-    torch.save(torch.ones(2, dtype=torch.bfloat16), bf)
-    with pytest.raises(TypeError, match="bfloat16"):
-        plugrad.load(io.BytesIO(bf.getvalue()))
     cplx = io.BytesIO()
     torch.save(torch.ones(2, dtype=torch.complex64), cplx)
     with pytest.raises(pickle.UnpicklingError, match="ComplexFloatStorage"):
@@ -302,3 +298,50 @@ def test_plain_pickle_of_tensors():
     # plugrad.load reads such a bare pickle too, through the same restricted unpickler
     back = plugrad.load(io.BytesIO(pickle.dumps({"t": t})))
     assert back["t"].tolist() == [[1.0, 2.0]]
+
+
+def _torch_views():
+    x = torch.arange(24.0).reshape(4, 6)
+    return {"x": x, "t": x.t(), "row": x[1], "col": x[:, 2], "block": x[1:, 2:],
+            "steps": x[::2, ::3], "diag": x.diagonal(), "expanded": x[0:1].expand(3, 6),
+            "flat": x.view(-1)[5:17], "permuted": x.view(2, 2, 6).permute(2, 0, 1),
+            "scalar": x[2, 3], "empty": x[:0]}
+
+
+def test_torch_views_share_their_storage_after_load(device):
+    """torch.save keeps one storage for a tensor and its views; loading keeps one too."""
+    saved = _torch_views()
+    buf = io.BytesIO()
+    torch.save(saved, buf)
+    back = plugrad.load(io.BytesIO(buf.getvalue()), map_location=device)
+    for name, t in saved.items():
+        assert back[name].device.type == device
+        assert tuple(back[name].shape) == tuple(t.shape), name
+        np.testing.assert_array_equal(back[name].cpu().numpy(), t.numpy(), err_msg=name)
+        if t.numel() > 1:
+            assert back[name].stride() == t.stride(), name
+    back["x"].add_(1000.0)
+    for name, t in saved.items():
+        np.testing.assert_array_equal(back[name].cpu().numpy(), t.numpy() + 1000.0,
+                                      err_msg=f"{name} does not share x's storage")
+    back["t"][0, 1] = -5.0                    # and through a view, back to the base
+    assert back["x"][1, 0].item() == -5.0 and back["row"][0].item() == -5.0
+
+
+def test_torch_bfloat16_checkpoints_load_with_exact_values(tmp_path):
+    values = torch.randn(3, 5).to(torch.bfloat16)
+    values[0, :3] = torch.tensor([float("inf"), -0.0, float("nan")], dtype=torch.bfloat16)
+    path = tmp_path / "bf16.pt"
+    model = torch.nn.Linear(5, 2).to(torch.bfloat16)
+    torch.save({"w": values, "view": values.t()[1:], "sd": model.state_dict()}, path)
+    with pytest.warns(UserWarning, match="no bfloat16.*exactly the same values"):
+        back = plugrad.load(path)
+    # numpy and OpenCL have no bfloat16: the same numbers, held as float32
+    assert back["w"].dtype is plugrad.float32
+    np.testing.assert_array_equal(back["w"].numpy(), values.float().numpy())
+    np.testing.assert_array_equal(back["view"].numpy(), values.t()[1:].float().numpy())
+    back["w"][2, 1] = 7.0                    # the view still shares the storage
+    assert back["view"][0, 2].item() == 7.0
+    mine = plugrad.nn.Linear(5, 2)
+    mine.load_state_dict(back["sd"])
+    np.testing.assert_array_equal(mine.weight.detach().numpy(), model.weight.detach().float().numpy())
