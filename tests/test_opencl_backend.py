@@ -297,7 +297,7 @@ def test_binary(cl, cpu, op, dtype):
         a, b = a % 5, np.abs(b) % 4
         a, b = a.astype(dtype), b.astype(dtype)
     if op in ("floordiv", "remainder") and kind in "iu":
-        b[:2] = [0, 3]                                    # division by zero gives 0, no trap
+        b[:2] = [1, 3]              # (a zero divisor: test_integer_division_by_zero_is_flagged)
         if kind == "i":
             a[0, :4], b[2:4] = [-7, 7, -7, 7], [-2, -2]
     check(cl, cpu, op, a, b)
@@ -308,6 +308,27 @@ def test_binary(cl, cpu, op, dtype):
         check(cl, cpu, op, a, s)                          # scalar on the right
         if not (op in ("floordiv", "remainder") and kind in "iu"):
             check(cl, cpu, op, s, V(a, ("permute", (1, 0))))  # scalar on the left, strided
+
+
+@pytest.mark.parametrize("op", ["floordiv", "remainder"])
+@pytest.mark.parametrize("dtype", INTS)
+def test_integer_division_by_zero_is_flagged(cl, op, dtype):
+    """A zero tensor divisor gives 0 there (no trap) and sets the division flag, raised as
+    RuntimeError('ZeroDivisionError ...') by the next synchronize; the flag is then clear."""
+    a = data((4, 6), dtype, seed=1)
+    b = data((6,), dtype, seed=2)
+    b[:2] = [0, 3]
+    out = getattr(cl, op)(cl.from_host(a), cl.from_host(b))
+    with pytest.raises(RuntimeError, match="^ZeroDivisionError"):
+        cl.synchronize()
+    got = cl.to_host(out)
+    assert (got[:, 0] == 0).all()
+    want = getattr(np, "floor_divide" if op == "floordiv" else "remainder")(a[:, 1:], b[1:])
+    np.testing.assert_array_equal(got[:, 1:], want)
+    before = cl.impl.transfers["error_check"]
+    getattr(cl, op)(cl.from_host(a), 3)          # a scalar divisor is never flagged
+    cl.synchronize()
+    assert cl.impl.transfers["error_check"] == before
 
 
 def test_binary_broadcast_out_and_aliasing(cl, cpu):

@@ -3,7 +3,10 @@
 Each op is a C expression over the operands' compute values ``{0}``, ``{1}``, ``{2}``, chosen
 by dtype kind (f float, i signed, u unsigned, b bool, * any); ``{T}`` is the compute type.
 Semantics follow numpy (the cpu backend): Python-style // and %, nan-propagating max/min,
-half-to-even rounding, integer division by zero giving 0 instead of trapping.
+half-to-even rounding. Integer division by zero gives 0 instead of trapping; with a tensor
+divisor (the frontend rejects a zero scalar itself) the kernel also sets this thread's
+division flag, raised as RuntimeError('ZeroDivisionError ...') at the next ``to_host`` /
+``synchronize`` (see :mod:`.runtime`), so no op waits for the host.
 """
 from __future__ import annotations
 
@@ -66,6 +69,14 @@ BINARY = {
 }
 
 
+# integer // and % by a tensor: the same, plus the zero-divisor flag (err[1]) where it is 0
+_ZERO = "({1} == 0 ? (err[1] = 1, ({T})0) : "
+CHECKED = {
+    "floordiv": {"i": _ZERO + "floordiv_{T}({0}, {1}))", "u": _ZERO + "({T})({0} / {1}))"},
+    "remainder": {"i": _ZERO + "remainder_{T}({0}, {1}))", "u": _ZERO + "({T})({0} % {1}))"},
+}
+
+
 def _expr(table, dtype):
     expr = table.get(T.KIND[dtype]) or table.get("*") or table["f"]
     return expr.replace("{T}", T.COMPUTE[dtype])
@@ -81,9 +92,14 @@ def _make_unary(name, table, boolean):
 
 
 def _make_binary(name, table, boolean):
+    checked = CHECKED.get(name)
+
     def op(self, a, b, out=None):
         dt = (a if isinstance(a, CLArray) else b).dname
-        return self._map(name, _expr(table, dt), (a, b), (dt, dt),
+        expr = table
+        if checked and T.KIND[dt] in checked and isinstance(b, CLArray):
+            expr = checked
+        return self._map(name, _expr(expr, dt), (a, b), (dt, dt),
                          "bool" if boolean else dt, out, "int32" if boolean else dt)
     op.__name__ = name
     return op
@@ -139,6 +155,9 @@ class Elementwise:
             else:
                 args.append(T.scalar_arg(dt, x))
         args += [n, per]
+        if "err[" in expr:
+            args.append(dev.index_error)
+            dev.index_dirty = True
         if nd:
             for d in range(nd):
                 args.append(shape[d])
@@ -177,8 +196,8 @@ class Elementwise:
             kernel = dev.kernel(("map", name, expr, in_types, out_dtype, result, 0, "long"),
                                 lambda: T.render_map(f"map_{name}", expr, in_types, out_dtype,
                                                      0, "long", result))
-            hit = maps[key] = (kernel, numpy.dtype(out_dtype))
-        kernel, odt = hit
+            hit = maps[key] = (kernel, numpy.dtype(out_dtype), "err[" in expr)
+        kernel, odt, checks = hit
         if out is None:
             out = CLArray(dev.alloc(n * odt.itemsize), first.shape, first.strides, 0, odt,
                           first.device)
@@ -191,6 +210,9 @@ class Elementwise:
                 args.append(T.scalar_arg(dt, x))
         gsize, lsize, per = dev.launch_1d(n)
         args += [n, per]
+        if checks:
+            args.append(dev.index_error)
+            dev.index_dirty = True
         kernel(dev.queue, gsize, lsize, *args)
         return out
 

@@ -4,10 +4,14 @@ runtime functions of the contract: allocation, host transfer, copies, casts, vie
 Host transfers happen only in ``from_host``/``to_host`` (and the one count ``nonzero`` reads
 back); each increments ``backend.transfers`` so tests can assert a training step does none.
 
-Deferred index checks (the contract's ``checks_indices``): kernels given caller indices
-(gather/scatter, cross-entropy) set a per-device error flag on the device for an index out of
-range; ``to_host`` and ``synchronize`` read it -- only when such a kernel ran since the last
-read (``Device.index_dirty``), counted as ``transfers['error_check']`` -- and raise.
+Deferred checks (the contract's ``checks_indices``): kernels given caller indices
+(gather/scatter, cross-entropy) set an error flag on the device for an index out of range, and
+integer ``floordiv``/``remainder`` kernels with a tensor divisor set a second one for a zero
+divisor (torch raises "ZeroDivisionError" there on the CPU); ``to_host`` and ``synchronize``
+read them -- only when such a kernel ran since the last read (``Device.index_dirty``), counted
+as ``transfers['error_check']`` -- and raise RuntimeError. The flags belong to the thread that
+launched the kernel (each thread has its own pair on each device), so an error is raised in
+the thread whose op caused it, never in another thread's ``.item()``.
 """
 from __future__ import annotations
 
@@ -70,13 +74,18 @@ def contiguous_strides(shape):
 
 
 class _ThreadKernels(threading.local):
-    """This thread's kernel objects. A pyopencl Kernel holds its arguments between setting
-    them and enqueueing it, so two threads launching one Kernel can swap arguments (seen as
-    wrong gradients with 8 threads training); programs are shared, kernels are not."""
+    """This thread's kernel objects and error flags. A pyopencl Kernel holds its arguments
+    between setting them and enqueueing it, so two threads launching one Kernel can swap
+    arguments (seen as wrong gradients with 8 threads training); programs are shared, kernels
+    are not. The flags ([index out of range, integer division by zero], int32, zeroed) are
+    per thread so that a deferred error reaches the thread that caused it."""
 
-    def __init__(self):
+    def __init__(self, context):
         self.kernels = {}
-        self.maps = {}          # elementwise fast path: (op, dtypes, scalars) -> kernel, dtype
+        self.maps = {}          # elementwise fast path: (op, dtypes, scalars) -> kernel, ...
+        self.error = cl.Buffer(context, cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR,
+                               hostbuf=numpy.zeros(2, "int32"))
+        self.dirty = False      # a flag-setting kernel ran since the flags were last read
 
 
 class Device:
@@ -103,12 +112,21 @@ class Device:
         self.group = 1 if self.is_cpu else min(256, self.max_wg)
         self.programs = {}      # key -> (program, kernel name, scalar arg dtypes), all threads
         self.building = threading.Lock()
-        self.local = _ThreadKernels()
-        # the error flag index-taking kernels set (int32, zero-initialised) and whether one ran
-        # since the flag was last read
-        self.index_error = cl.Buffer(self.context, cl.mem_flags.READ_WRITE |
-                                     cl.mem_flags.COPY_HOST_PTR, hostbuf=numpy.zeros(2, "int32"))
-        self.index_dirty = False
+        self.local = _ThreadKernels(self.context)
+
+    @property
+    def index_error(self):
+        """This thread's error flags on the device (the ``err`` argument of checking kernels:
+        ``err[0]`` an index out of range, ``err[1]`` an integer division by zero)."""
+        return self.local.error
+
+    @property
+    def index_dirty(self):
+        return self.local.dirty
+
+    @index_dirty.setter
+    def index_dirty(self, value):
+        self.local.dirty = value
 
     def check_dtype(self, dtype):
         if dtype == "float64" and not self.fp64:
@@ -257,24 +275,33 @@ class Runtime:
             self._raise_index_error(dev, self._read_index_error(dev, blocking=True))
 
     def _read_index_error(self, dev, blocking):
-        """Queue a read of ``dev``'s index error flag; the host array is final once the queue
-        has passed it (a blocking read, or any blocking read queued after it)."""
-        flag = numpy.zeros(1, "int32")
+        """Queue a read of this thread's error flags on ``dev``; the host array is final once
+        the queue has passed it (a blocking read, or any blocking read queued after it)."""
+        flag = numpy.zeros(2, "int32")
         self.transfers["error_check"] += 1
         cl.enqueue_copy(dev.queue, flag, dev.index_error, is_blocking=blocking)
         dev.index_dirty = False
         return flag
 
     def _raise_index_error(self, dev, flag):
-        if flag[0]:
-            cl.enqueue_copy(dev.queue, dev.index_error, numpy.zeros(1, "int32"),
-                            is_blocking=True)   # reset, so the program may go on
-            raise RuntimeError(
-                f"opencl:{dev.index} ({dev.name}): an index was out of bounds in an earlier op "
-                "on this device (indexing, gather/scatter, embedding or a cross-entropy "
-                "target). It was checked in the kernel, which read 0 for it or skipped the "
-                "write, and is reported at this synchronization, like CUDA's 'device-side "
-                "assert triggered'; the results of that op are wrong.")
+        if not (flag[0] or flag[1]):
+            return
+        cl.enqueue_copy(dev.queue, dev.index_error, numpy.zeros(2, "int32"),
+                        is_blocking=True)   # reset, so the program may go on
+        where = f"opencl:{dev.index} ({dev.name})"
+        index = (f"{where}: an index was out of bounds in an earlier op of this thread on "
+                 "this device (indexing, gather/scatter, embedding or a cross-entropy target). "
+                 "It was checked in the kernel, which read 0 for it or skipped the write, and "
+                 "is reported at this synchronization, like CUDA's 'device-side assert "
+                 "triggered'; the results of that op are wrong.")
+        if not flag[1]:
+            raise RuntimeError(index)
+        zero = (f"ZeroDivisionError: an integer division or remainder (//, %, fmod, "
+                f"div(rounding_mode=...)) by zero in an earlier op of this thread on {where}. "
+                "It was checked in the kernel, which wrote 0 there, and is reported at this "
+                "synchronization (torch raises at the op on the CPU); the results of that op "
+                "are wrong.")
+        raise RuntimeError(zero + (" Also: " + index if flag[0] else ""))
 
     # ------------------------------------------------------------------------- views
     def reshape(self, x, shape):

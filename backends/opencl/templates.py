@@ -173,6 +173,9 @@ def render_map(name, expr, in_types, out_dtype, nd, idx, result_dtype):
             values.append(None)
     args += [f"{idx} n", f"{idx} per"]
     argtypes += [argtypes[1]] * 2
+    if "err[" in expr:  # a checking op: the thread's error flags (runtime.Device.index_error)
+        args.append("__global int* err")
+        argtypes.append(None)
     bufs = [k for k, (_, s) in enumerate(in_types) if not s]
     if nd:
         for d in range(nd):

@@ -344,7 +344,10 @@ def _rounding_div(input, other, mode):
 def _check_int_divisor(tb, xb, shape):
     """Integer division by zero raises on the CPU in torch (it would be undefined in C).
 
-    torch checks inside the kernel, so an empty result divides nothing and never raises."""
+    torch checks inside the kernel, so an empty result divides nothing and never raises.
+    A device tensor divisor is left to the backend, which must not read it back per op: opencl
+    flags a zero in its kernels and raises RuntimeError('ZeroDivisionError ...') at the next
+    ``.item()``/``synchronize`` of the thread (as it does for out-of-range indices)."""
     if 0 in shape:
         return
     if tb is None:
