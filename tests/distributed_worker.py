@@ -83,6 +83,13 @@ def collectives(device):
     dist.all_to_all(outs, ins)
     for s in range(w):
         check(outs[s], np.full(r + 1, 100 * s + r, np.float32), f"all_to_all from {s}")
+    try:                                   # rank 0 expects one element too many from rank 1
+        dist.all_to_all([torch.zeros(r + 1 + (r == 0 and s == 1), device=device)
+                         for s in range(w)], ins)
+    except dist.DistBackendError as exc:
+        assert "rank 1 sends 1 elements to rank 0, which expects 2" in str(exc), exc
+    else:
+        raise AssertionError("mismatched all_to_all sizes were not reported")
     single = torch.zeros(w * 2, device=device)
     dist.all_to_all_single(single, torch.arange(w * 2, dtype=torch.float32, device=device)
                            + 10 * r)
@@ -122,13 +129,18 @@ def collectives(device):
     else:
         assert sub is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(sub) == -1
     dist.barrier()
-    # mismatched sizes across ranks: an error on every rank, not corrupt data
+
+
+def mismatch(device):
+    """Ranks passing different sizes: an error on every rank, not corrupt data or a hang."""
+    r = dist.get_rank()
     try:
         dist.all_reduce(torch.ones(3 + r, device=device))
     except dist.DistBackendError as exc:
         assert "different tensor sizes" in str(exc), exc
-    else:
-        raise AssertionError("mismatched all_reduce sizes were not reported")
+        print(f"rank {r} mismatch reported", flush=True)
+        raise
+    raise AssertionError("mismatched all_reduce sizes were not reported")
 
 
 def ddp(device):

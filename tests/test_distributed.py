@@ -71,6 +71,13 @@ def test_four_ranks_collectives():
     assert out.count(" ok") == 4, out[-2000:]
 
 
+def test_mismatched_sizes_are_reported_on_every_rank():
+    code, out, _ = ranks(2, "mismatch", limit=60)
+    assert code != 0
+    assert out.count("mismatch reported") == 2, out[-3000:]
+    assert "smallest over ranks: (0, 3, 8, 0" in out, out[-3000:]
+
+
 def test_hung_rank_makes_the_others_raise_within_the_timeout():
     code, out, elapsed = ranks(2, "hang", env={"WORKER_TIMEOUT": "2"}, limit=60)
     assert code != 0

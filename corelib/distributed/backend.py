@@ -110,9 +110,12 @@ class ProcessGroup:
     def barrier(self) -> Work: raise NotImplementedError
 
     # bookkeeping
-    def check_same(self, signature: tuple, what: str) -> None:
-        """Raise :class:`DistBackendError` naming ``what`` unless every rank passed the same
-        integer ``signature`` (shapes, dtypes, op: mismatches must not corrupt silently)."""
+    def check_same(self, signature: tuple, what: str) -> Work:
+        """Start checking that every rank passed the same integer ``signature`` (collective,
+        sizes, dtype, op) for ``what``; the work's ``wait`` raises :class:`DistBackendError`
+        naming ``what`` on a mismatch. It is issued just before the collective and runs beside
+        it, so it costs no extra round trip; a mismatched collective then never completes, so
+        the group is unusable afterwards."""
         raise NotImplementedError
     def exchange_ints(self, values: list) -> list:
         """Every rank's list of ints (same length everywhere), in rank order."""

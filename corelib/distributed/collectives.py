@@ -1,8 +1,9 @@
 """torch.distributed's collectives on plugrad tensors, over any communication backend.
 
 Each call checks its arguments as torch does, checks that every rank passed the same sizes and
-dtypes (:meth:`~plugrad.distributed.backend.ProcessGroup.check_same`: one small all-reduce, so
-a mismatch is an error instead of corrupt data; ``PLUGRAD_DISTRIBUTED_CHECKS=0`` skips it),
+dtypes (:meth:`~plugrad.distributed.backend.ProcessGroup.check_same`: one small all-reduce in
+flight beside the collective, so a mismatch is an error instead of corrupt data or a hang;
+``PLUGRAD_DISTRIBUTED_CHECKS=0`` skips it),
 then hands the backend contiguous buffers it can read: the tensor's own storage when the backend
 takes that device, else a copy (on the host for host-staging backends such as ``mpi``). Results
 are copied back into the caller's tensors when the work completes (``wait()``).
@@ -16,7 +17,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import empty
 from ._world import ProcessGroup, resolve
-from .backend import DoneWork, RedOpType
+from .backend import DistBackendError, DoneWork, RedOpType
 
 _CHECKS = os.environ.get("PLUGRAD_DISTRIBUTED_CHECKS", "1") not in ("0", "")
 _DTYPE_CODE = {dt: i for i, dt in enumerate(D.ALL)}
@@ -26,19 +27,24 @@ _REDUCTIONS = set(RedOpType)
 class Work:
     """What ``async_op=True`` returns (torch's Work): ``wait()`` finishes the operation."""
 
-    def __init__(self, inner, finish=None, result=()):
+    def __init__(self, inner, finish=None, result=(), check=None):
         self._inner, self._finish, self._result, self._done = inner, finish, result, False
+        self._check = check          # the cross-rank argument check, in flight beside inner
 
     def wait(self, timeout=None) -> bool:
         if not self._done:
-            self._inner.wait(None if timeout is None else _seconds(timeout))
+            limit = None if timeout is None else _seconds(timeout)
+            if self._check is not None:
+                self._check.wait(limit)
+            self._inner.wait(limit)
             self._done = True
             if self._finish is not None:
                 self._finish()
         return True
 
     def is_completed(self) -> bool:
-        if not self._done and self._inner.is_completed():
+        if not self._done and (self._check is None or self._check.is_completed()) and \
+                self._inner.is_completed():
             self.wait()
         return self._done
 
@@ -129,9 +135,18 @@ def _group_rank(pg, global_rank, group_rank, what):
     return pg.ranks.index(global_rank)
 
 
+_COLLECTIVES = {name: i for i, name in enumerate((
+    "all_reduce", "reduce", "broadcast", "all_gather", "all_gather_into_tensor",
+    "reduce_scatter", "reduce_scatter_tensor", "gather", "scatter"))}
+
+
 def _signature(pg, what, *fields):
-    if _CHECKS:
-        pg.impl.check_same(fields, what)
+    """Start the check that every rank called ``what`` with the same ``fields``; it runs
+    beside the collective (no extra round trip) and ``Work.wait`` reports a mismatch first."""
+    if not _CHECKS or pg.size() == 1:
+        return None
+    padded = (_COLLECTIVES[what], *fields) + (0,) * (5 - len(fields))
+    return pg.impl.check_same(padded, what)
 
 
 def _meta(t):
@@ -216,16 +231,16 @@ def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
     pg = _group(group)
     if pg is None:
         return None
-    _signature(pg, "all_reduce", *_meta(tensor), int(op))
-    return _finish(launch_all_reduce(pg, tensor, op), async_op)
+    check = _signature(pg, "all_reduce", *_meta(tensor), int(op))
+    return _finish(launch_all_reduce(pg, tensor, op, check), async_op)
 
 
-def launch_all_reduce(pg, tensor, op) -> Work:
-    """Start an all-reduce without argument or cross-rank checks (DDP's buckets, whose sizes
-    were checked once when the model was wrapped)."""
+def launch_all_reduce(pg, tensor, op, check=None) -> Work:
+    """Start an all-reduce (without the cross-rank check for DDP's buckets, whose sizes were
+    checked once when the model was wrapped)."""
     staged, arr = _staged(pg, tensor, True)
     work = pg.impl.allreduce([arr], op)
-    return Work(work, lambda: _copy_back(tensor, staged), [tensor])
+    return Work(work, lambda: _copy_back(tensor, staged), [tensor], check)
 
 
 def reduce(tensor, dst=None, op=RedOpType.SUM, group=None, async_op=False, group_dst=None):
@@ -237,7 +252,7 @@ def reduce(tensor, dst=None, op=RedOpType.SUM, group=None, async_op=False, group
     if pg is None:
         return None
     root = _group_rank(pg, dst, group_dst, "dst")
-    _signature(pg, "reduce", *_meta(tensor), int(op), root)
+    check = _signature(pg, "reduce", *_meta(tensor), int(op), root)
     staged, arr = _staged(pg, tensor, True)
     if staged is tensor:       # all-reduce into a copy so non-root tensors stay unchanged
         staged, arr = _scratch(pg, tensor, tensor.numel())
@@ -245,7 +260,7 @@ def reduce(tensor, dst=None, op=RedOpType.SUM, group=None, async_op=False, group
             staged.copy_(tensor.reshape(-1))
     work = pg.impl.allreduce([arr], op)
     done = (lambda: _copy_back(tensor, staged)) if pg.rank() == root else None
-    return _finish(Work(work, done, [tensor]), async_op)
+    return _finish(Work(work, done, [tensor], check), async_op)
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
@@ -255,10 +270,11 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     if pg is None:
         return None
     root = _group_rank(pg, src, group_src, "src")
-    _signature(pg, "broadcast", *_meta(tensor), root)
+    check = _signature(pg, "broadcast", *_meta(tensor), root)
     staged, arr = _staged(pg, tensor, True)
     work = pg.impl.broadcast(arr, root)
-    return _finish(Work(work, lambda: _copy_back(tensor, staged), [tensor]), async_op)
+    return _finish(Work(work, lambda: _copy_back(tensor, staged), [tensor], check),
+                   async_op)
 
 
 def _check_same_as(tensors, tensor, name):
@@ -286,12 +302,13 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
         raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors; the group "
                          f"has {pg.size()} ranks")
     _check_same_as(tensor_list, tensor, "tensor_list")
-    _signature(pg, "all_gather", *_meta(tensor))
+    check = _signature(pg, "all_gather", *_meta(tensor))
     n = tensor.numel()
     _, inp = _staged(pg, tensor, False)
     out, out_arr = _scratch(pg, tensor, n * pg.size())
     work = pg.impl.allgather(out_arr, inp)
-    return _finish(Work(work, _scatter_blocks(out, tensor_list, n), tensor_list), async_op)
+    return _finish(Work(work, _scatter_blocks(out, tensor_list, n), tensor_list, check),
+                   async_op)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -308,11 +325,11 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     if output_tensor.dtype != input_tensor.dtype:
         raise RuntimeError(f"output tensor must have the same type as input tensor: "
                            f"{output_tensor.dtype} vs {input_tensor.dtype}")
-    _signature(pg, "all_gather_into_tensor", *_meta(input_tensor))
+    check = _signature(pg, "all_gather_into_tensor", *_meta(input_tensor))
     _, inp = _staged(pg, input_tensor, False)
     out, out_arr = _staged(pg, output_tensor, True)
     work = pg.impl.allgather(out_arr, inp)
-    return _finish(Work(work, lambda: _copy_back(output_tensor, out), [output_tensor]),
+    return _finish(Work(work, lambda: _copy_back(output_tensor, out), [output_tensor], check),
                    async_op)
 
 
@@ -329,7 +346,7 @@ def reduce_scatter(output, input_list, op=RedOpType.SUM, group=None, async_op=Fa
         raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors; the group "
                          f"has {pg.size()} ranks")
     _check_same_as(input_list, output, "input_list")
-    _signature(pg, "reduce_scatter", *_meta(output), int(op))
+    check = _signature(pg, "reduce_scatter", *_meta(output), int(op))
     n = output.numel()
     inp, inp_arr = _scratch(pg, output, n * pg.size())
     with no_grad():
@@ -337,7 +354,7 @@ def reduce_scatter(output, input_list, op=RedOpType.SUM, group=None, async_op=Fa
             inp[i * n:(i + 1) * n].copy_(t.reshape(-1))
     out, out_arr = _staged(pg, output, True)
     work = pg.impl.reduce_scatter(out_arr, inp_arr, op)
-    return _finish(Work(work, lambda: _copy_back(output, out), [output]), async_op)
+    return _finish(Work(work, lambda: _copy_back(output, out), [output], check), async_op)
 
 
 def reduce_scatter_tensor(output, input, op=RedOpType.SUM, group=None, async_op=False):
@@ -355,11 +372,11 @@ def reduce_scatter_tensor(output, input, op=RedOpType.SUM, group=None, async_op=
     if output.dtype != input.dtype:
         raise RuntimeError(f"input tensor must be the same type as the output tensor: "
                            f"{input.dtype} vs {output.dtype}")
-    _signature(pg, "reduce_scatter_tensor", *_meta(output), int(op))
+    check = _signature(pg, "reduce_scatter_tensor", *_meta(output), int(op))
     _, inp_arr = _staged(pg, input, False)
     out, out_arr = _staged(pg, output, True)
     work = pg.impl.reduce_scatter(out_arr, inp_arr, op)
-    return _finish(Work(work, lambda: _copy_back(output, out), [output]), async_op)
+    return _finish(Work(work, lambda: _copy_back(output, out), [output], check), async_op)
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
@@ -381,12 +398,12 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     elif gather_list:
         raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
                          "ranks.")
-    _signature(pg, "gather", *_meta(tensor), root)
+    check = _signature(pg, "gather", *_meta(tensor), root)
     _, inp = _staged(pg, tensor, False)
     out, out_arr = _scratch(pg, tensor, n * pg.size()) if pg.rank() == root else (None, None)
     work = pg.impl.gather(out_arr, inp, root)
     done = _scatter_blocks(out, gather_list, n) if out is not None else None
-    return _finish(Work(work, done, gather_list or []), async_op)
+    return _finish(Work(work, done, gather_list or [], check), async_op)
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -412,23 +429,25 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
                 inp[i * n:(i + 1) * n].copy_(t.reshape(-1))
     elif scatter_list:
         raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
-    _signature(pg, "scatter", *_meta(tensor), root)
+    check = _signature(pg, "scatter", *_meta(tensor), root)
     out, out_arr = _staged(pg, tensor, True)
     work = pg.impl.scatter(out_arr, inp_arr, root)
-    return _finish(Work(work, lambda: _copy_back(tensor, out), [tensor]), async_op)
+    return _finish(Work(work, lambda: _copy_back(tensor, out), [tensor], check), async_op)
 
 
-def _alltoall(pg, out_counts, in_counts, what):
-    """Check every rank's split sizes against each other (one small exchange), so no rank
-    waits for data that is never sent."""
-    table = pg.impl.exchange_ints(list(in_counts) + list(out_counts))
+def _alltoall(pg, out_counts, in_counts, dtype, what):
+    """Check every rank's split sizes and dtype against each other (one small exchange), so
+    no rank waits for data that is never sent."""
+    table = pg.impl.exchange_ints([_DTYPE_CODE[dtype], *in_counts, *out_counts])
     size = pg.size()
+    if len({row[0] for row in table}) != 1:
+        raise DistBackendError(f"{what}: ranks passed tensors of different dtypes")
     for s in range(size):
         for r in range(size):
-            sent, expected = table[s][r], table[r][size + s]
+            sent, expected = table[s][1 + r], table[r][1 + size + s]
             if sent != expected:
-                raise ValueError(f"{what}: rank {pg.ranks[s]} sends {sent} elements to rank "
-                                 f"{pg.ranks[r]}, which expects {expected}")
+                raise DistBackendError(f"{what}: rank {pg.ranks[s]} sends {sent} elements to "
+                                       f"rank {pg.ranks[r]}, which expects {expected}")
 
 
 def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
@@ -448,8 +467,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     like = input_tensor_list[0]
     in_counts = [t.numel() for t in input_tensor_list]
     out_counts = [t.numel() for t in output_tensor_list]
-    _signature(pg, "all_to_all", _DTYPE_CODE[like.dtype])
-    _alltoall(pg, out_counts, in_counts, "all_to_all")
+    _alltoall(pg, out_counts, in_counts, like.dtype, "all_to_all")
     inp, inp_arr = _scratch(pg, like, sum(in_counts))
     with no_grad():
         at = 0

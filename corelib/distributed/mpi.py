@@ -248,17 +248,19 @@ class MPIProcessGroup(ProcessGroup):
         return out.tolist()
 
     def check_same(self, signature, what):
-        if self.size == 1:
-            return
         self._check()
         sig = np.asarray(signature, dtype=np.int64)
-        both = np.concatenate([sig, -sig])
-        self._work(self.comm.Iallreduce(self.MPI.IN_PLACE, both, self.MPI.MAX), what).wait()
-        if not np.array_equal(both[:sig.size], -both[sig.size:]):   # max != min somewhere
-            raise DistBackendError(f"[rank {self.rank}] {what}: ranks passed different tensor "
-                                   f"sizes, dtypes or arguments (this rank: {tuple(signature)}; "
-                                   f"smallest over ranks: {tuple((-both[sig.size:]).tolist())}, "
-                                   f"largest: {tuple(both[:sig.size].tolist())})")
+        both = np.concatenate([sig, -sig])      # one MAX gives the largest and the smallest
+
+        def verify():
+            high, low = both[:sig.size], -both[sig.size:]
+            if not np.array_equal(high, low):
+                self.fail(f"{what}: ranks passed different tensor sizes, dtypes or arguments "
+                          f"(this rank: {tuple(signature)}; smallest over ranks: "
+                          f"{tuple(low.tolist())}, largest: {tuple(high.tolist())}); the "
+                          "group cannot be used after this")
+        req = self.comm.Iallreduce(self.MPI.IN_PLACE, both, self.MPI.MAX)
+        return self._work(req, what, verify)
 
     def split(self, ranks):
         self._check()

@@ -266,17 +266,19 @@ class NCCLProcessGroup(ProcessGroup):
         return out.reshape(self.size, -1).get().tolist()
 
     def check_same(self, signature, what):
-        if self.size == 1:
-            return
         sig = list(signature)
         both = self.cp.asarray(sig + [-v for v in sig], dtype=self.cp.int64)
-        self.allreduce([both], RedOpType.MAX).wait()
-        got = both.get().tolist()
-        high, low = got[:len(sig)], [-v for v in got[len(sig):]]
-        if high != low:
-            raise DistBackendError(f"[rank {self.rank}] {what}: ranks passed different tensor "
-                                   f"sizes, dtypes or arguments (this rank: {tuple(sig)}; "
-                                   f"smallest over ranks: {tuple(low)}, largest: {tuple(high)})")
+
+        def verify():
+            got = both.get().tolist()
+            high, low = got[:len(sig)], [-v for v in got[len(sig):]]
+            if high != low:
+                self.fail(f"{what}: ranks passed different tensor sizes, dtypes or arguments "
+                          f"(this rank: {tuple(sig)}; smallest over ranks: {tuple(low)}, "
+                          f"largest: {tuple(high)})")
+        work = self.allreduce([both], RedOpType.MAX)
+        work.after = verify
+        return work
 
     def split(self, ranks):
         # the first member makes the new id and shares it over this (parent) communicator

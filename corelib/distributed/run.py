@@ -20,14 +20,22 @@ import sys
 
 
 def find_mpiexec() -> str:
-    """$PLUGRAD_MPIEXEC, else the mpiexec next to this Python (the mpich wheel puts it there,
-    in a venv too), else the first on PATH."""
+    """$PLUGRAD_MPIEXEC, else the mpiexec pip installed with this Python's packages (the mpich
+    wheel puts it in the scripts folder: next to python in a venv, ~/.local/bin for --user),
+    so it is found even when that folder is not on PATH; else the first on PATH."""
     explicit = os.environ.get("PLUGRAD_MPIEXEC")
     if explicit:
         return explicit
-    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    if os.path.exists(beside):
-        return beside
+    import sysconfig
+    folders = [os.path.dirname(sys.executable), sysconfig.get_path("scripts")]
+    try:
+        folders.append(sysconfig.get_path("scripts", f"{os.name}_user"))
+    except KeyError:
+        pass
+    for folder in folders:
+        candidate = os.path.join(folder or "", "mpiexec")
+        if folder and os.path.exists(candidate):
+            return candidate
     found = shutil.which("mpiexec")
     if found is None:
         raise SystemExit("plugrad.distributed.run: mpiexec not found. Install an MPI: "
