@@ -16,7 +16,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from .optimizer import (Optimizer, check_fused_flags, check_state, grad_mode_for,
-                        increment_steps, new_step_tensor, params_with_grad, to_scalar)
+                        commit_steps, new_step_tensor, next_steps, params_with_grad, to_scalar)
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -101,8 +101,9 @@ class Adagrad(Optimizer):
 def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_decay, eps,
             maximize):
     """Functional Adagrad over parallel lists of tensors (updated in place)."""
-    steps = increment_steps(state_steps)
-    for param, grad, state_sum, step in zip(params, grads, state_sums, steps):
+    steps = next_steps(state_steps)
+    for param, grad, state_sum, step, counter in zip(params, grads, state_sums, steps,
+                                                     state_steps):
         grad = grad if not maximize else -grad
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
@@ -110,3 +111,4 @@ def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_deca
         state_sum.addcmul_(grad, grad, value=1)
         std = state_sum.sqrt().add_(eps)
         param.addcdiv_(grad, std, value=-clr)
+        commit_steps((counter,))

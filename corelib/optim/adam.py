@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from .optimizer import (Optimizer, by_device, check_fused_flags, check_state, grad_mode_for,
-                        increment_steps, new_step_tensor, params_with_grad, to_scalar)
+                        commit_steps, new_step_tensor, next_steps, params_with_grad, to_scalar)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -125,16 +125,17 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
          beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=False,
          differentiable=False):
     """Functional Adam/AdamW over parallel lists of tensors (updated in place)."""
-    steps = increment_steps(state_steps)
+    steps = next_steps(state_steps)
     hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
                  amsgrad=amsgrad, maximize=maximize, decoupled=decoupled_weight_decay)
     vmax = max_exp_avg_sqs if amsgrad else [None] * len(params)
-    for dev, (ps, gs, ms, vs, vms, ss) in by_device(params, grads, exp_avgs, exp_avg_sqs,
-                                                    vmax, steps).items():
+    for dev, (ps, gs, ms, vs, vms, ss, counters) in by_device(
+            params, grads, exp_avgs, exp_avg_sqs, vmax, steps, state_steps).items():
         kernel = None if differentiable else dev.ops.adam_step
         if kernel is None:
             for k in range(len(ps)):
                 _single_tensor_adam(ps[k], gs[k], ms[k], vs[k], vms[k], ss[k], hyper)
+                commit_steps((counters[k],))
             continue
         # the kernel takes one step count; parameters added later may lag behind
         for step in sorted(set(ss)):
@@ -142,8 +143,10 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
             kernel([ps[k]._data for k in sel], [gs[k]._data for k in sel],
                    [ms[k]._data for k in sel], [vs[k]._data for k in sel],
                    [vms[k]._data for k in sel] if amsgrad else None, dict(hyper, step=step))
-        for t in (*ps, *ms, *vs, *(vms if amsgrad else ())):
-            t._bump_version()
+            commit_steps([counters[k] for k in sel])
+            for k in sel:
+                for t in (ps[k], ms[k], vs[k]) + ((vms[k],) if amsgrad else ()):
+                    t._bump_version()
 
 
 def _single_tensor_adam(p, g, m, v, vmax, step, h):

@@ -442,12 +442,15 @@ def new_step_tensor(param, group):
     return zeros((), dtype=dt)
 
 
-def increment_steps(steps):
-    """``step_t += 1`` for every counter; returns their new values as Python floats."""
-    out = []
+def next_steps(steps):
+    """The counters' values after this step (Python floats), without writing them: each
+    counter is advanced by :func:`commit_steps` together with its parameter's update, so an
+    interrupted ``step()`` (KeyboardInterrupt) leaves no count ahead of its parameter."""
+    return [float(t._device.ops.to_host(t._data)) + 1 for t in steps]
+
+
+def commit_steps(steps):
+    """``step_t += 1`` for counters whose parameters were just updated."""
     for t in steps:
-        ops = t._device.ops
-        ops.add(t._data, 1.0 if t._dtype.is_floating_point else 1, out=t._data)
+        t._device.ops.add(t._data, 1.0 if t._dtype.is_floating_point else 1, out=t._data)
         t._bump_version()
-        out.append(float(ops.to_host(t._data)))
-    return out

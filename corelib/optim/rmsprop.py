@@ -19,7 +19,7 @@ on every backend and its trajectory matches torch's.
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_state, grad_mode_for, increment_steps,
+from .optimizer import (Optimizer, check_state, grad_mode_for, commit_steps,
                         new_step_tensor, params_with_grad, to_scalar)
 
 __all__ = ["RMSprop", "rmsprop"]
@@ -101,7 +101,6 @@ class RMSprop(Optimizer):
 def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, *, lr,
             alpha, eps, weight_decay, momentum, centered, maximize):
     """Functional RMSprop over parallel lists of tensors (updated in place)."""
-    increment_steps(state_steps)
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         square_avg = square_avgs[i]
@@ -121,3 +120,4 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             param.add_(buf, alpha=-lr)
         else:
             param.addcdiv_(grad, avg, value=-lr)
+        commit_steps((state_steps[i],))
