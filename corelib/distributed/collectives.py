@@ -21,7 +21,9 @@ from .backend import DistBackendError, DoneWork, RedOpType
 
 _CHECKS = os.environ.get("PLUGRAD_DISTRIBUTED_CHECKS", "1") not in ("0", "")
 _DTYPE_CODE = {dt: i for i, dt in enumerate(D.ALL)}
-_REDUCTIONS = set(RedOpType)
+_REDUCTIONS = {**{op: op for op in RedOpType}, **{int(op): op for op in RedOpType}}
+_NEEDS_FLOAT = frozenset({RedOpType.AVG})
+_NEEDS_INTEGER = frozenset({RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR})
 
 
 class Work:
@@ -104,15 +106,17 @@ def _check_list(ts, name):
 
 
 def _check_op(op):
-    if op not in _REDUCTIONS:
-        raise TypeError(f"Invalid reduce op {op!r}: expected a torch.distributed.ReduceOp")
-    return RedOpType(op)
+    try:
+        return _REDUCTIONS[op]
+    except (KeyError, TypeError):
+        raise TypeError(f"Invalid reduce op {op!r}: expected a torch.distributed.ReduceOp") \
+            from None
 
 
 def _check_reducible(t, op):
-    if op == RedOpType.AVG and not t.dtype.is_floating_point:
+    if op in _NEEDS_FLOAT and not t.dtype.is_floating_point:
         raise ValueError(f"ReduceOp.AVG needs a floating point tensor, got {t.dtype}")
-    if op in (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR) and t.dtype.is_floating_point:
+    if op in _NEEDS_INTEGER and t.dtype.is_floating_point:
         raise ValueError(f"{op.name} needs an integer or bool tensor, got {t.dtype}")
 
 
@@ -166,14 +170,13 @@ def _array(t):
 
 
 def _direct(t):
-    """``t``'s own buffer if a backend may write it in place, else None."""
-    if not t.is_contiguous():
-        return None
+    """``t``'s own buffer if a backend may write it in place, else None (the array's own flags
+    answer for numpy/cupy buffers, which hold exactly the tensor's elements)."""
     arr = _array(t)
     flags = getattr(arr, "flags", None)
-    if flags is not None and (not flags.c_contiguous or not getattr(flags, "writeable", True)):
-        return None
-    return arr
+    if flags is None:
+        return arr if t.is_contiguous() else None
+    return arr if flags.c_contiguous and getattr(flags, "writeable", True) else None
 
 
 def _staging_device(pg, t):
@@ -240,7 +243,10 @@ def launch_all_reduce(pg, tensor, op, check=None) -> Work:
     checked once when the model was wrapped)."""
     staged, arr = _staged(pg, tensor, True)
     work = pg.impl.allreduce([arr], op)
-    return Work(work, lambda: _copy_back(tensor, staged), [tensor], check)
+    if staged is tensor:            # reduced in place: only the version changes (as torch)
+        tensor._bump_version()
+        return Work(work, None, (tensor,), check)
+    return Work(work, lambda: _copy_back(tensor, staged), (tensor,), check)
 
 
 def reduce(tensor, dst=None, op=RedOpType.SUM, group=None, async_op=False, group_dst=None):

@@ -137,7 +137,7 @@ class MPIProcessGroup(ProcessGroup):
         raise DistBackendError(self.broken)
 
     def _check(self):
-        if self.broken:
+        if self.broken is not None:
             raise DistBackendError(f"the process group is unusable after an earlier error: "
                                    f"{self.broken}")
 
@@ -146,7 +146,7 @@ class MPIProcessGroup(ProcessGroup):
                        after, status)
 
     def _mpi_op(self, op, array):
-        table = self._bool_ops if array.dtype == np.bool_ else self._ops
+        table = self._bool_ops if array.dtype.kind == "b" else self._ops
         try:
             return table[op]
         except KeyError:
@@ -160,6 +160,10 @@ class MPIProcessGroup(ProcessGroup):
     # --------------------------------------------------------------- collectives
     def allreduce(self, arrays, op):
         self._check()
+        if len(arrays) == 1 and op != RedOpType.AVG and arrays[0].dtype != np.float16:
+            a = arrays[0]                    # the common case, kept short (per-call overhead)
+            req = self.comm.Iallreduce(self.MPI.IN_PLACE, a, self._mpi_op(op, a))
+            return MPIWork([req], self, "all_reduce")
         requests, afters = [], []
         for a in arrays:
             buf, back = a, None
