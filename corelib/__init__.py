@@ -53,6 +53,16 @@ from ._runtime_settings import (are_deterministic_algorithms_enabled,  # noqa: E
 from . import accelerator, backends  # noqa: E402
 globals().update(_LEGACY_TYPES)
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+from . import cpu, amp, jit, multiprocessing, onnx, profiler, hub  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .amp.autocast_mode import (clear_autocast_cache, get_autocast_cpu_dtype,  # noqa: E402
+                                get_autocast_dtype, get_autocast_gpu_dtype,
+                                is_autocast_cpu_enabled, is_autocast_enabled,
+                                set_autocast_dtype, set_autocast_enabled)
+from .amp.device_aliases import install as _install_amp_aliases  # noqa: E402
+from ._compile_eager import compile  # noqa: E402,A001
+from .utils import checkpoint as _checkpoint  # noqa: E402,F401  (torch.utils.checkpoint)
+_install_amp_aliases(cuda, cpu)
 
 __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",

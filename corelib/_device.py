@@ -105,7 +105,14 @@ def tensor_device(spec) -> device:
     registry = get_registry()
     dev.ops = registry.table(dev.type, dev.index)
     dev.host_memory = registry.backend(dev.type).spec.host_memory
+    for hook in table_hooks:
+        hook(dev.ops)
     return dev
+
+
+# called with each device's dispatch table when the device is first resolved (the profiler
+# wraps tables of devices first used while it records)
+table_hooks: list = []
 
 
 _cpu = None

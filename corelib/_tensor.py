@@ -152,6 +152,15 @@ class Tensor:
     def is_pinned(self, device=None) -> bool:
         return False
 
+    def share_memory_(self):
+        """Move the data into memory forked processes share (torch.multiprocessing)."""
+        from .multiprocessing.sharing import share_memory_
+        return share_memory_(self)
+
+    def is_shared(self) -> bool:
+        from .multiprocessing.sharing import is_shared
+        return is_shared(self)
+
     def is_floating_point(self) -> bool:
         return self._dtype.is_floating_point
 

@@ -75,7 +75,10 @@ class Adagrad(Optimizer):
             group.setdefault("fused", None)
 
     def share_memory(self):
-        """No-op kept for API compatibility (plugrad state is never shared across processes)."""
+        """Move each parameter's accumulator into shared memory, as torch's Adagrad does."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""

@@ -474,6 +474,9 @@ class Module(StateDictMixin):
         self.__dict__.update(state)
 
     def share_memory(self):
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``)."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
         return self
 
 
