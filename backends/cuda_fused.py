@@ -84,8 +84,12 @@ class FusedKernels:
     def cross_entropy(self, x, target, ignore_index):
         dtype = x.dtype.name
         rows, cols = x.shape
-        if dtype not in _FUSED or rows == 0 or cols == 0:
+        if rows == 0 or cols == 0:
             return super().cross_entropy(x, target, ignore_index)
+        if dtype not in _FUSED:
+            safe, bad = self._checked_targets(x, target, ignore_index)
+            loss, lse = super().cross_entropy(x, safe, ignore_index)
+            return self.cupy.where(bad, lse, loss), lse    # the picked logit read as 0
         cp = self.cupy
         x = cp.ascontiguousarray(x)
         target = cp.ascontiguousarray(target)
@@ -95,17 +99,32 @@ class FusedKernels:
         self._kernels.raw(dtype, "pg_cross_entropy")(
             (blocks,), (32 * WARP_ROWS_PER_BLOCK,),
             (x, target, loss, lse, numpy.int64(rows), numpy.int32(cols),
-             numpy.int64(ignore_index)))
+             numpy.int64(ignore_index), self._index_flag(x.device.id)))
         return loss, lse
 
     def cross_entropy_backward(self, g, x, target, lse, ignore_index):
-        if x.dtype.name not in _FUSED or x.size == 0:
+        if x.size == 0:
             return super().cross_entropy_backward(g, x, target, lse, ignore_index)
         cp = self.cupy
+        if x.dtype.name not in _FUSED:
+            safe, bad = self._checked_targets(x, target, ignore_index)
+            grad = super().cross_entropy_backward(g, x, safe, lse, ignore_index)
+            # an out-of-range row: g * softmax, no one-hot term (its ignored row above is 0)
+            full = cp.exp(x - lse[:, None]) * g.astype(x.dtype, copy=False)[:, None]
+            return cp.where(bad[:, None], full, grad)
         out = cp.empty(x.shape, x.dtype)
         self._kernels.elementwise("cross_entropy_grad")(
-            x, target, lse, g.astype(x.dtype, copy=False), x.shape[1], ignore_index, out)
+            x, target, lse, g.astype(x.dtype, copy=False), x.shape[1], ignore_index, out,
+            self._index_flag(x.device.id))
         return out
+
+    def _checked_targets(self, x, target, ignore_index):
+        """(target with out-of-range entries made ignore_index, their mask); flags them."""
+        cp = self.cupy
+        safe, bad = cp.empty(target.shape, cp.int64), cp.empty(target.shape, cp.bool_)
+        self._kernels.elementwise("target_check")(
+            target, x.shape[1], ignore_index, safe, bad, self._index_flag(x.device.id))
+        return safe, bad
 
     # ------------------------------------------------------------------ optimizers
     def _groups(self, params, lists):

@@ -134,12 +134,14 @@ extern "C" __global__ void pg_softmax_strided(const scalar_t* __restrict__ x,
 
 /* ------------------------------------------------------------------- cross-entropy
    One warp per row: lse = log(sum(exp(x))), loss = lse - x[target] (0 when ignored).
-   An out-of-range target (the frontend checks, this is a guard) gives nan, never a bad read. */
+   An out-of-range target is never read: it sets the device's error flag (the contract's
+   checks_indices, raised at the next synchronization) and its row's loss is lse. */
 extern "C" __global__ void pg_cross_entropy(const scalar_t* __restrict__ x,
                                             const long long* __restrict__ target,
                                             scalar_t* __restrict__ loss,
                                             scalar_t* __restrict__ lse,
-                                            long long rows, int cols, long long ignore_index) {
+                                            long long rows, int cols, long long ignore_index,
+                                            int* __restrict__ index_error) {
     const int lane = threadIdx.x & 31;
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
@@ -152,9 +154,14 @@ extern "C" __global__ void pg_cross_entropy(const scalar_t* __restrict__ x,
         const long long t = target[row];
         lse[row] = (scalar_t)(m + log_s);
         /* -((x[t] - m) - log s): torch's nll of log_softmax, in its order of rounding */
-        if (t == ignore_index) loss[row] = (scalar_t)0;
-        else if (t < 0 || t >= cols) loss[row] = (scalar_t)pg_nan(log_s);
-        else loss[row] = (scalar_t)(-(((acc_t)xr[t] - m) - log_s));
+        if (t == ignore_index) {
+            loss[row] = (scalar_t)0;
+        } else if (t < 0 || t >= cols) {  /* the picked logit reads as 0: the loss is lse */
+            atomicOr(index_error, 1);
+            loss[row] = (scalar_t)(-(((acc_t)0 - m) - log_s));
+        } else {
+            loss[row] = (scalar_t)(-(((acc_t)xr[t] - m) - log_s));
+        }
     }
 }
 
@@ -261,15 +268,24 @@ ELEMENTWISE = {
                   "T v = y + b; y = v * (erf(v * (T)0.70710678118654752440) + (T)1) * (T)0.5",
                   "pg_bias_gelu"),
     # d loss_i / d x_ij = g_i * (softmax(x_i)_j - [j == target_i]); in ignored rows
-    # 0 * softmax (nan where the logits are, as the composed path and opencl give)
+    # 0 * softmax (nan where the logits are, as the composed path and opencl give); an
+    # out-of-range target sets the error flag and has no one-hot term
     "cross_entropy_grad": (
         "raw T x, raw int64 target, raw T lse, raw T g, int64 cols, int64 ignore_index",
-        "T out",
+        "T out, raw int32 index_error",
         "const long long row = i / cols; const long long col = i - row * cols; "
         "const long long t = target[row]; const T p = exp(x[i] - lse[row]); "
+        "if (col == 0 && t != ignore_index && (t < 0 || t >= cols)) "
+        "atomicOr(&index_error[0], 1); "
         "out = (t == ignore_index) ? (T)0 * p "
         ": g[row] * (p - (col == t ? (T)1 : (T)0))",
         "pg_cross_entropy_grad"),
+    # targets of the composed (float16) path: out-of-range ones flagged and made ignored
+    "target_check": (
+        "int64 t, int64 cols, int64 ignore_index", "int64 safe, bool bad, raw int32 index_error",
+        "bad = t != ignore_index && (t < 0 || t >= cols); "
+        "if (bad) atomicOr(&index_error[0], 1); safe = bad ? ignore_index : t",
+        "pg_target_check"),
     "floordiv": ("T a, T b", "T out", "T mod; out = pg_divmod(a, b, &mod)", "pg_floordiv"),
     "remainder": ("T a, T b", "T out", "pg_divmod(a, b, &out)", "pg_remainder"),
 }
@@ -326,9 +342,13 @@ class KernelCache:
         return module.get_function(name)
 
     def elementwise(self, key):
+        return self.elementwise_from(ELEMENTWISE, key)
+
+    def elementwise_from(self, sources, key):
+        """The ElementwiseKernel ``sources[key]`` (kernel names are unique across tables)."""
         kernel = self._elementwise.get(key)
         if kernel is None:
-            in_params, out_params, body, name = ELEMENTWISE[key]
+            in_params, out_params, body, name = sources[key]
             kernel = self.cupy.ElementwiseKernel(in_params, out_params, body, name,
                                                  preamble=PREAMBLES.get(key, ""))
             self._elementwise[key] = kernel

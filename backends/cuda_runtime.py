@@ -5,13 +5,14 @@ CuPy is numpy-compatible; this module overrides the places where it is not (ufun
 ``out=...``, ufuncs have no ``.reduce`` besides add/multiply, ``argsort`` has no ``kind``,
 ``add.at`` covers few dtypes) and adds devices, memory statistics and peer copies. The fused
 kernels live in :mod:`plugrad.backends.cuda_fused`, the random-number kernel in
-:mod:`plugrad.backends.cuda_random`. Only ``from_host``/``to_host`` touch the host.
+:mod:`plugrad.backends.cuda_random`, the index-checking ops (``checks_indices``: indexing,
+scatter, and the host-side flag check in ``to_host``/``synchronize``) in
+:mod:`plugrad.backends.cuda_indexing`. Only ``from_host``/``to_host`` touch the host.
 """
 from __future__ import annotations
 
-import numpy
-
 from .cuda_fused import FusedKernels
+from .cuda_indexing import IndexChecks
 from .cuda_random import CudaRandom
 from .xp import ArrayModuleBackend
 from .xp.elementwise import UFUNCS
@@ -25,7 +26,7 @@ NUMPY_DIVMOD = ("floordiv", "remainder")
 WRAPPED_CASTS = ("uint8", "int8", "int16")
 
 
-class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
+class CupyBackend(CudaRandom, IndexChecks, FusedKernels, ArrayModuleBackend):
     """CuPy arrays as buffers; device indices are CUDA device ordinals."""
 
     def __init__(self, cupy):
@@ -71,12 +72,6 @@ class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
     def from_host(self, array, device=0):
         with self.cupy.cuda.Device(device):
             return self.cupy.array(array, copy=True)
-
-    def to_host(self, x):
-        return self.cupy.asnumpy(x)
-
-    def synchronize(self, device=0):
-        self.cupy.cuda.Device(device).synchronize()
 
     def transfer_to(self, x, device):
         """cuda:i -> cuda:j without a host round trip (CuPy copies peer to peer)."""
@@ -232,35 +227,3 @@ class CupyBackend(CudaRandom, FusedKernels, ArrayModuleBackend):
             indices = (n - 1) - cp.flip(cp.argsort(cp.flip(keys, axis), axis=axis), axis)
         indices = indices.astype(cp.int64, copy=False)
         return cp.take_along_axis(x, indices, axis=axis), indices
-
-    def index_put(self, x, indices, values, accumulate):
-        if not accumulate:
-            x[tuple(indices)] = values
-            return
-        cp = self.cupy
-        if x.size == 0 or any(i.size == 0 for i in indices):
-            return      # nothing to add (CuPy cannot reshape an empty array to (-1, 0))
-        # flatten the indexed leading axes to one linear index over a 2-D (rows, rest) view,
-        # the single-index form cupyx.scatter_add handles (atomicAdd per element)
-        idx = cp.broadcast_arrays(*indices)
-        lead = x.shape[:len(indices)]
-        linear = idx[0].astype(cp.int64)
-        for axis in range(1, len(idx)):
-            linear = linear * lead[axis] + idx[axis]
-        rows = int(numpy.prod(lead))
-        rest = int(numpy.prod(x.shape[len(indices):]))
-        target = x if x.flags.c_contiguous else cp.ascontiguousarray(x)
-        shape = idx[0].shape + x.shape[len(indices):]
-        vals = cp.broadcast_to(cp.asarray(values, dtype=x.dtype), shape)
-        if x.dtype == cp.int64:  # two's-complement sums are the same in uint64
-            work, vals = target.view(cp.uint64), vals.astype(cp.int64).view(cp.uint64)
-        elif x.dtype.name in ("int32", "float16", "float32", "float64"):
-            work = target
-        else:  # atomicAdd has no 8/16-bit integer or bool forms: add in int32
-            work, vals = target.astype(cp.int32), vals.astype(cp.int32)
-        import cupyx
-        cupyx.scatter_add(work.reshape(rows, rest), linear.reshape(-1), vals.reshape(-1, rest))
-        if work.dtype == cp.int32 and target.dtype != cp.int32:
-            target[...] = work.astype(target.dtype)
-        if target is not x:
-            x[...] = target

@@ -21,6 +21,7 @@ import torch
 import cuda_compile as CC
 import plugrad
 from plugrad.backends import cupy as cupy_plugin
+from plugrad.backends import cuda_indexing as CI
 from plugrad.backends import cuda_kernels as K
 from plugrad.plugins import get_registry
 
@@ -141,20 +142,38 @@ def test_raw_kernels_compile(tmp_path, compiler, dtype):
     compiler(tmp_path, K.TYPEDEFS[dtype] + K.RAW_SOURCE, f"raw_{dtype}")
 
 
-def _elementwise_harness(key, ctype):
-    """Wrap an ElementwiseKernel body in a loop shaped like the one CuPy generates."""
-    in_params, out_params, body, name = K.ELEMENTWISE[key]
-    ctypes_of = {"T": ctype, "int64": "long long"}
+# every ElementwiseKernel body of the backend: (table, key)
+ELEMENTWISE = [(K.ELEMENTWISE, key) for key in sorted(K.ELEMENTWISE)] + \
+    [(CI.ELEMENTWISE, key) for key in sorted(CI.ELEMENTWISE)]
+# non-raw integer parameters passed as scalars (the others are arrays, one value per element)
+SCALARS = ("cols", "ignore_index", "rest", "n")
+CTYPES = {"int64": "long long", "int32": "int", "bool": "bool"}
+
+
+def _kernel_params(sources, key, ctype):
+    """[(C type, name, raw, is_out, scalar)] of an ElementwiseKernel's parameters."""
+    in_params, out_params, _, _ = sources[key]
+    out = []
+    for group, is_out in ((in_params, False), (out_params, True)):
+        for param in (p.strip() for p in group.split(",") if p.strip()):
+            words = param.split()
+            typ = ctype if words[-2] == "T" else CTYPES[words[-2]]
+            name = words[-1]
+            out.append((typ, name, words[0] == "raw", is_out,
+                        words[0] != "raw" and name in SCALARS))
+    return out
+
+
+def _elementwise_harness(sources, key, ctype):
+    """An ElementwiseKernel body in a loop shaped like CuPy's: non-raw inputs read into
+    const locals, outputs as references, raw inputs const (CuPy declares inputs const)."""
+    body, name = sources[key][2], sources[key][3]
     args, prologue = [], []
-    for i, param in enumerate(p.strip() for p in f"{in_params}, {out_params}".split(",")):
-        words = param.split()
-        raw = words[0] == "raw"
-        typ, var = ctypes_of[words[-2]], words[-1]
-        is_out = param in out_params
+    for typ, var, raw, is_out, scalar in _kernel_params(sources, key, ctype):
         if raw:
             args.append(f"{'' if is_out else 'const '}{typ}* {var}")
-        elif typ == "long long":
-            args.append(f"long long {var}")
+        elif scalar:
+            args.append(f"{typ} {var}")
         else:
             args.append(f"{typ}* _raw_{var}")
             prologue.append(f"{typ}& {var} = _raw_{var}[i];" if is_out else
@@ -165,10 +184,10 @@ def _elementwise_harness(key, ctype):
             f" i += gridDim.x * blockDim.x) {{\n    {' '.join(prologue)}\n    {body};\n  }}\n}}\n")
 
 
-@pytest.mark.parametrize("key", sorted(K.ELEMENTWISE))
-def test_elementwise_bodies_compile(tmp_path, compiler, key):
+@pytest.mark.parametrize("sources, key", ELEMENTWISE, ids=[k for _, k in ELEMENTWISE])
+def test_elementwise_bodies_compile(tmp_path, compiler, sources, key):
     for ctype in ("float", "double"):
-        compiler(tmp_path, _elementwise_harness(key, ctype), f"{key}_{ctype}")
+        compiler(tmp_path, _elementwise_harness(sources, key, ctype), f"{key}_{ctype}")
 
 
 def test_every_raw_kernel_is_named():
@@ -230,7 +249,7 @@ def host_kernels(request, tmp_path_factory):
     dtype = request.param
     folder = tmp_path_factory.mktemp(f"host_{dtype}")
     src = folder / "kernels.cpp"
-    src.write_text(K.TYPEDEFS[dtype] + SHIM + K.RAW_SOURCE + LAUNCH)
+    src.write_text(K.TYPEDEFS[dtype] + SHIM + HOST_ATOMICS + K.RAW_SOURCE + LAUNCH)
     lib = folder / "kernels.so"
     done = subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-ffp-contract=off", "-o", str(lib),
                            str(src)], capture_output=True, text=True)
@@ -351,26 +370,36 @@ def test_host_strided_log_softmax_keeps_the_shifted_bits(host_kernels):
 
 
 # ------------------------------------------- ElementwiseKernel bodies run on the host
+HOST_ATOMICS = r"""
+template <class V> static inline V atomicAdd(V* a, V v) { V old = *a; *a = old + v; return old; }
+static inline int atomicOr(int* a, int v) { int old = *a; *a = old | v; return old; }
+using std::floor; using std::fmod; using std::copysign; using std::erf;
+"""
+
+
 @pytest.fixture(scope="module")
 def host_elementwise(tmp_path_factory):
-    """Every ELEMENTWISE body in CuPy's loop shape, as C++ g++ runs with one thread."""
+    """Every ElementwiseKernel body in CuPy's loop shape, as C++ g++ runs with one thread:
+    ``lib.<name>_<float|double>(args..., n)``."""
     if gxx is None:
         pytest.skip("g++ not installed")
     folder = tmp_path_factory.mktemp("host_elementwise")
-    parts = [SHIM, "using std::floor; using std::fmod; using std::copysign; using std::erf;\n",
-             K.DIVMOD]
-    for key in sorted(K.ELEMENTWISE):
+    parts = [SHIM, HOST_ATOMICS, K.DIVMOD]
+    for sources, key in ELEMENTWISE:
+        name = sources[key][3]
         for ctype in ("float", "double"):
-            harness = _elementwise_harness(key, ctype).replace(f"typedef {ctype} T;", "")
-            harness = harness.replace(K.PREAMBLES.get(key, ""), "")
-            name = K.ELEMENTWISE[key][3]
+            harness = _elementwise_harness(sources, key, ctype)
+            harness = harness.replace(f"typedef {ctype} T;\n{K.PREAMBLES.get(key, '')}", "")
+            params = _kernel_params(sources, key, ctype)
+            decl = ", ".join(f"{t} {v}" if scalar else f"{t}* {v}"
+                             for t, v, raw, out, scalar in params)
+            names = ", ".join(v for _, v, _, _, _ in params)
             parts.append(f"namespace ns_{name}_{ctype} {{ typedef {ctype} T;\n"
                          + harness.replace(f'extern "C" __global__ void {name}(', "void run(")
-                         + "}\n")
-            params, names = _elementwise_signature(key, ctype)
-            parts.append(f'extern "C" void {name}_{ctype}({params}) {{ blockDim.x = 1; '
-                         f"gridDim.x = 1; blockIdx.x = 0; threadIdx.x = 0; "
-                         f"ns_{name}_{ctype}::run({names}); }}\n")
+                         + "}\n"
+                         f'extern "C" void {name}_{ctype}({decl}, long long _n) {{ '
+                         f"blockDim.x = 1; gridDim.x = 1; blockIdx.x = 0; threadIdx.x = 0; "
+                         f"ns_{name}_{ctype}::run({names}, _n); }}\n")
     src = folder / "elementwise.cpp"
     src.write_text("".join(parts))
     lib = folder / "elementwise.so"
@@ -378,22 +407,6 @@ def host_elementwise(tmp_path_factory):
                            str(src)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return ctypes.CDLL(str(lib))
-
-
-def _elementwise_signature(key, ctype):
-    """(C parameter list, argument names) of the harness's kernel for ``key``."""
-    in_params, out_params, _, _ = K.ELEMENTWISE[key]
-    ctypes_of = {"T": ctype, "int64": "long long"}
-    params, names = [], []
-    for param in (p.strip() for p in f"{in_params}, {out_params}".split(",")):
-        words = param.split()
-        typ, var = ctypes_of[words[-2]], words[-1]
-        if words[0] != "raw" and typ == "long long":
-            params.append(f"long long {var}")
-        else:
-            params.append(f"{typ}* {var}")
-        names.append(var)
-    return ", ".join(params + ["long long _n"]), ", ".join(names + ["_n"])
 
 
 def _run_elementwise(lib, name, dtype, *arrays_and_scalars, n):
@@ -445,8 +458,9 @@ def test_host_cross_entropy_grad_kernel(host_elementwise, dtype):
     lse = np.asarray(torch.logsumexp(torch.tensor(x), 1).numpy(), dtype)
     g = np.array([0.5, 2.0, -1.5], dtype)
     out = np.empty_like(x)
+    flag = np.zeros(1, np.int32)
     _run_elementwise(host_elementwise, "pg_cross_entropy_grad", dtype, x, target, lse, g, 4,
-                     -100, out, n=x.size)
+                     -100, out, flag, n=x.size)
     loss = torch.nn.functional.cross_entropy(xt, torch.tensor([2, 0]), reduction="none")
     (loss * torch.tensor(g[[0, 2]])).sum().backward()
     tol = 1e-6 if dtype == "float32" else 1e-13
@@ -454,9 +468,90 @@ def test_host_cross_entropy_grad_kernel(host_elementwise, dtype):
     assert np.isnan(out[1]).all()
     x[1, 2] = 0.5
     lse[1] = np.log(np.exp(x[1].astype(np.float64)).sum())
+    flag = np.zeros(1, np.int32)
     _run_elementwise(host_elementwise, "pg_cross_entropy_grad", dtype, x, target, lse, g, 4,
-                     -100, out, n=x.size)
+                     -100, out, flag, n=x.size)
     np.testing.assert_array_equal(out[1], np.zeros(4, dtype))
+    assert flag[0] == 0
+    target[2] = 4                       # out of range: flagged, no one-hot term
+    _run_elementwise(host_elementwise, "pg_cross_entropy_grad", dtype, x, target, lse, g, 4,
+                     -100, out, flag, n=x.size)
+    assert flag[0] == 1
+    np.testing.assert_allclose(out[2], g[2] * np.exp(x[2] - lse[2]), rtol=tol)
+
+
+# ------------------------------------------ deferred index checks (checks_indices) on host
+def _index_rows(lib, dtype, indices, sizes):
+    """(row, bad, flag) as IndexChecks._rows computes them: one check kernel per index."""
+    shape = np.broadcast_shapes(*(i.shape for i in indices))
+    row, bad, flag = np.zeros(shape, np.int64), np.zeros(shape, np.bool_), np.zeros(1, np.int32)
+    for idx, n in zip(indices, sizes):
+        idx = np.ascontiguousarray(np.broadcast_to(idx, shape))
+        _run_elementwise(lib, "pg_index_check", dtype, idx, n, row, bad, flag, n=row.size)
+    return row, bad, flag
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_host_index_kernels_read_zero_and_flag(host_elementwise, dtype):
+    """x[i, j] over the two leading axes: in-range rows as numpy, out-of-range ones 0, the
+    flag set only when some index was out of range."""
+    lib = host_elementwise
+    x = np.arange(3 * 4 * 2, dtype=dtype).reshape(3, 4, 2) + 1
+    i, j = np.array([[0], [2]]), np.array([1, 3, 0])
+    row, bad, flag = _index_rows(lib, dtype, [i, j], x.shape)
+    assert flag[0] == 0 and not bad.any()
+    out = np.empty((2, 3, 2), dtype)
+    _run_elementwise(lib, "pg_index_gather", dtype, x, row, bad, 2, out, n=out.size)
+    np.testing.assert_array_equal(out, x[i, j])
+    j_bad = np.array([1, 4, -1])
+    row, bad, flag = _index_rows(lib, dtype, [i, j_bad], x.shape)
+    assert flag[0] == 1
+    np.testing.assert_array_equal(bad, np.broadcast_to([False, True, True], (2, 3)))
+    _run_elementwise(lib, "pg_index_gather", dtype, x, row, bad, 2, out, n=out.size)
+    want = x[i, np.where(j_bad == 4, 0, j_bad) % 4].copy()
+    want[:, 1:] = 0
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_host_index_scatter_kernels_skip_bad_writes(host_elementwise, dtype, accumulate):
+    lib = host_elementwise
+    x = np.zeros((5, 2), dtype)
+    idx = np.array([1, 7, 1, -2, 4])
+    row, bad, flag = _index_rows(lib, dtype, [idx], x.shape[:1])
+    values = np.arange(10, dtype=dtype).reshape(5, 2) + 1
+    name = "pg_index_scatter_add" if accumulate else "pg_index_scatter"
+    _run_elementwise(lib, name, dtype, values, row, bad, 2, x, n=values.size)
+    want = np.zeros((5, 2), dtype)
+    keep = (idx >= 0) & (idx < 5)
+    if accumulate:
+        np.add.at(want, idx[keep], values[keep])
+    else:
+        want[idx[keep]] = values[keep]
+    np.testing.assert_array_equal(x, want)
+    assert flag[0] == 1
+
+
+def test_host_target_check_kernel(host_elementwise):
+    target = np.array([0, 3, -100, -1, 2], np.int64)
+    safe, bad, flag = np.empty(5, np.int64), np.empty(5, np.bool_), np.zeros(1, np.int32)
+    _run_elementwise(host_elementwise, "pg_target_check", "float32", target, 3, -100, safe,
+                     bad, flag, n=5)
+    np.testing.assert_array_equal(bad, [False, True, False, True, False])
+    np.testing.assert_array_equal(safe, [0, -100, -100, -100, 2])
+    assert flag[0] == 1
+
+
+def test_cuda_backend_declares_deferred_index_checks():
+    """The contract's promise is made by the class cuda loads (no GPU needed to see it), and
+    the frontend would skip its host checks for it: every INDEX_OPS op is its own."""
+    from plugrad.backends.cuda_runtime import CupyBackend
+    from plugrad.plugins.contract import INDEX_OPS
+    assert CupyBackend.checks_indices is True
+    for name in INDEX_OPS:
+        owner = next(c for c in CupyBackend.__mro__ if name in vars(c))
+        assert owner.__module__.startswith("plugrad.backends.cuda_"), (name, owner)
 
 
 # ------------------------------------------- optional kernels: numpy versions vs torch
