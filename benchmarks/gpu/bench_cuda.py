@@ -18,10 +18,14 @@ import statistics
 import sys
 import time
 
-import cupy
 import numpy
 
 import plugrad
+
+try:
+    import cupy
+except Exception as exc:  # noqa: BLE001 -- no CuPy: main() says why and prints an empty table
+    cupy, CUPY_ERROR = None, f"{type(exc).__name__}: {exc}"
 
 try:
     import torch
@@ -246,8 +250,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
-    if not plugrad.cuda.is_available():
+    if cupy is None or not plugrad.cuda.is_available():
         print(f"plugrad cuda unavailable: {plugrad.cuda.unavailable_reason()}")
+        print()
+        print(table())
         return 1
     print(f"device: {plugrad.cuda.get_device_name()}  cupy {cupy.__version__}  "
           f"torch {torch.__version__ if torch else '-'}", flush=True)
