@@ -157,15 +157,23 @@ def ddp(device):
     gen = np.random.default_rng(1)
     xs = gen.standard_normal((20, 4 * w, 8)).astype(np.float32)
     ys = gen.integers(0, 3, (20, 4 * w))
-    net = torch.nn.parallel.DistributedDataParallel(model(True), bucket_cap_mb=0.0005)
+    wrapped = model(True)
+    launched = []       # per gradient, before DDP's own hook sees it: buckets already started
+    for p in wrapped.parameters():
+        p.register_post_accumulate_grad_hook(
+            lambda p: launched.append(sum(b.work is not None for b in net._buckets)))
+    net = torch.nn.parallel.DistributedDataParallel(wrapped, bucket_cap_mb=0.0005)
     assert len(net._buckets) > 1, "the test wants several buckets"
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     for step in range(20):
         x = torch.tensor(xs[step, 4 * r:4 * r + 4], device=device)
         y = torch.tensor(ys[step, 4 * r:4 * r + 4], device=device)
         opt.zero_grad()
+        del launched[:]
         torch.nn.functional.cross_entropy(net(x), y).backward()
         opt.step()
+        # overlap: when the last gradient arrives, every other bucket is already reducing
+        assert step == 0 or launched[-1] == len(net._buckets) - 1, (step, launched)
     assert list(net.state_dict())[0] == "module.0.weight"
     ref = model(False)
     opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)

@@ -118,6 +118,14 @@ def test_world_of_one(world1):
         dist.init_process_group("mpi")
 
 
+def test_gloo_means_mpi():
+    dist.init_process_group("gloo")
+    try:
+        assert dist.get_backend() == "mpi" and dist.is_gloo_available()
+    finally:
+        dist.destroy_process_group()
+
+
 def test_syncbatchnorm_is_batchnorm_on_one_process(world1):
     plugrad.manual_seed(0)
     sync = plugrad.nn.SyncBatchNorm(3)
@@ -181,7 +189,7 @@ def test_bad_arguments(world1):
 
 
 def test_unknown_backend_lists_the_registered_ones():
-    with pytest.raises(ValueError, match="Invalid backend: 'mpii'.*mpi, nccl"):
+    with pytest.raises(ValueError, match="Invalid backend: 'mpii'.*gloo, mpi, nccl"):
         dist.init_process_group("mpii")
     assert not dist.is_initialized()
 
@@ -243,7 +251,7 @@ def test_a_third_party_backend_registers_by_hook():
 
 def test_info_lists_communication_backends():
     text = plugrad.plugins.info_table()
-    assert "Communication backends" in text and "mpi: available" in text and "nccl" in text
+    assert "Communication backends" in text and "mpi (aliases: gloo): available" in text and "nccl" in text
 
 
 def test_nccl_tables_and_rendezvous_rules():

@@ -154,7 +154,8 @@ def is_nccl_available() -> bool:
 
 
 def is_gloo_available() -> bool:
-    return False
+    """True where backend="gloo" works: plugrad runs it on the mpi backend."""
+    return _available("gloo")
 
 
 def is_torchelastic_launched() -> bool:

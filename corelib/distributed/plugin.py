@@ -28,8 +28,9 @@ def _nccl_available():
 
 @hookimpl
 def plugrad_comm_backends():
+    # "gloo": torch's cpu backend name, so scripts written for it run unchanged over MPI
     yield CommBackendSpec(name="mpi", load=_load_mpi, devices=("cpu",), host_staging=True,
-                          is_available=_mpi_available, priority=10,
+                          is_available=_mpi_available, priority=10, aliases=("gloo",),
                           description="MPI through mpi4py (host memory; other devices staged "
                                       "through the host)")
     yield CommBackendSpec(name="nccl", load=_load_nccl, devices=("cuda",),

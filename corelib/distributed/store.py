@@ -100,6 +100,9 @@ class TCPStore:
             try:
                 sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                # the server answers a blocking get within the timeout; the socket's own limit
+                # only guards against a dead server, so it must not fire first
+                sock.settimeout(self.timeout + 30)
                 return sock
             except OSError as exc:
                 if time.monotonic() > deadline:

@@ -3,7 +3,7 @@
 As torch's reducer does: at wrap time the parameters and buffers of rank 0 are broadcast and
 the model is checked to be the same on every rank; parameters are grouped into buckets (in
 reverse order, about the order backward produces their gradients; ``bucket_cap_mb``, a small
-first bucket). A post-accumulate-grad hook on every parameter marks it ready; a bucket whose
+first bucket; after the first backward, rebuilt in the order the gradients really came). A post-accumulate-grad hook on every parameter marks it ready; a bucket whose
 parameters are all ready is flattened and its all-reduce *started* at once, while backward
 keeps running on the earlier layers (overlap). Buckets start in bucket order on every rank, so
 collectives match across ranks. When the last bucket has started, backward waits for them all
@@ -132,12 +132,10 @@ class DistributedDataParallel(Module):
         if init_sync:
             self._broadcast_coalesced([p for _, p in module.named_parameters()] +
                                       [b for _, b in module.named_buffers() if b is not None])
-        cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        object.__setattr__(self, "_buckets", self._make_buckets(cap))
-        object.__setattr__(self, "_bucket_of", {id(p): b for b in self._buckets
-                                                 for p in b.params})
+        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 ** 2)
+        self._set_buckets(list(reversed(self._params)))
         object.__setattr__(self, "_state", {"armed": False, "next": 0, "ready": set(),
-                                            "used": set()})
+                                            "used": set(), "order": [], "rebuilt": False})
         object.__setattr__(self, "_handles", [p.register_post_accumulate_grad_hook(self._hook)
                                               for p in self._params])
 
@@ -177,10 +175,12 @@ class DistributedDataParallel(Module):
                     t.copy_(flat[at:at + t.numel()].reshape(t.shape))
                     at += t.numel()
 
-    def _make_buckets(self, cap):
+    def _set_buckets(self, order):
+        """Bucket the parameters in ``order`` (the order their gradients are expected)."""
+        cap = self.bucket_bytes_cap
         buckets, current, size, limit = [], [], 0, min(cap, _FIRST_BUCKET_BYTES)
         key = None
-        for p in reversed(self._params):
+        for p in order:
             nbytes = p.numel() * p.element_size()
             if current and (size + nbytes > limit or (p.device, p.dtype) != key):
                 buckets.append(_Bucket(current))
@@ -190,7 +190,21 @@ class DistributedDataParallel(Module):
             key = (p.device, p.dtype)
         if current:
             buckets.append(_Bucket(current))
-        return buckets
+        object.__setattr__(self, "_buckets", buckets)
+        object.__setattr__(self, "_bucket_of", {id(p): b for b in buckets for p in b.params})
+
+    def _rebuild_buckets(self):
+        """After the first backward, re-bucket by the order gradients really arrived (torch's
+        rebuild_buckets; a Linear's weight and bias, say, come in either order), using rank 0's
+        order on every rank so the collectives still match."""
+        from ...distributed import collectives as C
+        from ...ops.creation import tensor
+        index = {id(p): i for i, p in enumerate(self._params)}
+        seen = [index[k] for k in self._state["order"]]
+        rest = [i for i in reversed(range(len(self._params))) if i not in set(seen)]
+        order = tensor(seen + rest, dtype=D.int64)
+        C.broadcast(order, group=self.process_group, group_src=0)
+        self._set_buckets([self._params[i] for i in order.tolist()])
 
     # ------------------------------------------------------------------ forward
     def forward(self, *inputs, **kwargs):
@@ -212,6 +226,7 @@ class DistributedDataParallel(Module):
     def _prepare_for_backward(self, out):
         state = self._state
         state.update(armed=True, next=0, ready=set(), used=set())
+        state["order"].clear()
         for b in self._buckets:
             b.pending, b.flat, b.work = len(b.params), None, None
         if self.find_unused_parameters:
@@ -234,6 +249,8 @@ class DistributedDataParallel(Module):
                 "function. 2) Reused parameters in multiple reentrant backward passes. "
                 f"Parameter: {self._names[self._params.index(param)]}")
         state["ready"].add(id(param))
+        if not state["rebuilt"]:
+            state["order"].append(id(param))
         if used:
             state["used"].add(id(param))
         self._bucket_of[id(param)].pending -= 1
@@ -286,6 +303,9 @@ class DistributedDataParallel(Module):
                     else:
                         p.grad.copy_(value)
                 bucket.flat = bucket.work = None
+        if not state["rebuilt"]:
+            state["rebuilt"] = True
+            self._rebuild_buckets()
 
     # ------------------------------------------------------------------ user API
     @contextmanager
