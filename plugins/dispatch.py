@@ -3,8 +3,10 @@
 A :class:`DispatchTable` exists per (backend, device index). Its attributes are the contract's
 op names bound to plain callables. The registry fills a table once and refills the *same
 object* whenever plugins change, so tensors that hold a table always see the current kernels.
-No pluggy call ever happens on this path, and nothing wraps a native op unless a debug mode
-(``PLUGRAD_DEBUG_KERNELS=1``) or :func:`plugrad.testing.compare_backends` tracing asks for it.
+No pluggy call ever happens on this path, and nothing wraps a backend's own op unless a debug
+mode (``PLUGRAD_DEBUG_KERNELS=1``) or :func:`plugrad.testing.compare_backends` tracing asks for
+it; a kernel supplied by a plugin is wrapped in a cheap result check (not None, shape, dtype:
+:func:`plugrad.plugins.checks.checked`).
 """
 from __future__ import annotations
 
@@ -158,13 +160,15 @@ def make_fallback(op: str, backend_name: str, impl, index: int, cpu_table, count
     return fallback
 
 
-def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, debug=None):
+def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, debug=None,
+               who=None):
     """(Re)fill ``table`` in place from a backend object and the plugin kernels for it.
 
     ``kernels`` maps op name to (fn, plugin_name). ``cpu_table`` is None when filling the cpu
     backend's own table (it falls back to nothing). ``debug``, when given, is a function
     ``op -> 'who implements it'`` and every native op is wrapped with shape/dtype checks
-    (:mod:`plugrad.plugins.checks`) that name that implementation when they fail.
+    (:mod:`plugrad.plugins.checks`) that name that implementation when they fail. ``who``
+    (the same signature) names a plugin's kernel in the cheap check every such kernel gets.
     """
     index = table.device_index
     guard = getattr(impl, "device_guard", None)
@@ -197,6 +201,11 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
         if debug is not None:
             from .checks import checked
             fn = checked(fn, name, table.backend_name, impl, debug(name))
+        elif name in overridden:        # a plugin's kernel: its results are checked cheaply
+            from .checks import checked
+            fn = checked(fn, name, table.backend_name, impl,
+                         who(name) if who is not None else f"plugin '{overridden[name]}'",
+                         cheap=True)
         setattr(table, name, fn)
     if missing_runtime:
         raise PluginError(

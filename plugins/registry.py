@@ -355,7 +355,7 @@ class Registry:
                 return f"kernel from {self._infos[plugin].describe()}"
             return f"backend '{entry.name}' from {entry.provider.describe()}"
         fill_table(table, entry.impl, kernels, cpu_table, self.fallbacks,
-                   who if debug_kernels() else None)
+                   who if debug_kernels() else None, who)
 
     def supports(self, device: str, op: str, dtype: str | None = None) -> bool:
         """True when ``op`` runs natively on ``device`` for dtype name ``dtype``.

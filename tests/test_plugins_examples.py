@@ -97,7 +97,8 @@ def test_kernel_plugin_overrides_cpu_erf_and_shows_in_info(tmp_path, monkeypatch
     reg = Registry()
     table = reg.table("cpu")
     import plugrad_scipy_erf
-    assert table.erf is plugrad_scipy_erf.erf and table.overridden == {"erf": "scipy_erf"}
+    assert table.erf.__wrapped__ is plugrad_scipy_erf.erf    # behind the cheap result check
+    assert table.overridden == {"erf": "scipy_erf"}
     assert (f"cpu.erf (primitive) from plugin 'scipy_erf' (distribution {dist} {version}): "
             "active") in info_table(reg)
     # the replacement agrees with the built-in erf over the kit's erf cases...
