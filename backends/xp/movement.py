@@ -13,7 +13,14 @@ class Movement:
         return x.transpose(axes)
 
     def expand(self, x, shape):
-        return self.xp.broadcast_to(x, shape)
+        out = self.xp.broadcast_to(x, shape)
+        # numpy makes broadcast views read-only; torch lets fill_/masked_fill_/index_put_
+        # write through an expanded tensor (the frontend refuses the writes torch refuses:
+        # ops/inplace.check_no_internal_overlap), so a view of a writeable array stays so
+        flags = out.flags
+        if not getattr(flags, "writeable", True) and x.flags.writeable:
+            flags.writeable = True
+        return out
 
     def slice(self, x, slices):
         if not slices:  # x[()] of a 0-d array is a scalar copy; x[...] is a view

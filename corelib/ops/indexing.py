@@ -458,6 +458,8 @@ def setitem(x, key, value):
                                f"least two devices, {dev} and {value._device}!")
         value = value.to(dev)
     if not advanced:
+        from .inplace import check_no_internal_overlap
+        check_no_internal_overlap(view)     # torch: x[:] = v copies into the view
         _assign_region(view, value)
         commit_region(x, view, key, value, None)
         return

@@ -63,6 +63,28 @@ def check_inplace(x):
                            "in-place operation.")
 
 
+OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+           "single memory location. Please clone() the tensor before performing the operation.")
+# in-place ops torch lets write through a broadcast (every aliased element gets one value, or
+# torch only warns): fill_/zero_, masked_fill_, index_fill_, index_put_ and x[index] = v
+_MAY_OVERLAP = frozenset({"masked_fill", "index_fill", "index_put"})
+
+
+def check_no_internal_overlap(x):
+    """torch's assert_no_internal_overlap: refuse to write into a tensor whose elements share
+    memory (a stride-0 axis of size > 1, as ``expand`` makes), which an elementwise write
+    would update once per alias (``x.expand(2, 3).add_(1)`` added 2 on opencl). Only views can
+    overlap, so a tensor that owns its buffer costs one attribute test."""
+    if x._base is None or not x._shape:
+        return
+    shape = x._shape
+    for d, s in enumerate(x._device.ops.strides(x._data)):
+        if s == 0 and shape[d] > 1:
+            if 0 in shape:
+                return
+            raise RuntimeError(OVERLAP)
+
+
 def _cast_result(x, res):
     if res._dtype is x._dtype:
         return res._data
@@ -75,6 +97,8 @@ def _cast_result(x, res):
 def apply_inplace(x, op, *args, **kwargs):
     """x.op_(*args): compute op(x, *args) and write it into x (the general path)."""
     check_inplace(x)
+    if x._base is not None and getattr(op, "__name__", "") not in _MAY_OVERLAP:
+        check_no_internal_overlap(x)
     res = op(x, *args, **kwargs)
     if res._shape != x._shape:
         raise RuntimeError(f"output with shape {list(x._shape)} doesn't match the broadcast "
@@ -185,6 +209,8 @@ def fast_binary_(x, other, prim):
     """
     if (x._requires_grad or x._no_grad_view) and is_grad_enabled():
         return None
+    if x._base is not None:
+        check_no_internal_overlap(x)
     if isinstance(other, Tensor):
         if other._requires_grad and is_grad_enabled():
             return None

@@ -11,7 +11,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from . import binary, conversion, creation, views
-from .inplace import apply_inplace, check_inplace, fast_binary_
+from .inplace import apply_inplace, check_inplace, check_no_internal_overlap, fast_binary_
 
 # ----------------------------------------------------------- in-place arithmetic
 
@@ -51,6 +51,7 @@ def copy_(self, src, non_blocking=False):
         raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
                         f"{type(src).__name__}")
     check_inplace(self)
+    check_no_internal_overlap(self)
     if src._device is not self._device or src._dtype is not self._dtype:
         src = conversion.to(src, device=self._device, dtype=self._dtype)
     if src._shape != self._shape:
@@ -91,6 +92,7 @@ def _random_fill(method):
     def fill(self, *args, generator=None):
         from .. import _generator
         check_inplace(self)
+        check_no_internal_overlap(self)
         gen = _generator.resolve(generator)
         # made on the device when its backend has mt19937_generate, else drawn and uploaded
         src = gen.generate(self._device, method, self._shape, self._dtype, *args)
@@ -118,6 +120,7 @@ def random_(self, from_=None, to=None, *, generator=None):
 def bernoulli_(self, p=0.5, *, generator=None):
     from .. import _generator
     check_inplace(self)
+    check_no_internal_overlap(self)
     gen = _generator.resolve(generator)
     if isinstance(p, Tensor):   # tensor p: drawn on the host
         array = gen.draw("bernoulli", p.detach().cpu()._host(), self._shape, self._dtype.name)
