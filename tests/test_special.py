@@ -103,3 +103,45 @@ def test_speed_1m_float32_is_reported():
     torch.erf(torch.from_numpy(x))
     ref = time.perf_counter() - start
     print(f"\nerf on 1M float32: plugrad xp {ours * 1e3:.1f} ms, torch {ref * 1e3:.1f} ms")
+
+
+# ------------------------------------------------------- erf_float32: the cpu backend's float32 path
+def test_float32_polynomials_within_082_ulp_of_exact():
+    from plugrad.backends.xp.special import erf_float32
+    edges = numpy.array([0.0, 1e-38, 1e-30, 1e-8, 0.5, 1.0, 2.5, 3.9, 4.0, 4.1, 9.0],
+                        numpy.float32)
+    x = numpy.concatenate([numpy.linspace(0, 4.5, 1_000_001, dtype=numpy.float32), edges,
+                           numpy.nextafter(edges, numpy.float32(0)),
+                           numpy.nextafter(edges, numpy.float32(10)),
+                           (10.0 ** numpy.linspace(-38, 0.6, 20_000)).astype(numpy.float32)])
+    x = numpy.concatenate([x, -x])
+    got = erf_float32(numpy, x)
+    exact = erf(numpy, x.astype(numpy.float64))  # fdlibm in float64: within 1 ulp of float64
+    assert got.dtype == numpy.float32
+    assert _ulps(got, exact, numpy.float32).max() <= 0.82
+    assert _ulps(got, torch.erf(torch.from_numpy(x)).numpy(), numpy.float32).max() <= 1.0
+
+
+def test_float32_polynomials_specials():
+    from plugrad.backends.xp.special import erf_float32
+    x = numpy.array([0.0, -0.0, numpy.inf, -numpy.inf, numpy.nan, 1e-45, -1e-45], numpy.float32)
+    got = erf_float32(numpy, x)
+    want = torch.erf(torch.from_numpy(x)).numpy()
+    numpy.testing.assert_array_equal(got, want)
+    assert numpy.signbit(got[1]) and not numpy.signbit(got[0])
+
+
+def test_backend_half_erf_through_float32_within_an_ulp_of_torch():
+    """The cpu backend computes half erf in float32 and rounds, as torch does."""
+    import plugrad
+    x = numpy.arange(2 ** 16, dtype=numpy.uint16).view(numpy.float16)
+    x = x[~numpy.isnan(x)]
+    got = plugrad.tensor(x).erf().numpy()
+    want = torch.erf(torch.from_numpy(x)).numpy()
+    exact = erf(numpy, x.astype(numpy.float64))
+    assert got.dtype == numpy.float16
+    assert _ulps(got, exact, numpy.float16).max() <= 0.5 + 1e-3  # rounded once, in effect
+    normal = numpy.abs(x) >= 1e-3  # torch's half kernel loses digits below ~4e-4
+    assert _ulps(got[normal], want[normal], numpy.float16).max() <= 1.0
+    numpy.testing.assert_allclose(got[~normal].astype(numpy.float64), want[~normal], rtol=0,
+                                  atol=1e-6)

@@ -152,5 +152,10 @@ class Elementwise:
         return out
 
     def _erf(self, x):
-        """fdlibm's erf in float64 (within 1 ulp), cast back; cupy overrides with cupyx."""
+        """float32 (and half, computed in float32 as torch does) through two polynomials;
+        float64 through fdlibm's intervals (within 1 ulp); cupy overrides with cupyx."""
+        if x.dtype == self.xp.float32:
+            return special.erf_float32(self.xp, x)
+        if x.dtype.itemsize < 4:
+            return special.erf_float32(self.xp, x.astype(self.xp.float32)).astype(x.dtype)
         return special.erf(self.xp, x)
