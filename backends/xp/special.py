@@ -116,10 +116,13 @@ FLOAT32_ONE = 4.0                          # erfc(4) = 1.5e-8 < 2**-25: erf roun
 
 def erf_float32(xp, x):
     """erf of a float32 array, within 0.82 ulp (torch: 0.71): both branch polynomials over
-    the whole array, with none of the float64 path's index gathers (benchmarks/perf)."""
+    the whole array, with none of the float64 path's index gathers (benchmarks/perf); the
+    temporaries are reused, since each new multi-MB array page-faults in."""
     a = xp.abs(x, dtype=xp.float64)
-    near = a * _horner(a * a, ERF_OVER_X)
-    t = xp.clip(a, 1.0, FLOAT32_ONE)
+    t = xp.multiply(a, a)
+    near = _horner(t, ERF_OVER_X)
+    near *= a
+    xp.clip(a, 1.0, FLOAT32_ONE, out=t)
     t -= LOG_ERFC_CENTER
     log_erfc = _horner(t, LOG_ERFC)
     head = log_erfc.astype(xp.float32)
@@ -127,8 +130,8 @@ def erf_float32(xp, x):
     # its argument: exp(q) = exp(head) * exp(q - head), |q - head| < 3e-7
     log_erfc -= head
     log_erfc += 1.0
-    far = xp.exp(head) * log_erfc
-    xp.subtract(1.0, far, out=far)
+    log_erfc *= xp.exp(head, out=head)
+    far = xp.subtract(1.0, log_erfc, out=log_erfc)
     # one rounding to float32 at the end; erf is odd (copysign keeps erf(-0.0) == -0.0) and
     # nan stays nan (nan < 1 is False, and the far branch of nan is nan)
     out = xp.where(a < 1.0, near, far).astype(xp.float32)
