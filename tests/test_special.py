@@ -145,3 +145,12 @@ def test_backend_half_erf_through_float32_within_an_ulp_of_torch():
     assert _ulps(got[normal], want[normal], numpy.float16).max() <= 1.0
     numpy.testing.assert_allclose(got[~normal].astype(numpy.float64), want[~normal], rtol=0,
                                   atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (4, 5)])
+def test_float32_polynomials_keep_shape(shape):
+    from plugrad.backends.xp.special import erf_float32
+    x = numpy.random.default_rng(0).standard_normal(shape).astype(numpy.float32)
+    got = erf_float32(numpy, x)
+    assert got.shape == x.shape and got.dtype == numpy.float32
+    assert _ulps(got, torch.erf(torch.from_numpy(x)).numpy(), numpy.float32).max(initial=0) <= 1

@@ -118,6 +118,7 @@ def erf_float32(xp, x):
     """erf of a float32 array, within 0.82 ulp (torch: 0.71): both branch polynomials over
     the whole array, with none of the float64 path's index gathers (benchmarks/perf); the
     temporaries are reused, since each new multi-MB array page-faults in."""
+    shape, x = x.shape, x.reshape(-1)  # 0-d ufunc results are scalars, which out= refuses
     a = xp.abs(x, dtype=xp.float64)
     t = xp.multiply(a, a)
     near = _horner(t, ERF_OVER_X)
@@ -135,7 +136,7 @@ def erf_float32(xp, x):
     # one rounding to float32 at the end; erf is odd (copysign keeps erf(-0.0) == -0.0) and
     # nan stays nan (nan < 1 is False, and the far branch of nan is nan)
     out = xp.where(a < 1.0, near, far).astype(xp.float32)
-    return xp.copysign(out, x, out=out)
+    return xp.copysign(out, x, out=out).reshape(shape)
 
 
 def erf(xp, x):

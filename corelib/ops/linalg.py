@@ -6,12 +6,14 @@ otherwise. 1-D operands are handled by unsqueeze/squeeze around it, as numpy and
 """
 from __future__ import annotations
 
+import math
+
 from .. import _dtype as D
 from .._tensor import Tensor, _make
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
 from ._operands import broadcast_shapes, check_same_device
-from .views import TBackward0
+from .views import TBackward0, unsafe_view
 from .inplace import write_out
 
 
@@ -120,6 +122,16 @@ def _mm(a, b, node_cls=None):
     return out
 
 
+def _should_fold(a, b):
+    """torch's rule for a >= 3-D @ 2-D: fold a's batch dims into rows when b needs a
+    gradient (one GEMM for it, at the price of a copy of a when a's dims do not merge) or
+    when they merge without a copy."""
+    if b.requires_grad or not a.numel():
+        return True
+    shape, strides = a._shape, a.stride()
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
+
+
 def matmul(input, other, *, out=None):
     """numpy-style matrix product (1-D operands are promoted and the added dims removed)."""
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
@@ -151,6 +163,12 @@ def matmul(input, other, *, out=None):
         result = named(result, "MvBackward0" if da == 2 else "UnsafeViewBackward0")
     elif da == 2 and db > 2:
         result = _mm(input, other, _MatmulCloneBackward)
+    elif da > 2 and db == 2 and _should_fold(input, other):
+        # (..., n, k) @ (k, m) as one (rows, k) @ (k, m) GEMM: the weight's gradient is then
+        # one GEMM too, not a batched product summed over the batch (torch's should_fold)
+        batch, k = input._shape[:-1], input._shape[-1]
+        result = _mm(input.reshape(math.prod(batch), k), other, MmBackward0)
+        result = unsafe_view(result, batch + (other._shape[-1],))
     else:
         result = _mm(input, other)
     if out is not None:

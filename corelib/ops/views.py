@@ -161,6 +161,17 @@ def reshape(input, *shape):
     return out
 
 
+def unsafe_view(input, shape):
+    """torch's _unsafe_view: reshape a result nobody else holds, so it is not a view of it."""
+    dev = input._device
+    out = _make(dev.ops.reshape(input._data, shape), shape, input._dtype, dev)
+    if needs_grad(input):
+        node = UnsafeViewBackward0((edge(input),))
+        node.shape = input._shape
+        attach(out, node)
+    return out
+
+
 def view_as(input, other):
     return view(input, other._shape)
 
