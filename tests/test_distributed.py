@@ -65,8 +65,11 @@ def test_two_ranks_collectives_ddp_syncbn_on_every_device():
     assert out.count(" ok") == 2, out[-2000:]
 
 
-def test_four_ranks_collectives():
-    code, out, _ = ranks(4, "collectives", "cpu")
+def test_four_ranks_collectives_through_the_launcher():
+    # the worker also checks that RANK (set by the launcher) equals the MPI rank
+    cmd = [sys.executable, "-m", "plugrad.distributed.run", "--nproc_per_node", "4", WORKER,
+           "collectives", "cpu"]
+    code, out, _ = launch(cmd, 90)
     assert code == 0, out[-4000:]
     assert out.count(" ok") == 4, out[-2000:]
 
