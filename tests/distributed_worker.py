@@ -215,6 +215,7 @@ def ddp_features(device):
             return self.b(x) if use_b else self.a(x)
     m = Branchy().to(device)
     net = torch.nn.parallel.DistributedDataParallel(m, find_unused_parameters=True)
+    net(xs[r], use_b=True)                                # forward without backward: fine
     net(xs[r], use_b=False).sum().backward()
     assert m.b.weight.grad is None                        # unused on every rank
     check(m.a.weight.grad, np.full((2, 4), np.mean([i + 1.0 for i in range(w)])), "used branch")
@@ -222,6 +223,7 @@ def ddp_features(device):
     net(xs[r], use_b=(r == 0)).sum().backward()           # b used on rank 0 only
     check(m.b.weight.grad, np.full((2, 4), 1.0 / w), "branch used on one rank")
     strict = torch.nn.parallel.DistributedDataParallel(Branchy().to(device))
+    strict(xs[r], use_b=True)                             # forward without backward: fine
     strict(xs[r], use_b=False).sum().backward()
     try:
         strict(xs[r], use_b=False)

@@ -135,7 +135,8 @@ class DistributedDataParallel(Module):
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 ** 2)
         self._set_buckets(list(reversed(self._params)))
         object.__setattr__(self, "_state", {"armed": False, "next": 0, "ready": set(),
-                                            "used": set(), "order": [], "rebuilt": False})
+                                            "used": set(), "order": [], "rebuilt": False,
+                                            "unused": []})
         object.__setattr__(self, "_handles", [p.register_post_accumulate_grad_hook(self._hook)
                                               for p in self._params])
 
@@ -209,7 +210,9 @@ class DistributedDataParallel(Module):
     # ------------------------------------------------------------------ forward
     def forward(self, *inputs, **kwargs):
         state = self._state
-        if state["armed"] and is_grad_enabled():
+        # a forward whose output never went through backward (evaluation without no_grad) is
+        # fine; a backward that left some gradients unreduced is torch's error
+        if state["armed"] and state["ready"] and is_grad_enabled():
             missing = [n for n, p in zip(self._names, self._params) if id(p) not in state["ready"]]
             raise RuntimeError(_UNFINISHED.format(rank=self.process_group.rank(),
                                                   names=", ".join(missing)))
@@ -229,15 +232,19 @@ class DistributedDataParallel(Module):
         state["order"].clear()
         for b in self._buckets:
             b.pending, b.flat, b.work = len(b.params), None, None
+        state["unused"] = []
         if self.find_unused_parameters:
             reached = _reachable_leaves(out)
-            for p in self._params:
-                if id(p) not in reached:
-                    self._mark_ready(p, used=False)
+            state["unused"] = [p for p in self._params if id(p) not in reached]
 
     # ------------------------------------------------------------------ backward
     def _hook(self, param):
-        if self._state["armed"]:
+        state = self._state
+        if state["armed"]:
+            if state["unused"]:       # marked once backward starts: a forward that never
+                unused, state["unused"] = state["unused"], []   # sees backward starts nothing
+                for p in unused:
+                    self._mark_ready(p, used=False)
             self._mark_ready(param, used=True)
 
     def _mark_ready(self, param, used):
