@@ -7,12 +7,14 @@ CuPy is numpy-compatible; this module overrides the places where it is not (ufun
 kernels live in :mod:`plugrad.backends.cuda_fused`, the random-number kernel in
 :mod:`plugrad.backends.cuda_random`, the index-checking ops (``checks_indices``: indexing,
 scatter, and the host-side flag check in ``to_host``/``synchronize``) in
-:mod:`plugrad.backends.cuda_indexing`. Only ``from_host``/``to_host`` touch the host.
+:mod:`plugrad.backends.cuda_indexing`, batched matmul without operand copies in
+:mod:`plugrad.backends.cuda_matmul`. Only ``from_host``/``to_host`` touch the host.
 """
 from __future__ import annotations
 
 from .cuda_fused import FusedKernels
 from .cuda_indexing import IndexChecks
+from .cuda_matmul import BatchedMatmul
 from .cuda_random import CudaRandom
 from .xp import ArrayModuleBackend
 from .xp.elementwise import UFUNCS
@@ -26,7 +28,7 @@ NUMPY_DIVMOD = ("floordiv", "remainder")
 WRAPPED_CASTS = ("uint8", "int8", "int16")
 
 
-class CupyBackend(CudaRandom, IndexChecks, FusedKernels, ArrayModuleBackend):
+class CupyBackend(CudaRandom, IndexChecks, BatchedMatmul, FusedKernels, ArrayModuleBackend):
     """CuPy arrays as buffers; device indices are CUDA device ordinals."""
 
     def __init__(self, cupy):

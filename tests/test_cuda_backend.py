@@ -23,6 +23,7 @@ import plugrad
 from plugrad.backends import cupy as cupy_plugin
 from plugrad.backends import cuda_indexing as CI
 from plugrad.backends import cuda_kernels as K
+from plugrad.backends import cuda_matmul as CM
 from plugrad.plugins import get_registry
 
 CUDA_REASON = cupy_plugin.is_available()
@@ -861,3 +862,78 @@ def test_only_cuda_flushes_subnormals():
     from helpers import flushes_subnormals
     assert flushes_subnormals("cuda") and flushes_subnormals("cuda:1")
     assert not flushes_subnormals("cpu") and not flushes_subnormals("opencl")
+
+
+# ------------------------------------------- batched matmul: cuBLAS arguments, no copies
+def _as_strided_flat(flat, offset, shape, strides):
+    return np.lib.stride_tricks.as_strided(flat[offset:], shape,
+                                           tuple(s * flat.itemsize for s in strides))
+
+
+def _emulate_gemm_strided_batched(p, a, b):
+    """cublasGemmStridedBatchedEx's definition (column-major, op per operand) run by numpy
+    over the operands' own memory, at the strides :func:`cuda_matmul.plan` chose."""
+    base_a, base_b = a.base if a.base is not None else a, b.base if b.base is not None else b
+    flat_a, flat_b = base_a.reshape(-1), base_b.reshape(-1)
+    off_a = (a.__array_interface__["data"][0] - flat_a.__array_interface__["data"][0]) \
+        // a.itemsize
+    off_b = (b.__array_interface__["data"][0] - flat_b.__array_interface__["data"][0]) \
+        // b.itemsize
+    M, N, K = p["m"], p["n"], p["k"]
+    out = np.zeros(p["batch"] * p["strideC"], np.float64)
+    for i in range(p["batch"]):
+        # cuBLAS's A is our b, its B our a
+        opa = _as_strided_flat(flat_b, off_b + i * p["strideA"], (M, K),
+                               (1, p["lda"]) if p["transa"] == CM.OP_N else (p["lda"], 1))
+        opb = _as_strided_flat(flat_a, off_a + i * p["strideB"], (K, N),
+                               (1, p["ldb"]) if p["transb"] == CM.OP_N else (p["ldb"], 1))
+        c = opa.astype(np.float64) @ opb.astype(np.float64)
+        _as_strided_flat(out, i * p["strideC"], (M, N), (1, p["ldc"]))[...] = c
+    return out.reshape(p["out_shape"])
+
+
+def _layouts(rng):
+    """(a, b) pairs as attention and Linear layers lay them out: contiguous, a transposed
+    key, a broadcast weight, sliced batches, size-1 axes."""
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+    q, k = arr(2, 3, 5, 4), arr(2, 3, 6, 4)
+    yield q, k.transpose(0, 1, 3, 2)                       # q @ k^T: k read transposed
+    yield arr(2, 3, 5, 6), k                               # scores @ v
+    yield arr(4, 5, 3), arr(3, 7)                          # Linear on 3-d input (broadcast)
+    yield arr(2, 7, 3).transpose(0, 2, 1), arr(2, 7, 2)    # a column-major batch
+    yield arr(6, 5, 3)[::2], arr(3, 3, 2)                  # every other batch
+    yield arr(2, 1, 5, 3), arr(1, 4, 3, 2)[:, :, :, :]     # batch axes broadcast both ways
+    yield arr(3, 1, 4), arr(3, 4, 1)                       # m = 1, n = 1
+    yield arr(2, 5, 4)[:, :, ::2], arr(2, 2, 3)            # strided columns: no cuBLAS layout
+    yield arr(1, 4, 2), arr(3, 2, 5)
+
+
+def test_batched_matmul_plan_matches_numpy():
+    rng = np.random.default_rng(0)
+    planned = 0
+    for a, b in _layouts(rng):
+        p = CM.plan(a.shape, tuple(s // 4 for s in a.strides), b.shape,
+                    tuple(s // 4 for s in b.strides))
+        if p is None:
+            continue
+        planned += 1
+        got = _emulate_gemm_strided_batched(p, a, b)
+        np.testing.assert_allclose(got, np.matmul(a.astype(np.float64), b.astype(np.float64)),
+                                   rtol=1e-12, atol=1e-12)
+    assert planned >= 6
+
+
+def test_batched_matmul_plan_refuses_what_cublas_cannot_read():
+    assert CM.plan((2, 3, 5, 4), (60, 20, 4, 1), (2, 3, 4, 6), (72, 24, 6, 1)) is not None
+    # batch axes that do not fold into one stride: (1, H) or (B, 1) broadcast to (B, H)
+    assert CM.plan((2, 3, 5, 4), (60, 20, 4, 1), (1, 3, 4, 6), (72, 24, 6, 1)) is None
+    assert CM.plan((2, 3, 5, 4), (60, 20, 4, 1), (2, 1, 4, 6), (24, 24, 6, 1)) is None
+    # neither row- nor column-major matrix (strided columns), negative strides
+    assert CM.plan((2, 5, 2), (20, 4, 2), (2, 2, 3), (6, 3, 1)) is None
+    assert CM.plan((2, 5, 2), (-10, 2, 1), (2, 2, 3), (6, 3, 1)) is None
+
+
+def test_cuda_backend_uses_the_planned_batched_matmul():
+    from plugrad.backends.cuda_runtime import CupyBackend
+    assert CupyBackend.matmul is CM.BatchedMatmul.matmul

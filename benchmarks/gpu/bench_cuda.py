@@ -134,6 +134,27 @@ def big_matmul(quick):
         t_t and flop / t_t / 1e12, ">=0.95x cupy")
 
 
+def attention_scores(quick):
+    """q @ k^T in float16: cupy.matmul copies k (transposed) and both operands to float32;
+    plugrad hands cuBLAS the strides (backends/cuda_matmul.py)."""
+    shape = (8, 16, 512, 64) if quick else (16, 16, 1024, 64)
+    reps = 20 if quick else 50
+    q_p = plugrad.randn(*shape, device="cuda", dtype=plugrad.float16)
+    k_p = plugrad.randn(*shape, device="cuda", dtype=plugrad.float16)
+    t_p = timeit(lambda: q_p @ k_p.transpose(-2, -1), reps)
+    with plain_cupy_allocator():
+        q_c = cupy.random.randn(*shape, dtype=cupy.float32).astype(cupy.float16)
+        k_c = cupy.random.randn(*shape, dtype=cupy.float32).astype(cupy.float16)
+        t_c = timeit(lambda: cupy.matmul(q_c, k_c.swapaxes(-2, -1)), reps)
+    t_t = None
+    if HAVE_TORCH:
+        q_t = torch.randn(*shape, device="cuda", dtype=torch.float16)
+        k_t = torch.randn(*shape, device="cuda", dtype=torch.float16)
+        t_t = timeit(lambda: q_t @ k_t.transpose(-2, -1), reps)
+    row(f"q@k^T {'x'.join(map(str, shape))} f16 (ms)", "ms", t_p * 1e3, t_c * 1e3,
+        t_t and t_t * 1e3, "~torch", "cupy column: cupy.matmul (copies k, via float32)")
+
+
 def softmax_rows(quick):
     shape = (4096, 1000)
     x_p = plugrad.randn(*shape, device="cuda")
@@ -220,7 +241,7 @@ def mlp_step(quick):
             "<= torch foreach", f"torch fused=True {t_f * 1e3:.2f} ms" if t_f else "")
 
 
-WORKLOADS = [small_add, large_fma, big_matmul, softmax_rows, mlp_step]
+WORKLOADS = [small_add, large_fma, big_matmul, attention_scores, softmax_rows, mlp_step]
 
 
 def _fmt(value):
