@@ -15,8 +15,7 @@ import numpy
 from .contract import DTYPES, OPS
 from .types import PluginError
 
-_BOOL_RESULT = {"logical_not", "isnan", "isinf", "eq", "ne", "lt", "le", "gt", "ge",
-                "logical_and", "logical_or", "logical_xor"}
+_BOOL_RESULT = frozenset(n for n, spec in OPS.items() if spec.result == "bool")
 _SCALARS = (bool, int, float)
 
 

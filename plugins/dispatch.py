@@ -17,7 +17,9 @@ import threading
 import warnings
 from collections import Counter
 
-from .contract import INDEX_OPS, OPS, RUNTIME
+from .contract import (INDEX_OPS, OPS, RUNTIME, capability, signature_problem,
+                       signature_problems)
+from .contract.derived import derive
 from .types import PluginError
 
 
@@ -32,7 +34,8 @@ class FallbackWarning(RuntimeWarning):
 # device buffer, so ``x[1] = 5`` through it would be lost. A backend must implement them.
 # (The optional view kernel ``as_strided`` is not needed: without it the frontend copies.)
 REQUIRED_VIEWS = tuple(n for n, s in OPS.items() if s.group == "view" and s.tier == "primitive")
-_DEVICE_BOUND = {"empty", "full", "arange", "from_host", "synchronize"}
+# runtime functions taking the device index: the table binds it (by keyword) once
+_DEVICE_BOUND = frozenset(n for n in RUNTIME if "device" in OPS[n].signature.parameters)
 _BUFFER_KINDS = ("buf", "buf|scalar", "opt_buf")
 
 
@@ -43,6 +46,7 @@ class DispatchTable:
         self.backend_name = backend_name
         self.device_index = index
         self.native = frozenset()      # ops the backend or a kernel plugin implements itself
+        self.derived = frozenset()     # ops composed from native ones (contract/derived.py)
         self.overridden = {}           # op -> plugin name, for kernels supplied by plugins
         self.impl = None               # the backend object (for introspection and kits)
         self._impl_supports = None
@@ -57,7 +61,7 @@ class DispatchTable:
         without fp64, bfloat16 on numpy); tests and benchmarks use it to skip cleanly.
         """
         if op not in self.native:
-            return False
+            return op in self.derived
         check = self._impl_supports
         return True if check is None or dtype is None else bool(check(op, dtype))
 
@@ -171,17 +175,28 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
     (the same signature) names a plugin's kernel in the cheap check every such kernel gets.
     """
     index = table.device_index
-    guard = getattr(impl, "device_guard", None)
+    wrong = signature_problems(impl)
+    if wrong:
+        raise PluginError(
+            f"backend '{table.backend_name}' defines contract entries with signatures the "
+            "frontend cannot call:\n  " + "\n  ".join(wrong) + "\nFix them to match "
+            "plugrad.plugins.contract (help(plugrad.plugins.contract.<name>) shows each).")
+    guard = capability(impl, "device_guard")
     guard = guard(index) if guard is not None else None
     native = set()
     overridden = {}
     missing_runtime = []
     missing_views = []
+    missing = []
     for name, spec in OPS.items():
         fn = getattr(impl, name, None)
         if name in kernels:
             fn, plugin = kernels[name]
             overridden[name] = plugin
+            problem = signature_problem(spec, fn)
+            if problem is not None:
+                raise PluginError(f"kernel '{name}' for backend '{table.backend_name}' from "
+                                  f"plugin '{plugin}': {problem}")
         if fn is None:
             if spec.tier == "runtime":
                 missing_runtime.append(name)
@@ -189,9 +204,7 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
             if name in REQUIRED_VIEWS:
                 missing_views.append(name)
                 continue
-            if spec.tier == "primitive" and cpu_table is not None:
-                fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter)
-            setattr(table, name, fn)
+            missing.append(name)
             continue
         native.add(name)
         if name in _DEVICE_BOUND:
@@ -207,6 +220,14 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
                          who(name) if who is not None else f"plugin '{overridden[name]}'",
                          cheap=True)
         setattr(table, name, fn)
+    # a missing primitive: its exact composition from the backend's own ops where the contract
+    # has one (contract/derived.py), else the cpu fallback; a missing kernel stays None
+    derived = derive(table, native)
+    for name in missing:
+        fn = derived.get(name)
+        if fn is None and OPS[name].tier == "primitive" and cpu_table is not None:
+            fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter)
+        setattr(table, name, fn)
     if missing_runtime:
         raise PluginError(
             f"backend '{table.backend_name}' lacks required runtime functions: "
@@ -221,9 +242,10 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
             "x[:, 2].fill_(7)) would be lost. Implement them returning buffers that share "
             "memory with their input")
     table.native = frozenset(native)
+    table.derived = frozenset(n for n in missing if n in derived)
     table.overridden = overridden
     table.impl = impl
-    table._impl_supports = getattr(impl, "supports", None)
+    table._impl_supports = capability(impl, "supports")
     table.checks_indices = deferred_index_checks(impl, native, overridden)
 
 
@@ -231,7 +253,7 @@ def deferred_index_checks(impl, native, overridden) -> bool:
     """True when ``impl`` declares ``checks_indices`` and runs every op of INDEX_OPS itself:
     a kernel plugin's override, or a primitive falling back to the cpu backend, made no such
     promise, so the frontend keeps checking indices before the call."""
-    if not getattr(impl, "checks_indices", False):
+    if not capability(impl, "checks_indices"):
         return False
     return all(name not in overridden and (name in native or OPS[name].tier == "kernel")
                for name in INDEX_OPS)

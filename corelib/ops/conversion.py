@@ -9,6 +9,7 @@ from .. import _dtype as D
 from .._device import device as _device_cls
 from .._device import tensor_device
 from .._tensor import Tensor, _make
+from ..plugins.contract import capability
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
@@ -82,7 +83,7 @@ def to(self, *args, **kwargs):
 def _transfer(data, src, target):
     """Copy a buffer between devices (the only place data crosses backends)."""
     if src.type == target.type:
-        direct = getattr(src.ops.impl, "transfer_to", None)
+        direct = capability(src.ops.impl, "transfer_to")
         if direct is not None:
             return direct(data, target.index or 0)
     host = src.ops.to_host(data)

@@ -106,7 +106,7 @@ class _Snapshots:
 
 
 def is_missing(table, case) -> bool:
-    if case.op not in table.native:
+    if case.op not in table.native and case.op not in table.derived:
         return True
     return case.dtype != "-" and not table.supports(case.op, case.dtype)
 

@@ -1,0 +1,143 @@
+"""Tier 3 of the contract: optional fused kernels.
+
+The frontend uses one when the backend (or a kernel plugin, see ``plugrad_kernels``) has it,
+and composes the same result from primitives otherwise, silently.
+"""
+from __future__ import annotations
+
+from ._spec import Buf, DType, Pair, Sequence, Shape, kernel
+
+
+# ------------------------------------------------------------------------ view
+
+@kernel("view")
+def as_strided(x: Buf, shape: Shape, strides: tuple, offset: int) -> Buf:
+    """A view (writes reach x) whose element idx is x's first element + offset +
+    sum(idx[i] * strides[i]), counted in elements; the caller keeps every element inside x's
+    own extent (torch's diagonal, unfold, as_strided). Absent: those ops return copies."""
+
+
+# ---------------------------------------------------------------------- linalg
+
+@kernel("linalg")
+def matmul(a: Buf, b: Buf) -> Buf:
+    """a (..., n, k) @ b (..., k, m), both >= 2-D, batch dims broadcast.
+    Composed from mul+sum when absent."""
+
+
+# ---------------------------------------------------------------------- conv
+
+@kernel("conv")
+def conv2d(x: Buf, w: Buf, stride: Pair, padding: Pair, dilation: Pair, groups: int) -> Buf:
+    """Cross-correlation, NCHW input, (Cout, Cin/groups, kh, kw) weight, pairs
+    of ints, no bias."""
+
+
+@kernel("conv")
+def conv2d_input_grad(
+        grad: Buf, w: Buf, x_shape: Shape, stride: Pair, padding: Pair, dilation: Pair,
+        groups: int
+) -> Buf:
+    """Gradient of conv2d with respect to its input (a transposed convolution)."""
+
+
+@kernel("conv")
+def conv2d_weight_grad(
+        x: Buf, grad: Buf, w_shape: Shape, stride: Pair, padding: Pair, dilation: Pair,
+        groups: int
+) -> Buf:
+    """Gradient of conv2d with respect to its weight."""
+
+
+# ---------------------------------------------------------------------- linalg
+
+@kernel("linalg")
+def addmm_act(bias: Buf, m1: Buf, m2: Buf, act: str) -> Buf:
+    """act(m1 @ m2 + bias) for 2-D m1 (n, k) and m2 (k, m), bias broadcastable
+    to (n, m); act is 'none', 'relu' or 'gelu' (erf form). Lets a GPU backend fuse the bias
+    add and activation into one epilogue after the GEMM (torch's _addmm_activation).
+    Composed from matmul, add and relu/gelu when absent."""
+
+
+# ---------------------------------------------------------------------- activation
+
+@kernel("activation")
+def softmax(x: Buf, axis: int) -> Buf:
+    """exp(x - max) / sum, along one axis."""
+
+
+@kernel("activation")
+def log_softmax(x: Buf, axis: int) -> Buf:
+    """x - max - log(sum(exp(x - max))), along one axis."""
+
+
+# ---------------------------------------------------------------------- loss
+
+@kernel("loss")
+def cross_entropy(x: Buf, target: Buf, ignore_index: int) -> tuple[Buf, Buf]:
+    """(loss, lse) of x (n, c) float logits, target (n,) int64 class indices in range (or ==
+    ignore_index); loss[i] = lse[i] - x[i, target[i]] (0 where target[i] == ignore_index)
+    and lse[i] = log(sum(exp(x[i]))), both (n,) in x's dtype. One pass over the logits
+    instead of log_softmax + gather."""
+
+
+@kernel("loss")
+def cross_entropy_backward(g: Buf, x: Buf, target: Buf, lse: Buf, ignore_index: int) -> Buf:
+    """The (n, c) gradient g[i] * (exp(x[i, j] - lse[i]) - (j == target[i])), 0 in rows
+    whose target is ignore_index; g is the (n,) gradient of the per-row loss."""
+
+
+# ---------------------------------------------------------------------- optim
+
+@kernel("optim")
+def sgd_step(
+        params: Sequence[Buf], grads: Sequence[Buf], momentum_bufs: Sequence[Buf], hyper: dict,
+) -> None:
+    """One in-place SGD update of every parameter (multi-tensor); hyper is a dict with lr,
+    momentum, dampening, weight_decay, nesterov, maximize, first_step. momentum_bufs entries
+    are updated in place (ignored when momentum is 0)."""
+
+
+@kernel("optim")
+def adam_step(
+        params: Sequence[Buf], grads: Sequence[Buf], exp_avgs: Sequence[Buf],
+        exp_avg_sqs: Sequence[Buf], max_exp_avg_sqs: Sequence[Buf | None], hyper: dict
+) -> None:
+    """One in-place Adam/AdamW update of every parameter; hyper has lr, beta1, beta2, eps,
+    weight_decay, decoupled (AdamW), amsgrad, maximize and step (the new step count, the
+    same for all parameters)."""
+
+
+# ---------------------------------------------------------------------- random
+
+@kernel("random")
+def mt19937_generate(
+        state: Buf, pos: int, shape: Shape, dtype: DType, transform: str, params: tuple,
+) -> Buf:
+    """Continue torch's CPU random stream (at::mt19937) on the device. `state` is a
+    contiguous int32 buffer of 624 elements holding the MT19937 words (untempered, as in
+    torch's get_state); it is advanced in place. `pos` (0..624) is the index of the next
+    word; at 624 the state is twisted (the standard MT19937 recurrence) before the next
+    word. Each word is the tempered state[pos], then pos += 1; the caller tracks the new pos
+    itself. Elements are made in C order from consecutive words; `random64` is (first word
+    << 32) | second. `transform`: 'uniform' with params (low, high), float dtypes:
+    float16/float32 take one word, x = (w & 0xFFFFFF) * 2**-24, and unless (low, high) ==
+    (0, 1) x = fma(x, float32(high) - float32(low), float32(low)) in float32, rounded once;
+    then cast to dtype (nearest even), and an element equal to dtype(high) becomes
+    dtype(low) (always checked for float16, only with non-default bounds for float32).
+    float64 takes two words, x = (random64 & (2**53 - 1)) * 2**-53, and with non-default
+    bounds x = fma(x, high - low, low) in float64, x == high becoming low. 'integer' with
+    params (bits, span, base): bits 32 takes one word w (span < 2**32), bits 64 random64; r
+    = (w % span if span else w) + base modulo 2**64, read as int64 and cast like numpy's
+    astype (float16 through float32). 'bernoulli' with params (threshold,): two words, 1 if
+    (random64 & (2**53 - 1)) < threshold else 0, in dtype (threshold = ceil(p * 2**53) gives
+    torch's `uniform < p`). 'normal' with params (mean, std), float16/float32, numel n >=
+    16: torch's normal_fill_16_AVX2 -- n float32 uniforms u as above (plus 16 more when n %
+    16 and float32, or 16 - n % 16 more for float16); per row of 16, r = sqrt(-2 * log(1 -
+    u[j])), t = 2*pi * u[j + 8], out[j] = r * cos(t), out[j + 8] = r * sin(t) for j < 8,
+    with avx_mathfun's log/sincos in float32 and the multiply-adds fused exactly where
+    plugrad.random.avx_mathfun fuses them (see backends/mt19937_normal.py), then fma(v, std,
+    mean) (v + 0 when std == 1 and mean == +0); when n % 16 the last 16 outputs are
+    recomputed from u[n:n+16] (float32) or u[n - n % 16:][:16] (float16); cast to dtype.
+    Returns a new C-contiguous buffer of `shape` and `dtype`. Absent: random ops draw on the
+    host and upload."""
