@@ -155,6 +155,22 @@ def attention_scores(quick):
         t_t and t_t * 1e3, "~torch", "cupy column: cupy.matmul (copies k, via float32)")
 
 
+def dropout_mask(quick):
+    """A 4M-element uniform draw: plugrad continues torch's CPU MT19937 stream on the GPU in
+    one block (the stream is sequential: 227 words per dependent step), torch-CUDA and CuPy
+    use counter-based generators. The measurement the MT19937 redesign waits for."""
+    n = 4 * 2 ** 20
+    reps = 5 if quick else 20
+    t_p = timeit(lambda: plugrad.rand(n, device="cuda"), reps)
+    with plain_cupy_allocator():
+        t_c = timeit(lambda: cupy.random.rand(n, dtype=cupy.float32), reps)
+    t_t = None
+    if HAVE_TORCH:
+        t_t = timeit(lambda: torch.rand(n, device="cuda"), reps)
+    row("rand 4M f32, MT19937 (ms)", "ms", t_p * 1e3, t_c * 1e3, t_t and t_t * 1e3,
+        "measure", "cupy/torch: counter-based generators, not torch's CPU stream")
+
+
 def softmax_rows(quick):
     shape = (4096, 1000)
     x_p = plugrad.randn(*shape, device="cuda")
@@ -241,7 +257,8 @@ def mlp_step(quick):
             "<= torch foreach", f"torch fused=True {t_f * 1e3:.2f} ms" if t_f else "")
 
 
-WORKLOADS = [small_add, large_fma, big_matmul, attention_scores, softmax_rows, mlp_step]
+WORKLOADS = [small_add, large_fma, big_matmul, attention_scores, dropout_mask, softmax_rows,
+             mlp_step]
 
 
 def _fmt(value):
