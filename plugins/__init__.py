@@ -7,6 +7,7 @@ section "Writing a backend".
 """
 from .contract import API_VERSION, OPS
 from .dispatch import FallbackWarning
+from .comm import CommBackendSpec  # noqa: F401  (communication backends: plugrad.distributed)
 from .hookspec import hookimpl
 from .registry import PluginWarning, Registry, get_registry
 from .types import BackendSpec, KernelSpec, PluginError
