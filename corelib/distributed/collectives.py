@@ -100,9 +100,9 @@ def _check_tensor(t, name="tensor"):
 
 def _check_list(ts, name):
     if not isinstance(ts, (list, tuple)) or not all(isinstance(t, Tensor) for t in ts):
+        got = type(ts) if not isinstance(ts, (list, tuple)) else "a list with non-tensors"
         raise TypeError(f"Invalid function argument. Expected parameter `{name}` of type "
-                        "List[torch.Tensor]\n             but got "
-                        f"{type(ts) if not isinstance(ts, (list, tuple)) else 'a list with non-tensors'} instead.")
+                        f"List[torch.Tensor]\n             but got {got} instead.")
 
 
 def _check_op(op):
@@ -469,7 +469,8 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
                          f"{len(input_tensor_list)} and {len(output_tensor_list)}")
     dtypes = {t.dtype for t in [*output_tensor_list, *input_tensor_list]}
     if len(dtypes) != 1:
-        raise RuntimeError(f"all_to_all: tensors must share one dtype, got {sorted(map(str, dtypes))}")
+        raise RuntimeError(f"all_to_all: tensors must share one dtype, got "
+                           f"{sorted(map(str, dtypes))}")
     like = input_tensor_list[0]
     in_counts = [t.numel() for t in input_tensor_list]
     out_counts = [t.numel() for t in output_tensor_list]
@@ -569,4 +570,6 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     work.wait()
     pg = _group(group)
     source = work.source
-    return pg.ranks[source] if source is not None else pg.ranks[_group_rank(pg, src, group_src, "src")]
+    if source is None:
+        source = _group_rank(pg, src, group_src, "src")
+    return pg.ranks[source]

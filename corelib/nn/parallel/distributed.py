@@ -3,7 +3,8 @@
 As torch's reducer does: at wrap time the parameters and buffers of rank 0 are broadcast and
 the model is checked to be the same on every rank; parameters are grouped into buckets (in
 reverse order, about the order backward produces their gradients; ``bucket_cap_mb``, a small
-first bucket; after the first backward, rebuilt in the order the gradients really came). A post-accumulate-grad hook on every parameter marks it ready; a bucket whose
+first bucket; after the first backward, rebuilt in the order the gradients really came). A
+post-accumulate-grad hook on every parameter marks it ready; a bucket whose
 parameters are all ready is flattened and its all-reduce *started* at once, while backward
 keeps running on the earlier layers (overlap). Buckets start in bucket order on every rank, so
 collectives match across ranks. When the last bucket has started, backward waits for them all
