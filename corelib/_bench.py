@@ -190,7 +190,8 @@ def table(works, impls, markdown=False):
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="python -m plugrad bench", description=(
+    from .__main__ import program_name
+    p = argparse.ArgumentParser(prog=f"{program_name()} bench", description=(
         "Time the headline workloads on every plugrad backend beside raw numpy, raw CuPy and "
         "PyTorch, in one run, and print one table of ratios."))
     p.add_argument("--compare", action="store_true",
@@ -207,6 +208,12 @@ def _parser():
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--json", metavar="PATH", help="also write the raw seconds as JSON")
     return p
+
+
+def progress(text, end="\n"):
+    """One line per workload while the table is being measured (a full run takes ~50 s), on
+    stderr, so stdout stays the table alone (``--markdown > table.md``)."""
+    print(text, end=end, file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -232,8 +239,11 @@ def main(argv=None) -> int:
     for impl in impls:
         print(f"  {impl.label}: {impl.about}")
     sys.stdout.flush()
-    for work in works:
+    for number, work in enumerate(works, 1):
+        started = time.perf_counter()
+        progress(f"[{number}/{len(works)}] {work.name} ...", end="")
         measure(work, impls, repeat, min_time)
+        progress(f" {time.perf_counter() - started:.1f} s")
     print(table(works, impls, args.markdown))
     if not big:
         print("GPU-sized rows (a*b+c 64M, matmul 4096^3) skipped: no CUDA here; pass --big "

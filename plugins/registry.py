@@ -323,7 +323,7 @@ class Registry:
             reason = entry.availability()
             if reason is not True:
                 raise RuntimeError(f"device '{entry.name}' is not available: {reason}. "
-                                   f"{self.describe_devices()}")
+                                   f"{self.describe_devices(skip=entry.name)}")
             count = entry.device_count()
             if not 0 <= index < count:
                 raise RuntimeError(f"device '{entry.name}:{index}' is out of range: backend "
@@ -371,10 +371,14 @@ class Registry:
         except RuntimeError:
             return False
 
-    def describe_devices(self) -> str:
-        """'Available: cpu, opencl:0. Unavailable: cuda (cupy not importable: ...)'."""
+    def describe_devices(self, skip: str | None = None) -> str:
+        """'Available: cpu, opencl:0. Unavailable: cuda (cupy not importable: ...)'.
+
+        ``skip``: a backend whose reason the message already gave (not said twice)."""
         available, unavailable = [], []
         for entry in self.entries():
+            if entry.name == skip:
+                continue
             reason = entry.availability()
             if reason is True:
                 count = entry.device_count()

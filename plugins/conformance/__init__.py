@@ -79,8 +79,9 @@ def run(backend: str, *, ops=None, dtypes=None, quick=False, frontend=True, regi
 
 def main(argv=None) -> int:
     """``python -m plugrad conformance NAME``: print the capability table; 1 on failures."""
-    parser = argparse.ArgumentParser(prog="python -m plugrad conformance",
-                                     description=__doc__.split("\n")[0])
+    from plugrad.__main__ import program_name
+    parser = argparse.ArgumentParser(prog=f"{program_name()} conformance",
+                                     description=__doc__.split("\n")[0].replace("``", ""))
     parser.add_argument("backend", help="backend name or device string (e.g. opencl:0)")
     parser.add_argument("--ops", help="comma-separated ops to check (default: all)")
     parser.add_argument("--dtypes", help="comma-separated dtypes to check (default: all)")
