@@ -114,6 +114,34 @@ def test_share_memory_visible_to_forked_processes():
     assert mp.get_sharing_strategy() in mp.get_all_sharing_strategies()
 
 
+def _train_shared(t, model, i):
+    t[i] = 10 + i
+    with plugrad.no_grad():
+        model.weight.add_(1.0)
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_shared_tensors_travel_by_name_to_spawned_processes(method):
+    mp = plugrad.multiprocessing
+    t = plugrad.zeros(3).share_memory_()
+    model = plugrad.nn.Linear(2, 1).share_memory()
+    before = model.weight.detach().clone()
+    ctx = mp.get_context(method)
+    procs = [ctx.Process(target=_train_shared, args=(t, model, i)) for i in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    assert t.tolist() == [10.0, 11.0, 0.0]
+    assert np.allclose((model.weight - before).detach().numpy(), 2.0)
+    q = ctx.Queue()
+    q.put(t)
+    got = q.get()
+    got[2] = 5.0
+    assert t[2].item() == 5.0 and got.is_shared()
+
+
 def _boom(i):
     raise ValueError(f"worker {i} failed")
 

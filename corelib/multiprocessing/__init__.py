@@ -1,22 +1,24 @@
 """``torch.multiprocessing``: Python's multiprocessing plus torch's tensor sharing.
 
 Everything of the standard module is re-exported (``Process``, ``Queue``, ``set_start_method``,
-...). ``Tensor.share_memory_()`` moves a host-memory tensor's data into an anonymous shared
-mapping, so processes forked afterwards (the default start method on Linux; torch's Hogwild
-pattern) write into the same memory. ``spawn`` starts ``nprocs`` processes running
-``fn(i, *args)`` as torch's does.
+...). ``Tensor.share_memory_()`` moves a cpu tensor's data into shared memory, and shared
+tensors sent to other processes (Process arguments under any start method, queues) map the
+same memory, so every process writes into one copy (torch's Hogwild pattern; see
+:mod:`.sharing`). ``spawn`` starts ``nprocs`` processes running ``fn(i, *args)`` as torch's does.
 """
 from __future__ import annotations
 
 import multiprocessing
 from multiprocessing import *  # noqa: F401,F403
 
-from .sharing import is_shared, share_memory_  # noqa: F401
+from .sharing import is_shared, register_reductions, share_memory_  # noqa: F401
 from .spawn import ProcessContext, ProcessExitedException, ProcessRaisedException, spawn, start_processes  # noqa: F401,E501
 
 __all__ = [*multiprocessing.__all__, "spawn", "start_processes", "ProcessContext",
            "ProcessRaisedException", "ProcessExitedException", "get_sharing_strategy",
            "set_sharing_strategy", "get_all_sharing_strategies"]
+
+register_reductions()
 
 _STRATEGIES = {"file_descriptor", "file_system"}
 _strategy = ["file_descriptor"]
