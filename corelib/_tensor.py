@@ -514,7 +514,12 @@ def _make(data, shape, dtype, device):
 
 
 def _wrap_dim(dim, ndim):
-    """Normalise a possibly negative dim; IndexError as torch raises it."""
+    """Normalise a possibly negative dim; IndexError as torch raises it, TypeError for a
+    dim that is not an integer (``sum(dim=True)`` reduced dim 1 on opencl)."""
+    if type(dim) is not int:
+        if isinstance(dim, bool) or not hasattr(dim, "__index__"):
+            raise TypeError(f"argument 'dim' must be int, not {type(dim).__name__}")
+        dim = dim.__index__()
     low = -ndim if ndim else -1
     high = ndim - 1 if ndim else 0
     if not low <= dim <= high:

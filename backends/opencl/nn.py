@@ -282,6 +282,9 @@ class NNKernels:
     def _softmax(self, x, axis, log):
         dev = self.devices[x.device]
         dt = x.dname
+        if T.KIND[dt] != "f":   # the float kernel would not build: say so, as torch does
+            raise NotImplementedError(f'"{"log_" if log else ""}softmax_kernel_impl" not '
+                                      f"implemented for '{dt}'")
         if dev.is_cpu and x.strides[axis] != 1 and x.shape[axis] > 1 and x.size:
             lanes = self._softmax_lanes(dev, x, axis, log)
             if lanes is not None:

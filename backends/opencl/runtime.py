@@ -107,6 +107,7 @@ class Device:
         self.units = cl_device.max_compute_units
         self.max_wg = cl_device.max_work_group_size
         self.local_mem = cl_device.local_mem_size
+        self.max_alloc = cl_device.max_mem_alloc_size
         # CPU (PoCL): one work-item walks a long contiguous chunk, which LLVM vectorizes;
         # GPU: one element per work-item in groups of 256, so neighbours coalesce
         self.group = 1 if self.is_cpu else min(256, self.max_wg)
@@ -182,7 +183,21 @@ class Device:
     def alloc(self, nbytes):
         # >= 8 bytes and a multiple of 8: no zero-size buffers, and the 32-bit words that the
         # narrow-dtype atomics in index_put read-modify-write stay inside the allocation
-        return self.pool.allocate(max(8, (nbytes + 7) // 8 * 8))
+        size = max(8, (nbytes + 7) // 8 * 8)
+        if size > self.max_alloc:
+            raise RuntimeError(self._out_of_memory(size, "the device's largest buffer is "
+                                                   f"{_gib(self.max_alloc)} "
+                                                   "(CL_DEVICE_MAX_MEM_ALLOC_SIZE)"))
+        try:
+            return self.pool.allocate(size)
+        except cl.Error as exc:   # MEM_OBJECT_ALLOCATION_FAILURE, OUT_OF_RESOURCES, ...
+            raise RuntimeError(self._out_of_memory(size, f"{type(exc).__name__}: {exc}")) \
+                from None
+
+    def _out_of_memory(self, size, why):
+        """torch's allocation failure is a RuntimeError saying how much was asked for."""
+        return (f"opencl:{self.index} ({self.name}) out of memory: tried to allocate "
+                f"{_gib(size)}; {why}")
 
     def launch_1d(self, n):
         """(global size, local size, per) covering n elements, ``per`` per work-item."""
@@ -382,6 +397,10 @@ def _reshape_strides(shape, strides, new):
         ni += 1
         oi += 1
     return tuple(result)
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:.2f} GiB"
 
 
 def new_counter():
