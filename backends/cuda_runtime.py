@@ -40,7 +40,9 @@ class CupyBackend(CudaRandom, IndexChecks, BatchedMatmul, FusedKernels, ArrayMod
         # cupy ufuncs reject numpy's ``out=...`` and always return arrays (0-d included),
         # so the per-op path binds them bare: one Cython call per elementwise primitive.
         for name, ufunc in UFUNCS.items():
-            if name not in NUMPY_DIVMOD:
+            if name in NUMPY_DIVMOD:    # the methods below, not the xp closures (out=...)
+                self.__dict__.pop(name, None)
+            else:
                 setattr(self, name, getattr(cupy, ufunc))
         # numpy's isinf method takes ``out=...``, which CuPy rejects (TypeError)
         self.isinf = cupy.isinf

@@ -10,7 +10,6 @@ device-parametrized tests at the end run on cpu/opencl here and on cuda on a GPU
 from __future__ import annotations
 
 import ctypes
-import shutil
 import subprocess
 import types
 
@@ -19,9 +18,9 @@ import pytest
 import torch
 
 import cuda_compile as CC
+import cuda_host as H
 import plugrad
 from plugrad.backends import cupy as cupy_plugin
-from plugrad.backends import cuda_indexing as CI
 from plugrad.backends import cuda_kernels as K
 from plugrad.backends import cuda_matmul as CM
 from plugrad.plugins import get_registry
@@ -143,52 +142,10 @@ def test_raw_kernels_compile(tmp_path, compiler, dtype):
     compiler(tmp_path, K.TYPEDEFS[dtype] + K.RAW_SOURCE, f"raw_{dtype}")
 
 
-# every ElementwiseKernel body of the backend: (table, key)
-ELEMENTWISE = [(K.ELEMENTWISE, key) for key in sorted(K.ELEMENTWISE)] + \
-    [(CI.ELEMENTWISE, key) for key in sorted(CI.ELEMENTWISE)]
-# non-raw integer parameters passed as scalars (the others are arrays, one value per element)
-SCALARS = ("cols", "ignore_index", "rest", "n")
-CTYPES = {"int64": "long long", "int32": "int", "bool": "bool"}
-
-
-def _kernel_params(sources, key, ctype):
-    """[(C type, name, raw, is_out, scalar)] of an ElementwiseKernel's parameters."""
-    in_params, out_params, _, _ = sources[key]
-    out = []
-    for group, is_out in ((in_params, False), (out_params, True)):
-        for param in (p.strip() for p in group.split(",") if p.strip()):
-            words = param.split()
-            typ = ctype if words[-2] == "T" else CTYPES[words[-2]]
-            name = words[-1]
-            out.append((typ, name, words[0] == "raw", is_out,
-                        words[0] != "raw" and name in SCALARS))
-    return out
-
-
-def _elementwise_harness(sources, key, ctype):
-    """An ElementwiseKernel body in a loop shaped like CuPy's: non-raw inputs read into
-    const locals, outputs as references, raw inputs const (CuPy declares inputs const)."""
-    body, name = sources[key][2], sources[key][3]
-    args, prologue = [], []
-    for typ, var, raw, is_out, scalar in _kernel_params(sources, key, ctype):
-        if raw:
-            args.append(f"{'' if is_out else 'const '}{typ}* {var}")
-        elif scalar:
-            args.append(f"{typ} {var}")
-        else:
-            args.append(f"{typ}* _raw_{var}")
-            prologue.append(f"{typ}& {var} = _raw_{var}[i];" if is_out else
-                            f"const {typ} {var} = _raw_{var}[i];")
-    return (f"typedef {ctype} T;\n{K.PREAMBLES.get(key, '')}"
-            f"extern \"C\" __global__ void {name}({', '.join(args)}, long long _n) {{\n"
-            f"  for (long long i = blockIdx.x * blockDim.x + threadIdx.x; i < _n;"
-            f" i += gridDim.x * blockDim.x) {{\n    {' '.join(prologue)}\n    {body};\n  }}\n}}\n")
-
-
-@pytest.mark.parametrize("sources, key", ELEMENTWISE, ids=[k for _, k in ELEMENTWISE])
+@pytest.mark.parametrize("sources, key", H.ELEMENTWISE, ids=[k for _, k in H.ELEMENTWISE])
 def test_elementwise_bodies_compile(tmp_path, compiler, sources, key):
     for ctype in ("float", "double"):
-        compiler(tmp_path, _elementwise_harness(sources, key, ctype), f"{key}_{ctype}")
+        compiler(tmp_path, H.elementwise_harness(sources, key, ctype), f"{key}_{ctype}")
 
 
 def test_every_raw_kernel_is_named():
@@ -199,24 +156,6 @@ def test_every_raw_kernel_is_named():
 # ------------------------------------------------ grid-stride kernels run on the host
 # The optimizer and strided-softmax kernels need no warp shuffles, so a few macros turn them
 # into C++ that g++ runs thread by thread: the CUDA code under test, executed, without a GPU.
-SHIM = r"""
-#include <cmath>
-#include <cstring>
-struct pg_dim3 { unsigned x, y, z; };
-static pg_dim3 blockIdx, threadIdx, blockDim, gridDim;
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __restrict__
-#define __shared__ static
-static inline void __syncthreads() {}
-static inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
-static inline double __longlong_as_double(long long i) {
-    double d; std::memcpy(&d, &i, 8); return d; }
-template <class T> static inline T __shfl_xor_sync(unsigned, T v, int) { return v; }
-using std::exp; using std::log; using std::sqrt;
-"""
-
 LAUNCH = r"""
 #define PG_LAUNCH(kernel, ...) for (unsigned b = 0; b < grid; ++b) \
     for (unsigned t = 0; t < block; ++t) { blockIdx.x = b; threadIdx.x = t; kernel(__VA_ARGS__); }
@@ -240,7 +179,7 @@ extern "C" void run_softmax_strided(unsigned grid, unsigned block, const scalar_
 }
 """
 
-gxx = shutil.which("g++")
+gxx = H.gxx
 
 
 @pytest.fixture(scope="module", params=["float32", "float64"])
@@ -250,7 +189,7 @@ def host_kernels(request, tmp_path_factory):
     dtype = request.param
     folder = tmp_path_factory.mktemp(f"host_{dtype}")
     src = folder / "kernels.cpp"
-    src.write_text(K.TYPEDEFS[dtype] + SHIM + HOST_ATOMICS + K.RAW_SOURCE + LAUNCH)
+    src.write_text(K.TYPEDEFS[dtype] + H.SHIM + H.HOST_ATOMICS + K.RAW_SOURCE + LAUNCH)
     lib = folder / "kernels.so"
     done = subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-ffp-contract=off", "-o", str(lib),
                            str(src)], capture_output=True, text=True)
@@ -371,43 +310,11 @@ def test_host_strided_log_softmax_keeps_the_shifted_bits(host_kernels):
 
 
 # ------------------------------------------- ElementwiseKernel bodies run on the host
-HOST_ATOMICS = r"""
-template <class V> static inline V atomicAdd(V* a, V v) { V old = *a; *a = old + v; return old; }
-static inline int atomicOr(int* a, int v) { int old = *a; *a = old | v; return old; }
-using std::floor; using std::fmod; using std::copysign; using std::erf;
-"""
-
-
 @pytest.fixture(scope="module")
 def host_elementwise(tmp_path_factory):
-    """Every ElementwiseKernel body in CuPy's loop shape, as C++ g++ runs with one thread:
-    ``lib.<name>_<float|double>(args..., n)``."""
     if gxx is None:
         pytest.skip("g++ not installed")
-    folder = tmp_path_factory.mktemp("host_elementwise")
-    parts = [SHIM, HOST_ATOMICS, K.DIVMOD]
-    for sources, key in ELEMENTWISE:
-        name = sources[key][3]
-        for ctype in ("float", "double"):
-            harness = _elementwise_harness(sources, key, ctype)
-            harness = harness.replace(f"typedef {ctype} T;\n{K.PREAMBLES.get(key, '')}", "")
-            params = _kernel_params(sources, key, ctype)
-            decl = ", ".join(f"{t} {v}" if scalar else f"{t}* {v}"
-                             for t, v, raw, out, scalar in params)
-            names = ", ".join(v for _, v, _, _, _ in params)
-            parts.append(f"namespace ns_{name}_{ctype} {{ typedef {ctype} T;\n"
-                         + harness.replace(f'extern "C" __global__ void {name}(', "void run(")
-                         + "}\n"
-                         f'extern "C" void {name}_{ctype}({decl}, long long _n) {{ '
-                         f"blockDim.x = 1; gridDim.x = 1; blockIdx.x = 0; threadIdx.x = 0; "
-                         f"ns_{name}_{ctype}::run({names}, _n); }}\n")
-    src = folder / "elementwise.cpp"
-    src.write_text("".join(parts))
-    lib = folder / "elementwise.so"
-    done = subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-ffp-contract=off", "-o", str(lib),
-                           str(src)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return ctypes.CDLL(str(lib))
+    return H.build_host_elementwise(tmp_path_factory.mktemp("host_elementwise"))
 
 
 def _run_elementwise(lib, name, dtype, *arrays_and_scalars, n):
