@@ -109,14 +109,11 @@ def _exact(value, types, what):
     return value
 
 
-def _ordered_dict(u, items=()):
-    # torch writes OrderedDict() and fills it with SETITEMS; python 2 passed [[k, v], ...]
-    _exact(items, (list, tuple), "OrderedDict's items")
-    if not all(type(p) in (list, tuple) and len(p) == 2 for p in items):
-        _fail("OrderedDict's items must be (key, value) pairs")
-    u.budget.spend(_ENTRY * len(items), "an OrderedDict")
-    u.charge_keys([p[0] for p in items], "OrderedDict keys")
-    return OrderedDict(items)
+def _ordered_dict(u, *args):
+    # torch (any Python 3 pickle) writes OrderedDict() and fills it with SETITEMS
+    if args:
+        _fail("OrderedDict is rebuilt empty and filled item by item")
+    return OrderedDict()
 
 
 def _counter(u, mapping=None):
@@ -167,9 +164,9 @@ def _codecs_encode(u, text, encoding="utf-8", errors="strict"):
 
 def _size(u, dims=()):
     _exact(dims, (tuple, list), "torch.Size's dims")
-    for d in dims:
-        _exact(d, (int,), "a torch.Size dim")
-    u.budget.spend(_SLOT * len(dims), "a torch.Size")
+    if not set(map(type, dims)) <= {int}:
+        _fail(f"torch.Size dims must be ints, got {dims!r:.80}")
+    u.budget.spend(2 * _SLOT * len(dims), "a torch.Size")   # (a tuple, then the Size)
     return Size(dims)
 
 
@@ -364,16 +361,23 @@ def _rebuild_parameter_with_state(u, data, requires_grad, backward_hooks, state)
 
 
 def _rebuild_from_type_v2(u, func, new_type, args, state):
-    """torch's wrapper for tensor subclasses: only Tensor and Parameter without state."""
+    """torch's wrapper for tensors with Python attributes and subclasses (only Tensor and
+    Parameter): the attributes are set in the instance dict, never over a Tensor member."""
     from .nn.parameter import Parameter
     if func not in (_REBUILD_V2, _REBUILD_V1, _REBUILD_PARAMETER) or \
             new_type not in (_TENSOR_TYPE, _PARAMETER_TYPE):
         raise pickle.UnpicklingError("unsupported tensor subclass in checkpoint")
-    if state:
-        raise pickle.UnpicklingError("tensors with extra Python attributes are not supported")
+    if state is not None and (type(state) is not dict or not all(
+            type(k) is str and not k.startswith("_") for k in state)):
+        _fail(f"tensor attributes {state!r:.80} (only a dict of public names is loaded)")
     t = u.call(func, args)
     if new_type is _PARAMETER_TYPE and not isinstance(t, Parameter):
         t = Parameter(t, t.requires_grad)
+    for name, value in (state or {}).items():   # t.note = ... set before torch.save
+        if hasattr(type(t), name):
+            _fail(f"tensor attribute {name!r:.40} would replace a Tensor member")
+        u.budget.spend(_ENTRY, "a tensor attribute")
+        t.__dict__[name] = value
     return t
 
 
@@ -664,29 +668,9 @@ def _load_plain(data, map_location):
     return obj
 
 
-def _check_lengths(payload):
-    """Walk the opcodes once (pickletools reads at most what is there): an opcode declaring
-    more bytes than the payload holds, or a memo index beyond it, is refused before the C
-    unpickler allocates for it (BYTEARRAY8 of 2**34 bytes in a 1 kB file asked for 16 GB)."""
-    import pickletools
-    try:
-        for op, arg, pos in pickletools.genops(payload):
-            # memo slots are numbered from 0, one per memoized object: an index beyond the
-            # payload's length is corrupt, and the C unpickler would size its memo to it
-            # (LONG_BINPUT 1362194883 allocated 21 GB)
-            if op.name in _MEMO_OPS and isinstance(arg, int) and not 0 <= arg <= len(payload):
-                raise ValueError(f"memo index {arg} at position {pos} is out of range")
-    except (ValueError, EOFError, struct.error, OverflowError) as err:
-        raise pickle.UnpicklingError(f"corrupt or truncated checkpoint: {err}") from None
-
-
-_MEMO_OPS = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"})
-
-
 def _unpickle(payload, file_size, loader, trusted=False):
     """Unpickle ``payload`` (from a file of ``file_size`` bytes) with the restricted,
     budgeted unpickler; every error a damaged file can cause is an UnpicklingError."""
-    _check_lengths(payload)
     allowed = _allowed_globals()
     if trusted:    # weights_only=False: numpy's own globals, not the guarded ones
         allowed = {k: v for k, v in allowed.items() if not k.startswith("numpy.")}

@@ -28,8 +28,11 @@ from collections import Counter, OrderedDict
 # fixed allowance plus this many bytes of work/memory per byte of file
 BUDGET_RATIO, BUDGET_FREE = 64, 64 << 20
 _OBJECT, _SLOT, _ENTRY = 56, 8, 64     # bytes charged: a new object, a list slot, a dict entry
+_NODE = 8     # hashing one tuple node takes as long as copying a few dozen bytes
 # hashes an attacker cannot steer (str/bytes hashing is randomized per process)
-_RANDOMIZED = (str, bytes)
+_RANDOMIZED = frozenset({str, bytes})
+_FLAT = frozenset({str, bytes, float, bool, type(None), complex})   # hash cost: one unit
+_INT = frozenset({int})
 _DICTS = (dict, OrderedDict, Counter)
 
 
@@ -88,6 +91,16 @@ class RestrictedUnpickler(pickle._Unpickler):
     def __init__(self, file, file_size, allowed, user=None, trusted=False):
         super().__init__(file)
         self.budget = _Budget(file_size)
+        self._size = file_size
+        readline = file.readline
+
+        def whole_line():      # (the stdlib would drop the last byte of a cut-off line)
+            line = readline()
+            if not line.endswith(b"\n"):
+                raise pickle.UnpicklingError("corrupt or truncated checkpoint: a line runs "
+                                             "past the end of the data")
+            return line
+        self._file_readline = whole_line
         self._allowed = dict(allowed, **(user or {}))
         self._user = frozenset(id(v) for v in (user or {}).values())
         self._user_types = tuple(v for v in (user or {}).values() if isinstance(v, type))
@@ -128,40 +141,46 @@ class RestrictedUnpickler(pickle._Unpickler):
         if type(obj) is int:
             return 1 + obj.bit_length() // 2048
         if isinstance(obj, (tuple, frozenset)):
-            return 1 + len(obj)
+            return _NODE + len(obj)
         return 1
 
     def _note_weight(self, obj, children):
-        total = 1
+        total = _NODE
         for c in children:
             total += self.weight(c)
-        if total > len(children) + 1:
+        if total > len(children) + _NODE:
             self._weights[id(obj)] = total
             self._keep.append(obj)
 
     def charge_keys(self, keys, what, target=None):
         """Charge hashing ``keys`` (and the probes of those whose hashes collide) before any
-        of them is hashed; ``target`` is the dict/set they go into (its earlier keys count)."""
-        spend = self.budget.spend
-        total = 0
-        for k in keys:
-            total += self.weight(k)
-        spend(total, what)
+        of them is hashed; ``target`` is the dict/set they go into (its earlier keys count).
+        The common cases (str keys, small ints) are counted at C speed."""
+        n = len(keys)
+        kinds = set(map(type, keys))
+        if kinds <= _FLAT:
+            total = n
+        elif kinds <= _INT:
+            total = n + sum(map(int.bit_length, keys)) // 2048
+        else:
+            total = sum(map(self.weight, keys))
+        self.budget.spend(total, what)
         seen = self._collisions.get(id(target)) if target is not None else None
+        if kinds <= _RANDOMIZED and seen is None:
+            return              # nobody can make str/bytes hashes collide
+        new = Counter(map(hash, keys))
         probes = 0
-        for k in keys:
-            if isinstance(k, _RANDOMIZED) or k is None:
-                continue
+        if len(new) < n:
+            probes += sum(c * (c - 1) // 2 for c in new.values() if c > 1)
+        if seen:
+            probes += sum(seen[h] * new[h] for h in seen.keys() & new.keys())
+        if target is not None:
             if seen is None:
-                seen = Counter()
-                if target is not None:
-                    self._collisions[id(target)] = seen
-                    self._keep.append(target)
-            h = hash(k)
-            probes += seen[h]
-            seen[h] += 1
+                seen = self._collisions[id(target)] = Counter()
+                self._keep.append(target)
+            seen.update(new)
         if probes:
-            spend(probes * 8, f"{what} (keys whose hashes collide)")
+            self.budget.spend(probes * 8, f"{what} (keys whose hashes collide)")
 
     # ------------------------------------------------------------------ containers
     def load_empty_list(self):
@@ -255,7 +274,9 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     def _setitems(self, target, items):
         keys = items[0::2]
-        self.budget.spend(_ENTRY * len(keys), "dict entries")
+        # an OrderedDict entry also has a node in its linked list
+        self.budget.spend((2 if isinstance(target, OrderedDict) else 1) * _ENTRY * len(keys),
+                          "dict entries")
         if type(target) in _DICTS:
             self.charge_keys(keys, "dict keys", target)
         for i in range(0, len(items), 2):
@@ -286,9 +307,14 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     # ------------------------------------------------------------------ memo
     def _memo_put(self, i):
-        if i < 0:
-            raise pickle.UnpicklingError(f"corrupt checkpoint: negative memo index {i}")
-        self.budget.spend(_ENTRY, "a memo entry")
+        # picklers number memo slots from 0, one per memoized object: an index beyond the
+        # file's length is corrupt
+        if not 0 <= i <= self._size:
+            raise pickle.UnpicklingError(f"corrupt checkpoint: memo index {i} is out of range")
+        budget = self.budget
+        budget.left -= _ENTRY
+        if budget.left < 0:
+            budget.spend(0, "a memo entry")
         self.memo[i] = self.stack[-1]
 
     def load_put(self):
@@ -302,6 +328,22 @@ class RestrictedUnpickler(pickle._Unpickler):
     def load_long_binput(self):
         self._memo_put(int.from_bytes(self.read(4), "little"))
     dispatch[pickle.LONG_BINPUT[0]] = load_long_binput
+
+    # ------------------------------------------------------------------ raw data
+    def load_bytearray8(self):
+        # the one opcode the pure-Python unpickler allocates for before reading: a length
+        # is never more than the file holds (2**34 in a 1 kB file asked for 16 GB)
+        n = int.from_bytes(self.read(8), "little")
+        if n > self._size:
+            raise pickle.UnpicklingError(f"corrupt or truncated checkpoint: BYTEARRAY8 of {n} "
+                                         f"bytes in a file of {self._size}")
+        self.budget.spend(n, "a bytearray")
+        b = bytearray(n)
+        if self.readinto(b) != n:
+            raise pickle.UnpicklingError("corrupt or truncated checkpoint: BYTEARRAY8 "
+                                         "truncated")
+        self.append(b)
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def load_memoize(self):
         self._memo_put(len(self.memo))
