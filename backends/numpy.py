@@ -10,7 +10,9 @@ from ..plugins import BackendSpec, hookimpl
 def load():
     import numpy
 
+    from .host_memory import keep_freed_memory
     from .xp import ArrayModuleBackend
+    keep_freed_memory()
     # quiet: torch never warns about inf/nan arising in arithmetic; numpy does
     return ArrayModuleBackend(numpy, "cpu", quiet=True)
 

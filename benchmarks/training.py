@@ -12,7 +12,9 @@ Workloads (sklearn's bundled digits: 1797 samples of 8x8 pixels, 10 classes):
   one Adam step on a batch of 64.
 
 Each number is the median over ``--repeat`` runs after a warm-up, in milliseconds, with the
-frameworks alternating run by run.
+frameworks alternating run by run. The contenders share one process, so the cpu backend's
+malloc policy (plugrad.backends.host_memory: freed memory kept) applies to all three alike;
+``PLUGRAD_KEEP_FREED_MEMORY=0`` runs all three with glibc's defaults instead.
 """
 from __future__ import annotations
 
@@ -28,20 +30,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-
-def keep_freed_memory():
-    """Ask glibc to keep freed memory instead of returning it to the kernel (for all three
-    contenders alike): fresh pages cost a fault each, which on some machines outweighs the
-    arithmetic of a full-batch step. Returns False where mallopt is unavailable."""
-    import ctypes
-    import ctypes.util
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and
-                    libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
-    except (OSError, AttributeError, TypeError):
-        return False
+from plugrad.backends.host_memory import keep_freed_memory  # noqa: E402
 
 
 def digits():
@@ -182,7 +171,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--device", default="cpu", help="plugrad device (default cpu)")
     parser.add_argument("--keep-freed-memory", action="store_true",
-                        help="glibc mallopt: reuse freed memory instead of unmapping it")
+                        help="glibc mallopt: reuse freed memory instead of unmapping it (the "
+                             "cpu backend's default; this flag applies it before any load)")
     args = parser.parse_args()
     if args.keep_freed_memory and not keep_freed_memory():
         parser.error("mallopt is not available here")
