@@ -131,3 +131,38 @@ def test_float16_cross_entropy_checks_targets_in_a_kernel(be):
     with pytest.raises(RuntimeError, match=DEFERRED):
         be.synchronize(0)
     np.testing.assert_allclose(np.asarray(grad)[1], np.full(3, 1 / 3), rtol=1e-3)
+
+
+@pytest.mark.parametrize("act", ["none", "relu", "gelu"])
+def test_fused_epilogues_and_sigmoid_launch(be, act):
+    rng = np.random.default_rng(1)
+    m1, m2 = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    bias = rng.standard_normal(5)
+    got = np.asarray(be.addmm_act(_dev(bias), _dev(m1), _dev(m2), act))
+    np.testing.assert_allclose(got, _numpy_backend().addmm_act(bias, m1, m2, act),
+                               rtol=1e-12, atol=1e-12)
+    x = _dev(np.array([-800.0, 0.0, 3.0], np.float32))
+    with np.errstate(over="ignore"):
+        want = 1 / (1 + np.exp(-np.asarray(x)))
+    np.testing.assert_allclose(np.asarray(be.sigmoid(x)), want, rtol=1e-6)
+
+
+def _numpy_backend():
+    from plugrad.plugins import get_registry
+    return get_registry().table("cpu").impl
+
+
+def test_casts_to_small_integers_go_through_int64(be):
+    """(numpy wraps as torch does either way: this checks the path runs, not CUDA's
+    saturation, which only a GPU shows)"""
+    x = _dev(np.array([-1.0, 300.0, 2.7], np.float32))
+    got = be.cast(x, "uint8")
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(got), [255, 44, 2])     # torch's values
+
+
+def test_matmul_keeps_cupy_for_what_cublas_does_not_get(be):
+    a, b = _dev(np.ones((2, 3), np.float32)), _dev(np.ones((3, 4), np.float32))
+    np.testing.assert_array_equal(np.asarray(be.matmul(a, b)), np.full((2, 4), 3.0))
+    ai, bi = _dev(np.ones((2, 2, 3), np.int64)), _dev(np.ones((2, 3, 4), np.int64))
+    np.testing.assert_array_equal(np.asarray(be.matmul(ai, bi)), np.full((2, 2, 4), 3))
