@@ -107,7 +107,17 @@ class MPIProcessGroup(ProcessGroup):
     def __init__(self, rank=None, size=None, timeout_s=1800.0, options=None, comm=None):
         MPI = mpi_module()
         self.MPI = MPI
-        self.comm = comm if comm is not None else MPI.COMM_WORLD.Dup()
+        self.timeout = float(timeout_s)
+        self.broken = None
+        self.rank = MPI.COMM_WORLD.Get_rank()
+        atexit.register(_leave_if_broken)   # runs before mpi4py's MPI_Finalize
+        pending = None
+        if comm is None:        # a non-blocking dup: a rank that never arrives is a timeout
+            comm, request = MPI.COMM_WORLD.Idup()
+            pending = MPIWork([request], self, "init_process_group (duplicating COMM_WORLD)")
+        self.comm = comm
+        if pending is not None:
+            pending.wait()
         self.comm.Set_errhandler(MPI.ERRORS_RETURN)   # errors raise here, not abort the job
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         if rank is not None and rank != self.rank or size is not None and size != self.size:
@@ -118,8 +128,6 @@ class MPIProcessGroup(ProcessGroup):
                 f"but MPI started this process as rank {self.rank} of {world}. Start every rank "
                 "with mpiexec -n N (or python -m plugrad.distributed.run --nproc-per-node N); "
                 "MPI, not RANK/WORLD_SIZE, decides the ranks.")
-        self.timeout = float(timeout_s)
-        self.broken = None
         self._ops = {RedOpType.SUM: MPI.SUM, RedOpType.AVG: MPI.SUM,
                      RedOpType.PRODUCT: MPI.PROD, RedOpType.MIN: MPI.MIN,
                      RedOpType.MAX: MPI.MAX, RedOpType.BAND: MPI.BAND,
@@ -128,7 +136,6 @@ class MPIProcessGroup(ProcessGroup):
                           RedOpType.MIN: MPI.LAND, RedOpType.PRODUCT: MPI.LAND,
                           RedOpType.BAND: MPI.LAND, RedOpType.BOR: MPI.LOR,
                           RedOpType.BXOR: MPI.LXOR}
-        atexit.register(_leave_if_broken)   # runs before mpi4py's MPI_Finalize
 
     # --------------------------------------------------------------- helpers
     def fail(self, message):
