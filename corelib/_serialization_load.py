@@ -405,6 +405,8 @@ def _load_pickled_tensor(u, array, dtype, device, requires_grad, parameter=False
     _exact(requires_grad, (bool,), "requires_grad")
     _dtype_by_name(u, dtype)
     u.budget.spend(array.nbytes, "a tensor")
+    if getattr(u, "mapper", None) is not None:   # map_location, as for an archive's storages
+        device = u.mapper._target(array, dtype, _location(_device(device)))
     rebuild = _rebuild_parameter if parameter else _rebuild_tensor
     return rebuild(array, dtype, device, requires_grad)
 
@@ -659,24 +661,26 @@ def _read_pickle(zf, prefix):
 
 def _load_plain(data, map_location):
     """A bare pickle (not an archive): allowed only if it is plain data, never code."""
-    obj = _unpickle(data, len(data), None)
+    mapper = None if map_location is None else \
+        _ArchiveLoader(None, "", "little", map_location, 0)
+    obj = _unpickle(data, len(data), None, mapper=mapper)
     if type(obj) is int and obj == _MAGIC:
         raise RuntimeError("this is a legacy torch checkpoint (saved with "
                            "_use_new_zipfile_serialization=False), which plugrad cannot read")
-    if map_location is not None:
-        return _apply_map_location(obj, map_location)
     return obj
 
 
-def _unpickle(payload, file_size, loader, trusted=False):
+def _unpickle(payload, file_size, loader, trusted=False, mapper=None):
     """Unpickle ``payload`` (from a file of ``file_size`` bytes) with the restricted,
-    budgeted unpickler; every error a damaged file can cause is an UnpicklingError."""
+    budgeted unpickler; every error a damaged file can cause is an UnpicklingError.
+    ``mapper`` (an _ArchiveLoader) applies map_location to a bare pickle's tensors."""
     allowed = _allowed_globals()
     if trusted:    # weights_only=False: numpy's own globals, not the guarded ones
         allowed = {k: v for k, v in allowed.items() if not k.startswith("numpy.")}
     unpickler = RestrictedUnpickler(io.BytesIO(payload), file_size, allowed, _user_globals(),
                                     trusted)
     unpickler.persistent_load = loader.storage if loader is not None else _no_archive
+    unpickler.mapper = mapper
     try:
         obj = unpickler.load()
     except pickle.UnpicklingError:
@@ -700,18 +704,6 @@ def _unpickle(payload, file_size, loader, trusted=False):
 
 def _no_archive(pid):
     raise pickle.UnpicklingError("a persistent storage reference outside a checkpoint archive")
-
-
-def _apply_map_location(obj, map_location):
-    loader = _ArchiveLoader(None, "", "little", map_location, 0)
-    if isinstance(obj, Tensor):
-        return obj.to(loader._target(obj.detach().cpu()._host(), obj.dtype.name,
-                                     _location(obj.device)))
-    if isinstance(obj, dict):
-        return type(obj)((k, _apply_map_location(v, map_location)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
-        return type(obj)(_apply_map_location(v, map_location) for v in obj)
-    return obj
 
 
 def _location(dev):

@@ -3,9 +3,10 @@ device, and every tensor saved over it becomes a view of that one (so views that
 when saved share it after loading, as with ``torch.load``).
 
 A view is rebuilt from the storage's flat tensor with the frontend's own view ops (narrow,
-reshape, select, permute, expand), so it is a real plugrad view on every backend: writes reach
-the other tensors and version counters are shared. Layouts those ops cannot express (strides
-that interleave or overlap) are copied instead, charged against the load's budget.
+reshape, stepped slices, select, permute, expand), so it is a real plugrad view on every
+backend: writes reach the other tensors and version counters are shared. Layouts those ops
+cannot express (strides that interleave or overlap) use the backend's optional ``as_strided``
+kernel, or, without it, are copied (charged against the load's budget).
 """
 from __future__ import annotations
 
@@ -54,6 +55,9 @@ def tensor_over(storage, offset, size, stride, spend):
                     storage.root = place(storage.array, storage.dtype, storage.device)
                 storage.flat = storage.root.reshape(-1)
             view = strided_view(storage.flat, offset, size, stride)
+            if view is None and storage.flat.device.ops.as_strided is not None:
+                # interleaved/overlapping strides: the backend's own strided view
+                view = storage.flat.as_strided(size, stride, offset)
             if view is not None:
                 return view
         item = storage.array.itemsize

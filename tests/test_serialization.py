@@ -305,7 +305,8 @@ def _torch_views():
     return {"x": x, "t": x.t(), "row": x[1], "col": x[:, 2], "block": x[1:, 2:],
             "steps": x[::2, ::3], "diag": x.diagonal(), "expanded": x[0:1].expand(3, 6),
             "flat": x.view(-1)[5:17], "permuted": x.view(2, 2, 6).permute(2, 0, 1),
-            "scalar": x[2, 3], "empty": x[:0]}
+            "scalar": x[2, 3], "empty": x[:0],
+            "windows": x.view(-1).as_strided((3, 3), (1, 1), 2)}   # overlapping strides
 
 
 def test_torch_views_share_their_storage_after_load(device):
@@ -345,3 +346,17 @@ def test_torch_bfloat16_checkpoints_load_with_exact_values(tmp_path):
     mine = plugrad.nn.Linear(5, 2)
     mine.load_state_dict(back["sd"])
     np.testing.assert_array_equal(mine.weight.detach().numpy(), model.weight.detach().float().numpy())
+
+
+def test_map_location_applies_to_bare_pickles_at_any_depth():
+    t = plugrad.arange(3.0)
+    data = pickle.dumps({"t": t, "p": plugrad.nn.Parameter(t.clone())})
+    seen = []
+    back = plugrad.load(io.BytesIO(data), map_location=lambda s, loc: seen.append(loc))
+    assert seen == ["cpu", "cpu"] and isinstance(back["p"], plugrad.nn.Parameter)
+    # 100,000 nested lists (APPEND into the list below): nothing walks them recursively
+    deep = b"\x80\x02" + b"]" * 100_000 + b"a" * 99_999 + b"."
+    got = plugrad.load(io.BytesIO(deep), map_location="cpu")
+    for _ in range(1000):
+        got = got[0]
+    assert isinstance(got, list)
