@@ -3,7 +3,8 @@
     python tests/distributed_worker.py SCENARIO[,SCENARIO...] [DEVICE ...]
 
 Every rank asserts its own results against a numpy reference computed from what all ranks
-are known to send (rank r's input is a function of r), and exits non-zero on any failure.
+are known to send (rank r's input is a function of r), and exits non-zero on any failure. The
+collective checks are the package's own conformance kit (plugrad.distributed.conformance).
 """
 from __future__ import annotations
 
@@ -16,119 +17,7 @@ import numpy as np
 
 import plugrad as torch
 import plugrad.distributed as dist
-
-
-def rank_input(r, n=5, dtype=np.float32):
-    return (np.arange(n) * (r + 1) + r).astype(dtype)
-
-
-def check(got, want, what):
-    got = got.detach().cpu().numpy() if hasattr(got, "cpu") else np.asarray(got)
-    if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
-        raise AssertionError(f"rank {dist.get_rank()} {what}: got {got}, expected {want}")
-
-
-def collectives(device):
-    r, w = dist.get_rank(), dist.get_world_size()
-    inputs = [rank_input(i) for i in range(w)]
-    t = lambda a: torch.tensor(a, device=device)  # noqa: E731
-    refs = {dist.ReduceOp.SUM: np.sum(inputs, 0), dist.ReduceOp.AVG: np.mean(inputs, 0),
-            dist.ReduceOp.MAX: np.max(inputs, 0), dist.ReduceOp.MIN: np.min(inputs, 0),
-            dist.ReduceOp.PRODUCT: np.prod(inputs, 0)}
-    for op, want in refs.items():
-        x = t(inputs[r])
-        dist.all_reduce(x, op=op)
-        check(x, want, f"all_reduce {op.name}")
-    ints = torch.tensor(rank_input(r, dtype=np.int64), device=device)
-    dist.all_reduce(ints)
-    check(ints, np.sum([rank_input(i, dtype=np.int64) for i in range(w)], 0), "all_reduce int")
-    half = torch.tensor(inputs[r], device=device).half()
-    dist.all_reduce(half)
-    check(half.float(), np.sum(inputs, 0).astype(np.float16), "all_reduce float16")
-    strided = torch.tensor(np.stack(inputs), device=device).t()   # non-contiguous
-    col = strided[:, r]
-    dist.all_reduce(col)
-    check(strided[:, r], np.sum(inputs, 0), "all_reduce of a strided view")
-    x = t(inputs[r])
-    dist.broadcast(x, src=w - 1)
-    check(x, inputs[w - 1], "broadcast")
-    out = [torch.zeros(5, device=device) for _ in range(w)]
-    dist.all_gather(out, t(inputs[r]))
-    for i in range(w):
-        check(out[i], inputs[i], f"all_gather[{i}]")
-    big = torch.zeros(w, 5, device=device)
-    dist.all_gather_into_tensor(big, t(inputs[r]))
-    check(big, np.stack(inputs), "all_gather_into_tensor")
-    blocks = [rank_input(r * w + i) for i in range(w)]          # rank r's block i
-    o = torch.zeros(5, device=device)
-    dist.reduce_scatter(o, [t(b) for b in blocks])
-    check(o, np.sum([rank_input(s * w + r) for s in range(w)], 0), "reduce_scatter")
-    o = torch.zeros(5, device=device)
-    dist.reduce_scatter_tensor(o, t(np.concatenate(blocks)), op=dist.ReduceOp.MAX)
-    check(o, np.max([rank_input(s * w + r) for s in range(w)], 0), "reduce_scatter_tensor")
-    x = t(inputs[r])
-    dist.reduce(x, dst=0)
-    check(x, np.sum(inputs, 0) if r == 0 else inputs[r], "reduce")
-    gl = [torch.zeros(5, device=device) for _ in range(w)] if r == 1 else None
-    dist.gather(t(inputs[r]), gl, dst=1)
-    if r == 1:
-        for i in range(w):
-            check(gl[i], inputs[i], f"gather[{i}]")
-    o = torch.zeros(5, device=device)
-    dist.scatter(o, [t(rank_input(10 + i)) for i in range(w)] if r == 0 else None, src=0)
-    check(o, rank_input(10 + r), "scatter")
-    # all_to_all with uneven sizes: rank s sends i+1 elements (value 100*s + i) to rank i
-    ins = [torch.full((i + 1,), float(100 * r + i), device=device) for i in range(w)]
-    outs = [torch.zeros(r + 1, device=device) for _ in range(w)]
-    dist.all_to_all(outs, ins)
-    for s in range(w):
-        check(outs[s], np.full(r + 1, 100 * s + r, np.float32), f"all_to_all from {s}")
-    try:                                   # rank 0 expects one element too many from rank 1
-        dist.all_to_all([torch.zeros(r + 1 + (r == 0 and s == 1), device=device)
-                         for s in range(w)], ins)
-    except dist.DistBackendError as exc:
-        assert "rank 1 sends 1 elements to rank 0, which expects 2" in str(exc), exc
-    else:
-        raise AssertionError("mismatched all_to_all sizes were not reported")
-    single = torch.zeros(w * 2, device=device)
-    dist.all_to_all_single(single, torch.arange(w * 2, dtype=torch.float32, device=device)
-                           + 10 * r)
-    check(single, np.concatenate([[10 * s + 2 * r, 10 * s + 2 * r + 1] for s in range(w)]),
-          "all_to_all_single")
-    # point to point around a ring, and async handles
-    nxt, prv = (r + 1) % w, (r - 1) % w
-    box = torch.zeros(5, device=device)
-    works = [dist.isend(t(inputs[r]), nxt), dist.irecv(box, prv)]
-    for work in works:
-        work.wait()
-    check(box, inputs[prv], "isend/irecv ring")
-    if r == 0:
-        dist.send(t(inputs[0]), dst=1)
-    elif r == 1:
-        box = torch.zeros(5, device=device)
-        assert dist.recv(box) == 0
-        check(box, inputs[0], "recv from any source")
-    x = t(inputs[r])
-    work = dist.all_reduce(x, async_op=True)
-    assert work.wait() and work.is_completed()
-    check(x, np.sum(inputs, 0), "async all_reduce")
-    objs = [{"rank": r}, "x"] if r == 0 else [None, None]
-    dist.broadcast_object_list(objs, src=0)
-    assert objs == [{"rank": 0}, "x"], objs
-    everyone = [None] * w
-    dist.all_gather_object(everyone, ("rank", r, list(range(r))))
-    assert everyone == [("rank", i, list(range(i))) for i in range(w)], everyone
-    # a subgroup of the even ranks
-    evens = list(range(0, w, 2))
-    sub = dist.new_group(evens)
-    if r in evens:
-        x = t(inputs[r])
-        dist.all_reduce(x, group=sub)
-        check(x, np.sum([inputs[i] for i in evens], 0), "all_reduce on a subgroup")
-        assert dist.get_rank(sub) == evens.index(r)
-    else:
-        assert sub is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(sub) == -1
-    dist.barrier()
+from plugrad.distributed.conformance import check, collectives  # noqa: F401  (scenarios)
 
 
 def mismatch(device):

@@ -129,6 +129,11 @@ def test_gloo_means_mpi():
         dist.destroy_process_group()
 
 
+def test_conformance_kit_at_world_size_one(world1):
+    from plugrad.distributed.conformance import collectives
+    collectives("cpu")
+
+
 def test_syncbatchnorm_is_batchnorm_on_one_process(world1):
     plugrad.manual_seed(0)
     sync = plugrad.nn.SyncBatchNorm(3)

@@ -2,7 +2,8 @@
 
     python benchmarks/gpu/nccl_check.py            # world size 1, then 2 ranks on one GPU
 
-1. World size 1 in this process: every collective on cuda tensors against a numpy reference,
+1. World size 1 in this process: the conformance kit (plugrad.distributed.conformance) and
+   every collective on cuda tensors against a numpy reference,
    a mismatch-free async all_reduce, and 5 DDP steps equal to plain training.
 2. Two ranks sharing GPU 0 (two processes rendezvousing through env:// -- MASTER_ADDR/PORT and
    the TCPStore): all_reduce, broadcast, all_gather against numpy. NCCL refuses two ranks on
@@ -27,6 +28,8 @@ def collectives_world1():
     import plugrad.distributed as dist
     dist.init_process_group("nccl", rank=0, world_size=1)
     try:
+        from plugrad.distributed.conformance import collectives
+        collectives("cuda")                          # the kit every backend passes
         x = torch.arange(6, dtype=torch.float32, device="cuda")
         for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.MIN,
                    dist.ReduceOp.PRODUCT):
