@@ -103,3 +103,40 @@ def test_var_gradient_unchanged(device):
         (p.std(*args) * w).sum().backward()
         numpy.testing.assert_allclose(p.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-5,
                                       atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [3.0, 1e4, 1e7, 1e8])
+def test_cross_entropy_of_large_logits(device, scale):
+    """loss = log-sum - (x[t] - max), grad from the row's own max and sum: subtracting a
+    rounded lse gave loss 1.0 at 1e7 and 0 at 1e8 (torch 0.693), with wrong gradients."""
+    x = numpy.array([[1, 1, -1], [1, 2, 3], [-1, 0.5, 1]], "float32") * numpy.float32(scale)
+    target = [0, 2, 1]
+    w = torch.tensor([[1.0], [2.0], [3.0]])
+    t = torch.tensor(x, requires_grad=True)
+    p = plugrad.tensor(x, device=device, requires_grad=True)
+    for reduction in ("none", "sum"):
+        want = torch.nn.functional.cross_entropy(t, torch.tensor(target), reduction=reduction)
+        got = plugrad.nn.functional.cross_entropy(p, plugrad.tensor(target, device=device),
+                                                  reduction=reduction)
+        numpy.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(),
+                                      rtol=1e-5, atol=1e-6)
+    want = torch.nn.functional.cross_entropy(t, torch.tensor(target), reduction="none")
+    got = plugrad.nn.functional.cross_entropy(p, plugrad.tensor(target, device=device),
+                                              reduction="none")
+    (want * w.squeeze(1)).sum().backward()
+    (got * plugrad.tensor(w.squeeze(1).numpy(), device=device)).sum().backward()
+    numpy.testing.assert_allclose(p.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_float_cumsum_accumulates_wide(device, dtype):
+    """torch's cpu carries a float cumsum in double: cumsum(full((10**6,), .1))[-1] is
+    100000 there; a float32 running sum reaches 100958."""
+    n = 10**6 if dtype == "float32" else 3000
+    x = numpy.full(n, 0.1, dtype)
+    want = torch.tensor(x).cumsum(0)
+    got = plugrad.tensor(x, device=device).cumsum(0)
+    assert got.dtype == getattr(plugrad, dtype)
+    numpy.testing.assert_allclose(got.cpu().numpy().astype("float64"),
+                                  want.numpy().astype("float64"),
+                                  rtol=1e-6 if dtype == "float32" else 1e-3)

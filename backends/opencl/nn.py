@@ -212,32 +212,47 @@ __kernel void cross_entropy({T.ptr(dt, False)} loss, {T.ptr(dt, False)} lse, {co
     m = (m >= v || isnan(m)) ? m : v;
   }}
   for (long j = 0; j < c; ++j) s += exp(({A}){T.load(dt, "x", "row + j * xc")} - m);
-  {A} l = log(s) + m;
+  {A} ls = log(s);
   long k = t[t_off + i * ts];
   int bad = k != ignore && (k < 0 || k >= c);
   if (bad) *err = 1;
   {A} picked = (k != ignore && !bad) ? ({A}){T.load(dt, "x", "row + k * xc")} : 0;
-  {T.store(dt, "lse", "i", "l")};
-  {T.store(dt, "loss", "i", "k != ignore ? l - picked : 0")};
+  {T.store(dt, "lse", "i", "ls + m")};
+  /* log(s) - (x[k] - m), as torch's log_softmax: lse - x[k] would first round lse to m's
+     precision (1e7 + log 2 == 1e7 in float32: a loss of 0 instead of 0.693) */
+  {T.store(dt, "loss", "i", "k != ignore ? ls - (picked - m) : 0")};
 }}
 """
         return src, "cross_entropy", [None, None] + types
+    # a work-item per row recomputes the row's max and log-sum (the cache holds the row):
+    # exp(x - lse) would lose what lse's rounding lost (1e7 + 0.69 is 1e7 + 1 in float32)
     src = f"""
 __kernel void cross_entropy_backward({T.ptr(dt, False)} out, {T.ptr(dt)} g, long g_off,
-    long gs, {T.ptr(dt)} lse, long l_off, long ls, {common}, long per) {{
-  long e0 = get_global_id(0) * per, e1 = min(e0 + per, n * c);
-  for (long e = e0; e < e1; ++e) {{
-    long i = e / c, j = e % c, k = t[t_off + i * ts];
-    if (j == 0 && k != ignore && (k < 0 || k >= c)) *err = 1;
-    {A} w = k != ignore ? ({A}){T.load(dt, "g", "g_off + i * gs")} : 0;
-    {A} p = exp(({A}){T.load(dt, "x", "x_off + i * xr + j * xc")} -
-                ({A}){T.load(dt, "lse", "l_off + i * ls")});
-    {T.store(dt, "out", "e", "(p - (j == k ? 1 : 0)) * w")};
+    long gs, {common}) {{
+  long i = get_global_id(0);
+  if (i >= n) return;
+  long row = x_off + i * xr, k = t[t_off + i * ts];
+  if (k != ignore && (k < 0 || k >= c)) *err = 1;
+  {A} w = k != ignore ? ({A}){T.load(dt, "g", "g_off + i * gs")} : 0;
+  long o = i * c;
+  {A} m = -INFINITY, s = 0;
+  for (long j = 0; j < c; ++j) {{
+    {A} v = {T.load(dt, "x", "row + j * xc")};
+    m = (m >= v || isnan(m)) ? m : v;
+  }}
+  for (long j = 0; j < c; ++j) {{   /* exp(x - m) kept in out: one exp per element */
+    {A} e = exp(({A}){T.load(dt, "x", "row + j * xc")} - m);
+    s += e;
+    {T.store(dt, "out", "o + j", "e")};
+  }}
+  {A} inv = 1 / s;
+  for (long j = 0; j < c; ++j) {{
+    {A} p = ({A}){T.load(dt, "out", "o + j")} * inv;
+    {T.store(dt, "out", "o + j", "(p - (j == k ? 1 : 0)) * w")};
   }}
 }}
 """
-    return src, "cross_entropy_backward", [None, None] + [numpy.int64] * 2 + [None] + \
-        [numpy.int64] * 2 + types + [numpy.int64]
+    return src, "cross_entropy_backward", [None, None] + [numpy.int64] * 2 + types
 
 
 class NNKernels:
@@ -271,11 +286,9 @@ class NNKernels:
         if out.size:
             kernel = dev.kernel(("cross_entropy_backward", dt),
                                 lambda: render_cross_entropy(dt, True))
-            gsize, lsize, per = dev.launch_1d(n * c)
-            kernel(dev.queue, gsize, lsize, out.data, g.data, g.offset, g.strides[0], lse.data,
-                   lse.offset, lse.strides[0], x.data, x.offset, *x.strides, target.data,
-                   target.offset, target.strides[0], ignore_index, n, c, dev.index_error,
-                   per)
+            kernel(dev.queue, (n,), None if not dev.is_cpu else (1,), out.data, g.data,
+                   g.offset, g.strides[0], x.data, x.offset, *x.strides, target.data,
+                   target.offset, target.strides[0], ignore_index, n, c, dev.index_error)
             dev.index_dirty = True
         return out
 

@@ -11,7 +11,8 @@ would leave all but a few work-items idle, so each row is cut into chunks, ``G``
 
 On a CPU chunks are contiguous (each work-item streams its chunk); on a GPU work-item g of a
 row takes elements g, g+G, ... for coalescing in arg-reductions, and contiguous chunks in
-scans. The chunked float scan adds chunk offsets, so its rounding differs from the
+scans. Float scans carry float64 where the device has it (torch's cpu carries them in
+double); the chunked float scan adds chunk offsets, so its rounding differs from the
 sequential one's by a few ulps (integers are exact).
 """
 from __future__ import annotations
@@ -116,8 +117,16 @@ __kernel void {name}_pick(__global long* out, long o_off, long o_ax,
                                  numpy.int64]
 
 
-def _render_scan(name, dt, odt, nk):
-    acc = "float32" if dt == "float16" else dt
+def scan_acc(dev, dt):
+    """The accumulator of a scan of ``dt``: float64 for float16/float32 where the device has
+    it (torch's cpu carries float scans in double: cumsum(full((10**6,), .1))[-1] is 100000
+    there, 100958 summed in float32), else float32; integers in their own type."""
+    if dt in ("float16", "float32"):
+        return "float64" if dev.fp64 else "float32"
+    return dt
+
+
+def _render_scan(name, dt, odt, nk, acc):
     fold, init = _fold("sum" if name == "cumsum" else "prod", acc)
     A = T.COMPUTE[acc]
     body = f"""
@@ -130,9 +139,8 @@ def _render_scan(name, dt, odt, nk):
     return _row_kernel(name, dt, odt, nk, body)
 
 
-def _render_scan_chunks(name, dt, odt, nk, phase):
+def _render_scan_chunks(name, dt, odt, nk, phase, acc):
     """phase 0: chunk totals into pv; phase 2: the chunk rescanned from offset pv."""
-    acc = "float32" if dt == "float16" else dt
     fold, init = _fold("sum" if name == "cumsum" else "prod", acc)
     A = T.COMPUTE[acc]
     store = "" if phase == 0 else \
@@ -246,17 +254,17 @@ class AxisOps:
         dev = self.devices[x.device]
         rows, K = x.size // x.shape[axis], x.shape[axis]
         G = self._chunks(dev, rows, K, passes=2)
+        acc = scan_acc(dev, x.dname)
         if G == 1:
-            return self._rows(x, axis, out, _render_scan, name)
+            return self._rows(x, axis, out, lambda *a: _render_scan(*a, acc), name)
         kshape, (kx, ko) = self._layout(x, axis, out)
         nk, dt = len(kshape), x.dname
-        acc = "float32" if dt == "float16" else dt
         pv = dev.alloc(rows * G * T.NP_COMPUTE[acc].itemsize)
         args, tail = self._row_args(x, axis, out, kshape, kx, ko)
         local = (1, 1) if dev.is_cpu else None
         for phase in (0, 2):
             kernel = dev.kernel((name + "_chunks", dt, nk, phase),
-                                lambda: _render_scan_chunks(name, dt, dt, nk, phase))
+                                lambda: _render_scan_chunks(name, dt, dt, nk, phase, acc))
             kernel(dev.queue, (G, rows), local, *args, G, -(-K // G), pv, pv, *tail)
             if phase == 0:
                 offsets = dev.kernel((name + "_offsets", acc),
