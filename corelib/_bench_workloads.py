@@ -255,6 +255,16 @@ def _conv_flops():
     return 2.0 * n * CONV_W[0] * h * w * c * 9
 
 
+def _model(name):
+    from ._bench_models import make_step
+
+    def build(lib, device):
+        if not hasattr(lib.nn.functional, "scaled_dot_product_attention"):
+            raise NotApplicable(f"{lib.__name__} lacks the layers of this model")
+        return make_step(lib, device, name)
+    return build
+
+
 def workloads():
     """The table's rows, in order."""
     add, add_xp = _binary((2, 2), lambda a, b: a + b)
@@ -284,6 +294,12 @@ def workloads():
                  _train_xp(64, epoch=True)),
         Workload("small CNN Adam step, batch 64 of 1x8x8", "ms",
                  lambda lib, dev: _train(lib, dev, _cnn, 64, image=True)),
+        Workload("GPT step (nanoGPT char-like: 4 blocks, width 128, 12x64 tokens, AdamW)",
+                 "ms", _model("gpt")),
+        Workload("LSTM LM step (2 layers, 128/256, vocab 1000, 35x20 tokens, Adam)", "ms",
+                 _model("lstm")),
+        Workload("CNN step (2x conv-bn-relu-pool, batch 32 of 1x28x28, SGD momentum)", "ms",
+                 _model("cnn")),
         Workload("host->device 16 MiB (numpy: memcpy)", "ms", _to_device, _xp_to_device,
                  work=(4 * TRANSFER_N, "GB/s"), transfer=True),
         Workload("device->host 16 MiB (numpy: memcpy)", "ms", _to_host, _xp_to_host,
