@@ -1,10 +1,12 @@
-"""Training workloads: optimizer steps, the digits MLP step and epoch, a small CNN step.
+"""Training workloads: optimizer steps, the digits MLP step and epoch, a small CNN step, and the
+real-model steps (GPT, LSTM LM, CNN) of plugrad/_bench_models.py.
 
 Data has the digits set's shape (1797 x 64 floats, 10 classes); see ``common.digits_like``.
 """
 import plugrad
 
-from .common import BACKENDS, DIGITS_N, digits_like, mlp, need, require, small_cnn, train_step
+from .common import (BACKENDS, DIGITS_N, digits_like, mlp, model_step, need, require, small_cnn,
+                     train_step)
 
 
 class OptimizerStep:
@@ -108,5 +110,22 @@ class SmallCNN:
         self.sync()
 
     def time_train_step(self, backend):
+        self.step()
+        self.sync()
+
+
+class RealModelStep:
+    """One training step of the real-model benchmarks (GPT, LSTM LM, CNN) per backend."""
+    params = [BACKENDS, ["gpt", "lstm", "cnn"]]
+    param_names = ["backend", "model"]
+    timeout = 300
+
+    def setup(self, backend, model):
+        self.sync = require(backend)
+        self.step = model_step(model)(plugrad, backend)
+        self.step()
+        self.sync()
+
+    def time_train_step(self, backend, model):
         self.step()
         self.sync()

@@ -72,3 +72,21 @@ class MlpAdamStepBatch64(_VsTorch):
 class CnnAdamStepBatch64(_VsTorch):
     workload = staticmethod(common.cnn_step)
     repeat = 3
+
+
+class GptTrainingStep(_VsTorch):
+    """nanoGPT char-like: 4 pre-LN blocks, width 128, 12x64 tokens, AdamW, clipping."""
+    workload = staticmethod(common.model_step("gpt"))
+    repeat = 3
+
+
+class LstmTrainingStep(_VsTorch):
+    """word_language_model-like: 2-layer LSTM 128/256, vocab 1000, 35x20 tokens, Adam."""
+    workload = staticmethod(common.model_step("lstm"))
+    repeat = 3
+
+
+class CnnTrainingStep(_VsTorch):
+    """Two conv-bn-relu-pool blocks and a linear head, batch 32 of 1x28x28, SGD momentum."""
+    workload = staticmethod(common.model_step("cnn"))
+    repeat = 3

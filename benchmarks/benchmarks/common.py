@@ -219,3 +219,15 @@ def cnn_step(lib, device, batch=64):
     images = x[:batch].reshape(batch, 1, 8, 8)
     return train_step(lib, model, opt, lib.tensor(images, device=device),
                       lib.tensor(y[:batch], device=device))
+
+
+def model_step(name):
+    """A workload ``(lib, device) -> step`` for one of plugrad's real-model benchmarks (GPT,
+    LSTM LM, CNN in plugrad/_bench_models.py); n/a on commits from before they existed."""
+    def build(lib, device):
+        try:
+            from plugrad._bench_models import make_step
+        except ImportError as exc:
+            raise NotImplementedError(f"no real-model benchmarks at this commit ({exc})")
+        return make_step(lib, device, name)
+    return build
