@@ -21,13 +21,22 @@ NVRTC_PLATFORM = platform.system() == "Linux" and platform.machine() in ("x86_64
 
 
 def _nvrtc_library():
-    """The newest libnvrtc.so from the ``nvidia`` wheels on sys.path, or None."""
+    """The newest libnvrtc.so from the ``nvidia`` wheels on sys.path, else one the dynamic
+    loader finds (a CUDA toolkit, as on a GPU machine with CuPy), or None."""
     spec = importlib.util.find_spec("nvidia")
     roots = list(spec.submodule_search_locations) if spec is not None else []
     found = sorted(path for root in roots
                    for path in glob.glob(os.path.join(root, "*", "lib", "libnvrtc.so*"))
                    if "builtins" not in os.path.basename(path))
-    return found[-1] if found else None
+    if found:
+        return found[-1]
+    for name in ("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"):
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return name
+    return None
 
 
 NVRTC_PATH = _nvrtc_library()

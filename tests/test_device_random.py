@@ -425,11 +425,13 @@ RENDERINGS = [("uniform24", "float32"), ("uniform24", "float16"), ("uniform53", 
 
 
 def test_cuda_source_compiles(tmp_path):
-    """Every rendering compiles with NVRTC under CuPy's options (nvcc where it is installed)."""
+    """Every rendering (cuda's: with the split-draw kernels) compiles with NVRTC under CuPy's
+    options (nvcc where it is installed)."""
+    from plugrad.backends.cuda_random import render_split
     CC.require_compiler()
     for kind, dtype in RENDERINGS + [("normal", "float32"), ("normal", "float16")]:
         CC.compile_cuda(tmp_path, MN.render("cuda", dtype) if kind == "normal"
-                        else M.render("cuda", kind, dtype), f"{kind}_{dtype}")
+                        else render_split(kind, dtype), f"{kind}_{dtype}")
 
 
 # CUDA built-ins for g++: one POSIX thread per CUDA thread, __syncthreads a real barrier
@@ -592,3 +594,69 @@ def test_half_conversion_matches_numpy(cuda_on_host):
     with np.errstate(over="ignore"):
         want = floats.astype(np.float16).view(np.uint16)
     assert_bits(got, want)
+
+
+# ------------------------------------------- large draws on cuda: twist, then emit in parallel
+SPLIT_LAUNCH = r"""
+struct pg_words_launch { unsigned t; unsigned* state; unsigned* raw; int pos; long long words; };
+static void* pg_words_thread(void* arg) {
+    pg_words_launch* a = (pg_words_launch*)arg;
+    threadIdx.x = a->t;
+    pg_mt_words(a->state, a->raw, a->pos, a->words);
+    return 0;
+}
+extern "C" void run_split(unsigned grid, unsigned block, unsigned* state, unsigned* raw,
+                          void* out, int pos, long long n, unsigned long long p0,
+                          unsigned long long p1, unsigned long long p2, unsigned long long p3,
+                          int flags) {
+    blockDim.x = block; gridDim.x = 1; blockIdx.x = 0;
+    pthread_barrier_init(&pg_barrier, 0, block);
+    pthread_t threads[256];
+    pg_words_launch args[256];
+    for (unsigned t = 0; t < block; ++t) {
+        args[t] = pg_words_launch{t, state, raw, pos, n * PG_WPE};
+        pthread_create(&threads[t], 0, pg_words_thread, &args[t]);
+    }
+    for (unsigned t = 0; t < block; ++t) pthread_join(threads[t], 0);
+    pthread_barrier_destroy(&pg_barrier);
+    gridDim.x = grid;                  /* the emit kernel has no barriers: threads in turn */
+    for (unsigned b = 0; b < grid; ++b)
+        for (unsigned t = 0; t < block; ++t) {
+            blockIdx.x = b; threadIdx.x = t;
+            pg_mt_emit(raw, (PG_OUT_T*)out, n, p0, p1, p2, p3, flags);
+        }
+}
+"""
+
+
+@pytest.mark.parametrize("case", [c for c in KERNEL_CASES if c[0] != "normal"],
+                         ids=lambda c: f"{c[0]}-{c[1]}")
+def test_cuda_split_draw_runs_on_the_host(tmp_path, case):
+    """The two-launch form of a large draw (cuda_random.SPLIT) gives the single kernel's
+    values and state: the same stream words, tempered and transformed by the same pg_emit."""
+    if gxx is None:
+        pytest.skip("g++ not installed")
+    from plugrad.backends import cuda_random as CR
+    transform, dtype, params, host = case
+    kind = M.kind_of(transform, dtype, params)
+    src = tmp_path / "split.cpp"
+    src.write_text(SHIM + CR.render_split(kind, dtype) + SPLIT_LAUNCH)
+    so = src.with_suffix(".so")
+    done = subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-ffp-contract=off", "-pthread",
+                           "-o", str(so), str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run = ctypes.CDLL(str(so)).run_split
+    for (grid, block), (pre, n) in itertools.product(
+            [(1, 7), (3, 256)], [(0, 700), (623, 625), (1, 1249), (624, 1), (5, 3000)]):
+        g = HostGenerator(4)
+        g.random32(pre)
+        key, pos = g.words()
+        out = np.empty(n, dtype)
+        raw = np.empty(n * M.KINDS[kind], np.uint32)
+        p = M.kernel_args(kind, dtype, params)
+        run(ctypes.c_uint(grid), ctypes.c_uint(block), key.ctypes.data_as(ctypes.c_void_p),
+            raw.ctypes.data_as(ctypes.c_void_p), out.ctypes.data_as(ctypes.c_void_p),
+            ctypes.c_int(pos), ctypes.c_longlong(n),
+            *(ctypes.c_ulonglong(v) for v in p[:4]), ctypes.c_int(p[4]))
+        assert_bits(out, host(g, n))
+        assert np.array_equal(key, g.words()[0]), f"state differs ({grid}x{block}, {pre}, {n})"
