@@ -420,11 +420,19 @@ class Tensor:
         return format(repr(self), spec)
 
     def __dlpack__(self, stream=None, **kwargs):
-        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}),
-                                     **kwargs)
+        from ._dlpack import export_check, no_dlpack
+        export_check(self)
+        export = getattr(self._data, "__dlpack__", None)
+        if export is None:
+            raise no_dlpack(self, "__dlpack__")
+        return export(**({"stream": stream} if stream is not None else {}), **kwargs)
 
     def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
+        device = getattr(self._data, "__dlpack_device__", None)
+        if device is None:
+            from ._dlpack import no_dlpack
+            raise no_dlpack(self, "__dlpack_device__")
+        return device()
 
     @property
     def __cuda_array_interface__(self):

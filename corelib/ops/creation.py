@@ -200,12 +200,19 @@ def from_numpy(ndarray):
 
 
 def from_dlpack(ext_tensor):
-    """Import a DLPack-capable array (numpy, cupy, torch, ...) without copying where possible."""
+    """Import a DLPack-capable array (numpy, cupy, torch, ...) or a DLPack capsule without
+    copying where possible."""
     if isinstance(ext_tensor, Tensor):
         return ext_tensor
+    from .._dlpack import CapsuleSource, is_capsule, writable_legacy_import
+    if is_capsule(ext_tensor):
+        ext_tensor = CapsuleSource(ext_tensor)
+    if not hasattr(ext_tensor, "__dlpack_device__"):
+        raise RuntimeError(f"from_dlpack: expected an object with __dlpack__ or a DLPack "
+                           f"capsule, got {type(ext_tensor).__name__}")
     device_type, device_id = ext_tensor.__dlpack_device__()
     if device_type == 1:  # kDLCPU
-        return from_numpy(numpy.from_dlpack(ext_tensor))
+        return from_numpy(writable_legacy_import(numpy.from_dlpack(ext_tensor), ext_tensor))
     if device_type == 2:  # kDLCUDA: the cuda backend imports it (the frontend never sees cupy)
         dev = tensor_device(f"cuda:{device_id}")
         arr = dev.ops.impl.from_dlpack(ext_tensor)
