@@ -166,3 +166,34 @@ def test_pytest_plugin_by_entry_point_and_by_dash_p_at_once(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "1 passed" in out and "plugrad conformance: cpu" in out
+
+
+class ClampingBackend(ArrayModuleBackend):
+    """numpy, but float -> int casts saturate (as XLA does) and half scans stay in half."""
+
+    def cast(self, x, dtype):
+        if x.dtype.kind == "f" and np.dtype(dtype).kind in "iu":
+            info = np.iinfo(dtype)
+            with np.errstate(invalid="ignore"):
+                clamped = np.clip(np.nan_to_num(x.astype(np.float64), nan=0.0),
+                                  info.min, info.max)
+            return clamped.astype(dtype)
+        return x.astype(dtype)
+
+    def cumsum(self, x, axis):
+        return np.cumsum(x, axis=axis, dtype=x.dtype)            # float16 accumulation
+
+
+def test_kit_defines_out_of_range_casts_half_scans_and_0d_nonzero():
+    # issue 17.5: the kit had no case for any of these
+    reg = Registry()
+    name = f"clampdev{next(_ids)}"
+    reg.register(_plugin(name, ClampingBackend), name=name)
+    report = run(name, registry=reg, ops=["cast", "cumsum", "nonzero"], frontend=False)
+    cells = {r.case.ident: r.status for r in report.results}
+    # saturating is one of the unspecified results the contract allows
+    assert cells["cast-float32-to-int8-out-of-range"] == "pass"
+    assert cells["cast-float64-to-int64-out-of-range"] == "pass"
+    assert cells["cumsum-float16-long-4096"] == "fail"            # stalls at 128
+    assert cells["nonzero-int64-0-d"] == cells["nonzero-float32-0-d-zero"] == "pass"
+    assert [r.case.ident for r in report.failures] == ["cumsum-float16-long-4096"]

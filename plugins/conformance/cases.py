@@ -179,6 +179,9 @@ def reduce_cases():
         yield Case(op, dt, "axis0", (x, 0), tol=SUM_TOL.get(dt))
         yield Case(op, dt, "axis1-permuted", (permuted(x), 1), tol=SUM_TOL.get(dt))
         yield Case(op, dt, "0-size", (x[:0], 0))
+    # a float16 running sum kept in float16 stalls at 128 (0.05 is under half its ulp there)
+    x = data((4096,), "float16", 21, low=0.03, high=0.07)
+    yield Case("cumsum", "float16", "long-4096", (x, 0), tol=SUM_TOL["float16"])
 
 
 def _view_run(op, x, arg):
@@ -250,6 +253,8 @@ def indexing_cases():
         yield Case("nonzero", dt, "permuted", (permuted(nz),))
         yield Case("nonzero", dt, "all-zero", (np.zeros((3, 2), dt),))
         yield Case("nonzero", dt, "0-size", (np.zeros((0,), dt),))
+        yield Case("nonzero", dt, "0-d", (np.ones((), dt),))       # (1, 0): a hit, no coords
+        yield Case("nonzero", dt, "0-d-zero", (np.zeros((), dt),))  # (0, 0)
     for dt in INTS + FLOATS:
         x = data((6, 33), dt, 20, low=-1, high=1)
         x[:, ::4] = x[0, 0]                                # many ties: stability matters

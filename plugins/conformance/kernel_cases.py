@@ -39,6 +39,10 @@ def runtime_cases():
             if dt in FLOATS:
                 src = (np.abs(src) if dst == "uint8" else src * 1.37).astype(dt)
             yield Case("cast", dt, f"to-{dst}", (permuted(src), dst))
+        if dt in FLOATS:
+            for dst in ALL:
+                yield Case("cast", dt, f"to-{dst}-out-of-range", run=lambda t, dt=dt, dst=dst:
+                           _cast_out_of_range(t, dt, dst))
         yield Case("assign", dt, "scalar-into-strided", run=lambda t, x=x, f=fill: [
             _assign(t, x, f)])
         yield Case("assign", dt, "broadcast-and-overlap", run=lambda t, x=x: [
@@ -48,6 +52,25 @@ def runtime_cases():
             t.strides(stepped(x).make(t)), t.strides(t.expand(t.from_host(x[:1]), (3, 4)))])
     yield Case("synchronize", "-", "returns", run=lambda t: [t.synchronize() is None])
     yield Case("device_count", "-", "positive", run=lambda t: [t.device_count() >= 1])
+
+
+_UNRULY = (np.nan, np.inf, -np.inf, 1e10, -1e10, 300.5, -129.7, 65504.0, 2.9, -2.9, -0.9,
+           0.0, 127.9, 255.5)
+
+
+def _cast_out_of_range(t, src_dtype, dst):
+    """nan, inf and out-of-range floats cast to ints: unspecified values there (the contract,
+    as torch), but the call works and the other elements are exact (shape, dtype, values)."""
+    with np.errstate(over="ignore"):
+        src = np.array(_UNRULY, np.float64).astype(src_dtype)
+    host = t.to_host(t.cast(t.from_host(src), dst))
+    if dst in FLOATS or dst == "bool":
+        return [host]
+    info = np.iinfo(dst)
+    with np.errstate(invalid="ignore"):
+        truncated = np.trunc(src.astype(np.float64))
+        defined = np.isfinite(truncated) & (truncated >= info.min) & (truncated <= info.max)
+    return [list(host.shape), host.dtype.name, host[defined]]
 
 
 def _assign(t, x, fill):

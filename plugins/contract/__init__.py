@@ -38,6 +38,12 @@ Conventions every entry follows (the frontend has validated arguments before cal
   copies and ``assign`` to write in-place results back, and is counted in
   ``plugrad.plugins.fallback_report()``.
 
+DLPack is optional and outside the contract: a buffer with ``__dlpack__`` and
+``__dlpack_device__`` lets tensors on the device export without a copy
+(``torch.from_dlpack(t)``, ``numpy.from_dlpack(t)``); without them (opencl's buffers), export
+raises BufferError naming the device, and users copy with ``.cpu()`` first. The conformance
+kit does not check it.
+
 Versioning: :data:`API_VERSION` names these signatures and semantics. A backend declares
 the version it implements; a different one is rejected with a message saying which side to
 upgrade. Adding an optional kernel or capability does not change it; changing a signature

@@ -328,7 +328,11 @@ def argmin(x: Buf, axis: int, keepdims: bool) -> Buf:
 
 @primitive("reduce")
 def cumsum(x: Buf, axis: int) -> Buf:
-    """Inclusive scan along one axis, same dtype."""
+    """Inclusive scan along one axis, same dtype.
+
+    float16 carries the running sum in float32 at least and rounds each output once, so long
+    axes do not drift (kept in float16, a sum of 0.05s stalls at 128). float32 may carry it
+    wider: the cpu backend uses float64, as torch's CPU scans do."""
 
 
 @primitive("reduce")

@@ -55,7 +55,12 @@ def copy(x: Buf) -> Buf:
 @runtime
 def cast(x: Buf, dtype: DType) -> Buf:
     """A new buffer converted like numpy's astype (float -> int truncates toward
-    zero)."""
+    zero).
+
+    A float that is nan, +-inf or outside the integer dtype's range after truncation gives an
+    unspecified value in that element -- torch leaves it undefined (numpy on x86 gives
+    INT_MIN, XLA clamps) -- but the call succeeds and every other element is exact.
+    float -> bool is ``x != 0`` (nan is True)."""
 
 
 @runtime
