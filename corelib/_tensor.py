@@ -98,6 +98,24 @@ class Tensor:
     def element_size(self) -> int:
         return self._dtype.itemsize
 
+    def data_ptr(self) -> int:
+        """Address of the first element (0 for an empty tensor), as torch's ``data_ptr``.
+
+        Buffers that expose ``__array_interface__`` or ``__cuda_array_interface__`` (cpu,
+        cuda) have one; a backend whose buffers are not addressable memory (opencl's
+        ``cl_mem`` objects) raises RuntimeError instead of returning a meaningless number.
+        """
+        if not self.numel():
+            return 0
+        buf = self._data
+        face = getattr(buf, "__cuda_array_interface__", None) or \
+            getattr(buf, "__array_interface__", None)
+        if face is None:
+            raise RuntimeError(f"data_ptr(): tensors on device '{self._device}' have no "
+                               f"address: the '{self._device.type}' backend's buffers are not "
+                               "addressable memory")
+        return int(face["data"][0])
+
     @property
     def itemsize(self) -> int:
         return self._dtype.itemsize

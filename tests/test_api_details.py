@@ -111,3 +111,41 @@ def test_factory_dtype_must_be_a_torch_dtype(factory, bad):
 def test_factory_dtype_takes_python_types_as_torch(python_type):
     assert str(plugrad.zeros(2, dtype=python_type).dtype) == \
         str(torch.zeros(2, dtype=python_type).dtype)
+
+
+FACTORIES = ["zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
+             "empty_like", "eye", "logspace", "triu_indices", "randint", "randperm", "rand_like",
+             "randn_like", "randint_like", "normal", "tensor", "arange", "linspace", "rand",
+             "randn"]
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_factories_are_documented_and_typed(name):
+    import typing
+    fn = getattr(plugrad, name)
+    doc = (fn.__doc__ or "").strip()
+    assert len(doc) > 30, f"help(plugrad.{name}) shows only the signature"
+    if name not in ("tensor", "arange", "linspace", "rand", "randn"):
+        hints = typing.get_type_hints(fn)                  # resolvable at run time
+        assert hints["return"] is plugrad.Tensor
+
+
+def test_the_package_is_marked_typed_for_type_checkers():
+    import pathlib
+    import tomllib
+    root = pathlib.Path(plugrad.__file__).parent
+    assert (root / "py.typed").is_file()
+    config = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["plugrad"]
+
+
+def test_data_ptr_as_torch():
+    x, t = plugrad.arange(12.0).reshape(3, 4), torch.arange(12.0).reshape(3, 4)
+    for key in [(slice(1, None),), (slice(None), 1), (2, 3)]:
+        assert x[key].data_ptr() - x.data_ptr() == t[key].data_ptr() - t.data_ptr()
+    assert x.data_ptr() == x.numpy().ctypes.data
+    assert plugrad.empty(0).data_ptr() == torch.empty(0).data_ptr() == 0
+    if plugrad.plugins.supports("opencl", "add"):
+        with pytest.raises(RuntimeError, match=r"data_ptr\(\): tensors on device 'opencl:0' "
+                                               "have no address"):
+            plugrad.ones(2, device="opencl").data_ptr()

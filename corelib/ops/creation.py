@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Sequence, Union
 
 import numpy
 
 from .. import _dtype as D
 from .. import _generator
+from .._device import device as Device
 from .._device import tensor_device
 from .._tensor import Size, Tensor, _make
 
 _INT64_MAX = 2 ** 63 - 1
+
+DeviceLike = Union[str, int, Device, None]
+"""A device argument: ``'cpu'``, ``'cuda:1'``, an index, or a device object."""
 
 
 def _shape_arg(size) -> tuple:
@@ -237,20 +242,48 @@ def _filled(shape, value, dtype, device, requires_grad):
     return t
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False):
+def zeros(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype | None = None,
+          layout=None, device: DeviceLike = None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
+    """A tensor of the given shape filled with 0.
+
+    ``size`` is ints or one sequence of ints (``zeros(2, 3)`` or ``zeros((2, 3))``). ``dtype``
+    defaults to ``get_default_dtype()`` (float32); ``device`` to cpu; ``requires_grad=True``
+    makes the result a leaf that autograd records. ``out=`` writes into an existing tensor.
+    ``layout`` and ``pin_memory`` are accepted for torch compatibility.
+
+    >>> torch.zeros(2, 3, dtype=torch.int64)
+    tensor([[0, 0, 0],
+            [0, 0, 0]])
+    """
     dt = _factory_dtype(dtype)
     return _result(_filled(_shape_arg(size), _fill(0, dt), dt, device, requires_grad), out)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-         pin_memory=False):
+def ones(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype | None = None,
+         layout=None, device: DeviceLike = None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
+    """A tensor of the given shape filled with 1.
+
+    ``size`` is ints or one sequence of ints (``zeros(2, 3)`` or ``zeros((2, 3))``). ``dtype``
+    defaults to ``get_default_dtype()`` (float32); ``device`` to cpu; ``requires_grad=True``
+    makes the result a leaf that autograd records. ``out=`` writes into an existing tensor.
+    ``layout`` and ``pin_memory`` are accepted for torch compatibility.
+    """
     dt = _factory_dtype(dtype)
     return _result(_filled(_shape_arg(size), _fill(1, dt), dt, device, requires_grad), out)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False, memory_format=None):
+def empty(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype | None = None,
+          layout=None, device: DeviceLike = None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format=None) -> Tensor:
+    """A tensor of the given shape whose values are whatever the memory held (uninitialised).
+
+    ``size`` is ints or one sequence of ints (``zeros(2, 3)`` or ``zeros((2, 3))``). ``dtype``
+    defaults to ``get_default_dtype()`` (float32); ``device`` to cpu; ``requires_grad=True``
+    makes the result a leaf that autograd records. ``out=`` writes into an existing tensor.
+    ``layout`` and ``pin_memory`` are accepted for torch compatibility.
+    """
     dt = _factory_dtype(dtype)
     dev = tensor_device(device)
     t = _make(dev.ops.empty(_shape_arg(size), dt.name), _shape_arg(size), dt, dev)
@@ -259,8 +292,14 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     return _result(t, out)
 
 
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False):
+def full(size: Sequence[int], fill_value: bool | int | float | Tensor, *,
+         out: Tensor | None = None, dtype: D.dtype | None = None, layout=None,
+         device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``.
+
+    Without ``dtype`` the dtype follows the value as torch infers it: bool, int64, or the
+    default float dtype.
+    """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
@@ -298,26 +337,50 @@ def _like(input, dtype, device):
             device if device is not None else input._device)
 
 
-def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
+def zeros_like(input: Tensor, *, dtype: D.dtype | None = None, layout=None,
+               device: DeviceLike = None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """Zeros with ``input``'s shape.
+
+    ``dtype`` and ``device`` default to ``input``'s; ``requires_grad=True`` makes the
+    result a leaf that autograd records.
+    """
     dt, dev = _like(input, dtype, device)
     return _filled(input._shape, _fill(0, dt), dt, dev, requires_grad)
 
 
-def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+def ones_like(input: Tensor, *, dtype: D.dtype | None = None, layout=None,
+              device: DeviceLike = None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """Ones with ``input``'s shape.
+
+    ``dtype`` and ``device`` default to ``input``'s; ``requires_grad=True`` makes the
+    result a leaf that autograd records.
+    """
     dt, dev = _like(input, dtype, device)
     return _filled(input._shape, _fill(1, dt), dt, dev, requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+def full_like(input: Tensor, fill_value: bool | int | float, *, dtype: D.dtype | None = None,
+              layout=None, device: DeviceLike = None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """``fill_value`` everywhere, with ``input``'s shape.
+
+    ``dtype`` and ``device`` default to ``input``'s; ``requires_grad=True`` makes the
+    result a leaf that autograd records.
+    """
     dt, dev = _like(input, dtype, device)
     return _filled(input._shape, _fill(fill_value, dt), dt, dev, requires_grad)
 
 
-def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
+def empty_like(input: Tensor, *, dtype: D.dtype | None = None, layout=None,
+               device: DeviceLike = None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """An uninitialised tensor with ``input``'s shape.
+
+    ``dtype`` and ``device`` default to ``input``'s; ``requires_grad=True`` makes the
+    result a leaf that autograd records.
+    """
     dt, dev = _like(input, dtype, device)
     return empty(input._shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -455,13 +518,19 @@ def _linspace_step(start, end, steps, dt):
     return s, e, (e - s) / (steps - 1)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *,
+             dtype: D.dtype | None = None, device: DeviceLike = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values ``base ** x`` for x evenly spaced from ``start`` to ``end``."""
     dt = _check_dtype(dtype) or D.get_default_dtype()
     from .binary import pow
     return pow(float(base), linspace(start, end, steps, dtype=D.float64, device=device)).to(dt)
 
 
-def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, out: Tensor | None = None,
+        dtype: D.dtype | None = None, layout=None, device: DeviceLike = None,
+        requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` (default ``n`` x ``n``) matrix with ones on the diagonal."""
     dt = _check_dtype(dtype) or D.get_default_dtype()
     m = n if m is None else m
     for name, v in (("n", n), ("m", m)):
@@ -479,7 +548,10 @@ def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     return _tri_indices(row, col, offset, dtype, device, lower=True)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: D.dtype | None = None,
+                 device: DeviceLike = None, layout=None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a ``row`` x ``col`` matrix,
+    from diagonal ``offset`` on (int64 unless ``dtype`` says otherwise)."""
     return _tri_indices(row, col, offset, dtype, device, lower=False)
 
 
@@ -526,8 +598,11 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _result(_random("normal", shape, dt, device, requires_grad, generator, 0.0, 1.0), out)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
-            device=None, requires_grad=False):
+def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,
+            generator=None, out: Tensor | None = None, dtype: D.dtype | None = None,
+            layout=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [``low``, ``high``) (``randint(high, size)`` also works),
+    int64 by default: the same numbers as torch.randint on the CPU for the same seed."""
     if size is None:
         if isinstance(high, (tuple, list)):
             low, high, size = 0, low, high
@@ -547,8 +622,10 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     return _result(t, out)
 
 
-def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False, pin_memory=False):
+def randperm(n: int, *, generator=None, out: Tensor | None = None,
+             dtype: D.dtype | None = None, layout=None, device: DeviceLike = None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64): torch's CPU permutation for the same seed."""
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt = _check_dtype(dtype) or D.int64
@@ -557,20 +634,34 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     return _result(from_host_array(array, dt, device), out)
 
 
-def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+def rand_like(input: Tensor, *, dtype: D.dtype | None = None, layout=None,
+              device: DeviceLike = None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """Uniform [0, 1) values with ``input``'s shape (see :func:`rand`).
+
+    ``dtype`` and ``device`` default to ``input``'s; ``requires_grad=True`` makes the
+    result a leaf that autograd records.
+    """
     dt, dev = _like(input, dtype, device)
     return rand(input._shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
+def randn_like(input: Tensor, *, dtype: D.dtype | None = None, layout=None,
+               device: DeviceLike = None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """Standard normal values with ``input``'s shape (see :func:`randn`).
+
+    ``dtype`` and ``device`` default to ``input``'s; ``requires_grad=True`` makes the
+    result a leaf that autograd records.
+    """
     dt, dev = _like(input, dtype, device)
     return randn(input._shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
-                 requires_grad=False, memory_format=None):
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
+                 dtype: D.dtype | None = None, layout=None, device: DeviceLike = None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Integers from [``low``, ``high``) with ``input``'s shape (see :func:`randint`)."""
     dt, dev = _like(input, dtype, device)
     return randint(low, high, input._shape, dtype=dt, device=dev)
 
@@ -586,8 +677,11 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     return _result(from_host_array(array, input._dtype, input._device), out)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
-           requires_grad=False):
+def normal(mean: float | Tensor, std: float | Tensor = 1.0, size: Sequence[int] | None = None,
+           *, generator=None, out: Tensor | None = None, dtype: D.dtype | None = None,
+           device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """Normal samples with the given ``mean`` and ``std`` (numbers with ``size``, or tensors
+    broadcast together): torch's CPU stream for the same seed."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean if isinstance(mean, Tensor) else None
         s = std if isinstance(std, Tensor) else None
