@@ -101,20 +101,24 @@ class Tensor:
     def data_ptr(self) -> int:
         """Address of the first element (0 for an empty tensor), as torch's ``data_ptr``.
 
-        Buffers that expose ``__array_interface__`` or ``__cuda_array_interface__`` (cpu,
-        cuda) have one; a backend whose buffers are not addressable memory (opencl's
-        ``cl_mem`` objects) raises RuntimeError instead of returning a meaningless number.
+        From the buffer's ``__array_interface__`` or ``__cuda_array_interface__`` (cpu, cuda),
+        or its ``ptr`` (opencl: the ``cl_mem`` handle plus the byte offset -- like a CUDA
+        pointer, an identity that views share, not an address the host can read). A
+        third-party buffer with none of these raises RuntimeError.
         """
         if not self.numel():
             return 0
         buf = self._data
         face = getattr(buf, "__cuda_array_interface__", None) or \
             getattr(buf, "__array_interface__", None)
-        if face is None:
-            raise RuntimeError(f"data_ptr(): tensors on device '{self._device}' have no "
-                               f"address: the '{self._device.type}' backend's buffers are not "
-                               "addressable memory")
-        return int(face["data"][0])
+        if face is not None:
+            return int(face["data"][0])
+        ptr = getattr(buf, "ptr", None)
+        if isinstance(ptr, int):
+            return ptr
+        raise RuntimeError(f"data_ptr(): tensors on device '{self._device}' have no address: "
+                           f"the '{self._device.type}' backend's buffers expose none "
+                           "(__array_interface__, __cuda_array_interface__ or an int 'ptr')")
 
     @property
     def itemsize(self) -> int:

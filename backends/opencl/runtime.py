@@ -49,6 +49,12 @@ class CLArray:
     def itemsize(self):
         return self.dtype.itemsize
 
+    @property
+    def ptr(self):
+        """The ``cl_mem`` handle plus the byte offset: an identity for ``Tensor.data_ptr()``
+        (equal for aliasing views, differences in bytes), not a host address."""
+        return self.data.int_ptr + self.offset * self.dtype.itemsize
+
     def is_contiguous(self):
         """C-contiguous from ``offset`` on (strides of size-1 axes do not matter)."""
         if self._contig is None:
