@@ -388,3 +388,17 @@ def test_seeded_training_script_matches_torch(device):
     p_losses, p_out = _seeded_training_run(plugrad, device)
     np.testing.assert_allclose(p_losses, t_losses, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(p_out, t_out, rtol=1e-4, atol=1e-5)
+
+
+def test_reassigned_child_and_parameter_keep_their_place():
+    # pytorch/examples siamese_network replaces resnet.conv1, then builds a Sequential from
+    # children(): the replacement must stay first, as in torch
+    orders = []
+    for lib in (plugrad, torch):
+        m = lib.nn.Module()
+        m.a, m.b = lib.nn.Linear(1, 1), lib.nn.ReLU()
+        m.a = lib.nn.Conv2d(1, 1, 1)
+        m.w, m.v = lib.nn.Parameter(lib.ones(1)), lib.nn.Parameter(lib.ones(2))
+        m.w = lib.nn.Parameter(lib.zeros(3))
+        orders.append(([n for n, _ in m.named_children()], list(m.state_dict())))
+    assert orders[0] == orders[1]

@@ -33,6 +33,8 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.1)),
     ("Adagrad", dict(lr=0.1, eps=1e-3, maximize=True)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1, maximize=True)),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 SHAPES = [(5, 4), (5,), ()]
@@ -249,6 +251,8 @@ def _raises_like(fn_t, fn_p):
     lambda m: m.optim.RMSprop([m.zeros(2, requires_grad=True)], momentum=-0.5),
     lambda m: m.optim.Adagrad([m.zeros(2, requires_grad=True)], lr_decay=-0.5),
     lambda m: m.optim.Adagrad([m.zeros(2, requires_grad=True)], initial_accumulator_value=-1),
+    lambda m: m.optim.Adadelta([m.zeros(2, requires_grad=True)], rho=1.5),
+    lambda m: m.optim.Adadelta([m.zeros(2, requires_grad=True)], eps=-1.0),
     lambda m: m.optim.SGD([m.zeros(2, requires_grad=True)], lr=m.tensor([0.1, 0.2])),
     lambda m: m.optim.SGD([m.zeros(2, requires_grad=True)], lr=0.1).add_param_group([]),
 ])

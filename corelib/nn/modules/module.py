@@ -119,7 +119,7 @@ class Module(StateDictMixin):
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            _remove_from(self, name)
+            _remove_from(self, name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -131,7 +131,7 @@ class Module(StateDictMixin):
             if isinstance(value, Module):
                 if modules is None:
                     raise AttributeError("cannot assign module before Module.__init__() call")
-                _remove_from(self, name)
+                _remove_from(self, name, keep="_modules")
                 modules[name] = value
             elif modules is not None and name in modules:
                 if value is not None:
@@ -492,8 +492,12 @@ def _check_name(module, name, kind):
         raise KeyError(f"attribute '{name}' already exists")
 
 
-def _remove_from(module, name):
+def _remove_from(module, name, keep=None):
+    """Drop ``name`` from the other stores; the store being assigned keeps the entry, so a
+    replaced child or parameter keeps its place in ``children()``/``state_dict()`` (torch)."""
     for store in ("_parameters", "_buffers", "_modules"):
+        if store == keep:
+            continue
         table = module.__dict__.get(store)
         if table is not None and name in table:
             del table[name]
