@@ -123,16 +123,20 @@ def ddp_features(device):
 
 
 def hang():
-    """Rank 1 stops answering; the others must raise within the timeout."""
+    """Rank 1 stops answering: rank 0's monitored_barrier names it, and rank 2, waiting for rank
+    0's release, raises when the group's timeout passes."""
     dist.all_reduce(torch.ones(3))
+    dist.monitored_barrier(timeout=timedelta(seconds=20))      # everyone arrives
     if dist.get_rank() == 1:
         time.sleep(120)
     start = time.monotonic()
     try:
-        dist.all_reduce(torch.ones(3))
+        dist.monitored_barrier(timeout=timedelta(seconds=1), wait_all_ranks=True)
     except dist.DistBackendError as exc:
         print(f"rank {dist.get_rank()} raised after {time.monotonic() - start:.1f} s: {exc}",
               flush=True)
+        if dist.get_rank() == 0:
+            time.sleep(5)       # rank 0 leaving would end the job before rank 2's timeout
         raise
 
 

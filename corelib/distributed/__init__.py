@@ -14,8 +14,8 @@ from ._world import (GroupMember, ProcessGroup, destroy_process_group, get_backe
 from .backend import DistBackendError, DistError, ReduceOp  # noqa: F401
 from .collectives import (Work, all_gather, all_gather_into_tensor, all_reduce,  # noqa: F401
                           all_to_all, all_to_all_single, barrier, broadcast, gather, irecv,
-                          isend, recv, reduce, reduce_scatter, reduce_scatter_tensor, scatter,
-                          send)
+                          isend, monitored_barrier, recv, reduce, reduce_scatter,
+                          reduce_scatter_tensor, scatter, send)
 from .objects import (all_gather_object, broadcast_object_list, gather_object,  # noqa: F401
                       scatter_object_list)
 from .store import TCPStore  # noqa: F401

@@ -124,5 +124,11 @@ class ProcessGroup:
         """A group of the given ranks of this group (called by every rank; members get the
         new group, others None)."""
         raise NotImplementedError
+    def fail(self, message: str):
+        """Mark the group unusable (a collective was left unmatched) and raise
+        :class:`DistBackendError` with ``message``; the process must not then wait for the
+        lost rank at exit."""
+        raise DistBackendError(message)
+
     def shutdown(self) -> None:
         pass

@@ -15,7 +15,7 @@ import os
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ..ops.creation import empty
+from ..ops.creation import empty, zeros
 from ._world import ProcessGroup, resolve
 from .backend import DistBackendError, DoneWork, RedOpType
 
@@ -526,6 +526,39 @@ def barrier(group=None, async_op=False, device_ids=None, timeout=None):
     if async_op:
         return work
     work.wait(timeout)
+    return None
+
+
+_MONITOR_TAG = 0x6D62     # "mb": keeps monitored_barrier's messages apart from the user's
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
+    """A barrier that names the ranks that did not arrive (torch's, for finding a hung rank):
+    every rank reports to rank 0, which raises ``DistBackendError`` listing the missing ranks
+    after ``timeout`` (the group's by default), then releases the others."""
+    pg = _group(group)
+    if pg is None or pg.size() == 1:
+        return None
+    limit = pg.timeout if timeout is None else _seconds(timeout)
+    if pg.rank() != 0:
+        send(zeros(1), group=group, tag=_MONITOR_TAG, group_dst=0)
+        recv(zeros(1), group=group, tag=_MONITOR_TAG, group_src=0)
+        return None
+    import time
+    pending = {r: irecv(zeros(1), group=group, tag=_MONITOR_TAG, group_src=r)
+               for r in range(1, pg.size())}
+    deadline = time.monotonic() + limit
+    while pending and time.monotonic() < deadline:
+        for r in [r for r, w in pending.items() if w.is_completed()]:
+            del pending[r]
+        time.sleep(0.0005)
+    if pending:
+        missing = sorted(pg.ranks[r] for r in pending)
+        shown = missing if wait_all_ranks else missing[:1]
+        who = (f"Ranks {', '.join(map(str, shown))}" if len(shown) > 1 else f"Rank {shown[0]}")
+        pg.impl.fail(f"{who} failed to pass monitoredBarrier in {limit * 1000:g} ms")
+    for r in range(1, pg.size()):
+        send(zeros(1), group=group, tag=_MONITOR_TAG, group_dst=r)
     return None
 
 
