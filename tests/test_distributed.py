@@ -86,7 +86,7 @@ def test_hung_rank_makes_the_others_raise_within_the_timeout():
     assert code != 0
     assert "Rank 1 failed to pass monitoredBarrier in 1000 ms" in out, out[-3000:]
     assert "rank 2 raised" in out and "timed out after 2 s" in out, out[-3000:]
-    assert elapsed < 40, elapsed
+    assert elapsed < 60, elapsed   # start-up included; the survivors waited 2 s (message)
 
 
 def test_killed_rank_ends_the_job_through_the_launcher():
@@ -95,7 +95,7 @@ def test_killed_rank_ends_the_job_through_the_launcher():
     code, out, elapsed = launch(cmd, 60, {"WORKER_TIMEOUT": "5"})
     assert code != 0
     assert "the job failed" in out, out[-3000:]
-    assert elapsed < 40, elapsed
+    assert elapsed < 60, elapsed   # start-up included; the survivors waited 2 s (message)
 
 
 # ------------------------------------------------------------------ one process (MPI singleton)
