@@ -16,7 +16,7 @@ from .._tensor import Tensor
 
 MIN_ELEMENTS = 1 << 15      # below ~128 KB a fresh buffer is cheap (numpy uses 256 KB)
 # the size from which operands are considered: MIN_ELEMENTS, or 0 while calibrating (its probe
-# operands are tiny); callers test it before calling in, since small ops are the common case
+# operands are tiny)
 min_elements = MIN_ELEMENTS
 
 reused = 0                  # how many buffers were reused (tests and curiosity read it)
@@ -24,11 +24,23 @@ _limits = None              # (tensor refcount, buffer refcount) of a temporary,
 _probe = None               # a list while calibrating: samples of (tensor refs, buffer refs)
 
 
+def reusable(ta, tb, shape, dtype):
+    """An operand's buffer to write ``ta op tb``'s result into, if one is an invisible
+    temporary of at least ``min_elements`` numbers on a host-memory device; else None.
+
+    Only the operator entry points (``a + b``: ``add(..., _elide=True)``) ask, and only for a
+    host-memory device and operands of at least ``min_elements``: the callers test that
+    before calling (small ops are the common case, and a call costs ~40 ns of them).
+    """
+    buf = scratch(ta, shape, dtype)
+    return buf if buf is not None else scratch(tb, shape, dtype)
+
+
 def scratch(t, shape, dtype):
     """``t``'s buffer when ``t`` is an invisible temporary of this shape and dtype, else None.
 
     Reached only from the arithmetic operators (``Tensor.__add__`` -> ``add(..., _elide=True)``
-    -> ``_reuse`` -> here), the one call path the counts were measured on; they must match
+    -> ``reusable`` -> here), the one call path the counts were measured on; they must match
     exactly (a named tensor has one more reference, its name).
     """
     if t is None or not t._device.host_memory:

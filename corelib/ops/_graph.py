@@ -1,9 +1,31 @@
-"""Small helpers every op module uses to record the graph."""
+"""Recording the autograd graph: the one tuned implementation every op family uses.
+
+An op records when one of its inputs requires grad and grad mode is on -- ``needs_grad``, or
+``binary_needs_grad`` for the two operands of a binary op (None for a Python scalar) --, and
+then makes its node and attaches it to its output.
+
+:meth:`Node.__init__ <plugrad.autograd.node.Node.__init__>` is the plain way to make a node:
+``cls(tuple(edge(t) for t in inputs), saved)``. ``record_binary`` and ``record_unary`` fill
+the same slots by hand (``object.__new__``, no ``edge()`` calls, the version of each saved
+tensor read inline) because they run once per recorded elementwise op, the hottest path of
+the graph: 100-op chain fwd+bwd 3.52 -> 3.27 us/op with them (torch 3.03-3.21, commits
+843702b, d4d7a26). ``tests/test_record.py`` proves that the nodes they make equal the plainly
+built ones, slot by slot.
+
+Grad mode is read one way: the thread-local attribute ``grad_state.enabled`` (an attribute
+read, ~20 ns; ``is_grad_enabled()`` adds a call). ``add`` and ``mul``, the ops of
+``a + b``/``a * b``, write ``binary_needs_grad``'s test out instead of calling it, and the
+four arithmetic operators test the elision size before calling ``_elision.reusable``: as
+calls, each costs ~40 ns of a ~1.6 us ``a + b`` on 2x2 (measured side by side, one thread).
+"""
 from __future__ import annotations
 
 from .._tensor import Tensor, _make
+from ..autograd import anomaly as _anomaly
+from ..autograd.grad_mode import _state as grad_state
 from ..autograd.node import Node
-from ..autograd.grad_mode import is_grad_enabled
+
+_new = object.__new__
 
 
 def edge(t):
@@ -20,12 +42,89 @@ def needs_grad(*tensors) -> bool:
     """True when any input requires grad and grad mode is on (the only time to record)."""
     for t in tensors:
         if isinstance(t, Tensor) and t._requires_grad:
-            return is_grad_enabled()
+            return grad_state.enabled
     return False
+
+
+def binary_needs_grad(ta, tb) -> bool:
+    """``needs_grad`` for a binary op's operands, each a Tensor or None (a Python scalar)."""
+    return ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
+        and grad_state.enabled
 
 
 def attach(out, node):
     """Make ``node`` the grad_fn of ``out``."""
+    out._grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+def record_binary(out, cls, ta, tb, save_a=None, save_b=None):
+    """Attach a binary node (a ``_BinaryNode``: it remembers each operand's shape and dtype
+    to reduce its gradient back to them); ``save_*`` are the values backward reads (tensors
+    or scalars), kept as ``node.a`` / ``node.b``."""
+    node = _new(cls)
+    if ta is not None:
+        fn = ta._grad_fn
+        ea = fn if fn is not None else (ta if ta._requires_grad else None)
+        node.sa, node.da = ta._shape, ta._dtype
+    else:
+        ea = None
+        node.sa, node.da = (), None
+    if tb is not None:
+        fn = tb._grad_fn
+        eb = fn if fn is not None else (tb if tb._requires_grad else None)
+        node.sb, node.db = tb._shape, tb._dtype
+    else:
+        eb = None
+        node.sb, node.db = (), None
+    node.next = (ea, eb)
+    # (None -- nothing saved -- is the common case and answers first)
+    ta_saved = save_a is not None and (type(save_a) is Tensor or isinstance(save_a, Tensor))
+    tb_saved = save_b is not None and (type(save_b) is Tensor or isinstance(save_b, Tensor))
+    if ta_saved and tb_saved:
+        va, vb = save_a._vc, save_b._vc
+        node.saved = (save_a, save_b)
+        node.versions = (va[0] if va else 0, vb[0] if vb else 0)
+    elif ta_saved or tb_saved:
+        t = save_a if ta_saved else save_b
+        v = t._vc
+        node.saved = (t,)
+        node.versions = (v[0] if v else 0,)
+    else:
+        node.saved = node.versions = ()
+    node.a, node.b = save_a, save_b
+    if _anomaly.enabled:
+        import traceback
+        node.trace = traceback.format_stack()[:-2]
+    out._grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+def record_unary(out, cls, x, keep):
+    """Attach a unary node (a ``_UnaryNode``) for ``out = f(x)``.
+
+    :param keep: what backward reads: ``"input"`` (x, saved), ``"output"`` (a detached alias
+        of out, saved, plus x to recompute it under create_graph) or ``"none"``.
+    """
+    node = _new(cls)
+    fn = x._grad_fn
+    node.next = (fn if fn is not None else x,)
+    if keep == "input":
+        vc = x._vc
+        node.saved, node.versions = (x,), (vc[0] if vc else 0,)
+        node.x = x
+    elif keep == "output":
+        alias = out.detach()
+        node.saved, node.versions = (alias,), (0,)
+        node.x, node.y = x, alias
+    else:
+        node.saved = node.versions = ()
+    node.dtype = x._dtype
+    if _anomaly.enabled:
+        import traceback
+        node.trace = traceback.format_stack()[:-2]
     out._grad_fn = node
     out._requires_grad = True
     return out

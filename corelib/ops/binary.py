@@ -9,17 +9,12 @@ import math
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import _state as _grad_state
-from ..autograd.grad_mode import is_grad_enabled
-from ..autograd import anomaly as _anomaly
 from ..autograd.node import Node
-from ._graph import attach, edge, unbroadcast, zeros_like_grad
 from . import _elision
-from ._elision import scratch
+from ._elision import reusable
+from ._graph import (attach, binary_needs_grad, edge, grad_state, record_binary, unbroadcast,
+                     zeros_like_grad)
 from ._operands import as_scalar, binary
-
-
-_new_node = object.__new__
 
 
 class _BinaryNode(Node):
@@ -47,62 +42,13 @@ def _back(g, shape, dtype):
     return g if g._dtype is dtype else g.to(dtype)
 
 
-def _record(out, cls, ta, tb, save_a=None, save_b=None):
-    """Attach a binary node; ``save_*`` are the values backward reads (tensors or scalars).
-
-    Written out by hand (no Node.__init__, no edge() calls): this runs once per recorded
-    binary op, the hottest path of the autograd graph.
-    """
-    node = _new_node(cls)
-    if ta is not None:
-        fn = ta._grad_fn
-        ea = fn if fn is not None else (ta if ta._requires_grad else None)
-        node.sa, node.da = ta._shape, ta._dtype
-    else:
-        ea = None
-        node.sa, node.da = (), None
-    if tb is not None:
-        fn = tb._grad_fn
-        eb = fn if fn is not None else (tb if tb._requires_grad else None)
-        node.sb, node.db = tb._shape, tb._dtype
-    else:
-        eb = None
-        node.sb, node.db = (), None
-    node.next = (ea, eb)
-    # (None -- nothing saved -- is the common case and answers first)
-    ta_saved = save_a is not None and (type(save_a) is Tensor or isinstance(save_a, Tensor))
-    tb_saved = save_b is not None and (type(save_b) is Tensor or isinstance(save_b, Tensor))
-    if ta_saved and tb_saved:
-        va, vb = save_a._vc, save_b._vc
-        node.saved = (save_a, save_b)
-        node.versions = (va[0] if va else 0, vb[0] if vb else 0)
-    elif ta_saved or tb_saved:
-        t = save_a if ta_saved else save_b
-        v = t._vc
-        node.saved = (t,)
-        node.versions = (v[0] if v else 0,)
-    else:
-        node.saved = node.versions = ()
-    node.a, node.b = save_a, save_b
-    if _anomaly.enabled:
-        import traceback
-        node.trace = traceback.format_stack()[:-2]
-    out._grad_fn = node
-    out._requires_grad = True
-    return out
-
-
-def _wants_grad(ta, tb) -> bool:
-    return ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
-        and _grad_state.enabled
-
-
-def _finish(out, result):
-    """Support ``out=``: copy the result into a user-given tensor."""
-    if result is None:
-        return out
+def _write_out(res, out):
+    """``out=``: copy the result ``res`` into the user's tensor ``out`` and return it (``res``
+    itself when no ``out`` was given), refusing casts torch refuses."""
+    if out is None:
+        return res
     from .inplace import write_out
-    return write_out(result, out)
+    return write_out(out, res)
 
 
 # ------------------------------------------------------------------ add / sub
@@ -122,29 +68,14 @@ def add(input, other, *, alpha=1, out=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "add")
     else:
-        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
-            ta if ta is not None else tb)._data.size >= _elision.min_elements else None
+        buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
+        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
         data = dev.ops.add(xa, xb) if buf is None else dev.ops.add(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
     if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
-            and _grad_state.enabled:
-        _record(res, AddBackward0, ta, tb, None, alpha if alpha != 1 else None)
-    if out is not None:
-        return _finish(res, out)
-    return res
-
-
-def _reuse(ta, tb, shape, dt, dev):
-    """An operand's buffer to write the result into, if it is an invisible temporary.
-
-    Only the operator entry points (``a + b``: ``_elide=True``) ask, and only for operands of
-    at least ``_elision.min_elements``: below that a fresh buffer is cheap, and the test is
-    written out at each call site, since small ops are the common case. The reference
-    counts that prove a tensor is a temporary are measured for that call path (see
-    ``_elision``).
-    """
-    buf = scratch(ta, shape, dt)
-    return buf if buf is not None else scratch(tb, shape, dt)
+            and grad_state.enabled:             # written out: see _graph's docstring
+        record_binary(res, AddBackward0, ta, tb, None, alpha if alpha != 1 else None)
+    return res if out is None else _write_out(res, out)
 
 
 def _axpy(ops, xa, xb, alpha, dt, prim):
@@ -200,16 +131,14 @@ def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
     if alpha != 1:
         data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
     else:
-        buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
-            ta if ta is not None else tb)._data.size >= _elision.min_elements else None
+        buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
+        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
         data = dev.ops.sub(xa, xb) if buf is None else dev.ops.sub(xa, xb, out=buf)
     res = _make(data, shape, dt, dev)
-    if _wants_grad(ta, tb):
-        _record(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb,
+    if binary_needs_grad(ta, tb):
+        record_binary(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb,
                 None, alpha if alpha != 1 else None)
-    if out is not None:
-        return _finish(res, out)
-    return res
+    return res if out is None else _write_out(res, out)
 
 
 _BOOL = D.bool_
@@ -246,7 +175,7 @@ class MulBackward0(_BinaryNode):
 def _times(g, other):
     """g * other for a backward pass: straight on the buffers when no graph is being recorded
     and nothing needs promoting or broadcasting (the common case), else the full op."""
-    if (type(other) is Tensor and not _grad_state.enabled and other._dtype is g._dtype
+    if (type(other) is Tensor and not grad_state.enabled and other._dtype is g._dtype
             and other._shape == g._shape and other._device is g._device):
         return _make(g._device.ops.mul(g._data, other._data), g._shape, g._dtype, g._device)
     return g * other
@@ -255,20 +184,18 @@ def _times(g, other):
 def mul(input, other, *, out=None, _elide=False):
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
+    buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
         ta if ta is not None else tb)._data.size >= _elision.min_elements else None
     res = _make(dev.ops.mul(xa, xb) if buf is None else dev.ops.mul(xa, xb, out=buf), shape, dt,
                 dev)
     ga = ta is not None and ta._requires_grad
     gb = tb is not None and tb._requires_grad
-    if (ga or gb) and _grad_state.enabled:
+    if (ga or gb) and grad_state.enabled:       # written out: see _graph's docstring
         # save only what the other operand's gradient needs
-        _record(res, MulBackward0, ta, tb,
+        record_binary(res, MulBackward0, ta, tb,
                 save_a=(ta if ta is not None else xa) if gb else None,
                 save_b=(tb if tb is not None else xb) if ga else None)
-    if out is not None:
-        return _finish(res, out)
-    return res
+    return res if out is None else _write_out(res, out)
 
 
 class DivBackward0(_BinaryNode):
@@ -295,7 +222,7 @@ class DivBackward2(_BinaryNode):
 def div(input, other, *, rounding_mode=None, out=None, _elide=False):
     """True division (ints promote to the default float); or 'trunc' / 'floor' rounding."""
     if rounding_mode is not None:
-        return _finish(_rounding_div(input, other, rounding_mode), out)
+        return _write_out(_rounding_div(input, other, rounding_mode), out)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
@@ -303,15 +230,15 @@ def div(input, other, *, rounding_mode=None, out=None, _elide=False):
         # (uint8 / -1 is -1.0 in torch, not 1 / 255)
         xa = _as_float(ta, input if ta is None else xa, dt)
         xb = _as_float(tb, other if tb is None else xb, dt)
-    buf = _reuse(ta, tb, shape, dt, dev) if _elide and dev.host_memory and (
+    buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
         ta if ta is not None else tb)._data.size >= _elision.min_elements else None
     res = _make(dev.ops.div(xa, xb) if buf is None else dev.ops.div(xa, xb, out=buf), shape, dt,
                 dev)
-    if _wants_grad(ta, tb):
+    if binary_needs_grad(ta, tb):
         need_a = tb is not None and tb._requires_grad
-        _record(res, DivBackward0, ta, tb, save_a=(ta if ta is not None else xa) if need_a
+        record_binary(res, DivBackward0, ta, tb, save_a=(ta if ta is not None else xa) if need_a
                 else None, save_b=tb if tb is not None else xb)
-    return _finish(res, out)
+    return res if out is None else _write_out(res, out)
 
 
 def _rounding_div(input, other, mode):
@@ -336,8 +263,8 @@ def _rounding_div(input, other, mode):
                               ops.ne(ops.lt(xa, 0), ops.lt(xb, 0)))
         data = ops.add(q, ops.cast(fix, dt.name))
     res = _make(data, shape, dt, dev)
-    if dt.is_floating_point and _wants_grad(ta, tb):
-        _record(res, DivBackward2, ta, tb)
+    if dt.is_floating_point and binary_needs_grad(ta, tb):
+        record_binary(res, DivBackward2, ta, tb)
     return res
 
 
@@ -379,9 +306,9 @@ def floor_divide(input, other, *, out=None):
     if not dt.is_floating_point:
         _check_int_divisor(tb, xb, shape)
     res = _make(dev.ops.floordiv(xa, xb), shape, dt, dev)
-    if dt.is_floating_point and _wants_grad(ta, tb):
+    if dt.is_floating_point and binary_needs_grad(ta, tb):
         attach(res, NotImplementedBackward("floor_divide", (edge(ta), edge(tb))))
-    return _finish(res, out)
+    return res if out is None else _write_out(res, out)
 
 
 class NotImplementedBackward(Node):
@@ -426,13 +353,13 @@ def remainder(input, other, *, out=None):
     if not dt.is_floating_point:
         _check_int_divisor(tb, xb, shape)
     res = _make(dev.ops.remainder(xa, xb), shape, dt, dev)
-    if _wants_grad(ta, tb):
+    if binary_needs_grad(ta, tb):
         if tb is None:
-            _record(res, RemainderBackward0, ta, None)
+            record_binary(res, RemainderBackward0, ta, None)
         else:
-            _record(res, RemainderBackward1, ta, tb, save_a=ta if ta is not None else xa,
+            record_binary(res, RemainderBackward1, ta, tb, save_a=ta if ta is not None else xa,
                     save_b=tb)
-    return _finish(res, out)
+    return res if out is None else _write_out(res, out)
 
 
 class FmodBackward0(RemainderBackward0):
@@ -475,12 +402,12 @@ def fmod(input, other, *, out=None):
     else:
         data = ops.where(negative, ops.neg(mag), mag)
     res = _make(data, shape, dt, dev)
-    if _wants_grad(ta, tb):
+    if binary_needs_grad(ta, tb):
         if tb is None:
-            _record(res, FmodBackward0, ta, None)
+            record_binary(res, FmodBackward0, ta, None)
         else:
-            _record(res, FmodBackward1, ta, tb, save_a=ta if ta is not None else xa, save_b=tb)
-    return _finish(res, out)
+            record_binary(res, FmodBackward1, ta, tb, save_a=ta if ta is not None else xa, save_b=tb)
+    return res if out is None else _write_out(res, out)
 
 
 # --------------------------------------------------------------------------- pow
@@ -508,7 +435,7 @@ class PowBackward1(_BinaryNode):
         if ea is not None:
             ga = (g * (b * a.pow(b - 1))).masked_fill(b == 0, 0)
         if eb is not None:
-            result = a.pow(b) if is_grad_enabled() else self.out
+            result = a.pow(b) if grad_state.enabled else self.out
             # log in the result's dtype: an integer base would take the default float32 (a
             # float64 exponent's gradient lost digits)
             base = a if a._dtype is result._dtype else a.to(result._dtype)
@@ -525,7 +452,7 @@ class PowBackward2(_BinaryNode):
 
     def backward(self, g):
         base, b = self.a, self.b
-        result = pow(base, b) if is_grad_enabled() else self.out
+        result = pow(base, b) if grad_state.enabled else self.out
         scale = result * (math.log(base) if base > 0 else -math.inf if base == 0 else math.nan)
         if base == 0:
             scale = scale.masked_fill(b >= 0, 0)
@@ -549,19 +476,19 @@ def pow(input, exponent, *, out=None):
     else:
         data = dev.ops.pow(xa, xb)
     res = _make(data, shape, dt, dev)
-    if _wants_grad(ta, tb):
+    if binary_needs_grad(ta, tb):
         if tb is None:
-            _record(res, PowBackward0, ta, None, save_a=ta, save_b=exponent)
+            record_binary(res, PowBackward0, ta, None, save_a=ta, save_b=exponent)
         else:
             alias = res.detach()
             if ta is None:
-                node = _record(res, PowBackward2, None, tb, save_a=input, save_b=tb)._grad_fn
+                node = record_binary(res, PowBackward2, None, tb, save_a=input, save_b=tb)._grad_fn
             else:
-                node = _record(res, PowBackward1, ta, tb, save_a=ta, save_b=tb)._grad_fn
+                node = record_binary(res, PowBackward1, ta, tb, save_a=ta, save_b=tb)._grad_fn
             node.saved = node.saved + (alias,)
             node.versions = node.versions + (alias._version,)
             node.out = alias
-    return _finish(res, out)
+    return res if out is None else _write_out(res, out)
 
 
 def _int_pow(dev, xa, xb, dt):
@@ -611,11 +538,11 @@ class MinimumBackward0(_BinaryNode):
 
 def maximum(input, other, *, out=None):
     """Elementwise max of two tensors, nan-propagating."""
-    return _finish(_extremum(input, other, "maximum", MaximumBackward0), out)
+    return _write_out(_extremum(input, other, "maximum", MaximumBackward0), out)
 
 
 def minimum(input, other, *, out=None):
-    return _finish(_extremum(input, other, "minimum", MinimumBackward0), out)
+    return _write_out(_extremum(input, other, "minimum", MinimumBackward0), out)
 
 
 def _extremum(input, other, prim, cls):
@@ -627,8 +554,8 @@ def _extremum(input, other, prim, cls):
                         f"{type(other).__name__}")
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     res = _make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev)
-    if _wants_grad(ta, tb):
-        _record(res, cls, ta, tb, save_a=ta, save_b=tb)
+    if binary_needs_grad(ta, tb):
+        record_binary(res, cls, ta, tb, save_a=ta, save_b=tb)
     return res
 
 
@@ -653,10 +580,10 @@ def atan2(input, other, *, out=None):
         xa = _as_float(ta, input if ta is None else xa, dt)    # unwrapped, as in div
         xb = _as_float(tb, other if tb is None else xb, dt)
     res = _make(dev.ops.atan2(xa, xb), shape, dt, dev)
-    if _wants_grad(ta, tb):
-        _record(res, Atan2Backward0, ta, tb, save_a=_in_dtype(ta, xa, dt),
+    if binary_needs_grad(ta, tb):
+        record_binary(res, Atan2Backward0, ta, tb, save_a=_in_dtype(ta, xa, dt),
                 save_b=_in_dtype(tb, xb, dt))
-    return _finish(res, out)
+    return res if out is None else _write_out(res, out)
 
 
 def _in_dtype(t, x, dt):
@@ -691,19 +618,19 @@ def lerp(input, end, weight, *, out=None):
         low = add(input, mul(weight, diff))
         high = sub(end, mul(diff, rsub(weight, 1)))
         result = low.where(weight.abs() < 0.5, high)
-        return _finish(named(result, "LerpBackward1"), out)
+        return _write_out(named(result, "LerpBackward1"), out)
     if abs(weight) < 0.5:
         result = add(input, mul(diff, weight))
     else:
         result = sub(end, mul(diff, 1 - weight))
-    return _finish(named(result, "LerpBackward0"), out)
+    return _write_out(named(result, "LerpBackward0"), out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
     from ._graph import named
     prod = mul(tensor1, tensor2) if value == 1 else mul(mul(tensor1, value), tensor2)
-    return _finish(named(add(input, prod), "AddcmulBackward0"), out)
+    return _write_out(named(add(input, prod), "AddcmulBackward0"), out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
@@ -718,7 +645,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
                            "float inputs. The future addcdiv behavior is just the latter "
                            "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
     quot = div(tensor1, tensor2) if value == 1 else div(mul(tensor1, value), tensor2)
-    return _finish(named(add(input, quot), "AddcdivBackward0"), out)
+    return _write_out(named(add(input, quot), "AddcdivBackward0"), out)
 
 
 # ------------------------------------------------------- comparisons and logic
@@ -726,7 +653,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 def _compare(prim):
     def compare(input, other, *, out=None):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-        return _finish(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
+        return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
     compare.__name__ = prim
     compare.__doc__ = f"Elementwise ``{prim}`` comparison; a bool tensor, never differentiable."
     return compare
@@ -739,7 +666,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 def _logical(prim):
     def logical(input, other, *, out=None):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-        return _finish(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
+        return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
     logical.__name__ = prim
     return logical
 
@@ -753,7 +680,7 @@ def _bitwise(prim, symbol):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
         if dt.is_floating_point:
             raise NotImplementedError(f"\"{prim}_cpu\" not implemented for '{_legacy(dt)}'")
-        return _finish(_make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev), out)
+        return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev), out)
     bitwise.__name__ = prim
     return bitwise
 

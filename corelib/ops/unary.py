@@ -11,10 +11,8 @@ import math
 
 from .. import _dtype as D
 from .._tensor import _make
-from ..autograd import anomaly as _anomaly
-from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
-from ._graph import attach, edge, zeros_like_grad
+from ._graph import grad_state, record_unary, zeros_like_grad
 from .inplace import write_out
 
 
@@ -26,7 +24,7 @@ class _UnaryNode(Node):
 
     def out(self, fn):
         """The forward output: the saved alias, or recomputed with graph under create_graph."""
-        return fn(self.x) if is_grad_enabled() else self.y
+        return fn(self.x) if grad_state.enabled else self.y
 
 
 def _float_input(x):
@@ -41,10 +39,8 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
     """Build the frontend function for backend primitive ``prim``.
 
     :param keep: what the node needs: "input", "output" (alias + input for recompute) or
-        "none". The node is filled in by hand (no Node.__init__): this is a hot path.
+        "none" (see ``_graph.record_unary``).
     """
-    keep_input, keep_output = keep == "input", keep == "output"
-
     def op(input, *, out=None):
         dt = input._dtype
         dev = input._device
@@ -53,26 +49,8 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
             dt = D.get_default_dtype()
             data = dev.ops.cast(data, dt.name)
         res = _make(getattr(dev.ops, prim)(data), input._shape, dt, dev)
-        if node_cls is not None and input._requires_grad and is_grad_enabled():
-            node = _new(node_cls)
-            fn = input._grad_fn
-            node.next = (fn if fn is not None else input,)
-            if keep_input:
-                vc = input._vc
-                node.saved, node.versions = (input,), (vc[0] if vc else 0,)
-                node.x = input
-            elif keep_output:
-                alias = res.detach()
-                node.saved, node.versions = (alias,), (0,)
-                node.x, node.y = input, alias
-            else:
-                node.saved = node.versions = ()
-            node.dtype = input._dtype
-            if _anomaly.enabled:
-                import traceback
-                node.trace = traceback.format_stack()[:-1]
-            res._grad_fn = node
-            res._requires_grad = True
+        if node_cls is not None and input._requires_grad and grad_state.enabled:
+            record_unary(res, node_cls, input, keep)
         if out is not None:
             write_out(out, res)
             return out
@@ -80,9 +58,6 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
     op.__name__ = prim
     op.__doc__ = doc or f"Elementwise {prim}."
     return op
-
-
-_new = object.__new__
 
 
 def _like(g, data):
@@ -224,17 +199,8 @@ def _composite_unary(name, node_cls, compute, keep="input"):
         data, dt = _float_input(input)
         dev = input._device
         res = _make(compute(dev.ops, data, dt), input._shape, dt, dev)
-        if input._requires_grad and is_grad_enabled():
-            if keep == "output":
-                alias = res.detach()
-                node = node_cls((edge(input),), (alias,))
-                node.x, node.y = input, alias
-            elif keep == "input":
-                node = node_cls((edge(input),), (input,))
-                node.x = input
-            else:
-                node = node_cls((edge(input),))
-            attach(res, node)
+        if input._requires_grad and grad_state.enabled:
+            record_unary(res, node_cls, input, keep)
         return res if out is None else write_out(out, res)
     op.__name__ = name
     return op
@@ -259,7 +225,7 @@ class SqrtBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        if not is_grad_enabled():       # no graph to build: one buffer expression
+        if not grad_state.enabled:       # no graph to build: one buffer expression
             ops = g._device.ops
             return (_like(g, ops.div(g._data, ops.mul(self.y._data, 2.0))),)
         return (g / (sqrt(self.x) * 2),)
@@ -296,7 +262,7 @@ class SinBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        if not is_grad_enabled():
+        if not grad_state.enabled:
             ops = g._device.ops
             return (_like(g, ops.mul(g._data, ops.cos(self.x._data))),)
         return (g * self.x.cos(),)
@@ -309,7 +275,7 @@ class CosBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        if not is_grad_enabled():
+        if not grad_state.enabled:
             ops = g._device.ops
             return (_like(g, ops.mul(g._data, ops.neg(ops.sin(self.x._data)))),)
         return (g * -self.x.sin(),)
@@ -386,7 +352,7 @@ class TanhBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        if not is_grad_enabled():
+        if not grad_state.enabled:
             ops, y = g._device.ops, self.y._data
             return (_like(g, ops.mul(g._data, ops.sub(1.0, ops.mul(y, y)))),)
         y = tanh(self.x)
@@ -401,7 +367,7 @@ class SigmoidBackward0(_UnaryNode):
     __slots__ = ()
 
     def backward(self, g):
-        if not is_grad_enabled():
+        if not grad_state.enabled:
             ops, y = g._device.ops, self.y._data
             return (_like(g, ops.mul(ops.mul(g._data, ops.sub(1.0, y)), y)),)
         y = sigmoid(self.x)
