@@ -1,7 +1,11 @@
-"""Composite elementwise math: erfc, logit, atanh, sinc, hypot, logaddexp, xlogy, fmax, copysign ...
+"""Elementwise math beyond the primitives: erfc, logit, atanh, sinc, hypot, logaddexp, xlogy,
+fmax, copysign ...
 
-Each is written in other frontend ops (so gradients, double gradients and every backend come
-for free) and gets torch's grad_fn name through ``named``; none has a backward of its own.
+Most are composites: written in other frontend ops (so gradients, double gradients and every
+backend come for free), with torch's grad_fn name through ``named``. Four families have a
+backward of their own (hypot, xlogy, fmax/fmin, copysign): their composite's gradient would
+differ from torch's formula at special values (an infinite or zero operand, nan); each
+node's docstring says where.
 """
 from __future__ import annotations
 
