@@ -89,3 +89,24 @@ def test_each_block_runs_alone_where_self_contained():
         if code.startswith("import torch\n"):
             assert run(as_plugrad("import torch\ntorch.manual_seed(0)\n" + code)) == \
                 run("import torch\ntorch.manual_seed(0)\n" + code)
+
+
+def test_torch_random_module_functions():
+    """plugrad.random carries torch.random's functions (it is torch's module name)."""
+    import torch
+
+    import plugrad
+    for lib in (torch, plugrad):
+        lib.random.manual_seed(5)
+        lib.rand(3)
+        assert lib.random.initial_seed() == 5
+        with lib.random.fork_rng():
+            lib.rand(7)
+        state = lib.random.get_rng_state()
+        second = lib.rand(3)
+        lib.random.set_rng_state(state)
+        assert lib.equal(lib.rand(3), second)
+        assert lib.random.default_generator is lib.default_generator
+    plugrad.random.manual_seed(5)
+    torch.random.manual_seed(5)
+    assert plugrad.rand(3).tolist() == torch.rand(3).tolist()

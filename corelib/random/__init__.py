@@ -45,7 +45,66 @@ shape, any seed, any call order, and get_state/set_state in both directions.  Li
 * ``randperm`` for n >= 214748364 uses torch's inside-out branch in a Python loop:
   right values, minutes of time.
 """
+import contextlib
+
 from .engine import DEFAULT_SEED, STATE_SIZE
 from .generator import HostGenerator
 
-__all__ = ["HostGenerator", "DEFAULT_SEED", "STATE_SIZE"]
+__all__ = ["HostGenerator", "DEFAULT_SEED", "STATE_SIZE", "manual_seed", "seed", "initial_seed",
+           "get_rng_state", "set_rng_state", "fork_rng", "default_generator"]
+
+# torch.random's functions, so ``torch.random.manual_seed(0)`` works with ``import plugrad as
+# torch``: they act on plugrad's default generator (``plugrad._generator``, which imports this
+# package -- hence the imports at call time).
+
+
+def manual_seed(seed):
+    """Seed the default generator (torch.random.manual_seed); returns it."""
+    from .. import _generator
+    return _generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the default generator from the OS (torch.random.seed); returns the seed."""
+    from .. import _generator
+    return _generator.seed()
+
+
+def initial_seed() -> int:
+    """The default generator's initial seed (torch.random.initial_seed)."""
+    from .. import _generator
+    return _generator.initial_seed()
+
+
+def get_rng_state():
+    """The default generator's state as a uint8 tensor (torch.random.get_rng_state)."""
+    from .. import _generator
+    return _generator.get_rng_state()
+
+
+def set_rng_state(new_state) -> None:
+    """Restore the default generator's state (torch.random.set_rng_state)."""
+    from .. import _generator
+    _generator.set_rng_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Restore the random state on exit (torch.random.fork_rng). Every plugrad device draws
+    from the one default generator, so ``devices`` and ``device_type`` change nothing."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
+
+
+def __getattr__(name):
+    if name == "default_generator":
+        from .. import _generator
+        return _generator.default_generator
+    raise AttributeError(f"module 'plugrad.random' has no attribute {name!r}")
