@@ -18,7 +18,13 @@ from .collectives import (Work, all_gather, all_gather_into_tensor, all_reduce, 
                           reduce_scatter_tensor, scatter, send)
 from .objects import (all_gather_object, broadcast_object_list, gather_object,  # noqa: F401
                       scatter_object_list)
-from .store import TCPStore  # noqa: F401
+
+
+def __getattr__(name):
+    if name == "TCPStore":            # socketserver is imported only by those who rendezvous
+        from .store import TCPStore
+        return TCPStore
+    raise AttributeError(f"module 'plugrad.distributed' has no attribute {name!r}")
 
 
 class Backend(str):
