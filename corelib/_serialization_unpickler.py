@@ -29,10 +29,12 @@ from collections import Counter, OrderedDict
 BUDGET_RATIO, BUDGET_FREE = 64, 64 << 20
 _OBJECT, _SLOT, _ENTRY = 56, 8, 64     # bytes charged: a new object, a list slot, a dict entry
 _NODE = 8     # hashing one tuple node takes as long as copying a few dozen bytes
+_SMALL = 16   # containers this small are not tracked for hash collisions
 # hashes an attacker cannot steer (str/bytes hashing is randomized per process)
 _RANDOMIZED = frozenset({str, bytes})
 _FLAT = frozenset({str, bytes, float, bool, type(None), complex})   # hash cost: one unit
 _INT = frozenset({int})
+_FLAT_INT = _FLAT | _INT
 _DICTS = (dict, OrderedDict, Counter)
 
 
@@ -145,12 +147,18 @@ class RestrictedUnpickler(pickle._Unpickler):
         return 1
 
     def _note_weight(self, obj, children):
+        """Record what hashing ``obj`` costs, where it is more than one unit per child."""
+        kinds = set(map(type, children))
+        if kinds <= _FLAT:
+            return
+        if kinds <= _FLAT_INT and not any(type(c) is int and c.bit_length() > 2047
+                                          for c in children):
+            return
         total = _NODE
         for c in children:
             total += self.weight(c)
-        if total > len(children) + _NODE:
-            self._weights[id(obj)] = total
-            self._keep.append(obj)
+        self._weights[id(obj)] = total
+        self._keep.append(obj)
 
     def charge_keys(self, keys, what, target=None):
         """Charge hashing ``keys`` (and the probes of those whose hashes collide) before any
@@ -168,16 +176,19 @@ class RestrictedUnpickler(pickle._Unpickler):
         seen = self._collisions.get(id(target)) if target is not None else None
         if kinds <= _RANDOMIZED and seen is None:
             return              # nobody can make str/bytes hashes collide
+        if seen is None and target is not None:
+            if len(target) + n <= _SMALL:    # at most _SMALL probes a key: no bookkeeping
+                self.budget.spend(_SMALL * n, what)
+                return
+            seen = self._collisions[id(target)] = Counter(map(hash, target))
+            self._keep.append(target)
         new = Counter(map(hash, keys))
         probes = 0
         if len(new) < n:
             probes += sum(c * (c - 1) // 2 for c in new.values() if c > 1)
         if seen:
             probes += sum(seen[h] * new[h] for h in seen.keys() & new.keys())
-        if target is not None:
-            if seen is None:
-                seen = self._collisions[id(target)] = Counter()
-                self._keep.append(target)
+        if seen is not None:
             seen.update(new)
         if probes:
             self.budget.spend(probes * 8, f"{what} (keys whose hashes collide)")
@@ -204,28 +215,32 @@ class RestrictedUnpickler(pickle._Unpickler):
         self.append(items)
     dispatch[pickle.LIST[0]] = load_list
 
-    def _tuple(self, items):
-        self.budget.spend(_OBJECT + _SLOT * len(items), "a tuple")
-        t = tuple(items)
+    def _tuple(self, t):
+        budget = self.budget
+        budget.left -= _OBJECT + _SLOT * len(t)
+        if budget.left < 0:
+            budget.spend(0, "a tuple")
         self._note_weight(t, t)
-        self.append(t)
+        return t
 
     def load_tuple(self):
-        self._tuple(self.pop_mark())
+        items = self.pop_mark()         # (before self.append: pop_mark switches stacks)
+        self.append(self._tuple(tuple(items)))
     dispatch[pickle.TUPLE[0]] = load_tuple
 
     def load_tuple1(self):
-        self._tuple([self.stack.pop()])
+        stack = self.stack
+        stack[-1] = self._tuple((stack[-1],))
     dispatch[pickle.TUPLE1[0]] = load_tuple1
 
     def load_tuple2(self):
-        b, a = self.stack.pop(), self.stack.pop()
-        self._tuple([a, b])
+        stack = self.stack
+        stack[-2:] = [self._tuple((stack[-2], stack[-1]))]
     dispatch[pickle.TUPLE2[0]] = load_tuple2
 
     def load_tuple3(self):
-        c, b, a = self.stack.pop(), self.stack.pop(), self.stack.pop()
-        self._tuple([a, b, c])
+        stack = self.stack
+        stack[-3:] = [self._tuple((stack[-3], stack[-2], stack[-1]))]
     dispatch[pickle.TUPLE3[0]] = load_tuple3
 
     def load_frozenset(self):
