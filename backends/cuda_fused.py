@@ -3,7 +3,8 @@
 * ``matmul``: ``cupy.matmul`` (cuBLAS).
 * ``addmm_act``: cuBLAS GEMM, then one epilogue kernel for bias + relu/gelu (3 -> 2 launches).
 * ``softmax``/``log_softmax``: one kernel reading each row twice (composed: 5 launches).
-* ``cross_entropy``: one kernel for per-row loss and logsumexp; its gradient one more.
+* ``cross_entropy``: one kernel for per-row loss and logsumexp; its gradient two more (the
+  row softmax, then the one-hot term in place).
 * ``sgd_step``/``adam_step``: one multi-tensor launch for every parameter of a step (composed:
   ~10 launches per parameter), like torch's ``fused=True``.
 
@@ -112,11 +113,11 @@ class FusedKernels:
             # an out-of-range row: g * softmax, no one-hot term (its ignored row above is 0)
             full = cp.exp(x - lse[:, None]) * g.astype(x.dtype, copy=False)[:, None]
             return cp.where(bad[:, None], full, grad)
-        out = cp.empty(x.shape, x.dtype)
+        p = self._softmax(x, 1, 0)       # the fused row softmax: exact max and sum per row
         self._kernels.elementwise("cross_entropy_grad")(
-            x, target, lse, g.astype(x.dtype, copy=False), x.shape[1], ignore_index, out,
+            p, target, g.astype(x.dtype, copy=False), x.shape[1], ignore_index, p,
             self._index_flag(x.device.id))
-        return out
+        return p
 
     def _checked_targets(self, x, target, ignore_index):
         """(target with out-of-range entries made ignore_index, their mask); flags them."""

@@ -267,14 +267,15 @@ ELEMENTWISE = {
     "bias_gelu": ("T b", "T y",
                   "T v = y + b; y = v * (erf(v * (T)0.70710678118654752440) + (T)1) * (T)0.5",
                   "pg_bias_gelu"),
-    # d loss_i / d x_ij = g_i * (softmax(x_i)_j - [j == target_i]); in ignored rows
-    # 0 * softmax (nan where the logits are, as the composed path and opencl give); an
-    # out-of-range target sets the error flag and has no one-hot term
+    # d loss_i / d x_ij = g_i * (p_ij - [j == target_i]) with p = softmax(x) from the row's
+    # own max and sum (exp(x - lse) would carry lse's rounding: e^(1 - log 2) off at 1e7);
+    # in ignored rows 0 * p (nan where the logits are, as the composed path and opencl give);
+    # an out-of-range target sets the error flag and has no one-hot term. In place: out = p.
     "cross_entropy_grad": (
-        "raw T x, raw int64 target, raw T lse, raw T g, int64 cols, int64 ignore_index",
+        "T p, raw int64 target, raw T g, int64 cols, int64 ignore_index",
         "T out, raw int32 index_error",
         "const long long row = i / cols; const long long col = i - row * cols; "
-        "const long long t = target[row]; const T p = exp(x[i] - lse[row]); "
+        "const long long t = target[row]; "
         "if (col == 0 && t != ignore_index && (t < 0 || t >= cols)) "
         "atomicOr(&index_error[0], 1); "
         "out = (t == ignore_index) ? (T)0 * p "

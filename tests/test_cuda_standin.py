@@ -103,7 +103,10 @@ def test_index_put_skips_out_of_range_writes(be, dtype, accumulate):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_cross_entropy_backward_flags_an_out_of_range_target(be, dtype):
+def test_cross_entropy_backward_flags_an_out_of_range_target(be, dtype, monkeypatch):
+    # the row softmax is a raw (warp-shuffle) kernel: the composed one stands in for it here
+    monkeypatch.setattr(be, "_softmax", lambda x, axis, log_mode: _dev(
+        _numpy_backend().softmax(np.asarray(x), axis)))
     rng = np.random.default_rng(0)
     x = _dev(rng.standard_normal((3, 4)).astype(dtype))
     lse = _dev(np.log(np.exp(np.asarray(x, np.float64)).sum(1)).astype(dtype))
