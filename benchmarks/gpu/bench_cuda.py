@@ -295,13 +295,16 @@ def main(argv=None):
         return 1
     print(f"device: {plugrad.cuda.get_device_name()}  cupy {cupy.__version__}  "
           f"torch {torch.__version__ if torch else '-'}", flush=True)
-    for workload in WORKLOADS:
-        try:
-            workload(args.quick)
-        except Exception as exc:  # one broken workload must not hide the others' numbers
-            print(f"{workload.__name__} failed: {type(exc).__name__}: {exc}", flush=True)
-        else:
-            print(f"{workload.__name__} done", flush=True)
+    try:
+        for workload in WORKLOADS:
+            try:
+                workload(args.quick)
+            except Exception as exc:  # one broken workload must not hide the others' numbers
+                print(f"{workload.__name__} failed: {type(exc).__name__}: {exc}", flush=True)
+            else:
+                print(f"{workload.__name__} done", flush=True)
+    except KeyboardInterrupt:     # run.sh's budget (timeout -s INT): the rows so far, below
+        print(f"stopped by SIGINT during {workload.__name__}", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(ROWS, fh, indent=1)

@@ -17,10 +17,12 @@
 #   3. the cuda tests: test_cuda_backend.py and test_ops.py first, then every other module,
 #      in SHARDS parallel pytest processes (up to 6, one per core) (-k cuda, PLUGRAD_TEST_DEVICES=cuda, hypothesis
 #      profile "dev"), each stopped by SIGINT at TESTS_S so pytest still prints its summary
-#      and writes its --junitxml; collection errors do not stop a run              (TESTS_S, 170)
-#   4. opencl tests through NVIDIA's OpenCL driver, when pyopencl is carried       (OPENCL_S, 40)
-#   5. benchmarks/gpu/bench_cuda.py --quick                                         (BENCH_S, 75)
+#      and writes its --junitxml; collection errors do not stop a run              (TESTS_S, 160)
+#   4. opencl tests through NVIDIA's OpenCL driver, when pyopencl is carried       (OPENCL_S, 35)
+#   5. benchmarks/gpu/bench_cuda.py --quick                                         (BENCH_S, 70)
 #   6. the summary: per-step results, failing test ids, then the benchmark table, last.
+# Worst case ~335 s: ~20 install + 45 + 160 + 35 + 70 (each step's SIGINT ends it at its
+# budget; the ${GRACE:-20} s KILL grace only counts for a step that ignores SIGINT).
 # `bash benchmarks/gpu/run.sh asv` instead runs a quick asv for the dashboard (a second
 # device call), packing its results into $OUT/asv-results-h100.tgz.
 # DRY_RUN=1 runs every step without a GPU (each says cuda is unavailable): the rehearsal.
@@ -29,7 +31,7 @@ cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/plugrad-gpu}"
 mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
-WARM_S="${WARM_S:-45}" TESTS_S="${TESTS_S:-170}" OPENCL_S="${OPENCL_S:-40}" BENCH_S="${BENCH_S:-75}"
+WARM_S="${WARM_S:-45}" TESTS_S="${TESTS_S:-160}" OPENCL_S="${OPENCL_S:-35}" BENCH_S="${BENCH_S:-70}"
 SHARDS="${SHARDS:-$(n=$(nproc 2>/dev/null || echo 2); [ "$n" -gt 6 ] && n=6; [ "$n" -lt 2 ] && n=2; echo $n)}"
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INDEX=1
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-dev}"
