@@ -75,6 +75,11 @@ ATTENTION = [
      [x(4, 2, 8)]),
     ("decoder_layer", lambda nn: nn.TransformerDecoderLayer(8, 2, 16, dropout=0.1),
      [x(3, 2, 8), x(4, 2, 8)]),
+    ("transformer", lambda nn: nn.Transformer(8, 2, 2, 1, 16, dropout=0.1),
+     [x(4, 2, 8), x(3, 2, 8)]),
+    ("transformer_batch_first_norm_first", lambda nn: nn.Transformer(
+        8, 2, 1, 2, 16, dropout=0.0, batch_first=True, norm_first=True),
+     [x(2, 4, 8), x(2, 3, 8)]),
 ]
 
 
@@ -108,6 +113,20 @@ def test_mha_masks(kind, device):
     }
     check_module(lambda nn: nn.MultiheadAttention(8, 2), [q, k, attn_bool, attn_float, padding],
                  device, call=calls[kind], name=kind)
+
+
+def test_transformer_masks_and_errors(device):
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(3).numpy()
+    assert np.array_equal(plugrad.nn.Transformer.generate_square_subsequent_mask(3).numpy(),
+                          mask)
+    check_module(lambda nn: nn.Transformer(8, 2, 1, 1, 16, dropout=0.0),
+                 [x(4, 2, 8), x(3, 2, 8), mask], device,
+                 call=lambda m, a: m(a[0], a[1], tgt_mask=a[2]))
+    m = plugrad.nn.Transformer(8, 2, 1, 1, 16)
+    with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+        m(plugrad.zeros(4, 2, 8), plugrad.zeros(3, 3, 8))
+    with pytest.raises(RuntimeError, match="the feature number of src and tgt must be equal"):
+        m(plugrad.zeros(4, 2, 8), plugrad.zeros(3, 2, 6))
 
 
 def test_encoder_layer_masks(device):
