@@ -1,4 +1,4 @@
-"""``plugrad.testing``: cross-backend agreement checks.
+"""``plugrad.testing``: torch.testing's ``assert_close``, and cross-backend agreement checks.
 
 :func:`compare_backends` runs one function -- a model's forward and backward, say -- on
 several devices and reports, per output and per gradient, how far each device is from the
@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy
 
-__all__ = ["compare_backends", "CompareReport"]
+from ._assert_close import assert_close
+
+__all__ = ["assert_close", "compare_backends", "CompareReport"]
 
 # (rtol, atol) per dtype: room for sums reassociated differently across backends
 TOLERANCES = {"float16": (1e-2, 1e-3), "bfloat16": (5e-2, 1e-2), "float32": (1e-4, 1e-5),
