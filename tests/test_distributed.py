@@ -185,16 +185,49 @@ def test_bad_arguments(world1):
         dist.all_reduce(plugrad.ones(2), op="sum")
     with pytest.raises(ValueError, match="AVG"):
         dist.all_reduce(plugrad.ones(2, dtype=plugrad.int64), op=dist.ReduceOp.AVG)
-    with pytest.raises(ValueError, match="not part of group"):
+    with pytest.raises(RuntimeError, match="invalid root rank: 3"):      # torch's gloo: same
         dist.broadcast(plugrad.ones(2), src=3)
-    with pytest.raises(ValueError, match="tensor_list has 2 tensors"):
+    with pytest.raises(RuntimeError, match="invalid output tensor list"):
         dist.all_gather([plugrad.ones(2), plugrad.ones(2)], plugrad.ones(2))
-    with pytest.raises(ValueError, match="world_size times input"):
+    with pytest.raises(RuntimeError, match="world_size times input"):
         dist.all_gather_into_tensor(plugrad.ones(3), plugrad.ones(2))
     with pytest.raises(TypeError, match="timedelta"):
         dist.new_group([0], timeout=5)
     with pytest.raises(ValueError, match="within the world_size"):
         dist.new_group([0, 1])
+
+
+BAD_CALLS = {   # name: call(distributed module, library) -- run on torch (gloo) and plugrad (mpi)
+    "not a tensor": lambda d, L: d.all_reduce([1.0]),
+    "op not a ReduceOp": lambda d, L: d.all_reduce(L.ones(2), op="sum"),
+    "src outside the world": lambda d, L: d.broadcast(L.ones(2), src=3),
+    "all_gather list length": lambda d, L: d.all_gather([L.ones(2), L.ones(2)], L.ones(2)),
+    "all_gather dtype": lambda d, L: d.all_gather([L.ones(2, dtype=L.int64)], L.ones(2)),
+    "all_gather_into_tensor size": lambda d, L: d.all_gather_into_tensor(L.ones(3), L.ones(2)),
+    "all_gather_into_tensor dtype": lambda d, L: d.all_gather_into_tensor(
+        L.ones(2, dtype=L.int64), L.ones(2)),
+    "gather without list": lambda d, L: d.gather(L.ones(2), None, dst=0),
+    "scatter without list": lambda d, L: d.scatter(L.ones(2), None, src=0),
+    "all_to_all list length": lambda d, L: d.all_to_all([L.ones(1)], [L.ones(1), L.ones(1)]),
+    "send to self": lambda d, L: d.send(L.ones(2), dst=0),
+    "new_group rank": lambda d, L: d.new_group([5]),
+    "new_group timeout": lambda d, L: d.new_group([0], timeout=5),
+    "object src outside the world": lambda d, L: d.broadcast_object_list([1], src=4),
+    "init twice": lambda d, L: d.init_process_group("gloo"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CALLS)
+def test_bad_calls_raise_torchs_exception_types(world1, tmp_path, name):
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path}/store",
+                                         rank=0, world_size=1)
+    try:
+        with pytest.raises(Exception) as theirs:
+            BAD_CALLS[name](torch.distributed, torch)
+    finally:
+        torch.distributed.destroy_process_group()
+    with pytest.raises(type(theirs.value)):
+        BAD_CALLS[name](dist, plugrad)
 
 
 def test_unknown_backend_lists_the_registered_ones():

@@ -135,6 +135,9 @@ def _group_rank(pg, global_rank, group_rank, what):
         return group_rank
     global_rank = 0 if global_rank is None else global_rank
     if global_rank not in pg.ranks:
+        if pg is resolve(None):       # torch passes a world rank to the backend unchecked
+            raise RuntimeError(f"ProcessGroup{pg.backend.upper()}: invalid root rank: "
+                               f"{global_rank}")
         raise ValueError(f"Global rank {global_rank} is not part of group {pg}")
     return pg.ranks.index(global_rank)
 
@@ -305,8 +308,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     if pg is None:
         return None
     if len(tensor_list) != pg.size():
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors; the group "
-                         f"has {pg.size()} ranks")
+        raise RuntimeError(f"all_gather: invalid output tensor list (expected length "
+                           f"{pg.size()}, the group size, got {len(tensor_list)})")
     _check_same_as(tensor_list, tensor, "tensor_list")
     check = _signature(pg, "all_gather", *_meta(tensor))
     n = tensor.numel()
@@ -325,9 +328,9 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     if pg is None:
         return None
     if output_tensor.numel() != input_tensor.numel() * pg.size():
-        raise ValueError("output tensor size must be equal to world_size times input tensor "
-                         f"size: {output_tensor.numel()} != {pg.size()} * "
-                         f"{input_tensor.numel()}")
+        raise RuntimeError("output tensor size must be equal to world_size times input tensor "
+                           f"size: {output_tensor.numel()} != {pg.size()} * "
+                           f"{input_tensor.numel()}")
     if output_tensor.dtype != input_tensor.dtype:
         raise RuntimeError(f"output tensor must have the same type as input tensor: "
                            f"{output_tensor.dtype} vs {input_tensor.dtype}")
@@ -373,8 +376,8 @@ def reduce_scatter_tensor(output, input, op=RedOpType.SUM, group=None, async_op=
     if pg is None:
         return None
     if input.numel() != output.numel() * pg.size():
-        raise ValueError("input tensor must be the same size as output size times world size: "
-                         f"{input.numel()} != {output.numel()} * {pg.size()}")
+        raise RuntimeError("input tensor must be the same size as output size times world "
+                           f"size: {input.numel()} != {output.numel()} * {pg.size()}")
     if output.dtype != input.dtype:
         raise RuntimeError(f"input tensor must be the same type as the output tensor: "
                            f"{input.dtype} vs {output.dtype}")
@@ -465,8 +468,9 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
         return None
     size = pg.size()
     if len(output_tensor_list) != size or len(input_tensor_list) != size:
-        raise ValueError(f"all_to_all: expected {size} input and output tensors, got "
-                         f"{len(input_tensor_list)} and {len(output_tensor_list)}")
+        raise RuntimeError(f"all_to_all: input tensor list size {len(input_tensor_list)} and "
+                           f"output tensor list size {len(output_tensor_list)} must match the "
+                           f"world size {size}")
     dtypes = {t.dtype for t in [*output_tensor_list, *input_tensor_list]}
     if len(dtypes) != 1:
         raise RuntimeError(f"all_to_all: tensors must share one dtype, got "

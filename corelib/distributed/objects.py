@@ -61,13 +61,11 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
 
 
 def all_gather_object(object_list, obj, group=None):
-    """``object_list[r]`` becomes rank r's ``obj`` on every rank."""
+    """``object_list[r]`` becomes rank r's ``obj`` on every rank (the list should have one
+    entry per rank; as in torch, only the first ``world_size`` entries are written)."""
     pg = resolve(group)
     if pg is None:
         return
-    if len(object_list) != pg.size():
-        raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries; the "
-                         f"group has {pg.size()} ranks")
     payload = _to_tensor(obj)
     sizes = [_lengths([0]) for _ in range(pg.size())]
     C.all_gather(sizes, _lengths([payload.numel()]), group=group)
