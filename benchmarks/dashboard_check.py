@@ -2,18 +2,18 @@
 
     python dashboard_check.py [--html .asv/html] [--screenshot ../docs/asv-dashboard.png]
 
-Run it from benchmarks/ after ``asv publish``. Steps:
+Run it from benchmarks/ after ``asv publish``. Needs Chromium (Debian: ``apt-get install
+chromium``). Steps:
 
-1. asv's index.html loads jQuery, flot, bootstrap and three small plugins from CDNs, which an
-   offline machine (CI) cannot reach. The same versions come from the npm registry (``npm
-   install`` into .asv/vendor/, once), are copied to <html>/vendor/ and index.html is pointed at
-   them. The files that are byte-identical to the CDN's keep their integrity hashes.
+1. The dashboard's scripts are vendored (:mod:`vendor_dashboard`, the same step the README
+   runs after ``asv publish``), so the check needs no internet.
 2. ``python -m http.server --bind 127.0.0.1`` serves the dashboard (never on other interfaces).
 3. Headless Chromium (Debian's ``chromium``) opens each checked benchmark's graph inside a
    small harness page, lets the scripts run (``--virtual-time-budget``) and dumps the DOM, into
    which the harness wrote the series flot plotted. The check passes when every backend that
    has results in the published data of that benchmark has a drawn line with points.
-4. A screenshot of one graph page is written for the docs.
+4. A screenshot of one graph page is written to a temporary folder (its path is printed);
+   ``--screenshot ../docs/asv-dashboard.png`` refreshes the picture the README shows.
 
 Exit status 0 on success, 1 with a message per failed check.
 """
@@ -26,76 +26,20 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.request import urlopen
 
+from vendor_dashboard import vendor
+
 HERE = Path(__file__).resolve().parent
 
-# CDN URL in asv 0.6's index.html -> (npm package@version, file in it, keep integrity?)
-VENDOR = {
-    "https://code.jquery.com/jquery-3.3.1.min.js":
-        ("jquery@3.3.1", "dist/jquery.min.js", True),
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js":
-        ("flot@0.8.3", "jquery.flot.js", False),
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.time.min.js":
-        ("flot@0.8.3", "jquery.flot.time.js", False),
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.selection.min.js":
-        ("flot@0.8.3", "jquery.flot.selection.js", False),
-    "https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.categories.min.js":
-        ("flot@0.8.3", "jquery.flot.categories.js", False),
-    "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js":
-        ("flot-orderbars@1.0.0", "js/jquery.flot.orderBars.js", True),
-    # npm has stupid-table-plugin 1.1.3 only; its $.fn.stupidtable is the API asv calls
-    "https://cdnjs.cloudflare.com/ajax/libs/stupidtable/1.0.1/stupidtable.min.js":
-        ("stupid-table-plugin@1.1.3", "stupidtable.js", False),
-    "https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js":
-        ("blueimp-md5@2.19.0", "js/md5.min.js", False),
-    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js":
-        ("bootstrap@3.1.1", "dist/js/bootstrap.min.js", True),
-    "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css":
-        ("bootstrap@3.1.1", "dist/css/bootstrap.min.css", True),
-}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--hide-scrollbars"]
 DEFAULT_BENCHMARKS = ("bench_ops.Elementwise.time_add", "bench_overhead.Dispatch.track_add_us",
                       "bench_training.DigitsMLP.time_train_step")
 SCREENSHOT_PAGE = "bench_ops.Elementwise.time_add?y-axis-scale=log"
-
-
-def _package_dir(modules: Path, spec: str) -> Path:
-    return modules / spec.rsplit("@", 1)[0]
-
-
-def vendor(html: Path, cache: Path) -> int:
-    """Point index.html at local copies of its CDN scripts; returns how many were replaced."""
-    modules = cache / "node_modules"
-    wanted = sorted({spec for spec, _, _ in VENDOR.values()})
-    if not all((_package_dir(modules, s) / "package.json").exists() for s in wanted):
-        subprocess.run(["npm", "install", "--no-save", "--no-package-lock", "--no-audit",
-                        "--no-fund", "--prefix", str(cache), *wanted], check=True)
-    index = html / "index.html"
-    text = index.read_text()
-    replaced = 0
-    for url, (spec, path, keep_integrity) in VENDOR.items():
-        if url not in text:
-            continue
-        source = _package_dir(modules, spec) / path
-        local = Path("vendor") / spec / path
-        (html / local).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, html / local)
-        if spec.startswith("bootstrap@"):  # the CSS finds its icon font beside itself
-            shutil.copytree(source.parent.parent / "fonts", html / local.parent.parent / "fonts",
-                            dirs_exist_ok=True)
-        tag = re.compile(r'<(script|link)\b[^>]*"' + re.escape(url) + r'"[^>]*>')
-        for match in list(tag.finditer(text)):
-            new = match.group(0).replace(url, local.as_posix())
-            if not keep_integrity:
-                new = re.sub(r'\s+integrity="[^"]*"', "", new)
-            text = text.replace(match.group(0), new)
-        replaced += 1
-    index.write_text(text)
-    return replaced
 
 
 def _free_port() -> int:
@@ -213,11 +157,21 @@ def check_graph(binary, base, html, benchmark) -> list:
     return problems
 
 
+def screenshot_path(requested: Path | None) -> Path:
+    """The path asked for, else a file in a new temporary folder: a check run must not
+    rewrite the committed docs/asv-dashboard.png by default."""
+    if requested is not None:
+        return requested
+    return Path(tempfile.mkdtemp(prefix="plugrad-dashboard-")) / "asv-dashboard.png"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--html", type=Path, default=HERE / ".asv" / "html")
     p.add_argument("--vendor-cache", type=Path, default=HERE / ".asv" / "vendor")
-    p.add_argument("--screenshot", type=Path, default=HERE.parent / "docs" / "asv-dashboard.png")
+    p.add_argument("--screenshot", type=Path, default=None,
+                   help="where to write the screenshot (default: a new temporary folder, "
+                        "outside the repository; ../docs/asv-dashboard.png updates the docs)")
     p.add_argument("--no-screenshot", action="store_true")
     p.add_argument("--no-vendor", action="store_true",
                    help="leave index.html loading its scripts from the CDNs (needs internet)")
@@ -227,6 +181,11 @@ def main(argv=None) -> int:
     p.add_argument("benchmarks", nargs="*", default=list(DEFAULT_BENCHMARKS),
                    help="benchmarks whose graphs must show a line per backend with results")
     args = p.parse_args(argv)
+    if shutil.which(args.chromium) is None:
+        print(f"dashboard_check needs Chromium ({args.chromium!r} not found): apt-get install "
+              "chromium, or pass --chromium PATH")
+        return 1
+    args.screenshot = screenshot_path(args.screenshot)
     if not (args.html / "index.json").exists():
         print(f"{args.html} has no published dashboard: run 'asv publish' first")
         return 1
