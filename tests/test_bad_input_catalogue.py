@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 import bad_inputs_api  # noqa: F401  (importing a row module registers its rows)
+import bad_inputs_issue18  # noqa: F401
 import bad_inputs_tensor  # noqa: F401
 import numpy as np
 import pytest

@@ -231,11 +231,26 @@ def _factory_dtype(dtype):
     return _check_dtype(dtype) or D.get_default_dtype()
 
 
+def allocate(make, shape, dtype):
+    """``make()`` a buffer of ``shape``; torch's RuntimeErrors for a size that overflows or
+    memory that cannot be had (numpy's MemoryError / 'array is too big' leaked before)."""
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= n
+    if nbytes > _INT64_MAX:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    try:
+        return make()
+    except MemoryError:
+        raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                           f"{nbytes} bytes. Error code 12 (Cannot allocate memory)") from None
+
+
 def _filled(shape, value, dtype, device, requires_grad):
     dev = tensor_device(device)
     if dtype.np is None and not dev.ops.supports("full", dtype.name):
         raise TypeError(f"backend '{dev.type}' does not support dtype {dtype}")
-    data = dev.ops.full(shape, value, dtype.name)
+    data = allocate(lambda: dev.ops.full(shape, value, dtype.name), shape, dtype)
     t = _make(data, shape, dtype, dev)
     if requires_grad:
         t.requires_grad_(True)
@@ -286,7 +301,8 @@ def empty(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype 
     """
     dt = _factory_dtype(dtype)
     dev = tensor_device(device)
-    t = _make(dev.ops.empty(_shape_arg(size), dt.name), _shape_arg(size), dt, dev)
+    shape = _shape_arg(size)
+    t = _make(allocate(lambda: dev.ops.empty(shape, dt.name), shape, dt), shape, dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return _result(t, out)
@@ -302,6 +318,7 @@ def full(size: Sequence[int], fill_value: bool | int | float | Tensor, *,
     """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    _check_number(fill_value, "full")
     if dtype is None:
         dt = D.scalar_dtype(fill_value)
         if dt.is_floating_point:
@@ -312,7 +329,17 @@ def full(size: Sequence[int], fill_value: bool | int | float | Tensor, *,
     return _result(_filled(shape, _fill(fill_value, dt), dt, device, requires_grad), out)
 
 
-def _fill(value, dt):
+def _check_number(value, fn):
+    """torch's TypeError for a fill value that is no number (numpy scalars are numbers)."""
+    if isinstance(value, (str, bytes, list, tuple, dict, type(None))):
+        raise TypeError(f"{fn}(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type(value).__name__}")
+
+
+def _fill(value, dt, fn="full"):
+    if isinstance(value, Tensor):
+        value = value.item()
+    _check_number(value, fn)
     if dt.is_floating_point:
         return float(value)
     if dt is D.bool_:
@@ -370,7 +397,7 @@ def full_like(input: Tensor, fill_value: bool | int | float, *, dtype: D.dtype |
     result a leaf that autograd records.
     """
     dt, dev = _like(input, dtype, device)
-    return _filled(input._shape, _fill(fill_value, dt), dt, dev, requires_grad)
+    return _filled(input._shape, _fill(fill_value, dt, "full_like"), dt, dev, requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype: D.dtype | None = None, layout=None,
@@ -533,7 +560,10 @@ def eye(n: int, m: int | None = None, *, out: Tensor | None = None,
     """The ``n`` x ``m`` (default ``n`` x ``n``) matrix with ones on the diagonal."""
     dt = _check_dtype(dtype) or D.get_default_dtype()
     m = n if m is None else m
-    for name, v in (("n", n), ("m", m)):
+    for pos, (name, v) in enumerate((("n", n), ("m", m))):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"eye(): argument '{name}' (position {pos + 1}) must be int, not "
+                            f"{type(v).__name__}")
         if v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     rows = arange(n, device=device).unsqueeze(1)
@@ -610,6 +640,9 @@ def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = 
             raise TypeError("randint() missing required argument 'size'")
     if high is None:
         low, high = 0, low
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"randint(): argument 'size' (position {2 if low == 0 else 3}) must be "
+                        f"tuple of ints, not {type(size).__name__}")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
@@ -686,6 +719,8 @@ def normal(mean: float | Tensor, std: float | Tensor = 1.0, size: Sequence[int] 
         m = mean if isinstance(mean, Tensor) else None
         s = std if isinstance(std, Tensor) else None
         like = m if m is not None else s
+        if s is not None and s.numel() and not bool((s >= 0).all()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
         noise = randn(like._shape, generator=generator, dtype=like._dtype, device=like._device)
         return _result(noise * std + mean, out)
     # two numbers: torch's normal(double, double, size) is empty(size).normal_(mean, std),

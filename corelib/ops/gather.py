@@ -12,6 +12,7 @@ from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 from .indexing import (_back, _check_bounds, _normalise, _scalar_for, getitem,
                        index_put_functional)
+from ._operands import check_same_device
 from .inplace import write_out
 
 
@@ -44,6 +45,7 @@ class IndexFillBackward1(Node):
 
 def index_fill(input, dim, index, value):
     """A copy of input with ``value`` at ``index`` along ``dim`` (negative indices wrap)."""
+    check_same_device(input, index, *(value,) if isinstance(value, Tensor) and value.ndim else ())
     d = _wrap_dim(dim, max(input.ndim, 1))
     if index.ndim > 1:
         raise IndexError("Index has to be a vector/scalar")
@@ -89,6 +91,7 @@ def _dim_index(index, dim):
 
 
 def _check_gather(name, input, dim, index):
+    check_same_device(input, index)
     if index._dtype not in (D.int64, D.int32):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
@@ -138,6 +141,7 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 
 def take_along_dim(input, indices, dim=None):
+    check_same_device(input, indices)
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     from ._operands import broadcast_shapes
@@ -181,6 +185,7 @@ class ScatterAddBackward0(ScatterBackward0):
 def _scatter(name, input, dim, index, src, accumulate):
     d = _check_gather(name, input, dim, index)
     if isinstance(src, Tensor):
+        check_same_device(input, src)
         if src._dtype is not input._dtype:
             raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
         for k in range(index.ndim):
@@ -233,6 +238,7 @@ class IndexSelectBackward0(Node):
 
 
 def index_select(input, dim, index):
+    check_same_device(input, index)
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     if index._dtype not in (D.int64, D.int32):
@@ -272,6 +278,10 @@ class IndexAddBackward0(Node):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
+    check_same_device(input, index, source)
+    if source._dtype is not input._dtype:
+        raise RuntimeError(f"index_add_(): self ({D.legacy_name(input._dtype)}) and source "
+                           f"({D.legacy_name(source._dtype)}) must have the same scalar type")
     d = _wrap_dim(dim, max(input.ndim, 1))
     _check_bounds(index, input._shape[d] if input._shape else 1, d, wrap=False,
                   exc=RuntimeError)
@@ -481,6 +491,7 @@ def argwhere(input):
 
 def take(input, index):
     """input.flatten()[index] (negative indices wrap)."""
+    check_same_device(input, index)
     n = input.numel()
     _check_bounds(index, n, 0, message="out of range: tried to access index {bad} on a tensor "
                                        "of " + str(n) + " elements.")

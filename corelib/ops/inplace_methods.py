@@ -133,6 +133,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     # torch's CPU kernel draws every dtype as a double exponential and casts the result;
     # computed on the host, where the draws are made, so no device needs float64
     u = creation.rand(self._shape, generator=generator, dtype=D.float64)

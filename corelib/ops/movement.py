@@ -38,13 +38,15 @@ class FlipBackward0(Node):
         return (g.flip(self.dims),)
 
 
-def flip(input, dims):
+def flip(input, *dims):
+    dims = dims[0] if len(dims) == 1 else dims
     if isinstance(dims, int):
         dims = (dims,)
-    axes = tuple(sorted({_wrap_dim(d, input.ndim) for d in dims}))
+    wrapped = [_wrap_dim(d, input.ndim) for d in dims]
+    axes = tuple(sorted(set(wrapped)))
     if len(axes) != len(dims):
-        raise RuntimeError(f"dims has duplicates, original flip dims size={len(dims)}, but "
-                           f"unique flip dims size={len(axes)}")
+        twice = next(d for i, d in enumerate(wrapped) if d in wrapped[:i])
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
     data = input._device.ops.flip(input._data, axes) if axes and input._shape else \
         input._device.ops.copy(input._data)
     out = _make(data, input._shape, input._dtype, input._device)
@@ -259,12 +261,15 @@ def repeat(input, *sizes):
         interleaved += [1, s]
         expanded += [r, s]
         final.append(r * s)
+    for n in final:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {final}")
     x = input.reshape(interleaved).expand(expanded).reshape(final)
     return named(x if x is not input else x.clone(), "RepeatBackward0")
 
 
-def tile(input, dims):
-    dims = tuple(dims)
+def tile(input, *dims):
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, dims)
@@ -272,11 +277,16 @@ def tile(input, dims):
 
 def roll(input, shifts, dims=None):
     """Shift elements cyclically along ``dims`` (the flattened tensor when None)."""
+    n_shifts = len(shifts) if isinstance(shifts, (tuple, list)) else 1
+    n_dims = 0 if dims is None else len(dims) if isinstance(dims, (tuple, list)) else 1
+    if n_shifts != n_dims and not (dims is None and n_shifts == 1):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {n_shifts}, dims:{n_dims}")
     if dims is None:
+        shifts = shifts[0] if isinstance(shifts, (tuple, list)) else shifts
         flat = roll(input.reshape(-1), shifts, 0)
         return named(flat.reshape(input._shape), "RollBackward0")
-    if isinstance(shifts, int):
-        shifts, dims = (shifts,), (dims,) if isinstance(dims, int) else tuple(dims)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     x = input
     for s, d in zip(shifts, dims):
         d = _wrap_dim(d, x.ndim)

@@ -28,6 +28,12 @@ def reduce_dims(dim, ndim):
     """Normalise ``dim`` (None, int or sequence) to a sorted tuple of unique axes."""
     if dim is None:
         return tuple(range(ndim))
+    if isinstance(dim, bool) or isinstance(dim, (list, tuple)) and \
+            True in [isinstance(d, bool) for d in dim]:     # (this module defines any())
+        raise TypeError(f"received an invalid combination of arguments - got (dim="
+                        f"{type(dim).__name__}), but expected one of: (*, torch.dtype dtype = "
+                        "None) (tuple of ints dim, bool keepdim = False, *, torch.dtype dtype "
+                        "= None)")
     if isinstance(dim, (list, tuple)):
         wrapped = [_wrap_dim(d, ndim) for d in dim]
         dims = tuple(sorted(set(wrapped)))
@@ -727,9 +733,12 @@ def _scaled_norm(a, dims, keepdim, norm_of):
     """max|x| * norm(x / max|x|): |x|**p under- or overflows long before the norm does
     (norm([3e-23]) in float32 read 3.74e-23 through the denormal 9e-46)."""
     from .gather import where
-    m = a.amax(dims, True)
-    scale = where((m > 0) & m.isfinite(), m, 1.0)
-    res = norm_of(a / scale) * scale
+    if a.numel() == 0:          # (amax of nothing raises; the norm of nothing is 0)
+        res = norm_of(a)
+    else:
+        m = a.amax(dims, True)
+        scale = where((m > 0) & m.isfinite(), m, 1.0)
+        res = norm_of(a / scale) * scale
     return res if keepdim else res.reshape(_out_shape(a._shape, dims, False))
 
 

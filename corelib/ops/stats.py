@@ -103,6 +103,8 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along ``dim`` (1-based k)."""
     d = _wrap_dim(dim, max(input.ndim, 1))
     n = input._shape[d] if input._shape else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if not input._shape:

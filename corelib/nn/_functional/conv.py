@@ -69,6 +69,10 @@ def _check_shapes(input, weight, bias, groups, transposed):
                                f"input{shape} to have {wshape[1] * groups} channels, but got "
                                f"{shape[1]} channels instead")
         out_channels = wshape[0]
+    if any(k == 0 for k in wshape[2:]):
+        sizes = " ".join(f"kernel_{n}: {k}" for n, k in zip(("height", "width"), wshape[2:])) \
+            if len(wshape) == 4 else f"kernel_width: {wshape[-1]}"
+        raise RuntimeError(f"kernel size should be greater than zero, but got {sizes}")
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_channels):
         raise RuntimeError(f"Given weight of size {wshape}, expected bias to be 1-dimensional "
                            f"with {out_channels} elements, but got bias of size "

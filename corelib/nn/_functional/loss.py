@@ -14,6 +14,7 @@ from ...ops import activation as _act
 from ...ops import fused as _fused
 from ...ops import losses as _losses
 from ...ops._graph import named
+from ...ops._operands import check_same_device
 from ...ops.gather import where
 from ...ops.indexing import checked_on_device
 from .activation import log_sigmoid
@@ -180,6 +181,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """-w[y] * input[y] per sample; 'mean' divides by the summed weights of counted samples."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    check_same_device(input, target, *(weight,) if weight is not None else ())
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
     unbatched = input.ndim == 1
@@ -195,6 +197,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
     if target.dtype.is_floating_point or target.dtype is D.bool_:
         raise RuntimeError(f"expected scalar type Long but found {_legacy(target.dtype)}")
+    _check_class_dtype(target)
     c = input.shape[1]
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
@@ -223,6 +226,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return named(out, "ViewBackward0")
 
 
+def _check_class_dtype(target):
+    """Class indices are int64 or uint8 in torch; int32 targets raise there (before: they
+    silently ran)."""
+    dt = target.dtype
+    if not dt.is_floating_point and dt not in (D.int64, D.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{D.legacy_name(dt)}")
+
+
 def _legacy(dt):
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bool": "Bool",
             "int32": "Int", "int64": "Long"}.get(dt.name, dt.name)
@@ -239,6 +251,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                            f"{label_smoothing:g}")
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
+    check_same_device(input, target, *(weight,) if weight is not None else ())
+    _check_class_dtype(target)
     if (input.ndim == 2 and target.ndim == 1 and weight is None and label_smoothing == 0.0
             and not target.dtype.is_floating_point and target.dtype is not D.bool_):
         return _cross_entropy_rows(input, target, ignore_index, reduction)
@@ -317,8 +331,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          f"input size ({input.shape!r}) is deprecated. Please ensure they have "
                          "the same size.")
     values = _host_values(input)
-    if values is not None and ((values < 0) | (values > 1)).any():
+    if values is not None and not ((values >= 0) & (values <= 1)).all():    # nan too
         raise RuntimeError("all elements of input should be between 0 and 1")
+    values = _host_values(target)
+    if values is not None and not ((values >= 0) & (values <= 1)).all():
+        raise RuntimeError("all elements of target should be between 0 and 1")
     if weight is not None and weight.shape != input.shape:
         weight = weight.expand(input.shape)
     loss = _losses.binary_cross_entropy(input, target, weight)

@@ -225,7 +225,17 @@ def _adaptive_sizes(name, input, output_size, nd):
     if len(sizes) != nd:
         raise RuntimeError(f"{name}: internal error: output_size.size() must be {nd}")
     spatial = input.shape[-nd:]
-    return tuple(int(s) if s is not None else spatial[i] for i, s in enumerate(sizes))
+    sizes = tuple(int(s) if s is not None else spatial[i] for i, s in enumerate(sizes))
+    if any(s < 0 for s in sizes):
+        shown = "{" + ", ".join(str(s) for s in sizes) + "}"
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {shown}")
+    for i in range(1, input.ndim):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {i} being empty")
+    return sizes
 
 
 def _avg_matrix(size, out, like):
@@ -241,6 +251,8 @@ def _adaptive_avg_axis(x, axis, out):
     size = x.shape[axis]
     if size == out:
         return x
+    if out == 0:            # torch: an empty output (no bins)
+        return x.narrow(axis, 0, 0) * 1.0
     if size % out == 0:
         k = size // out
         shape = list(x.shape)
@@ -283,6 +295,12 @@ def _adaptive_max(name, nd, input, output_size, return_indices):
     x, back = _as_images(input, nd)
     oh, ow = (1,) + sizes if nd == 1 else sizes
     n, c, h, w = x.shape
+    if oh == 0 or ow == 0:      # torch: an empty output (no bins)
+        empty = x.reshape(-1)[:0].reshape(n, c, oh, ow)
+        values = back(empty)
+        if not return_indices:
+            return values
+        return values, back(empty.new_zeros(empty.shape, dtype=D.int64))
     th, lh = _gather_table(h, oh, x.device)
     tw, lw = _gather_table(w, ow, x.device)
     g = x.index_select(2, th.reshape(-1)).index_select(3, tw.reshape(-1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ... import _dtype as D
 from ...autograd.grad_mode import no_grad
 from ...ops._graph import named
+from ...ops._operands import check_same_device
 from ...ops.creation import arange
 from ...ops.gather import where
 
@@ -33,6 +34,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                            "(while checking arguments for embedding)")
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
+    check_same_device(weight, input)
     num = weight.shape[0]
     if padding_idx is not None:
         if padding_idx > 0:
