@@ -754,6 +754,21 @@ def test_gpu_code_paths(cl, cpu, monkeypatch):
           (2, 2), (1, 1), (1, 1), 1, tol=GEMM_TOL)
     if "cross_entropy" in OPS:
         check(cl, cpu, "cross_entropy", x, np.arange(37) * 7, -100)
+    if "cross_entropy_backward" in OPS:
+        xl = x[:, :40].astype("float64")
+        lse = (np.log(np.exp(xl - xl.max(1, keepdims=True)).sum(1)) + xl.max(1)).astype(
+            "float32")
+        check(cl, cpu, "cross_entropy_backward", data((37,), "float32", 51), x[:, :40],
+              np.arange(37) % 40, lse, -100)
+    # the tree's cascaded float sum: 1e7 + N(0,1) summed to float32 rounding (issue 18)
+    big = (np.random.default_rng(48).standard_normal((3, 20000)) + 1e7).astype("float32")
+    got = cl.to_host(cl.sum(cl.from_host(big), (1,), False))
+    np.testing.assert_allclose(got, big.astype("float64").sum(1), rtol=3e-7)
+    got = cl.to_host(cl.sum(cl.from_host(np.ascontiguousarray(big.T)), (0,), False))
+    np.testing.assert_allclose(got, big.astype("float64").sum(1), rtol=3e-7)
+    # softmax over a stride-1 axis that is not the last one (issue 18)
+    check(cl, cpu, "softmax", V(data((300, 37), "float32", 49), ("permute", (1, 0))), 1)
+    check(cl, cpu, "log_softmax", V(data((37, 300), "float32", 50), ("permute", (1, 0))), 0)
 
 
 # ------------------------------------------------------------------- no host round trips
