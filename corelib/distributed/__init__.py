@@ -10,14 +10,18 @@ from ._world import (GroupMember, ProcessGroup, destroy_process_group, get_backe
                      get_global_rank, get_group_rank, get_process_group_ranks, get_rank,
                      get_world_size, group, init_process_group, is_available,
                      is_gloo_available, is_initialized, is_mpi_available, is_nccl_available,
-                     is_torchelastic_launched, new_group)
-from .backend import DistBackendError, DistError, ReduceOp  # noqa: F401
-from .collectives import (Work, all_gather, all_gather_into_tensor, all_reduce,  # noqa: F401
+                     is_torchelastic_launched, new_group, is_backend_available,
+                     get_default_backend_for_device, get_node_local_rank)
+from .backend import (DistBackendError, DistError, DistNetworkError,  # noqa: F401
+                      DistStoreError, ReduceOp)
+from .collectives import (P2POp, Work, all_gather, all_gather_into_tensor,  # noqa: F401
+                          all_gather_single, all_reduce, batch_isend_irecv,
+                          reduce_scatter_single,
                           all_to_all, all_to_all_single, barrier, broadcast, gather, irecv,
                           isend, monitored_barrier, recv, reduce, reduce_scatter,
                           reduce_scatter_tensor, scatter, send)
 from .objects import (all_gather_object, broadcast_object_list, gather_object,  # noqa: F401
-                      scatter_object_list)
+                      recv_object_list, scatter_object_list, send_object_list)
 
 
 def __getattr__(name):

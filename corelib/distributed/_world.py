@@ -158,6 +158,30 @@ def is_gloo_available() -> bool:
     return _available("gloo")
 
 
+def is_backend_available(backend: str) -> bool:
+    return _available(backend)
+
+
+def get_default_backend_for_device(device) -> str:
+    """The communication backend ``init_process_group()`` picks for tensors on ``device``."""
+    kind = getattr(device, "type", None) or str(device).split(":")[0]
+    name = get_comm_registry().default_for(kind)
+    if name is None:
+        raise ValueError(f"Default backend not registered for device : {kind}")
+    return name
+
+
+def get_node_local_rank(fallback_rank=None) -> int:
+    """LOCAL_RANK from the launcher, else ``fallback_rank`` (torch's)."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank "
+                       "to allow `get_node_local_rank` to work, assuming you are not running "
+                       "in a multi-device context and want the code to run locally instead.")
+
+
 def is_torchelastic_launched() -> bool:
     return os.environ.get("TORCHELASTIC_RUN_ID") is not None
 

@@ -24,6 +24,14 @@ class DistBackendError(DistError):
     """A collective failed or timed out in the backend (torch.distributed.DistBackendError)."""
 
 
+class DistNetworkError(DistError):
+    """A network error while talking to another rank or the store."""
+
+
+class DistStoreError(DistError):
+    """The rendezvous store failed or timed out."""
+
+
 class RedOpType(enum.IntEnum):
     """The reduction of a collective (torch's ``ReduceOp.RedOpType``)."""
     SUM = 0

@@ -593,6 +593,27 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     return Work(pg.impl.recv(arr, peer, tag), lambda: _copy_back(tensor, staged), [tensor])
 
 
+class P2POp:
+    """One isend/irecv for :func:`batch_isend_irecv` (torch.distributed.P2POp)."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type "
+                             "``torch.distributed.isend`` or ``torch.distributed.irecv``.")
+        _check_tensor(tensor)
+        self.op, self.tensor, self.peer, self.group = op, tensor, peer, group
+        self.tag, self.group_peer = tag, group_peer
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every P2POp; returns their work handles in order."""
+    if not isinstance(p2p_op_list, (list, tuple)) or \
+            not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                         "``torch.distributed.P2POp``.")
+    return [p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer) for p in p2p_op_list]
+
+
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):
     work = isend(tensor, dst, group, tag, group_dst)
     if work is not None:
@@ -610,3 +631,7 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     if source is None:
         source = _group_rank(pg, src, group_src, "src")
     return pg.ranks[source]
+
+
+all_gather_single = all_gather_into_tensor       # torch 2.13's new names for the same calls
+reduce_scatter_single = reduce_scatter_tensor

@@ -9,8 +9,9 @@ Rank r's input is a known function of r, so each rank computes the expected resu
 collective with numpy and checks its own: all_reduce with each ReduceOp and int64, float16 and
 strided tensors, broadcast, all_gather(_into_tensor), reduce_scatter(_tensor), reduce, gather,
 scatter, all_to_all with uneven sizes (and a size mismatch that must be reported),
-all_to_all_single, isend/irecv, recv from any source, async work, objects, a subgroup. A failure
-raises AssertionError naming the rank, the collective, what came and what was expected.
+all_to_all_single, isend/irecv, batch_isend_irecv, recv from any source, send/recv_object_list,
+async work, objects, a subgroup. A failure raises AssertionError naming the rank, the
+collective, what came and what was expected.
 """
 from __future__ import annotations
 
@@ -134,6 +135,16 @@ def _point_to_point(t, inputs, device, r, w):
         box = torch.zeros(5, device=device)
         assert dist.recv(box) == 0
         check(box, inputs[0], "recv from any source")
+    box = torch.zeros(5, device=device)                 # the ring again, as one batch
+    ops = [dist.P2POp(dist.isend, t(inputs[r]), nxt), dist.P2POp(dist.irecv, box, prv)]
+    for work in dist.batch_isend_irecv(ops):
+        work.wait()
+    check(box, inputs[prv], "batch_isend_irecv ring")
+    if r == 0:
+        dist.send_object_list([{"from": 0}, [1, 2]], dst=1)
+    elif r == 1:
+        got = [None, None]
+        assert dist.recv_object_list(got, src=0) == 0 and got == [{"from": 0}, [1, 2]], got
 
 
 def _all_to_all_mismatch(device, r, w, ins):

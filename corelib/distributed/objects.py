@@ -106,3 +106,36 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
                          f"{len(items)}")
     broadcast_object_list(items, group=group, group_src=root)
     scatter_object_output_list[0] = items[pg.rank()]
+
+
+def send_object_list(object_list, dst=None, group=None, device=None, group_dst=None):
+    """Send picklable objects to rank ``dst`` (received by :func:`recv_object_list`)."""
+    payloads = [_to_tensor(o) for o in object_list]
+    C.send(_lengths([p.numel() for p in payloads]), dst, group, group_dst=group_dst)
+    if payloads:
+        C.send(_concat(payloads), dst, group,
+               group_dst=group_dst)
+
+
+def recv_object_list(object_list, src=None, group=None, device=None, group_src=None):
+    """Fill ``object_list`` with the objects a rank sent; returns the sender's rank."""
+    sizes = _lengths([0] * len(object_list))
+    sender = C.recv(sizes, src, group, group_src=group_src)
+    counts = sizes.tolist()
+    if object_list:
+        data = empty(sum(counts), dtype=D.uint8)
+        C.recv(data, sender, group)
+        at = 0
+        for i, n in enumerate(counts):
+            object_list[i] = _from_tensor(data[at:at + n], n)
+            at += n
+    return sender
+
+
+def _concat(payloads):
+    out = empty(sum(p.numel() for p in payloads), dtype=D.uint8)
+    at = 0
+    for p in payloads:
+        out[at:at + p.numel()] = p
+        at += p.numel()
+    return out
