@@ -149,3 +149,18 @@ def test_data_ptr_as_torch():
         y = plugrad.arange(12.0, device="opencl").reshape(3, 4)
         assert y[1:].data_ptr() - y.data_ptr() == 16 and y[0].data_ptr() == y.data_ptr()
         assert y.clone().data_ptr() != y.data_ptr()
+
+
+DOCUMENTED = ["nanmean", "prod", "min", "amax", "amin", "all", "count_nonzero", "var_mean",
+              "std_mean", "mm", "bmm", "mv", "dot", "inner", "tensordot", "flatten", "unflatten",
+              "ravel", "unsqueeze", "permute", "transpose", "swapaxes", "t", "movedim",
+              "moveaxis", "broadcast_to", "narrow", "chunk", "tensor_split", "unbind", "flip",
+              "fliplr", "flipud", "stack", "hstack", "vstack", "row_stack", "dstack",
+              "column_stack", "atleast_1d", "atleast_2d", "atleast_3d", "tile", "tril", "triu",
+              "vsplit", "hsplit", "dsplit", "take_along_dim", "scatter_add", "index_select",
+              "index_add", "argwhere", "sort", "argsort", "topk", "msort"]
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_public_ops_say_what_they_do(name):
+    assert len((getattr(plugrad, name).__doc__ or "").strip()) > 20

@@ -141,6 +141,8 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 
 def take_along_dim(input, indices, dim=None):
+    """Values at ``indices`` along ``dim`` (the flattened input when dim is None),
+    the indices broadcast against the input."""
     check_same_device(input, indices)
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
@@ -224,6 +226,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 
 def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (duplicates sum)."""
     return _scatter("scatter_add", input, dim, index, src, True)
 
 
@@ -238,6 +241,7 @@ class IndexSelectBackward0(Node):
 
 
 def index_select(input, dim, index):
+    """The entries of ``input`` at ``index`` (1-D, int64) along ``dim``, as a copy."""
     check_same_device(input, index)
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -278,6 +282,7 @@ class IndexAddBackward0(Node):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``."""
     check_same_device(input, index, source)
     if source._dtype is not input._dtype:
         raise RuntimeError(f"index_add_(): self ({D.legacy_name(input._dtype)}) and source "
@@ -486,6 +491,7 @@ def _shape_of(dev, data):
 
 
 def argwhere(input):
+    """The (n, ndim) int64 coordinates of the non-zero elements, in C order."""
     return nonzero(input)
 
 

@@ -177,6 +177,7 @@ def matmul(input, other, *, out=None):
 
 
 def mm(input, mat2, *, out=None):
+    """Matrix product of two 2-D tensors, (n, k) @ (k, m) -> (n, m)."""
     _check_pair(input, mat2, "mm")
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -186,6 +187,7 @@ def mm(input, mat2, *, out=None):
 
 
 def bmm(input, mat2, *, out=None):
+    """Batched matrix product of two 3-D tensors, (b, n, k) @ (b, k, m) -> (b, n, m)."""
     _check_pair(input, mat2, "bmm")
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -199,6 +201,7 @@ def bmm(input, mat2, *, out=None):
 
 
 def mv(input, vec):
+    """Matrix-vector product, (n, k) @ (k,) -> (n,)."""
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {vec.ndim}, {input.ndim}, "
                            f"{vec.ndim}")
@@ -206,6 +209,7 @@ def mv(input, vec):
 
 
 def dot(input, other):
+    """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     _check_pair(input, other, "dot")
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D "
@@ -306,6 +310,8 @@ def trace(input):
 
 
 def tensordot(a, b, dims=2):
+    """Sum of products over ``dims``: the last ``dims`` axes of ``a`` with the first of
+    ``b`` (an int), or the listed axes (a pair of lists)."""
     if isinstance(dims, int):
         dims_a = list(range(a.ndim - dims, a.ndim))
         dims_b = list(range(dims))

@@ -39,6 +39,7 @@ class FlipBackward0(Node):
 
 
 def flip(input, *dims):
+    """A copy with the order of elements along ``dims`` reversed."""
     dims = dims[0] if len(dims) == 1 else dims
     if isinstance(dims, int):
         dims = (dims,)
@@ -58,10 +59,12 @@ def flip(input, *dims):
 
 
 def fliplr(input):
+    """A copy flipped along dim 1 (left/right); needs at least 2 dims."""
     return flip(input, (1,))
 
 
 def flipud(input):
+    """A copy flipped along dim 0 (up/down); needs at least 1 dim."""
     return flip(input, (0,))
 
 # ------------------------------------------------------------------------------- pad
@@ -192,6 +195,7 @@ concat = concatenate = cat
 
 
 def stack(tensors, dim=0, *, out=None):
+    """Join tensors of one shape along a new dim ``dim``."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -208,11 +212,13 @@ def stack(tensors, dim=0, *, out=None):
 
 
 def hstack(tensors):
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
     tensors = [t if t.ndim else t.reshape(1) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
+    """Join along dim 0, 1-D tensors taken as rows."""
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
@@ -220,22 +226,27 @@ row_stack = vstack
 
 
 def dstack(tensors):
+    """Join along dim 2, after making every tensor at least 3-D."""
     return cat([atleast_3d(t) for t in tensors], 2)
 
 
 def column_stack(tensors):
+    """Join as columns: 1-D tensors become (n, 1), then ``hstack``."""
     return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)
 
 
 def atleast_1d(t):
+    """The tensor (or each of several) viewed with at least 1 dim."""
     return t.reshape(1) if t.ndim == 0 else t
 
 
 def atleast_2d(t):
+    """The tensor (or each of several) viewed with at least 2 dims."""
     return t.reshape(1, -1) if t.ndim < 2 else t
 
 
 def atleast_3d(t):
+    """The tensor (or each of several) viewed with at least 3 dims."""
     if t.ndim == 0:
         return t.reshape(1, 1, 1)
     if t.ndim == 1:
@@ -269,6 +280,7 @@ def repeat(input, *sizes):
 
 
 def tile(input, *dims):
+    """The tensor repeated ``dims`` times along each dim (leading 1s added as needed)."""
     dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
@@ -308,6 +320,7 @@ def _tri_mask(input, diagonal, upper):
 
 
 def tril(input, diagonal=0):
+    """The lower triangle (on and below diagonal ``diagonal``); the rest zero."""
     if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
     return named(input.masked_fill(_tri_mask(input, diagonal, False).logical_not(), 0),
@@ -315,6 +328,7 @@ def tril(input, diagonal=0):
 
 
 def triu(input, diagonal=0):
+    """The upper triangle (on and above diagonal ``diagonal``); the rest zero."""
     if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
     return named(input.masked_fill(_tri_mask(input, diagonal, True).logical_not(), 0),
@@ -426,12 +440,15 @@ def _split_along(input, sections, dim, name):
 
 
 def vsplit(input, sections):
+    """Split along dim 0 into equal parts or at indices (``tensor_split``)."""
     return _split_along(input, sections, 0, "vsplit")
 
 
 def hsplit(input, sections):
+    """Split along dim 1 (dim 0 for 1-D) into equal parts or at indices."""
     return _split_along(input, sections, 1 if input.ndim > 1 else 0, "hsplit")
 
 
 def dsplit(input, sections):
+    """Split along dim 2 into equal parts or at indices."""
     return _split_along(input, sections, 2, "dsplit")

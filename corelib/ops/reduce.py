@@ -182,6 +182,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """Mean over ``dim`` (all by default) ignoring nan; nan where every value is nan."""
     if axis is not None:
         dim = dim_or_axis("nanmean", dim, axis)
     keep = input.isnan().logical_not()
@@ -223,6 +224,7 @@ def _exclusive_product(x, dim):
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """Product over ``dim`` (all dims by default); integer and bool inputs give int64."""
     if axis is not None:
         dim = dim_or_axis("prod", dim, axis)
     out_dtype = dtype or (input._dtype if input._dtype.is_floating_point else D.int64)
@@ -363,6 +365,7 @@ def max(input, dim=None, keepdim=False, *, axis=None):
 
 
 def min(input, dim=None, keepdim=False, *, axis=None):
+    """Minimum of all elements; or (values, indices) along ``dim``; or minimum(a, b)."""
     if axis is not None:
         dim = dim_or_axis("min", dim, axis)
     return _extreme("min", "min", "argmin", MinBackward1, MinBackward0, input, dim, keepdim)
@@ -387,12 +390,16 @@ def _amax(name, prim, node_cls, input, dim, keepdim):
 
 
 def amax(input, dim=(), keepdim=False, *, axis=None):
+    """Maximum over ``dim`` (all by default, several allowed); the gradient is shared
+    evenly between tied maxima, as torch."""
     if axis is not None:
         dim = dim_or_axis("amax", dim, axis, ())
     return _amax("amax", "max", AmaxBackward0, input, dim, keepdim)
 
 
 def amin(input, dim=(), keepdim=False, *, axis=None):
+    """Minimum over ``dim`` (all by default, several allowed); the gradient is shared
+    evenly between tied minima, as torch."""
     if axis is not None:
         dim = dim_or_axis("amin", dim, axis, ())
     return _amax("amin", "min", AminBackward0, input, dim, keepdim)
@@ -463,6 +470,7 @@ def any(input, dim=None, keepdim=False, *, axis=None):
 
 
 def all(input, dim=None, keepdim=False, *, axis=None):
+    """True where every element is non-zero; uint8 inputs give uint8, as torch."""
     if axis is not None:
         dim = dim_or_axis("all", dim, axis)
     return _logical_reduce("all", input, dim, keepdim)
@@ -477,6 +485,7 @@ def _logical_reduce(prim, input, dim, keepdim):
 
 
 def count_nonzero(input, dim=None):
+    """Number of non-zero elements over ``dim`` (all by default), as int64."""
     return sum(_truthy(input), dim)
 
 # ---------------------------------------------------------------- var / std / norms
@@ -606,12 +615,14 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(variance, mean) over ``dim``, with Bessel's correction by default."""
     mdim = None if isinstance(dim, bool) else dim
     return (named(var(input, dim, unbiased, keepdim, correction=correction), "VarMeanBackward0"),
             named(mean(input, mdim, keepdim), "VarMeanBackward0"))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(standard deviation, mean) over ``dim``, with Bessel's correction by default."""
     mdim = None if isinstance(dim, bool) else dim
     return (named(std(input, dim, unbiased, keepdim, correction=correction), "StdMeanBackward0"),
             named(mean(input, mdim, keepdim), "StdMeanBackward0"))

@@ -23,6 +23,7 @@ class SortBackward1(SortBackward0):
 
 
 def sort(input, dim=-1, descending=False, stable=None, *, out=None):
+    """(values, indices) sorted along ``dim``; stable, nan sorts as the largest value."""
     from .reduce import return_types
     if isinstance(dim, bool):
         dim, descending = -1, dim
@@ -44,10 +45,12 @@ def sort(input, dim=-1, descending=False, stable=None, *, out=None):
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices that sort ``input`` along ``dim``."""
     return sort(input, dim, descending).indices
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the ``k`` largest (or smallest) entries along ``dim``."""
     from .reduce import return_types
     d = _wrap_dim(dim, max(input.ndim, 1))
     size = input._shape[d] if input._shape else 1
@@ -60,4 +63,5 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 def msort(input):
+    """Sorted along dim 0 (values only)."""
     return sort(input, 0).values

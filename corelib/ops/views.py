@@ -181,6 +181,7 @@ def reshape_as(input, other):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """A view (or copy when strides forbid) with dims ``start_dim``..``end_dim`` merged."""
     if not input._shape:
         return reshape(input, 1)
     s = _wrap_dim(start_dim, input.ndim)
@@ -197,6 +198,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one may be -1)."""
     d = _wrap_dim(dim, input.ndim)
     sizes = tuple(sizes)
     if -1 not in sizes and math.prod(sizes) != input._shape[d]:
@@ -215,6 +217,7 @@ def adjoint(input):
 
 
 def ravel(input):
+    """The elements as 1-D: a view when contiguous, else a copy."""
     return reshape(input, -1)
 
 
@@ -254,6 +257,7 @@ def squeeze(input, dim=None):
 
 
 def unsqueeze(input, dim):
+    """A view with a new size-1 dim inserted at ``dim``."""
     d = _wrap_dim(dim, input.ndim + 1)
     new = input._shape[:d] + (1,) + input._shape[d:]
     return make_view(input, input._device.ops.reshape(input._data, new), new,
@@ -274,6 +278,7 @@ class PermuteBackward0(_ViewNode):
 
 
 def permute(input, *dims):
+    """A view with the dims reordered: ``x.permute(2, 0, 1)``."""
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = tuple(dims[0])
     n = input.ndim
@@ -304,6 +309,7 @@ class TBackward0(_ViewNode):
 
 
 def transpose(input, dim0, dim1):
+    """A view with dims ``dim0`` and ``dim1`` swapped."""
     n = input.ndim
     if n == 0:
         d0 = _wrap_dim(dim0, 0)
@@ -322,6 +328,7 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
+    """Transpose of a tensor of at most 2 dims (1-D and 0-D unchanged)."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
@@ -333,6 +340,7 @@ def t(input):
 
 
 def movedim(input, source, destination):
+    """A view with dim(s) ``source`` moved to position(s) ``destination``."""
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
     n = input.ndim
@@ -402,6 +410,7 @@ def expand_as(input, other):
 
 
 def broadcast_to(input, shape):
+    """A read-only view expanded to ``shape`` by broadcasting (no copy)."""
     return expand(input, shape)
 
 # ------------------------------------------------------------------------ slicing views
@@ -442,6 +451,7 @@ Tensor._slice = _slice
 
 
 def narrow(input, dim, start, length):
+    """A view of ``length`` elements of dim ``dim`` from ``start``."""
     d = _wrap_dim(dim, input.ndim)
     size = input._shape[d]
     if isinstance(start, Tensor):
@@ -520,6 +530,7 @@ def split(input, split_size_or_sections, dim=0, *, _node=None):
 
 
 def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` views along ``dim`` (the last may be smaller)."""
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = _wrap_dim(dim, input.ndim)
@@ -530,6 +541,7 @@ def chunk(input, chunks, dim=0):
 
 
 def tensor_split(input, indices_or_sections, dim=0):
+    """Split along ``dim`` into n nearly equal views, or at the given indices."""
     d = _wrap_dim(dim, input.ndim)
     size = input._shape[d]
     if isinstance(indices_or_sections, int):
@@ -545,6 +557,7 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple of views without that dim."""
     d = _wrap_dim(dim, input.ndim)
     out = []
     for i in range(input._shape[d]):
