@@ -16,6 +16,7 @@ import re
 
 import bad_inputs_api  # noqa: F401  (importing a row module registers its rows)
 import bad_inputs_issue18  # noqa: F401
+import bad_inputs_sweep  # noqa: F401
 import bad_inputs_tensor  # noqa: F401
 import numpy as np
 import pytest
@@ -98,6 +99,7 @@ def test_bad_input(r):
 
 
 def test_catalogue_size():
-    assert len(ROWS) >= 150
+    assert len(ROWS) >= 500
+    assert len({(r.area, r.name) for r in ROWS}) == len(ROWS), "row names must be unique"
     assert {r.area for r in ROWS} >= {"tensor", "autograd", "nn", "optim", "data",
-                                      "serialization", "device", "registry"}
+                                      "serialization", "device", "registry", "sweep"}

@@ -73,6 +73,8 @@ def _median_like(name, full_node, dim_node, input, dim, keepdim, skip_nan):
             attach(res, node)
         return res
     d = _wrap_dim(dim, max(input.ndim, 1))
+    if input._shape and input._shape[d] == 0:     # (torch names median for nanmedian too)
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
     if not input._shape:
         values, indices = input.clone(), input.new_zeros((), dtype=D.int64)
     else:
