@@ -7,13 +7,17 @@ kernel instead: an index outside its axis reads 0 (``index``), skips its write
 (``index_put``) or is read as a picked logit of 0 (cross-entropy), and sets the device's error
 flag with ``atomicOr``; ``to_host``/``synchronize`` read the flag -- only when such an op
 ran on that device since the last read -- and raise RuntimeError, like torch's CUDA
-device-side asserts (and like the opencl backend, whose design this follows).
+device-side asserts (and like the opencl backend, whose design this follows). An integer
+division or remainder by a zero held in a divisor tensor is deferred the same way (torch's
+CPU raises 'ZeroDivisionError' at the op; reading the divisor back per op would sync). The
+errors belong to the thread whose op caused them: each thread has its own flags.
 
 Kernel sources: :data:`ELEMENTWISE` here, compiled and run on the host by the tests.
 """
 from __future__ import annotations
 
 import math
+import threading
 
 # (in_params, out_params, body, name): CuPy ElementwiseKernels. ``flag`` is the device's
 # int32 error flag; ``row`` is the linear index over the indexed leading axes. Arrays written
@@ -38,6 +42,9 @@ ELEMENTWISE = {
         "const long long r = i / rest; "
         "if (!bad[r]) x[row[r] * rest + (i - r * rest)] = v",
         "pg_index_scatter"),
+    # bit 2 of the flag where an integer divisor is 0 (CuPy's ufunc then writes 0 there)
+    "zero_divisor": ("T b", "raw int32 flag", "if (b == (T)0) atomicOr(&flag[0], 2)",
+                     "pg_zero_divisor"),
     # x2[row, k] += v, duplicates summed by atomicAdd, skipped where out of range
     "index_scatter_add": (
         "T v, raw int64 row, raw bool bad, int64 rest", "raw T x",
@@ -50,11 +57,25 @@ ELEMENTWISE = {
 # narrower integers and bool in an int32 copy
 ATOMIC_DTYPES = ("int32", "float16", "float32", "float64")
 
-MESSAGE = ("cuda:{index}: an index was out of bounds in an earlier op on this device "
-           "(indexing, gather/scatter, embedding or a cross-entropy target). It was checked "
-           "in the kernel, which read 0 for it or skipped the write, and is reported at this "
-           "synchronization, like CUDA's 'device-side assert triggered'; the results of that "
-           "op are wrong.")
+INDEX_BIT, ZERO_DIVISION_BIT = 1, 2
+MESSAGE = ("cuda:{index}: an index was out of bounds in an earlier op of this thread on this "
+           "device (indexing, gather/scatter, embedding or a cross-entropy target). It was "
+           "checked in the kernel, which read 0 for it or skipped the write, and is reported at "
+           "this synchronization, like CUDA's 'device-side assert triggered'; the results of "
+           "that op are wrong.")
+ZERO_MESSAGE = ("ZeroDivisionError: an integer division or remainder (//, %, fmod, "
+                "div(rounding_mode=...)) by zero in an earlier op of this thread on cuda:{index}. "
+                "It was checked in the kernel, which wrote 0 there, and is reported at this "
+                "synchronization (torch raises at the op on the CPU); the results of that op "
+                "are wrong.")
+
+
+class _ThreadFlags(threading.local):
+    """This thread's error flags (device -> int32 array) and the devices to read."""
+
+    def __init__(self):
+        self.flags = {}
+        self.dirty = set()
 
 
 class IndexChecks:
@@ -63,26 +84,46 @@ class IndexChecks:
     checks_indices = True
 
     # ------------------------------------------------------------- the error flags
+    @property
+    def _thread_flags(self):
+        state = self.__dict__.get("_deferred")
+        if state is None:
+            state = self.__dict__.setdefault("_deferred", _ThreadFlags())
+        return state
+
     def _index_flag(self, device):
-        """The int32 error flag of ``device`` (made on first use), marked as to be read."""
-        flags = self.__dict__.setdefault("_index_flags", {})
-        flag = flags.get(device)
+        """This thread's int32 error flag on ``device`` (made on first use), marked to read."""
+        state = self._thread_flags
+        flag = state.flags.get(device)
         if flag is None:
             with self.cupy.cuda.Device(device):
-                flag = flags[device] = self.cupy.zeros(1, self.cupy.int32)
-        self.__dict__.setdefault("_index_dirty", set()).add(device)
+                flag = state.flags[device] = self.cupy.zeros(1, self.cupy.int32)
+        state.dirty.add(device)
         return flag
 
     def _check_index_errors(self, device):
-        """Raise if an op on ``device`` found an index out of range since the last check."""
-        dirty = self.__dict__.get("_index_dirty")
-        if not dirty or device not in dirty:
+        """Raise if an op of this thread on ``device`` found an index out of range or an
+        integer divisor of 0 since the last check; the flag is reset first."""
+        state = self._thread_flags
+        if device not in state.dirty:
             return
-        dirty.discard(device)
-        flag = self._index_flags[device]
-        if int(flag.get()[0]):
-            flag.fill(0)         # reset, so the program may go on
-            raise RuntimeError(MESSAGE.format(index=device))
+        state.dirty.discard(device)
+        flag = state.flags[device]
+        bits = int(flag.get()[0])
+        if not bits:
+            return
+        flag.fill(0)             # reset, so the program may go on
+        index = MESSAGE.format(index=device)
+        if not bits & ZERO_DIVISION_BIT:
+            raise RuntimeError(index)
+        raise RuntimeError(ZERO_MESSAGE.format(index=device)
+                           + (" Also: " + index if bits & INDEX_BIT else ""))
+
+    def _check_divisor(self, b):
+        """Flag (bit 2) a zero in an integer divisor tensor, on the device, without a read."""
+        if isinstance(b, self.cupy.ndarray) and b.size:
+            self._kernels.elementwise_from(ELEMENTWISE, "zero_divisor")(
+                b, self._index_flag(b.device.id))
 
     def to_host(self, x):
         host = self.cupy.asnumpy(x)

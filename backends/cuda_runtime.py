@@ -181,6 +181,8 @@ class CupyBackend(CudaRandom, IndexChecks, BatchedMatmul, FusedKernels, ArrayMod
         cp = self.cupy
         dtype = cp.result_type(a, b)
         if dtype.kind != "f":
+            if dtype.kind in "iu":
+                self._check_divisor(b)     # deferred ZeroDivisionError, as opencl's
             ufunc = cp.floor_divide if key == "floordiv" else cp.remainder
             return ufunc(a, b, out=out)
         wide = cp.dtype(cp.float32) if dtype == cp.float16 else dtype

@@ -82,25 +82,44 @@ using std::floor; using std::fmod; using std::copysign; using std::erf;
 
 
 
+# host function suffix per C type of T; kernels that also run on integer tensors get those
+SUFFIX = {"float": "float", "double": "double", "long long": "int64", "int": "int32",
+          "unsigned long long": "uint64", "signed char": "int8", "bool": "bool"}
+INTEGER_KERNELS = ("zero_divisor", "index_gather", "index_scatter", "index_scatter_add")
+
+
+def ctypes_for(key):
+    """The C types of T a kernel is built for here: integer ones where the backend runs it on
+    integer tensors (scatter-add: int32 and uint64 only, the atomicAdd forms it uses)."""
+    if key == "index_scatter_add":
+        return ("float", "double", "int", "unsigned long long")
+    if key in ("index_gather", "index_scatter"):
+        return ("float", "double", "long long", "int", "signed char", "bool")
+    if key in INTEGER_KERNELS:
+        return ("float", "double", "long long", "int")
+    return ("float", "double")
+
+
 def build_host_elementwise(folder):
     """Every ElementwiseKernel body in CuPy's loop shape, compiled by g++:
     ``lib.<name>_<float|double>(params..., n)`` in the order of :func:`kernel_params`."""
     parts = [SHIM, HOST_ATOMICS, K.DIVMOD]
     for sources, key in ELEMENTWISE:
         name = sources[key][3]
-        for ctype in ("float", "double"):
+        for ctype in ctypes_for(key):
             harness = elementwise_harness(sources, key, ctype)
             harness = harness.replace(f"typedef {ctype} T;\n{K.PREAMBLES.get(key, '')}", "")
             params = kernel_params(sources, key, ctype)
             decl = ", ".join(f"{t} {v}" if scalar else f"{t}* {v}"
                              for t, v, raw, out, scalar in params)
             names = ", ".join(v for _, v, _, _, _ in params)
-            parts.append(f"namespace ns_{name}_{ctype} {{ typedef {ctype} T;\n"
+            fn = f"{name}_{SUFFIX[ctype]}"
+            parts.append(f"namespace ns_{fn} {{ typedef {ctype} T;\n"
                          + harness.replace(f'extern "C" __global__ void {name}(', "void run(")
                          + "}\n"
-                         f'extern "C" void {name}_{ctype}({decl}, long long _n) {{ '
+                         f'extern "C" void {fn}({decl}, long long _n) {{ '
                          f"blockDim.x = 1; gridDim.x = 1; blockIdx.x = 0; threadIdx.x = 0; "
-                         f"ns_{name}_{ctype}::run({names}, _n); }}\n")
+                         f"ns_{fn}::run({names}, _n); }}\n")
     src = folder / "elementwise.cpp"
     src.write_text("".join(parts))
     lib = folder / "elementwise.so"

@@ -71,9 +71,10 @@ class UFunc:
         if out is ...:
             raise TypeError("Unsupported type <class 'ellipsis'>")
         args = [_plain(a) for a in args]
-        if out is None:
-            return _wrap(numpy.asarray(self.ufunc(*args)))
-        self.ufunc(*args, out=_plain(out))
+        with numpy.errstate(all="ignore"):        # CuPy never warns
+            if out is None:
+                return _wrap(numpy.asarray(self.ufunc(*args)))
+            self.ufunc(*args, out=_plain(out))
         return out
 
 
@@ -106,6 +107,12 @@ class ElementwiseKernel:
                 T = arg.dtype
         ctype = {numpy.dtype("float32"): "float", numpy.dtype("float64"): "double",
                  None: "float"}.get(T)
+        if key in H.INTEGER_KERNELS:
+            ctype = {numpy.dtype("int64"): "long long", numpy.dtype("int32"): "int",
+                     numpy.dtype("uint64"): "unsigned long long",
+                     numpy.dtype("int8"): "signed char", numpy.dtype("bool"): "bool"}.get(T, ctype)
+            if ctype not in H.ctypes_for(key):
+                raise NotImplementedError(f"stand-in: no {ctype} build of {self.name}")
         if ctype is None:
             raise NotImplementedError(f"stand-in runs {self.name} for float32/64 only, not {T}")
         params = H.kernel_params(sources, key, ctype)
@@ -142,7 +149,7 @@ class ElementwiseKernel:
                 keep.append(buf)
                 c_args.append(ctypes.c_void_p(buf.__array_interface__["data"][0]))
         lib = host_library(self.folder)
-        getattr(lib, f"{self.name}_{ctype}")(*c_args, ctypes.c_longlong(n))
+        getattr(lib, f"{self.name}_{H.SUFFIX[ctype]}")(*c_args, ctypes.c_longlong(n))
         for arg, buf in writeback:
             arg[...] = buf
         outs = [_wrap(b) for b in new] or [a for a, _ in writeback]

@@ -144,8 +144,9 @@ def test_raw_kernels_compile(tmp_path, compiler, dtype):
 
 @pytest.mark.parametrize("sources, key", H.ELEMENTWISE, ids=[k for _, k in H.ELEMENTWISE])
 def test_elementwise_bodies_compile(tmp_path, compiler, sources, key):
-    for ctype in ("float", "double"):
-        compiler(tmp_path, H.elementwise_harness(sources, key, ctype), f"{key}_{ctype}")
+    for ctype in H.ctypes_for(key):
+        compiler(tmp_path, H.elementwise_harness(sources, key, ctype),
+                 f"{key}_{H.SUFFIX[ctype]}")
 
 
 def test_every_raw_kernel_is_named():

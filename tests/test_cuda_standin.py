@@ -57,10 +57,44 @@ def test_float_divmod_runs_the_numpy_algorithm_kernel(be, dtype, op, ufunc):
             np.testing.assert_array_equal(np.asarray(out), want)
 
 
-def test_integer_divmod_stays_with_cupys_ufuncs(be):
-    a, b = _dev(np.array([7, -7], np.int32)), _dev(np.array([2, 2], np.int32))
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_divmod_stays_with_cupys_ufuncs_and_defers_zero_division(be, dtype):
+    a, b = _dev(np.array([7, -7], dtype)), _dev(np.array([2, 2], dtype))
     np.testing.assert_array_equal(be.floordiv(a, b), [3, -4])
     np.testing.assert_array_equal(be.remainder(a, b), [1, 1])
+    be.synchronize(0)
+    got = be.remainder(a, _dev(np.array([0, 2], dtype)))
+    with pytest.raises(RuntimeError, match="^ZeroDivisionError: an integer division"):
+        be.to_host(got)
+    be.floordiv(a, 3)                                   # a Python divisor: the frontend's
+    be.synchronize(0)
+    be.index(_dev(np.ones((2, 2))), [_dev(np.array([5]))])
+    be.floordiv(a, _dev(np.zeros(2, dtype)))
+    with pytest.raises(RuntimeError, match="ZeroDivisionError.*Also: cuda:0: an index"):
+        be.synchronize(0)
+
+
+def test_deferred_errors_belong_to_their_thread(be):
+    import threading
+    x = _dev(np.ones((2, 2)))
+    done = []
+    thread = threading.Thread(target=lambda: done.append(be.index(x, [_dev(np.array([9]))])))
+    thread.start()
+    thread.join()
+    be.synchronize(0)                                   # this thread saw no error
+    be.to_host(x)
+    errors = []
+
+    def other():
+        be.index(x, [_dev(np.array([9]))])
+        try:
+            be.synchronize(0)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1 and "out of bounds" in errors[0]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -169,3 +203,19 @@ def test_matmul_keeps_cupy_for_what_cublas_does_not_get(be):
     np.testing.assert_array_equal(np.asarray(be.matmul(a, b)), np.full((2, 4), 3.0))
     ai, bi = _dev(np.ones((2, 2, 3), np.int64)), _dev(np.ones((2, 3, 4), np.int64))
     np.testing.assert_array_equal(np.asarray(be.matmul(ai, bi)), np.full((2, 2, 4), 3))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "bool"])
+def test_index_put_accumulate_of_integers_uses_the_atomic_forms(be, dtype):
+    """int64 adds as uint64 (two's complement), int32 directly, narrower ints and bool in an
+    int32 copy: the atomicAdd forms CUDA has."""
+    x = _dev(np.zeros(3, dtype))
+    idx = _dev(np.array([0, 2, 0, 9]))
+    vals = _dev(np.array([-1, 5, 3, 7]).astype(dtype))
+    be.index_put(x, [idx], vals, True)
+    with pytest.raises(RuntimeError, match=DEFERRED):
+        be.synchronize(0)
+    want = np.zeros(3, dtype)
+    np.add.at(want, [0, 2, 0], np.asarray(vals)[:3])
+    np.testing.assert_array_equal(be.to_host(x), want)
+    np.testing.assert_array_equal(be.index(x, [_dev(np.array([2, 0]))]), want[[2, 0]])
