@@ -111,6 +111,30 @@ def ddp_features(device):
     m.zero_grad()
     net(xs[r], use_b=(r == 0)).sum().backward()           # b used on rank 0 only
     check(m.b.weight.grad, np.full((2, 4), 1.0 / w), "branch used on one rank")
+    # communication hooks: torch's default ones give the plain average (fp16: to half precision)
+    from plugrad.distributed.algorithms.ddp_comm_hooks import default_hooks
+    for hook, tol in ((default_hooks.allreduce_hook, 1e-6), (default_hooks.fp16_compress_hook,
+                                                             1e-3)):
+        torch.manual_seed(0)
+        hooked = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 2).to(device),
+                                                           bucket_cap_mb=0.00001)
+        calls = []
+
+        def counted(state, bucket, hook=hook):
+            calls.append((bucket.index(), bucket.is_last(), len(bucket.parameters())))
+            return hook(state, bucket)
+        hooked.register_comm_hook(None, counted)
+        hooked(xs[r] / 3).sum().backward()
+        assert sorted(calls) == [(0, False, 1), (1, True, 1)], calls
+        want = np.full((2, 4), np.mean([(i + 1.0) / 3 for i in range(w)]))
+        got = hooked.module.weight.grad.cpu().numpy()
+        assert np.allclose(got, want, rtol=tol, atol=tol), (hook.__name__, got, want)
+        try:
+            hooked.register_comm_hook(None, counted)
+        except RuntimeError as exc:
+            assert "can only be called once" in str(exc)
+        else:
+            raise AssertionError("a second register_comm_hook was accepted")
     strict = torch.nn.parallel.DistributedDataParallel(Branchy().to(device))
     strict(xs[r], use_b=True)                             # forward without backward: fine
     strict(xs[r], use_b=False).sum().backward()

@@ -66,18 +66,33 @@ class Work:
 
 
 class _Future:
-    """A minimal torch.futures.Future over a Work: ``wait()``/``value()``/``done()``."""
+    """A minimal torch.futures.Future over a Work: ``wait()``/``value()``/``done()``, and
+    ``then(fn)`` for DDP communication hooks (``fn`` runs once, when the result is wanted)."""
 
-    def __init__(self, work):
-        self._work = work
+    def __init__(self, work=None, parent=None, fn=None):
+        self._work, self._parent, self._fn = work, parent, fn
+        self._done, self._value = False, None
 
     def wait(self):
-        return self._work.result()
+        if not self._done:
+            self._value = self._work.result() if self._work is not None else \
+                self._fn(self._parent._resolved())
+            self._done = True
+        return self._value
 
     value = wait
 
+    def _resolved(self):
+        self.wait()
+        return self
+
     def done(self):
-        return self._work.is_completed()
+        if self._work is not None:
+            return self._done or self._work.is_completed()
+        return self._done or self._parent.done()
+
+    def then(self, callback):
+        return _Future(parent=self, fn=callback)
 
 
 def _seconds(timeout):

@@ -22,7 +22,7 @@ from ...ops.creation import zeros
 from ...ops.movement import cat
 from ..modules.module import Module
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DistributedDataParallel", "GradBucket"]
 
 _FIRST_BUCKET_BYTES = 1024 * 1024    # torch's dist._DEFAULT_FIRST_BUCKET_BYTES
 
@@ -33,6 +33,55 @@ _UNFINISHED = (
     "`find_unused_parameters=True` to `torch.nn.parallel.DistributedDataParallel`, and by \n"
     "making sure all `forward` function outputs participate in calculating loss. "
     "Parameters which did not receive grad for rank {rank}: {names}")
+
+
+class GradBucket:
+    """What a communication hook gets (torch's GradBucket): the flattened gradients of one
+    bucket, and the parameters they belong to."""
+
+    def __init__(self, index, flat, params, last):
+        self._index, self._flat, self._params, self._last = index, flat, params, last
+
+    def index(self) -> int:
+        return self._index
+
+    def buffer(self):
+        return self._flat
+
+    def set_buffer(self, tensor):
+        self._flat.copy_(tensor)
+
+    def parameters(self) -> list:
+        return list(self._params)
+
+    def gradients(self) -> list:
+        out, at = [], 0
+        for p in self._params:
+            out.append(self._flat[at:at + p.numel()].view(p.shape))
+            at += p.numel()
+        return out
+
+    def is_last(self) -> bool:
+        return self._last
+
+
+class _HookWork:
+    """A hook's future, waited like a Work; its result becomes the bucket's reduced values."""
+
+    def __init__(self, future, flat):
+        self.future, self.flat = future, flat
+
+    def is_completed(self):
+        return self.future.done()
+
+    def wait(self):
+        result = self.future.wait()
+        if isinstance(result, (list, tuple)):
+            result = result[0]
+        if result is not self.flat:
+            with no_grad():
+                self.flat.copy_(result.reshape(-1))
+        return True
 
 
 class _Bucket:
@@ -140,6 +189,7 @@ class DistributedDataParallel(Module):
                                             "unused": []})
         object.__setattr__(self, "_handles", [p.register_post_accumulate_grad_hook(self._hook)
                                               for p in self._params])
+        object.__setattr__(self, "_comm_hook", None)
 
     # ------------------------------------------------------------------ wrap time
     def _verify_same_model(self):
@@ -281,6 +331,13 @@ class DistributedDataParallel(Module):
                       zeros(p.shape, dtype=p.dtype, device=p.device)).reshape(-1)
                      for p in bucket.params]
             bucket.flat = cat(parts) if len(parts) > 1 else parts[0].clone()
+        if self._comm_hook is not None:
+            state, hook = self._comm_hook
+            index = self._buckets.index(bucket)
+            grad_bucket = GradBucket(index, bucket.flat, bucket.params,
+                                     index == len(self._buckets) - 1)
+            bucket.work = _HookWork(hook(state, grad_bucket), bucket.flat)
+            return
         bucket.work = launch_all_reduce(self.process_group, bucket.flat, RedOpType.AVG)
 
     def _finalize(self):
@@ -325,6 +382,17 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = previous
+
+    def register_comm_hook(self, state, hook):
+        """Reduce each bucket with ``hook(state, bucket) -> Future`` instead of the averaging
+        all-reduce (torch's API; e.g. ``default_hooks.fp16_compress_hook`` with
+        ``state=process_group``). The future's value is the bucket's averaged gradients."""
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be "
+                               "called once.")
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        object.__setattr__(self, "_comm_hook", (state, hook))
 
     def extra_repr(self):
         return ""

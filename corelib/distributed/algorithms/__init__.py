@@ -1,0 +1,1 @@
+"""``plugrad.distributed.algorithms``: DDP communication hooks (torch's module layout)."""
