@@ -23,7 +23,7 @@ import numpy
 
 from . import _dtype as D
 from ._serialization_unpickler import (_ENTRY, _SLOT, Guarded, Pending,
-                                       RestrictedUnpickler)
+                                       RestrictedUnpickler, brief)
 from ._serialization_storage import LoadedStorage, place, tensor_over, widens_bfloat16
 from ._tensor import Size, Tensor
 
@@ -157,7 +157,7 @@ def _codecs_encode(u, text, encoding="utf-8", errors="strict"):
     _exact(text, (str,), "_codecs.encode's text")
     if encoding not in ("latin1", "latin-1") or errors != "strict":
         _fail(f"_codecs.encode is only allowed with 'latin1' (how protocol 2 stores bytes), "
-              f"got {encoding!r:.40}")
+              f"got {brief(encoding)}")
     u.budget.spend(len(text), "_codecs.encode")
     return text.encode("latin-1")
 
@@ -165,7 +165,7 @@ def _codecs_encode(u, text, encoding="utf-8", errors="strict"):
 def _size(u, dims=()):
     _exact(dims, (tuple, list), "torch.Size's dims")
     if not set(map(type, dims)) <= {int}:
-        _fail(f"torch.Size dims must be ints, got {dims!r:.80}")
+        _fail(f"torch.Size dims must be ints, got {brief(dims)}")
     u.budget.spend(2 * _SLOT * len(dims), "a torch.Size")   # (a tuple, then the Size)
     return Size(dims)
 
@@ -185,7 +185,7 @@ def _dtype_by_name(u, name):
     try:
         return D.from_name(name)
     except KeyError:
-        _fail(f"unknown dtype {name!r:.40}")
+        _fail(f"unknown dtype {brief(name)}")
 
 
 class _Marker:
@@ -231,7 +231,7 @@ class _NumpyDtype(Pending):
     def build(self, u, state):
         if type(state) is not tuple or len(state) != 8 or state[0] != 3 or \
                 state[1] not in ("<", ">", "|", "=") or state[2:] != (None, None, None, -1, -1, 0):
-            _fail(f"numpy dtype state {state!r:.80} (only plain numeric dtypes are loaded)")
+            _fail(f"numpy dtype state {brief(state)} (only plain numeric dtypes are loaded)")
         if state[1] in "<>":
             self.dtype = self.dtype.newbyteorder(state[1])
 
@@ -246,13 +246,13 @@ class _NumpyArray(Pending):
     def build(self, u, state):
         if self.array is not None or type(state) is not tuple or len(state) != 5 or \
                 state[0] != 1 or type(state[3]) is not bool:
-            _fail(f"numpy array state {state!r:.80}")
+            _fail(f"numpy array state {brief(state)}")
         self.array = _host_array(u, state[4], state[2], state[1], "F" if state[3] else "C")
 
 
 def _host_array(u, raw, dtype, shape, order):
     if not isinstance(dtype, _NumpyDtype):
-        _fail(f"numpy array of dtype {dtype!r:.60}")
+        _fail(f"numpy array of dtype {brief(dtype)}")
     u.pending.pop(id(dtype), None)
     dtype = dtype.dtype
     _exact(raw, (bytes, bytearray), "numpy array data")   # (10**12 'S0' items in 0 bytes)
@@ -260,10 +260,10 @@ def _host_array(u, raw, dtype, shape, order):
     numel = 1
     for n in shape:
         if type(n) is not int or n < 0:
-            _fail(f"numpy array shape {shape!r:.80}")
+            _fail(f"numpy array shape {brief(shape)}")
         numel *= n
     if numel * dtype.itemsize != len(raw) or order not in ("C", "F"):
-        _fail(f"numpy array of shape {shape!r:.80} and dtype {dtype} needs "
+        _fail(f"numpy array of shape {brief(shape)} and dtype {dtype} needs "
               f"{numel * dtype.itemsize} bytes, the file holds {len(raw)}")
     u.budget.spend(len(raw), "a numpy array")
     return numpy.frombuffer(raw, dtype=dtype).reshape(shape, order=order)
@@ -271,7 +271,7 @@ def _host_array(u, raw, dtype, shape, order):
 
 def _np_dtype(u, code, align=False, copy=True):
     if type(code) is not str or code not in _NUMPY_CODES:
-        _fail(f"numpy dtype {code!r:.40} (only {sorted(_NUMPY_CODES)} are loaded)")
+        _fail(f"numpy dtype {brief(code)} (only {sorted(_NUMPY_CODES)} are loaded)")
     d = _NumpyDtype(code)
     u.pending[id(d)] = d
     return d
@@ -369,13 +369,13 @@ def _rebuild_from_type_v2(u, func, new_type, args, state):
         raise pickle.UnpicklingError("unsupported tensor subclass in checkpoint")
     if state is not None and (type(state) is not dict or not all(
             type(k) is str and not k.startswith("_") for k in state)):
-        _fail(f"tensor attributes {state!r:.80} (only a dict of public names is loaded)")
+        _fail(f"tensor attributes {brief(state)} (only a dict of public names is loaded)")
     t = u.call(func, args)
     if new_type is _PARAMETER_TYPE and not isinstance(t, Parameter):
         t = Parameter(t, t.requires_grad)
     for name, value in (state or {}).items():   # t.note = ... set before torch.save
         if hasattr(type(t), name):
-            _fail(f"tensor attribute {name!r:.40} would replace a Tensor member")
+            _fail(f"tensor attribute {brief(name)} would replace a Tensor member")
         u.budget.spend(_ENTRY, "a tensor attribute")
         t.__dict__[name] = value
     return t
@@ -416,9 +416,10 @@ def _load_pickled_parameter(u, array, dtype, device, requires_grad):
 
 
 def _ints(seq, what):
-    if type(seq) not in (tuple, list, Size) or not all(type(v) is int for v in seq):
+    if type(seq) not in (tuple, list, Size) or len(seq) > 64 or \
+            not all(type(v) is int for v in seq):
         raise pickle.UnpicklingError(f"corrupt checkpoint: tensor {what} must be a tuple of "
-                                     f"ints, got {seq!r:.80}")
+                                     f"ints, got {brief(seq)}")
     return tuple(seq)
 
 
@@ -491,15 +492,17 @@ class _ArchiveLoader:
 
     def storage(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
-            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r:.80}")
+            raise pickle.UnpicklingError(f"unsupported persistent id {brief(pid)}")
         _, stype, key, location, numel = pid
         if not isinstance(stype, _StorageType):
-            raise pickle.UnpicklingError(f"unsupported storage type {stype!r:.80}")
-        key, location = str(key), str(location)
+            raise pickle.UnpicklingError(f"unsupported storage type {brief(stype)}")
+        _exact(key, (str,), "a storage key")
+        _exact(location, (str,), "a storage location")
         if key in self.cache:
             return self.cache[key]
         if not isinstance(numel, int) or numel < 0:
-            raise RuntimeError(f"corrupt checkpoint: storage {key} declares {numel!r} elements")
+            raise RuntimeError(f"corrupt checkpoint: storage {key} declares {brief(numel)} "
+                               "elements")
         name = f"{self.prefix}data/{key}"
         try:
             info = self.zf.getinfo(name)
@@ -614,7 +617,7 @@ def _open_archive(data):
         byteorder = _read_member(zf, zf.getinfo(f"{prefix}byteorder"), 16)
         byteorder = byteorder.decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
-            raise RuntimeError(f"corrupt checkpoint: unknown byteorder {byteorder!r}")
+            raise RuntimeError(f"corrupt checkpoint: unknown byteorder {brief(byteorder)}")
     return zf, prefix, byteorder
 
 
@@ -691,7 +694,7 @@ def _unpickle(payload, file_size, loader, trusted=False, mapper=None):
         # REDUCE of a non-callable, a non-tuple argument list, a str where a number goes
         raise pickle.UnpicklingError(f"corrupt checkpoint: TypeError: {err}") from None
     except (EOFError, ValueError, struct.error, IndexError, KeyError, AttributeError,
-            OverflowError) as err:
+            OverflowError, RecursionError) as err:
         raise pickle.UnpicklingError(f"corrupt or truncated checkpoint: {type(err).__name__}: "
                                      f"{err or 'unexpected end of data'}") from None
     if unpickler.pending:

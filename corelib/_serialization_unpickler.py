@@ -30,12 +30,31 @@ BUDGET_RATIO, BUDGET_FREE = 64, 64 << 20
 _OBJECT, _SLOT, _ENTRY = 56, 8, 64     # bytes charged: a new object, a list slot, a dict entry
 _NODE = 8     # hashing one tuple node takes as long as copying a few dozen bytes
 _SMALL = 16   # containers this small are not tracked for hash collisions
+_MAX_DEPTH = 100   # tuples/frozensets nested deeper than this are never hashed
 # hashes an attacker cannot steer (str/bytes hashing is randomized per process)
 _RANDOMIZED = frozenset({str, bytes})
 _FLAT = frozenset({str, bytes, float, bool, type(None), complex})   # hash cost: one unit
 _INT = frozenset({int})
 _FLAT_INT = _FLAT | _INT
 _DICTS = (dict, OrderedDict, Counter)
+
+
+def brief(obj):
+    """A short description of ``obj`` for an error message, never a full repr: the repr of a
+    list built as a DAG of memo references would take forever."""
+    if isinstance(obj, (str, bytes)):
+        return repr(obj[:40]) + ("..." if len(obj) > 40 else "")
+    if type(obj) in (bool, float, type(None)) or (type(obj) is int and obj.bit_length() < 64):
+        return repr(obj)
+    name = getattr(obj, "name", None)        # Guarded, markers, storage types, dtypes
+    if isinstance(name, str):
+        return name
+    if isinstance(obj, type):
+        return f"{obj.__module__}.{obj.__qualname__}"
+    try:
+        return f"a {type(obj).__name__} of {len(obj)} items"
+    except TypeError:
+        return f"a {type(obj).__name__}"
 
 
 class _Budget:
@@ -107,8 +126,10 @@ class RestrictedUnpickler(pickle._Unpickler):
         self._user = frozenset(id(v) for v in (user or {}).values())
         self._user_types = tuple(v for v in (user or {}).values() if isinstance(v, type))
         self._trusted = trusted
-        self._weights = {}     # id -> hashing cost of tuples/frozensets with nested containers
-        self._keep = []        # keeps those ids from being reused while loading
+        # id -> (tuple or frozenset with nested containers, its hashing cost, its depth:
+        # hashing recurses in C)
+        self._noted = {}
+        self._keep = []        # keeps the ids of tracked containers from being reused
         self._collisions = {}  # id(dict or set) -> Counter of deterministic key hashes
         self.pending = {}      # id -> Pending objects not yet consumed (numpy arrays)
 
@@ -137,28 +158,41 @@ class RestrictedUnpickler(pickle._Unpickler):
     # ------------------------------------------------------------------ costs
     def weight(self, obj):
         """What hashing (or deep-comparing) ``obj`` costs, about one unit per node visited."""
-        w = self._weights.get(id(obj))
-        if w is not None:
-            return w
+        noted = self._noted.get(id(obj))
+        if noted is not None:
+            return noted[1]
         if type(obj) is int:
             return 1 + obj.bit_length() // 2048
         if isinstance(obj, (tuple, frozenset)):
             return _NODE + len(obj)
         return 1
 
+    def depth(self, obj):
+        noted = self._noted.get(id(obj))
+        return 1 if noted is None else noted[2]
+
     def _note_weight(self, obj, children):
-        """Record what hashing ``obj`` costs, where it is more than one unit per child."""
+        """Record what hashing ``obj`` costs (and how deep it recurses), where that is more
+        than one unit per child."""
         kinds = set(map(type, children))
         if kinds <= _FLAT:
             return
         if kinds <= _FLAT_INT and not any(type(c) is int and c.bit_length() > 2047
                                           for c in children):
             return
-        total = _NODE
+        total, depth = _NODE, 1
+        noted = self._noted
         for c in children:
-            total += self.weight(c)
-        self._weights[id(obj)] = total
-        self._keep.append(obj)
+            n = noted.get(id(c))
+            if n is not None:
+                total += n[1]
+                depth = max(depth, n[2] + 1)
+            else:
+                total += self.weight(c)
+                if isinstance(c, (tuple, frozenset)):
+                    depth = max(depth, 2)
+        self.budget.spend(4 * _ENTRY, "a nested tuple")   # (the record below)
+        noted[id(obj)] = (obj, total, depth)       # (obj kept alive: its id stays its own)
 
     def charge_keys(self, keys, what, target=None):
         """Charge hashing ``keys`` (and the probes of those whose hashes collide) before any
@@ -172,6 +206,10 @@ class RestrictedUnpickler(pickle._Unpickler):
             total = n + sum(map(int.bit_length, keys)) // 2048
         else:
             total = sum(map(self.weight, keys))
+            depth = max(map(self.depth, keys), default=1)
+            if depth > _MAX_DEPTH:   # hash() of a 10**6-deep tuple overflows the C stack
+                raise pickle.UnpicklingError(f"corrupt checkpoint: {what} nested {depth} "
+                                             f"deep (at most {_MAX_DEPTH} are hashed)")
         self.budget.spend(total, what)
         seen = self._collisions.get(id(target)) if target is not None else None
         if kinds <= _RANDOMIZED and seen is None:
@@ -375,7 +413,7 @@ class RestrictedUnpickler(pickle._Unpickler):
             return func.fn(self, *args)
         if self._is_user(func) and callable(func):
             return func(*args)
-        raise pickle.UnpicklingError(f"{func!r:.80} may not be called from a checkpoint")
+        raise pickle.UnpicklingError(f"{brief(func)} may not be called from a checkpoint")
 
     def load_reduce(self):
         args = self.stack.pop()
@@ -388,7 +426,7 @@ class RestrictedUnpickler(pickle._Unpickler):
     def _new(self, args, kwargs):
         cls = self.stack.pop()
         if not (isinstance(cls, type) and self._is_user(cls)):
-            raise pickle.UnpicklingError(f"{cls!r:.80} may not be instantiated from a "
+            raise pickle.UnpicklingError(f"{brief(cls)} may not be instantiated from a "
                                          "checkpoint (NEWOBJ)")
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise pickle.UnpicklingError("corrupt checkpoint: NEWOBJ arguments")

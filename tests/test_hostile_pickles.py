@@ -90,6 +90,14 @@ def dag(levels):
     return out + GET(10 + levels)
 
 
+def list_dag(levels):
+    """L0 = [0], L(i+1) = [L_i, L_i]: its repr (or str) is 2**60 items long, in 1 kB."""
+    out = b"]" + INT(0) + b"a" + PUT(10)
+    for i in range(levels):
+        out += b"]" + MARK + GET(10 + i) + GET(10 + i) + b"e" + PUT(11 + i)
+    return out + GET(10 + levels)
+
+
 def repeated(seed, call, times):
     """seed memoized as 1, then a list of ``times`` results of ``call`` (bytes using GET(1))."""
     return P2 + seed + PUT(1) + b"]" + MARK + call * times + b"e" + STOP
@@ -162,6 +170,17 @@ ATTACKS = {
                                 "too expensive"),
     "tuple DAG x2000 -> set": (lambda: amplify(b"]" + MARK + dag(24) + b"e", "builtins", "set",
                                                2000), "too expensive"),
+    # hash() of it overflows the C stack: a segfault, not an exception
+    "a 200,000-deep tuple as a dict key": (lambda: P2 + b"}" + b")" + b"\x85" * 200_000
+                                           + INT(1) + b"s" + STOP, "nested 200001 deep"),
+    "a list DAG named in an error message": (lambda: P2 + GLOBAL("torch", "Size") + list_dag(60)
+                                             + b"\x85R" + STOP, "dims must be ints"),
+    "a list DAG called": (lambda: P2 + list_dag(60) + b")R" + STOP, "may not be called"),
+    "a list DAG as a storage key": (lambda: archive_with_pickle(
+        P2 + GLOBAL("torch._utils", "_rebuild_tensor_v2") + MARK + STR("storage")
+        + GLOBAL("torch", "FloatStorage") + list_dag(60) + STR("cpu") + INT(4) + b"tQ"
+        + INT(0) + INT(4) + b"\x85" + INT(1) + b"\x85" + b"tR" + STOP, zipfile.ZIP_STORED),
+        "a storage key must be str"),
     "20,000 colliding dict keys": (lambda: P2 + b"}" + MARK + b"".join(
         INT(i * COLLIDE) + b"N" for i in range(20_000)) + b"u" + STOP, "collide"),
     "20,000 colliding set items": (lambda: P2 + GLOBAL("builtins", "set") + int_list(
