@@ -10,7 +10,8 @@ collective with numpy and checks its own: all_reduce with each ReduceOp and int6
 strided tensors, broadcast, all_gather(_into_tensor), reduce_scatter(_tensor), reduce, gather,
 scatter, all_to_all with uneven sizes (and a size mismatch that must be reported),
 all_to_all_single, isend/irecv, batch_isend_irecv, recv from any source, send/recv_object_list,
-async work, objects, a subgroup. A failure raises AssertionError naming the rank, the
+async work, objects, a subgroup, and the gradients of the differentiable collectives
+(plugrad.distributed.nn.functional). A failure raises AssertionError naming the rank, the
 collective, what came and what was expected.
 """
 from __future__ import annotations
@@ -119,7 +120,28 @@ def collectives(device):
         assert dist.get_rank(sub) == evens.index(r)
     else:
         assert sub is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(sub) == -1
+    _differentiable(t, inputs, device, r, w)
     dist.barrier()
+
+
+def _differentiable(t, inputs, device, r, w):
+    """plugrad.distributed.nn.functional: the gradients each rank gets back."""
+    from .nn import functional as DF
+    total = sum(range(1, w + 1))
+    x = t(inputs[r]).requires_grad_()
+    (DF.all_reduce(x) * (r + 1)).sum().backward()
+    check(x.grad, np.full(5, total, np.float32), "grad of nn.functional.all_reduce")
+    x = t(inputs[r]).requires_grad_()
+    outs = DF.all_gather(x)
+    check(outs[w - 1], inputs[w - 1], "nn.functional.all_gather")
+    sum(((r + 1) * (s + 2)) * o.sum() for s, o in enumerate(outs)).backward()
+    check(x.grad, np.full(5, (r + 2) * total, np.float32), "grad of nn.functional.all_gather")
+    x = t(inputs[r]).requires_grad_()
+    y = DF.broadcast(x, src=0)
+    check(y, inputs[0], "nn.functional.broadcast")
+    (y * (r + 1)).sum().backward()
+    check(x.grad, np.full(5, total if r == 0 else 0, np.float32),
+          "grad of nn.functional.broadcast")
 
 
 def _point_to_point(t, inputs, device, r, w):

@@ -8,7 +8,6 @@ BatchNorm (torch falls back the same way).
 """
 from __future__ import annotations
 
-from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import full
 from ...ops.movement import cat
@@ -16,25 +15,6 @@ from .._functional.normalization import _channel_view, _normalize, check_batch_n
 from .batchnorm import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]
-
-
-class _AllReduceSum(Function):
-    """Sum over ranks; the gradient of every rank's input is the sum of all ranks' gradients."""
-
-    @staticmethod
-    def forward(ctx, x, group):
-        from ...distributed import all_reduce
-        ctx.group = group
-        y = x.clone()
-        all_reduce(y, group=group)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        from ...distributed import all_reduce
-        g = grad.clone()
-        all_reduce(g, group=ctx.group)
-        return g, None
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -58,6 +38,7 @@ class SyncBatchNorm(_BatchNorm):
         return dist.get_world_size(self.process_group)
 
     def forward(self, input):
+        from ...distributed.nn.functional import all_reduce as _all_reduce
         if not self.training or self._world() <= 1:
             return super().forward(input)
         self._check_input_dim(input)
@@ -72,11 +53,11 @@ class SyncBatchNorm(_BatchNorm):
         dims = (0,) + tuple(range(2, input.ndim))
         view = lambda t: _channel_view(t, input.ndim)  # noqa: E731
         local = full((1,), float(input.numel() // c), dtype=input.dtype, device=input.device)
-        sums = _AllReduceSum.apply(cat([input.sum(dims), local]), self.process_group)
+        sums = _all_reduce(cat([input.sum(dims), local]), group=self.process_group)
         count = float(sums[c].item())
         mean = sums[:c] / count
         centred = input - view(mean)
-        var = _AllReduceSum.apply((centred * centred).sum(dims), self.process_group) / count
+        var = _all_reduce((centred * centred).sum(dims), group=self.process_group) / count
         if self.track_running_stats:
             with no_grad():
                 self.running_mean.mul_(1 - factor).add_(mean.detach() * factor)
