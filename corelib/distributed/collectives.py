@@ -187,14 +187,16 @@ def _array(t):
     return dev.ops.to_host(t._data) if dev.host_memory else t._data
 
 
-def _direct(t):
-    """``t``'s own buffer if a backend may write it in place, else None (the array's own flags
-    answer for numpy/cupy buffers, which hold exactly the tensor's elements)."""
+def _direct(t, write):
+    """``t``'s own buffer if the backend may use it (and, for ``write``, write it in place),
+    else None; the array's own flags answer for numpy/cupy buffers, which hold exactly the
+    tensor's elements."""
     arr = _array(t)
     flags = getattr(arr, "flags", None)
     if flags is None:
         return arr if t.is_contiguous() else None
-    return arr if flags.c_contiguous and getattr(flags, "writeable", True) else None
+    usable = flags.c_contiguous and (not write or getattr(flags, "writeable", True))
+    return arr if usable else None
 
 
 def _staging_device(pg, t):
@@ -206,9 +208,10 @@ def _staging_device(pg, t):
 
 
 def _staged(pg, t, write):
-    """(tensor the backend uses, its buffer): ``t`` itself when possible, else a copy."""
+    """(tensor the backend uses, its buffer): ``t`` itself when possible, else a copy;
+    ``write``: the backend writes the result into it."""
     if _takes(pg, t):
-        arr = _direct(t)
+        arr = _direct(t, write)
         if arr is not None:
             return t, arr
     with no_grad():
