@@ -402,3 +402,15 @@ def test_reassigned_child_and_parameter_keep_their_place():
         m.w = lib.nn.Parameter(lib.zeros(3))
         orders.append(([n for n, _ in m.named_children()], list(m.state_dict())))
     assert orders[0] == orders[1]
+
+
+def test_torch_module_paths_that_safe_globals_lists_name():
+    # pytorch/examples word_language_model passes these to torch.serialization.safe_globals
+    for path in ("activation.MultiheadAttention", "linear.NonDynamicallyQuantizableLinear",
+                 "transformer.TransformerEncoderLayer", "container.ModuleList",
+                 "sparse.Embedding", "normalization.LayerNorm", "dropout.Dropout"):
+        module, name = path.split(".")
+        ours = getattr(getattr(plugrad.nn.modules, module), name)
+        assert ours.__name__ == getattr(getattr(torch.nn.modules, module), name).__name__
+    out_proj = plugrad.nn.MultiheadAttention(4, 2).out_proj
+    assert repr(out_proj) == repr(torch.nn.MultiheadAttention(4, 2).out_proj)

@@ -292,3 +292,8 @@ class LogSoftmax(_SoftmaxBase):
 
 class Softmin(_SoftmaxBase):
     _fn = staticmethod(F.softmin)
+
+
+# torch defines MultiheadAttention in nn/modules/activation.py; programs name it by that path
+# (e.g. in torch.serialization.safe_globals lists), so it is reachable here too
+from .attention import MultiheadAttention  # noqa: E402,F401

@@ -6,14 +6,10 @@ from ...ops.creation import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import Linear, NonDynamicallyQuantizableLinear  # noqa: F401
 from .module import Module
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A Linear under another name, as torch's MultiheadAttention.out_proj prints."""
 
 
 class MultiheadAttention(Module):

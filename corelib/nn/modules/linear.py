@@ -102,3 +102,8 @@ class Bilinear(Module):
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under torch's other name: MultiheadAttention.out_proj prints and pickles as it,
+    and checkpoints' ``safe_globals`` lists name ``nn.modules.linear.NonDynamicallyQuantizableLinear``."""
