@@ -90,15 +90,10 @@ CASTS = {
                                           lambda T, x: x.mul_(T.ones(3, device=x.device))),
     "div_ (true division) of int64": (lambda T, d: T.ones(3, dtype=T.int64, device=d),
                                       lambda T, x: x.div_(2)),
-    "sqrt_ of int64": (lambda T, d: T.ones(3, dtype=T.int64, device=d),
-                       lambda T, x: x.sqrt_()),
-    "exp_ of int32": (lambda T, d: T.ones(3, dtype=T.int32, device=d), lambda T, x: x.exp_()),
     "add_ of an int into bool": (lambda T, d: T.ones(3, dtype=T.bool, device=d),
                                  lambda T, x: x.add_(1)),
     "sub_ of a float into int32": (lambda T, d: T.ones(3, dtype=T.int32, device=d),
                                    lambda T, x: x.sub_(0.5)),
-    "sigmoid_ of int64": (lambda T, d: T.ones(3, dtype=T.int64, device=d),
-                          lambda T, x: x.sigmoid_()),
 }
 for _dev in DEVICES:
     for _name, (_make, _fn) in CASTS.items():
@@ -195,3 +190,72 @@ for _name, _fn in {**FLOAT_BINARY, "matmul": lambda T, a, b: a @ b,
         lambda T, d: {"a": T.ones(2, 2, device=d), "b": T.ones(2, 2)},
         lambda T, s, f=_fn: f(T, s["a"], s["b"]), RuntimeError, SAME_DEVICE, torch=False,
         device="opencl")
+
+# ------------------------------------------------------------------ dtypes an op refuses
+# (found by running every op of the lists below on bool/int/float tensors against torch;
+# each entry is a dtype torch refuses, "!" where only the cpu raises -- the opencl backend
+# reports an integer division by zero at the next synchronization, as CUDA would)
+DTYPE_PROBLEM = (r"not implemented for '\w+'|not supported|can't be cast to the desired output "
+                 r"type|only support floating point|xpected a floating point|expected input to "
+                 r"have floating point|could not infer output dtype|does not support bool|"
+                 r"ZeroDivisionError")
+UNARY_BAD = {
+    "abs": ["bool"], "neg": ["bool"], "floor": ["bool"], "ceil": ["bool"], "round": ["bool"],
+    "trunc": ["bool"], "frac": ["bool", "int64", "int32", "uint8"], "relu": ["bool"],
+    "softmax0": ["bool", "int64", "int32", "uint8"], "mean": ["bool", "int64", "int32", "uint8"],
+    "std": ["bool", "int64", "int32", "uint8"], "var": ["bool", "int64", "int32", "uint8"],
+    "argmax": ["bool"], "norm": ["bool", "int64", "int32", "uint8"], "median": ["bool"],
+    "nanmean": ["bool", "int64", "int32", "uint8"], "topk1": ["bool"], "trace": ["bool"],
+    "cross_entropy_in": ["bool", "int64", "int32", "uint8"],
+    "sigmoid_": ["bool", "int64", "int32", "uint8"], "exp_": ["bool", "int64", "int32", "uint8"],
+    "neg_": ["bool"], "abs_": ["bool"], "floor_": ["bool"],
+    "sqrt_": ["bool", "int64", "int32", "uint8"], "relu_": ["bool"], "clamp_": ["bool"],
+    "bitwise_not": ["float32", "float16"],
+}
+BINARY_BAD = {
+    "sub": ["bool"], "floor_divide": ["bool", "int64!", "int32!", "uint8!"],
+    "remainder": ["bool", "int64!", "int32!", "uint8!"],
+    "fmod": ["bool", "int64!", "int32!", "uint8!"], "pow": ["bool"],
+    "lerp": ["bool", "int64", "int32", "uint8"], "hypot": ["bool", "int64", "int32", "uint8"],
+    "matmul": ["bool"], "dot": ["bool"], "mm": ["bool"],
+    "logaddexp": ["bool", "int64", "int32", "uint8"], "bitwise_and": ["float32", "float16"],
+    "bitwise_or": ["float32", "float16"], "bitwise_xor": ["float32", "float16"],
+}
+
+
+def _unary_call(name, T, x):
+    if name.endswith("0"):
+        return getattr(x, name[:-1])(0)
+    if name == "topk1":
+        return x.topk(1)
+    if name == "clamp_":
+        return x.clamp_(0, 1)
+    if name == "trace":
+        return x.reshape(2, 2).trace()
+    if name == "cross_entropy_in":
+        return T.nn.functional.cross_entropy(x.reshape(2, 2), T.tensor([0, 1], device=x.device))
+    return getattr(x, name)()
+
+
+def _binary_call(name, T, a, b):
+    if name == "lerp":
+        return T.lerp(a, b, 0.5)
+    if name in ("mm", "matmul"):
+        return getattr(T, name)(a.reshape(2, 2), b.reshape(2, 2))
+    return getattr(T, name)(a, b)
+
+
+def _values(dtype):
+    return lambda T, d: {"x": T.tensor([1, 0, 1, 1], dtype=getattr(T, dtype), device=d)}
+
+
+for _table, _caller in ((UNARY_BAD, lambda n: lambda T, s: _unary_call(n, T, s["x"])),
+                        (BINARY_BAD, lambda n: lambda T, s: _binary_call(n, T, s["x"], s["x"]))):
+    for _name, _dtypes in _table.items():
+        for _dt in _dtypes:
+            _cpu_only = _dt.endswith("!")
+            _dt = _dt.rstrip("!")
+            for _dev in DEVICES[:1] if _cpu_only else DEVICES:
+                # (the exception type is checked against torch's: the row runs there too)
+                row("sweep", f"{_name} on a {_dt} tensor ({_dev})", _values(_dt),
+                    _caller(_name), Exception, DTYPE_PROBLEM, device=_dev)

@@ -29,6 +29,9 @@ def _check_pair(a, b, name):
     if a._dtype is not b._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_legacy(a._dtype)} != {_legacy(b._dtype)}")
+    if a._dtype is D.bool_:     # torch has no bool kernels for products
+        kernel = {"dot": "dot", "mm": "addmm_impl_cpu_", "bmm": "bmm"}.get(name, name)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
 def _numpy_operands(a, b):
@@ -305,6 +308,8 @@ def trace(input):
     """Sum of the main diagonal of a matrix."""
     if input.ndim != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.ndim))
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     from .strided_views import diagonal
     return named(diagonal(input).sum(), "TraceBackward0")
 

@@ -185,6 +185,9 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """Mean over ``dim`` (all by default) ignoring nan; nan where every value is nan."""
     if axis is not None:
         dim = dim_or_axis("nanmean", dim, axis)
+    if not input._dtype.is_floating_point and dtype is None:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {D.legacy_name(input._dtype)}")
     keep = input.isnan().logical_not()
     return nansum(input, dim, keepdim, dtype=dtype) / keep.sum(dim, keepdim)
 

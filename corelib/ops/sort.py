@@ -53,6 +53,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the ``k`` largest (or smallest) entries along ``dim``."""
     from .reduce import return_types
     d = _wrap_dim(dim, max(input.ndim, 1))
+    if input._dtype.name == "bool":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     size = input._shape[d] if input._shape else 1
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")

@@ -58,6 +58,9 @@ def _select_kth(x, d, k_of, skip_nan):
 
 
 def _median_like(name, full_node, dim_node, input, dim, keepdim, skip_nan):
+    if input._dtype is D.bool_:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'" if dim is None
+                                  else f"\"{name}_out\" not implemented for 'Bool'")
     if dim is None:
         if input.numel() == 0:
             return input.new_full((), math.nan)

@@ -251,6 +251,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                            f"{label_smoothing:g}")
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for "
+                                  f"'{D.legacy_name(input.dtype)}'")
     check_same_device(input, target, *(weight,) if weight is not None else ())
     _check_class_dtype(target)
     if (input.ndim == 2 and target.ndim == 1 and weight is None and label_smoothing == 0.0
