@@ -27,7 +27,18 @@ CASES = [
     ("pow overflow", lambda T: T.tensor([1e30]) ** 4),
     ("softplus grad", lambda T: _softplus_grad(T)),
     ("log_softmax of inf", lambda T: T.log_softmax(T.tensor([float("inf"), 0.0]), 0)),
+    ("setitem overflow", lambda T: _setitem(T)),
+    ("compare half with a huge float", lambda T: T.zeros(2, dtype=T.float16) < 1e30),
+    ("half equals a huge float", lambda T: T.zeros(2, dtype=T.float16).eq(-1e30)),
+    ("where with a huge float", lambda T: T.where(T.tensor([True, False]),
+                                                  T.zeros(2, dtype=T.float16), 1e30)),
 ]
+
+
+def _setitem(T):
+    x = T.zeros(3, dtype=T.float16)
+    x[0] = 1e30                         # torch: inf, no error (full/fill_ raise instead)
+    return x
 
 
 def _softplus_grad(T):

@@ -8,7 +8,7 @@ closure (one Python frame) costs ~50 ns per call; ``functools.partial`` with a k
 from __future__ import annotations
 
 from . import special
-from .quiet import IGNORE, SILENT, enter, leave
+from .quiet import IGNORE, SCALAR_QUIET, SILENT, enter, leave
 
 UFUNCS = {
     # unary
@@ -62,6 +62,18 @@ def _binary_quiet(ufunc):
     return op
 
 
+def _binary_scalar_quiet(ufunc):
+    def op(a, b, out=...):
+        if a.__class__ is not float and b.__class__ is not float:
+            return ufunc(a, b, out=... if out is None else out)
+        token = enter(IGNORE)
+        try:
+            return ufunc(a, b, out=... if out is None else out)
+        finally:
+            leave(token)
+    return op
+
+
 def bind_ufuncs(backend, xp, quiet=False):
     """Set one attribute per elementwise primitive on ``backend``.
 
@@ -70,7 +82,9 @@ def bind_ufuncs(backend, xp, quiet=False):
     """
     for name, ufunc_name in UFUNCS.items():
         ufunc = getattr(xp, ufunc_name)
-        if quiet and name not in SILENT:
+        if quiet and name in SCALAR_QUIET:
+            wrap = _binary_scalar_quiet
+        elif quiet and name not in SILENT:
             wrap = _unary_quiet if ufunc.nin == 1 else _binary_quiet
         else:
             wrap = _unary if ufunc.nin == 1 else _binary
