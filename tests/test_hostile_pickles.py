@@ -411,3 +411,18 @@ def test_weights_only_accepts_what_torch_accepts(name):
     assert _plain(ours) == _plain(theirs), name
     if name == "one tensor twice":
         assert ours[0] is ours[1]
+
+
+def test_numpy_scalars_load_once_allow_listed_as_in_torch():
+    """Refused by default (as torch); the globals torch's error names make both load it."""
+    buf = io.BytesIO()
+    torch.save({"best_acc": np.float64(0.93), "w": torch.ones(2)}, buf)
+    names = [np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
+    with pytest.raises(pickle.UnpicklingError, match="numpy._core.multiarray.scalar"):
+        plugrad.load(io.BytesIO(buf.getvalue()))
+    with torch.serialization.safe_globals(names):
+        theirs = torch.load(io.BytesIO(buf.getvalue()))
+    with plugrad.serialization.safe_globals(names):
+        ours = plugrad.load(io.BytesIO(buf.getvalue()))
+    assert type(ours["best_acc"]) is type(theirs["best_acc"]) is np.float64
+    assert ours["best_acc"] == theirs["best_acc"] and ours["w"].tolist() == [1.0, 1.0]
