@@ -9,9 +9,12 @@ plugrad's files and plugrad loads torch's (plain tensors, state dicts, optimizer
 Loading never runs code from the file. ``data.pkl`` goes through an unpickler whose only
 reachable globals are an allow-list (containers, dtypes, devices, sizes, the tensor rebuild
 functions, and what :func:`add_safe_globals` adds); any other global -- ``os.system``, a user
-class -- raises ``pickle.UnpicklingError`` naming it. Every storage's declared size is checked
-against its archive member (and every tensor's view against its storage) before anything is
-allocated, so a truncated or corrupt file raises a RuntimeError that names the problem.
+class -- raises ``pickle.UnpicklingError`` naming it. That unpickler is pure Python and charges
+everything the file makes (objects, copies, key hashing) against a budget proportional to the
+file's size, so a load ends in time and memory proportional to the file. Every storage's
+declared size is checked against its archive member (and every tensor's view against its
+storage) before anything is allocated, so a truncated or corrupt file raises a RuntimeError
+that names the problem; tensors that shared a storage when saved share it after loading.
 ``weights_only=False`` is torch's explicit opt-in to full pickle for files you trust.
 """
 from __future__ import annotations
