@@ -166,3 +166,14 @@ def test_cumprod_grad_of_a_single_element(values, dim):
         T.cumprod(x, dim).sum().backward()
         grads.append(str(x.grad.tolist()))
     assert grads[0] == grads[1]
+
+
+def test_batch_norm_training_on_an_empty_batch(device):
+    """torch returns an empty result; plugrad raised 'more than 1 value per channel'."""
+    for T in (torch, plugrad):
+        x = T.ones(0, 4) if T is torch else plugrad.ones(0, 4, device=device)
+        out = T.nn.functional.batch_norm(x, None, None, training=True)
+        assert tuple(out.shape) == (0, 4)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        plugrad.nn.functional.batch_norm(plugrad.ones(1, 4, device=device), None, None,
+                                         training=True)

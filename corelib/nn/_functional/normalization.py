@@ -64,7 +64,7 @@ def check_batch_norm(input, running_mean, running_var, weight, bias, training):
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    if training and input.numel() // c <= 1:
+    if training and input.numel() // max(c, 1) == 1:      # (an empty batch is fine)
         raise ValueError(f"Expected more than 1 value per channel when training, got input "
                          f"size {input.shape!r}")
 

@@ -35,6 +35,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     check_same_device(weight, input)
+    if weight.shape[0] == 0 and input.numel():
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     num = weight.shape[0]
     if padding_idx is not None:
         if padding_idx > 0:

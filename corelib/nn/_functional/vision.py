@@ -157,6 +157,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError("Anti-alias option is only supported for bilinear and "
                                   "bicubic modes")
     sizes, scales = _output_sizes(input, size, scale_factor, nd)
+    spatial = tuple(input.shape[2:])
+    if 0 in spatial or any(s <= 0 for s in sizes):
+        names = ("D", "H", "W")[3 - nd:]
+        shown = [", ".join(f"{n}: {v}" for n, v in zip(names, vals)) for vals in (spatial, sizes)]
+        joint = " and " if nd == 1 else " "
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({shown[0]}){joint}output ({shown[1]})")
     if recompute_scale_factor:
         scales = None
     if scales is None:
