@@ -39,6 +39,17 @@ def test_uint8_index_is_a_mask_with_torchs_warning(device):
     assert run(plugrad) == run(torch)
 
 
+def test_uint8_mask_assignment_of_a_tensor(device):
+    def run(T):
+        x = _on(T, device, T.arange(4.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x[_on(T, device, T.tensor([1, 0, 1, 1], dtype=T.uint8))] = \
+                _on(T, device, T.tensor([7.0, 8.0, 9.0]))
+        return x.cpu().tolist()
+    assert run(plugrad) == run(torch)
+
+
 # --------------------------------------------------------- in-place on a view made in no_grad
 def _no_grad_view_then_inplace(T, device, base_requires_grad, op):
     a = T.ones(3, requires_grad=True, **({"device": device} if T is plugrad else {}))

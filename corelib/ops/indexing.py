@@ -443,6 +443,11 @@ def index_put_functional(x, indices, values, accumulate=False):
 def setitem(x, key, value):
     """x[key] = value, in place (writes through views; autograd rebases history)."""
     from .inplace import check_inplace, commit_region
+    if isinstance(key, Tensor) and key._dtype is D.uint8 and (
+            not isinstance(value, Tensor) or not value._shape):
+        # torch runs x[mask] = scalar as masked_fill_, which takes no uint8 mask
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "unsigned char")
     view, advanced = _basic(x, _expand_key(key, x.ndim))
     check_inplace(view if view is not x else x)     # torch writes through the view
     dev = x._device
