@@ -119,3 +119,19 @@ def test_strided_view_errors_match_torch(call, exc):
         call(torch.arange(8.0).reshape(2, 4))
     with pytest.raises(exc):
         call(plugrad.arange(8.0).reshape(2, 4))
+
+
+@pytest.mark.parametrize("make", [lambda x: x, lambda x: x[2:], lambda x: x.reshape(2, 4)[1],
+                                  lambda x: x.reshape(2, 4).t()[1:], lambda x: x.narrow(0, 3, 2),
+                                  lambda x: x.reshape(2, 4).diagonal(1)])
+def test_storage_offset_and_as_strided_offset_like_torch(device, make):
+    """as_strided's storage_offset counts from the storage's start, as torch's (before: from
+    the input's first element, so x[2:].as_strided(..., 3) read two elements too far)."""
+    def run(T):
+        x = make(T.arange(8.0) if T is torch else plugrad.arange(8.0, device=device))
+        got = [x.storage_offset()]
+        if x.is_contiguous() and x.numel() >= 2:
+            # (plugrad's window stays inside the input's own elements)
+            got.append(x.as_strided((1,), (1,), x.storage_offset() + 1).cpu().tolist())
+        return got
+    assert run(plugrad) == run(torch)

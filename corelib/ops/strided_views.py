@@ -121,9 +121,18 @@ def unfold(input, dimension, size, step):
                           ("unfold", (d, size, step)))
 
 
+def storage_offset(input):
+    """Elements between the start of the storage (the base tensor's first element) and this
+    tensor's first, as torch's ``storage_offset()``."""
+    base = input._base
+    if base is None or not input.numel() or not base.numel():
+        return 0
+    return (input.data_ptr() - base.data_ptr()) // input.element_size()
+
+
 def as_strided(input, size, stride, storage_offset=None):
-    """torch.as_strided of a C-contiguous input; ``storage_offset`` counts from the input's
-    first element (torch counts from its storage's, the same for a fresh tensor)."""
+    """torch.as_strided of a C-contiguous input (``storage_offset`` counted from the storage's
+    start, as torch); the window must lie inside the input's own elements."""
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(size) != len(stride):
         raise RuntimeError("mismatch in length of strides and shape")
@@ -135,7 +144,12 @@ def as_strided(input, size, stride, storage_offset=None):
         if s < 0:
             raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
                                f"got strides: {list(stride)}")
-    offset = 0 if storage_offset is None else int(storage_offset)
+    own = globals()["storage_offset"](input)
+    offset = 0 if storage_offset is None else int(storage_offset) - own
+    if offset < 0:
+        raise RuntimeError(f"as_strided: storage offset {storage_offset} lies before this "
+                           f"tensor's first element (its storage offset is {own}); plugrad "
+                           "views only the input's own elements: call it on the base tensor")
     if not input.is_contiguous():
         raise RuntimeError("as_strided: plugrad supports only a contiguous input (its strides "
                            "are then those of the storage); call .contiguous() first")

@@ -304,6 +304,7 @@ def _ops():
     _op("chunk",             "views.chunk",               "fm",  "")
     _op("adjoint",           "views.adjoint",             "fm",  "")
     _op("as_strided",        "strided_views.as_strided",  "fm",  "as_strided")
+    _op("storage_offset",    "strided_views.storage_offset", "m", "")
     _op("diagonal",          "strided_views.diagonal",    "fm",  "as_strided")
     _op("flatten",           "views.flatten",             "fm",  "")
     _op("movedim",           "views.movedim",             "fm",  "", aliases="moveaxis")
