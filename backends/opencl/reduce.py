@@ -106,16 +106,16 @@ def render_reduce(name, op, in_dtype, acc_dtype, out_dtype, nk, nr, tree):
   if (lid != 0) return;
   a0 = sh[0];"""
     elif nr == 1:
-        four = f"""
+        def four(end):  # four accumulators over r..end (ILP), folded into a0
+            return f"""
   {A} a0 = {init}, a1 = {init}, a2 = {init}, a3 = {init};
-  for (; r + 4 <= r1; r += 4) {{
+  for (; r + 4 <= {end}; r += 4) {{
     {step("a0", "r")} {step("a1", "r + 1")} {step("a2", "r + 2")} {step("a3", "r + 3")}
   }}
-  for (; r < r1; ++r) {step("a0", "r")}
+  for (; r < {end}; ++r) {step("a0", "r")}
   {{ {A} a = a0, b = a1; a0 = {fold}; }} {{ {A} a = a2, b = a3; a2 = {fold}; }}
   {{ {A} a = a0, b = a2; a0 = {fold}; }}"""
         if cascade:  # the same four-accumulator loop over blocks, whose sums are cascaded
-            four = four.replace("r1", "rb")
             body = f"""
   {A} tot = 0;
   long r = r0;
@@ -123,14 +123,14 @@ def render_reduce(name, op, in_dtype, acc_dtype, out_dtype, nk, nr, tree):
     {A} mid = 0;
     long rm = min(r + {_BLOCK * _BLOCKS}L, r1);
     while (r < rm) {{
-      long rb = min(r + {_BLOCK}L, rm);{four}
+      long rb = min(r + {_BLOCK}L, rm);{four("rb")}
       mid += a0;
     }}
     tot += mid;
   }}
   {A} a0 = tot;"""
         else:
-            body = "\n  long r = r0;" + four
+            body = "\n  long r = r0;" + four("r1")
     else:
         body = f"""
   {_cascade(A, init, "a0", "r0", "r1", "1", step) if cascade else
