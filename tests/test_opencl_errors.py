@@ -53,7 +53,7 @@ def test_bool_dim_is_a_type_error(device, name):
     x = plugrad.ones(2, 3, device=device)
     with pytest.raises(TypeError):
         getattr(torch.ones(2, 3), name)(dim=True)
-    with pytest.raises(TypeError, match="must be int, not bool"):
+    with pytest.raises(TypeError, match="bool"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             getattr(x, name)(dim=True)
