@@ -21,7 +21,10 @@ Attributes (plain class or instance attributes of the backend object):
       (``index_put``, both modes) is skipped; everything else the call does is done as
       usual. A target equal to ``ignore_index`` is never out of range.
     * a per-device error flag: such a call sets the flag of its device, on the device,
-      without waiting for the host.
+      without waiting for the host -- one flag per device and calling thread, so that the
+      error is raised in the thread whose op caused it (the opencl backend does this; it
+      also reports an integer ``floordiv``/``remainder`` by a zero tensor divisor through a
+      second flag, raised as RuntimeError('ZeroDivisionError ...'), where torch's cpu raises).
     * raising at the next explicit host synchronization: ``to_host`` (which ``.item()``,
       ``.cpu()``, ``.numpy()`` and printing go through) and ``synchronize`` of that device
       raise RuntimeError naming the device and saying that an index was out of bounds in an
