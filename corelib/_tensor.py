@@ -174,6 +174,16 @@ class Tensor:
     def is_pinned(self, device=None) -> bool:
         return False
 
+    def untyped_storage(self):
+        """The buffer this tensor and its views share, as bytes (see plugrad._storage)."""
+        from ._storage import untyped_storage
+        return untyped_storage(self)
+
+    def storage(self):
+        """The shared buffer, typed (deprecated in torch, with its warning)."""
+        from ._storage import typed_storage
+        return typed_storage(self)
+
     def share_memory_(self):
         """Move the data into memory forked processes share (torch.multiprocessing)."""
         from .multiprocessing.sharing import share_memory_

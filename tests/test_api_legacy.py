@@ -5,6 +5,7 @@ import math
 import re
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -169,3 +170,31 @@ def test_device_flags(device):
     assert x.is_signed() and not plugrad.ones(1, dtype=plugrad.uint8).is_signed()
     assert x.is_same_size(plugrad.zeros(2)) and not x.is_same_size(plugrad.zeros(3))
     assert x.is_conj() is False and x.is_neg() is False and x.is_pinned() is False
+
+
+def test_storages_match_torch(device):
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = plugrad.tensor(data, device=device)
+    tx = torch.tensor(data)
+    for ours, theirs in ((x[1:], tx[1:]), (x.t(), tx.t()),
+                         (x.reshape(-1)[2:5], tx.reshape(-1)[2:5])):
+        s, ts = ours.untyped_storage(), theirs.untyped_storage()
+        assert (s.nbytes(), s.size(), len(s)) == (ts.nbytes(), ts.size(), len(ts))
+        assert s.data_ptr() == x.data_ptr()            # views share their base's storage
+        with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+            st = ours.storage()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tst = theirs.storage()
+        assert (st.size(), st.nbytes(), st.element_size()) == (tst.size(), tst.nbytes(),
+                                                               tst.element_size())
+        assert st.tolist() == tst.tolist() and st.dtype is plugrad.float32
+    assert plugrad.ones(3, device=device).untyped_storage().data_ptr() != \
+        x.untyped_storage().data_ptr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert repr(plugrad.ones(2).storage()).splitlines()[-1] == \
+            repr(torch.ones(2).storage()).splitlines()[-1]
+    assert repr(plugrad.ones(2).untyped_storage()).splitlines()[-1] == \
+        repr(torch.ones(2).untyped_storage()).splitlines()[-1]
+    assert isinstance(x.untyped_storage(), plugrad.UntypedStorage)
