@@ -22,7 +22,7 @@ from collections import Counter, OrderedDict
 import numpy
 
 from . import _dtype as D
-from ._serialization_unpickler import (_ENTRY, _SLOT, Guarded, Pending,
+from ._serialization_unpickler import (_ENTRY, _SET_ENTRY, _SLOT, Guarded, Pending,
                                        RestrictedUnpickler, brief)
 from ._serialization_storage import LoadedStorage, place, tensor_over, widens_bfloat16
 from ._tensor import Size, Tensor
@@ -127,7 +127,7 @@ def _counter(u, mapping=None):
 
 def _set(u, items=()):
     _exact(items, (list, tuple), "set's items")
-    u.budget.spend(_ENTRY * len(items), "a set")
+    u.budget.spend(_SET_ENTRY * len(items), "a set")
     u.charge_keys(items, "set items")
     return set(items)
 

@@ -28,6 +28,7 @@ from collections import Counter, OrderedDict
 # fixed allowance plus this many bytes of work/memory per byte of file
 BUDGET_RATIO, BUDGET_FREE = 64, 64 << 20
 _OBJECT, _SLOT, _ENTRY = 56, 8, 64     # bytes charged: a new object, a list slot, a dict entry
+_SET_ENTRY = 128   # a set's table is kept at most 60% full, of 16-byte slots: up to ~107 B
 _NODE = 8     # hashing one tuple node takes as long as copying a few dozen bytes
 _SMALL = 16   # containers this small are not tracked for hash collisions
 _MAX_DEPTH = 100   # tuples/frozensets nested deeper than this are never hashed
@@ -220,6 +221,7 @@ class RestrictedUnpickler(pickle._Unpickler):
                 return
             seen = self._collisions[id(target)] = Counter(map(hash, target))
             self._keep.append(target)
+        self.budget.spend(_ENTRY * n, f"{what} (counting their hashes)")
         new = Counter(map(hash, keys))
         probes = 0
         if len(new) < n:
@@ -283,7 +285,7 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     def load_frozenset(self):
         items = self.pop_mark()
-        self.budget.spend(_OBJECT + _ENTRY * len(items), "a frozenset")
+        self.budget.spend(_OBJECT + _SET_ENTRY * len(items), "a frozenset")
         self.charge_keys(items, "a frozenset's items")
         s = frozenset(items)
         self._note_weight(s, s)
@@ -351,7 +353,7 @@ class RestrictedUnpickler(pickle._Unpickler):
     def load_additems(self):
         items = self.pop_mark()
         target = self._container((set,), "ADDITEMS")
-        self.budget.spend(_ENTRY * len(items), "set items")
+        self.budget.spend(_SET_ENTRY * len(items), "set items")
         if type(target) is set:
             self.charge_keys(items, "set items", target)
         for item in items:
