@@ -67,3 +67,28 @@ def test_index_like_dims_still_work(device):
     assert x.softmax(dim=numpy.int64(0)).shape == (2, 3)
     with pytest.raises(TypeError):
         x.sum(1.0)
+
+
+@needs_opencl
+@pytest.mark.parametrize("shape,axes", [((0,), (0,)), ((0, 3), (0,)), ((3, 0), (1,)),
+                                        ((2, 0, 4), (0, 1, 2))])
+def test_contract_extremes_of_an_empty_axis_raise_like_the_cpu_backend(shape, axes):
+    """Below the frontend (which raises torch's IndexError first): max/min of an empty axis
+    raised KeyError('max') and argmax returned uninitialised indices on opencl; now numpy's
+    ValueError, as the cpu backend."""
+    import numpy
+    cl, cpu = REG.table("opencl"), REG.table("cpu")
+    a = numpy.zeros(shape, "float32")
+    for name in ("max", "min"):
+        with pytest.raises(ValueError) as want:
+            getattr(cpu, name)(cpu.from_host(a), axes, False)
+        with pytest.raises(ValueError) as got:
+            getattr(cl, name)(cl.from_host(a), axes, False)
+        assert str(got.value) == str(want.value)
+    axis = axes[-1] if len(axes) == 1 else shape.index(0)
+    for name in ("argmax", "argmin"):
+        with pytest.raises(ValueError) as want:
+            getattr(cpu, name)(cpu.from_host(a), axis, False)
+        with pytest.raises(ValueError) as got:
+            getattr(cl, name)(cl.from_host(a), axis, False)
+        assert str(got.value) == str(want.value)

@@ -219,6 +219,9 @@ class Reductions:
         if M == 0:
             return out
         if K == 0:
+            if op in ("max", "min"):   # as numpy's (the cpu backend's) error, not a KeyError
+                raise ValueError(f"zero-size array to reduction operation {op}imum which has "
+                                 "no identity")
             return self.full(shape, {"sum": 0, "prod": 1, "any": 0, "all": 1}[op], dt, x.device)
         dev = self.devices[x.device]
         kshape, (kstr,) = _group(x, kept)

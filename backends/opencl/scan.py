@@ -214,6 +214,8 @@ class AxisOps:
     def _argext(self, x, axis, keepdims, name):
         shape = tuple(1 if d == axis else n for d, n in enumerate(x.shape))
         out = self._new(shape, "int64", x.device)
+        if out.size and not x.shape[axis]:   # as numpy's error (the kernel would return junk)
+            raise ValueError(f"attempt to get {name} of an empty sequence")
         if out.size:
             dev = self.devices[x.device]
             G = self._chunks(dev, out.size, x.shape[axis])
