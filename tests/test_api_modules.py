@@ -34,6 +34,15 @@ def test_compile_module_keeps_parameters_and_torch_state_dict_keys(device):
     assert repr(c).splitlines()[:2] == repr(tm).splitlines()[:2]
 
 
+def test_module_compile_in_place():
+    m, tm = _mlp(plugrad), _mlp(torch)
+    assert m.compile() is None and tm.compile() is None
+    assert list(m.state_dict()) == list(tm.state_dict())
+    with pytest.raises(RuntimeError, match="Unrecognized mode=bogus"):
+        m.compile(mode="bogus")
+    assert m(plugrad.ones(1, 4)).shape == (1, 2)
+
+
 def test_compile_functions_decorators_and_errors():
     def f(x):
         return x * 2

@@ -473,6 +473,12 @@ class Module(StateDictMixin):
     def __setstate__(self, state):
         self.__dict__.update(state)
 
+    def compile(self, *args, **kwargs):
+        """``Module.compile()``: compile in place, keeping the module and its state_dict keys
+        (torch's). plugrad's compile runs eagerly for now, so only the arguments are checked."""
+        from ..._compile_eager import compile as _compile
+        _compile(lambda *a, **k: None, *args, **kwargs)
+
     def share_memory(self):
         """Move every parameter and buffer into shared memory (``Tensor.share_memory_``)."""
         for t in (*self.parameters(), *self.buffers()):
