@@ -257,8 +257,20 @@ def mlp_step(quick):
             "<= torch foreach", f"torch fused=True {t_f * 1e3:.2f} ms" if t_f else "")
 
 
+def real_models(quick):
+    """The real-model training steps of plugrad bench (GPT, LSTM LM, CNN), plugrad cuda vs
+    torch-CUDA eager running the same code (plugrad/_bench_models.py)."""
+    from plugrad._bench_models import make_step
+    reps = 5 if quick else 20
+    for name in ("gpt", "lstm", "cnn"):
+        t_p = timeit(make_step(plugrad, "cuda", name), reps)
+        t_t = timeit(make_step(torch, "cuda", name), reps) if HAVE_TORCH else None
+        row(f"{name.upper()} train step (ms)", "ms", t_p * 1e3, None, t_t and t_t * 1e3,
+            "<= torch eager")
+
+
 WORKLOADS = [small_add, large_fma, big_matmul, attention_scores, dropout_mask, softmax_rows,
-             mlp_step]
+             mlp_step, real_models]
 
 
 def _fmt(value):

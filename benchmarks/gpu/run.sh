@@ -19,9 +19,11 @@
 #      profile "dev"), each stopped by SIGINT at TESTS_S so pytest still prints its summary
 #      and writes its --junitxml; collection errors do not stop a run              (TESTS_S, 160)
 #   4. opencl tests through NVIDIA's OpenCL driver, when pyopencl is carried       (OPENCL_S, 35)
-#   5. benchmarks/gpu/bench_cuda.py --quick                                         (BENCH_S, 70)
+#   5. benchmarks/gpu/bench_cuda.py --quick, the real-model steps included         (BENCH_S, 70)
+#   5b. benchmarks/gpu/nccl_check.py: plugrad.distributed's nccl backend, world size 1
+#      and two ranks on one GPU                                                     (NCCL_S, 25)
 #   6. the summary: per-step results, failing test ids, then the benchmark table, last.
-# Worst case ~335 s: ~20 install + 45 + 160 + 35 + 70 (each step's SIGINT ends it at its
+# Worst case ~360 s: ~20 install + 45 + 160 + 35 + 70 + 25 (each step's SIGINT ends it at its
 # budget; the ${GRACE:-20} s KILL grace only counts for a step that ignores SIGINT).
 # `bash benchmarks/gpu/run.sh asv` instead runs a quick asv for the dashboard (a second
 # device call), packing its results into $OUT/asv-results-h100.tgz.
@@ -31,7 +33,7 @@ cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/plugrad-gpu}"
 mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
-WARM_S="${WARM_S:-45}" TESTS_S="${TESTS_S:-160}" OPENCL_S="${OPENCL_S:-35}" BENCH_S="${BENCH_S:-70}"
+WARM_S="${WARM_S:-45}" TESTS_S="${TESTS_S:-160}" OPENCL_S="${OPENCL_S:-35}" BENCH_S="${BENCH_S:-70}" NCCL_S="${NCCL_S:-25}"
 SHARDS="${SHARDS:-$(n=$(nproc 2>/dev/null || echo 2); [ "$n" -gt 6 ] && n=6; [ "$n" -lt 2 ] && n=2; echo $n)}"
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INDEX=1
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-dev}"
@@ -152,6 +154,11 @@ stamp "5. benchmarks --quick (budget ${BENCH_S} s)"
 budget "$BENCH_S" "$PY" benchmarks/gpu/bench_cuda.py --quick --json "$OUT/bench.json" >"$OUT/bench.txt" 2>&1
 rc=$?
 note "bench (exit $rc$([ $rc -eq 124 ] && echo ': stopped at its budget, rows so far below'))"
+
+stamp "5b. NCCL check (budget ${NCCL_S} s)"
+budget "$NCCL_S" "$PY" benchmarks/gpu/nccl_check.py >"$OUT/nccl.txt" 2>&1
+rc=$?
+note "nccl (exit $rc): $(grep -E '(PASS|FAIL|REFUSED)' "$OUT/nccl.txt" | tr '\n' ';' | head -c 300)"
 fi
 
 if [ "$MODE" = "asv" ]; then
