@@ -17,7 +17,6 @@ import collections
 import faulthandler
 import io
 import json
-import os
 import pickle
 import struct
 import subprocess
