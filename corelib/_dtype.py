@@ -101,10 +101,12 @@ _state = threading.local()
 
 
 def get_default_dtype() -> dtype:
+    """The floating dtype factories and integer-to-float ops use (float32 unless set)."""
     return getattr(_state, "default", float32)
 
 
 def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype for this thread; non-floating dtypes raise TypeError."""
     if not isinstance(d, dtype) or not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _state.default = d
@@ -133,6 +135,7 @@ _PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both a and b convert to safely, by torch's promotion table."""
     return _PROMOTE[a, b]
 
 

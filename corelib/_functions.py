@@ -1,6 +1,8 @@
 """The ``torch.*`` function namespace: the table's functions, plus a few written here."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from . import _dtype as D
 from ._tensor import Tensor
 from .ops import strided_views, views
@@ -9,6 +11,11 @@ from .ops._operands import broadcast_shapes as _broadcast_pair
 from .ops.inplace import can_cast
 from .ops.table import OPS as _OPS
 from .ops.table import resolve as _resolve
+
+if _TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._tensor import Size
 
 # every ``f`` variant of the op table, under its name and its aliases
 for _row in _OPS.values():
@@ -24,34 +31,41 @@ def _addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):
     return fused.addmm_activation(input, mat1, mat2, beta=beta, alpha=alpha, use_gelu=use_gelu)
 
 
-def is_tensor(obj) -> bool:
+def is_tensor(obj: object) -> bool:
+    """True if obj is a plugrad Tensor."""
     return isinstance(obj, Tensor)
 
 
-def is_floating_point(input) -> bool:
+def is_floating_point(input: Tensor) -> bool:
+    """True if input's dtype is a floating dtype (float16/bfloat16/float32/float64)."""
     return input._dtype.is_floating_point
 
 
-def is_complex(input) -> bool:
+def is_complex(input: Tensor) -> bool:
+    """True if input's dtype is complex: always False, plugrad has no complex dtypes."""
     return False
 
 
-def is_nonzero(input) -> bool:
+def is_nonzero(input: Tensor) -> bool:
+    """The truth value of a one-element tensor; RuntimeError for any other size."""
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.item())
 
 
-def numel(input) -> int:
+def numel(input: Tensor) -> int:
+    """The number of elements of input (the product of its shape)."""
     return input.numel()
 
 
-def result_type(tensor1, tensor2):
+def result_type(tensor1: Tensor | float, tensor2: Tensor | float) -> D.dtype:
+    """The dtype an arithmetic op on the two operands (tensors or numbers) would return."""
     from .ops._operands import binary as _prep
     return _prep(tensor1, tensor2)[4]
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes: int | Sequence[int]) -> Size:
+    """The shape the given shapes broadcast to (RuntimeError when they do not)."""
     result = ()
     for s in shapes:
         result = _broadcast_pair(result, (s,) if isinstance(s, int) else tuple(s))
@@ -59,12 +73,15 @@ def broadcast_shapes(*shapes):
     return Size(result)
 
 
-def broadcast_tensors(*tensors):
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors expanded (as views, no copy) to their common broadcast shape."""
     shape = broadcast_shapes(*(t._shape for t in tensors))
     return tuple(t.expand(shape) for t in tensors)
 
 
-def meshgrid(*tensors, indexing="ij"):
+def meshgrid(*tensors: Tensor, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors: output i repeats tensor i along dim i
+    (``indexing="xy"`` swaps the first two dims, as numpy). Outputs are expanded views."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     n = len(tensors)
@@ -117,7 +134,8 @@ def cross(input, other, dim=None):
                          a[0] * b[1] - a[1] * b[0]], dim), "LinalgCrossBackward0")
 
 
-def detach(input):
+def detach(input: Tensor) -> Tensor:
+    """A new tensor sharing input's data, cut from the autograd graph (requires_grad False)."""
     return input.detach()
 
 

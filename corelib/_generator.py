@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import TYPE_CHECKING
 
 from .random import HostGenerator
 from .random.device import DEVICE_METHODS, OP, Placement, plan
+
+if TYPE_CHECKING:
+    from ._tensor import Tensor
 
 # HostGenerator call for each method, with the (shape, dtype name, *args) order of `generate`
 _HOST_CALLS = {
@@ -125,18 +129,22 @@ def manual_seed(seed):
 
 
 def seed() -> int:
+    """Seed the default generator from a non-deterministic source; returns that seed."""
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with."""
     return default_generator.initial_seed()
 
 
-def get_rng_state():
+def get_rng_state() -> Tensor:
+    """The default generator's state, as a uint8 tensor (pass it to :func:`set_rng_state`)."""
     return default_generator.get_state()
 
 
-def set_rng_state(new_state):
+def set_rng_state(new_state: Tensor) -> None:
+    """Restore the default generator's state from :func:`get_rng_state`'s tensor."""
     default_generator.set_state(new_state)
 
 

@@ -26,6 +26,7 @@ def _general_inplace(op, name):
     def method(self, *args, **kwargs):
         return apply_inplace(self, op, *args, **kwargs)
     method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"In-place version of :meth:`Tensor.{name}`: writes the result into self."
     return method
 
 

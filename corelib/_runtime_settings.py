@@ -38,10 +38,12 @@ def set_num_threads(int) -> None:  # noqa: A002  (torch's parameter name)
 
 
 def get_num_interop_threads() -> int:
+    """The number of inter-op threads (the set value, else the default thread count)."""
     return _state["interop"] or _default_threads()
 
 
 def set_num_interop_threads(int) -> None:  # noqa: A002
+    """Set the inter-op thread count once, before any parallel work (RuntimeError after)."""
     n = int
     if not isinstance(n, type(1)) or isinstance(n, bool) or n <= 0:
         raise RuntimeError("set_num_interop_threads expects a positive integer")
@@ -60,10 +62,12 @@ def use_deterministic_algorithms(mode, *, warn_only=False) -> None:
 
 
 def are_deterministic_algorithms_enabled() -> bool:
+    """True if ``use_deterministic_algorithms(True)`` is in effect."""
     return _state["deterministic"]
 
 
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """True if deterministic mode was set with ``warn_only=True``."""
     return _state["warn_only"]
 
 
@@ -82,6 +86,7 @@ def set_deterministic_debug_mode(debug_mode) -> None:
 
 
 def get_deterministic_debug_mode() -> int:
+    """0 (default), 1 (warn) or 2 (error): the deterministic mode as a debug level."""
     if not _state["deterministic"]:
         return 0
     return 1 if _state["warn_only"] else 2
@@ -102,4 +107,5 @@ def set_float32_matmul_precision(precision: str) -> None:
 
 
 def get_float32_matmul_precision() -> str:
+    """The value last given to :func:`set_float32_matmul_precision` ('highest' by default)."""
     return _state["precision"]

@@ -50,23 +50,28 @@ def set_autocast_enabled(*args) -> None:
     _sync_install()
 
 
-def get_autocast_dtype(device_type):
+def get_autocast_dtype(device_type: str) -> D.dtype:
+    """The lower-precision dtype autocast uses on ``device_type`` ('cpu', 'cuda', ...)."""
     return _state()[_kind(device_type)][1]
 
 
-def set_autocast_dtype(device_type, dtype) -> None:
+def set_autocast_dtype(device_type: str, dtype: D.dtype) -> None:
+    """Set the dtype autocast regions on ``device_type`` use when they name none."""
     _state()[_kind(device_type)][1] = dtype
 
 
 def is_autocast_cpu_enabled() -> bool:
+    """Deprecated spelling of ``is_autocast_enabled("cpu")``."""
     return is_autocast_enabled("cpu")
 
 
-def get_autocast_cpu_dtype():
+def get_autocast_cpu_dtype() -> D.dtype:
+    """Deprecated spelling of ``get_autocast_dtype("cpu")``."""
     return get_autocast_dtype("cpu")
 
 
-def get_autocast_gpu_dtype():
+def get_autocast_gpu_dtype() -> D.dtype:
+    """Deprecated spelling of ``get_autocast_dtype("cuda")``."""
     return get_autocast_dtype("cuda")
 
 

@@ -19,6 +19,7 @@ _state = _GradState()
 
 
 def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad`` / ``set_grad_enabled(False)`` (per thread)."""
     return _state.enabled
 
 

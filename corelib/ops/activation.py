@@ -154,11 +154,13 @@ def _clamp_tensor(input, min, max, out, node_cls):
 clip = clamp
 
 
-def clamp_min(input, min):
+def clamp_min(input: Tensor, min: Tensor | float) -> Tensor:
+    """max(input, min), elementwise: clamp from below only."""
     return clamp(input, min=min, _names=(ClampMinBackward0, ClampMinBackward1))
 
 
-def clamp_max(input, max):
+def clamp_max(input: Tensor, max: Tensor | float) -> Tensor:
+    """min(input, max), elementwise: clamp from above only."""
     return clamp(input, max=max, _names=(ClampMaxBackward0, ClampMaxBackward1))
 
 # ------------------------------------------------------------------------------ relu

@@ -292,7 +292,8 @@ def _as_float(t, x, dt):
     return t._device.ops.cast(t._data, dt.name)
 
 
-def true_divide(input, other, *, out=None):
+def true_divide(input: Tensor, other: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """Same as :func:`div` without rounding_mode: input / other as floats."""
     return div(input, other, out=out)
 
 
@@ -504,7 +505,8 @@ def _int_pow(dev, xa, xb, dt):
     return ops.where(ops.lt(xb, 0), small, data)
 
 
-def square(input):
+def square(input: Tensor) -> Tensor:
+    """input * input, elementwise (bool inputs give int64, as in torch)."""
     if input._dtype is D.bool_:
         return pow(input.to(D.int64), 2)
     return pow(input, 2)
@@ -541,7 +543,8 @@ def maximum(input, other, *, out=None):
     return _write_out(_extremum(input, other, "maximum", MaximumBackward0), out)
 
 
-def minimum(input, other, *, out=None):
+def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise min of two tensors (broadcast), NaN-propagating."""
     return _write_out(_extremum(input, other, "minimum", MinimumBackward0), out)
 
 
@@ -573,7 +576,9 @@ class Atan2Backward0(_BinaryNode):
                           g * (-a * recip) if eb is not None else None)
 
 
-def atan2(input, other, *, out=None):
+def atan2(input: Tensor, other: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise arctangent of input / other, using both signs to pick the quadrant
+    (radians in [-pi, pi]); integer inputs give floats. Alias: ``arctan2``."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
@@ -663,16 +668,19 @@ eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "g
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def _logical(prim):
+def _logical(prim, symbol):
     def logical(input, other, *, out=None):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
         return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
     logical.__name__ = prim
+    logical.__doc__ = (f"Elementwise logical {symbol} of input and other (broadcast), non-zero as"
+                       " True; a bool tensor.")
     return logical
 
 
-logical_and, logical_or, logical_xor = (_logical(n) for n in
-                                        ("logical_and", "logical_or", "logical_xor"))
+logical_and, logical_or, logical_xor = (_logical(n, s) for n, s in
+                                        (("logical_and", "and"), ("logical_or", "or"),
+                                         ("logical_xor", "xor")))
 
 
 def _bitwise(prim, symbol):
@@ -682,6 +690,9 @@ def _bitwise(prim, symbol):
             raise NotImplementedError(f"\"{prim}_cpu\" not implemented for '{_legacy(dt)}'")
         return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev), out)
     bitwise.__name__ = prim
+    bitwise.__doc__ = (f"Elementwise input {symbol} other (broadcast) for integer and bool"
+                       " tensors;"
+                       " floats raise.")
     return bitwise
 
 
@@ -701,7 +712,9 @@ def eq_all(a, b):
     return bool(eq(a, b).all())
 
 
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True if every |input - other| <= atol + rtol * |other| (see :func:`isclose`)."""
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 

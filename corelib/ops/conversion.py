@@ -91,10 +91,13 @@ def _transfer(data, src, target):
 
 
 def cpu(self, memory_format=None):
+    """This tensor on the cpu device (self itself when already there)."""
     return to(self, "cpu")
 
 
 def cuda(self, device=None, non_blocking=False, memory_format=None):
+    """This tensor on a cuda device (``device``: an index or a device; the current one when
+    None)."""
     if device is None:
         return to(self, "cuda")
     if isinstance(device, int):
@@ -123,4 +126,5 @@ bool_ = _caster(D.bool_)
 
 
 def type_as(self, other):
+    """This tensor converted to other's dtype."""
     return to(self, other._dtype)

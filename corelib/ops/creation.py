@@ -418,18 +418,22 @@ def _new_kwargs(self, dtype, device):
 
 def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
               pin_memory=False):
+    """A tensor of zeros of the given size, with self's dtype and device unless given."""
     dt, dev = _new_kwargs(self, dtype, device)
     return _filled(_shape_arg(size), _fill(0, dt), dt, dev, requires_grad)
 
 
 def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False):
+    """A tensor of ones of the given size, with self's dtype and device unless given."""
     dt, dev = _new_kwargs(self, dtype, device)
     return _filled(_shape_arg(size), _fill(1, dt), dt, dev, requires_grad)
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):
+    """A tensor of the given size filled with fill_value, with self's dtype and device unless
+    given."""
     dt, dev = _new_kwargs(self, dtype, device)
     return _filled(_shape_arg((size,) if not isinstance(size, (list, tuple)) else (size,)),
                    _fill(fill_value, dt), dt, dev, requires_grad)
@@ -437,12 +441,14 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 
 def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
               pin_memory=False):
+    """An uninitialised tensor of the given size, with self's dtype and device unless given."""
     dt, dev = _new_kwargs(self, dtype, device)
     return empty(_shape_arg(size), dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
                pin_memory=False):
+    """A new tensor copied from data, with self's dtype and device unless given."""
     dt, dev = _new_kwargs(self, dtype, device)
     if isinstance(data, Tensor):
         return data.detach().clone().to(device=dev, dtype=dt).requires_grad_(requires_grad)

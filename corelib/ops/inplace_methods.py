@@ -27,6 +27,8 @@ def _fast_or_general(prim, op):
             return result
         return apply_inplace(self, op, other)
     method.__name__ = method.__qualname__ = f"{prim}_"
+    method.__doc__ = (f"In-place :meth:`Tensor.{prim}` (``other`` scaled by ``alpha``): writes"
+                      " into self.")
     return method
 
 
@@ -36,6 +38,7 @@ mul_ = _fast_or_general("mul", binary.mul)
 
 
 def div_(self, other, *, rounding_mode=None):
+    """In-place :meth:`Tensor.div`: self /= other, with torch's ``rounding_mode``."""
     if rounding_mode is None and self._dtype.is_floating_point:
         result = fast_binary_(self, other, "div")
         if result is not None:
@@ -67,6 +70,7 @@ def copy_(self, src, non_blocking=False):
 
 
 def fill_(self, value):
+    """Set every element of self to value (a number or 0-d tensor); returns self."""
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
@@ -83,6 +87,7 @@ def fill_(self, value):
 
 
 def zero_(self):
+    """Set every element of self to 0; returns self."""
     return fill_(self, 0)
 
 # ------------------------------------------------------------------ random fills
@@ -104,20 +109,24 @@ def _random_fill(method):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill self with draws from U[a, b); returns self."""
     return _random_fill("uniform")(self, float(a), float(b), generator=generator)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill self with draws from N(mean, std**2); returns self."""
     return _random_fill("normal")(self, float(mean), float(std), generator=generator)
 
 
 def random_(self, from_=None, to=None, *, generator=None):
+    """Fill self with integers drawn uniformly from [from_, to) (one bound: [0, from_))."""
     if from_ is not None and to is None:
         from_, to = 0, from_
     return _random_fill("random_")(self, from_, to, generator=generator)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill self with 0/1 draws, 1 with probability p (a number or a tensor)."""
     from .. import _generator
     check_inplace(self)
     check_no_internal_overlap(self)
@@ -133,6 +142,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill self with draws from the exponential distribution of rate lambd."""
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     # torch's CPU kernel draws every dtype as a double exponential and casts the result;
@@ -144,18 +154,22 @@ def exponential_(self, lambd=1.0, *, generator=None):
 
 
 def unsqueeze_(self, dim):
+    """In-place :meth:`Tensor.unsqueeze`: insert a size-1 dim at ``dim``."""
     return _set_shape(self, views.unsqueeze(self.detach(), dim))
 
 
 def squeeze_(self, dim=None):
+    """In-place :meth:`Tensor.squeeze`: drop size-1 dims (only ``dim`` when given)."""
     return _set_shape(self, views.squeeze(self.detach(), dim))
 
 
 def t_(self):
+    """In-place :meth:`Tensor.t`: transpose a tensor of at most 2 dims."""
     return _set_shape(self, views.t(self.detach()))
 
 
 def transpose_(self, dim0, dim1):
+    """In-place :meth:`Tensor.transpose`: swap dims dim0 and dim1."""
     return _set_shape(self, views.transpose(self.detach(), dim0, dim1))
 
 
@@ -190,4 +204,5 @@ def resize_(self, *sizes, memory_format=None):
 
 
 def resize_as_(self, other, memory_format=None):
+    """:meth:`resize_` self to other's shape."""
     return resize_(self, other._shape)

@@ -90,11 +90,13 @@ def sinc(input):
                  "SincBackward0")
 
 
-def deg2rad(input):
+def deg2rad(input: Tensor) -> Tensor:
+    """input converted from degrees to radians (times pi/180); integer inputs give floats."""
     return named(_float(input) * (math.pi / 180.0), "Deg2RadBackward0")
 
 
-def rad2deg(input):
+def rad2deg(input: Tensor) -> Tensor:
+    """input converted from radians to degrees (times 180/pi); integer inputs give floats."""
     return named(_float(input) * (180.0 / math.pi), "Rad2DegBackward0")
 
 
@@ -274,7 +276,8 @@ def fmax(input, other):
     return _fextreme(input, other, True)
 
 
-def fmin(input, other):
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise min that ignores nan (nan only where both are nan)."""
     return _fextreme(input, other, False)
 
 

@@ -25,6 +25,7 @@ def clone(input, *, memory_format=None):
 
 
 def contiguous(input, memory_format=None):
+    """input itself when contiguous (in ``memory_format``), else a contiguous copy."""
     if memory_format is not None:
         from .._memory_format import to_format
         return to_format(input, memory_format)

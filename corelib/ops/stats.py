@@ -6,12 +6,16 @@ Selections are made with the backend's stable sort; their gradients reuse the ma
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .. import _dtype as D
 from .._tensor import _make, _wrap_dim
 from ..autograd.grad_mode import no_grad
 from ._graph import attach, edge, named, needs_grad
 from .reduce import _EvenlyDistributed, _return_type, _SelectedIndex, return_types
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
 return_types.setdefault("nanmedian", _return_type("nanmedian"))
 
@@ -183,7 +187,8 @@ def cummax(input, dim):
     return _cum_extreme("cummax", CummaxBackward0, input, dim)
 
 
-def cummin(input, dim):
+def cummin(input: Tensor, dim: int):
+    """Running minimum along ``dim``: (values, indices)."""
     return _cum_extreme("cummin", CumminBackward0, input, dim)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import _make
+from .._tensor import Tensor, _make
 from ..autograd.node import Node
 from ._graph import grad_state, record_unary, zeros_like_grad
 from .inplace import write_out
@@ -194,7 +194,8 @@ def _log_base(ops, data, dt, ln_base):
     return ops.cast(ops.div(wide, ln_base), dt.name)
 
 
-def _composite_unary(name, node_cls, compute, keep="input"):
+def _composite_unary(name, node_cls, compute, keep="input", *, doc=""):
+    """Build a float unary op written in other primitives; ``doc`` becomes its docstring."""
     def op(input, *, out=None):
         data, dt = _float_input(input)
         dev = input._device
@@ -203,12 +204,15 @@ def _composite_unary(name, node_cls, compute, keep="input"):
             record_unary(res, node_cls, input, keep)
         return res if out is None else write_out(out, res)
     op.__name__ = name
+    op.__doc__ = doc or f"Elementwise {name}."
     return op
 
 
-log2 = _composite_unary("log2", Log2Backward0, lambda ops, x, dt: _log_base(ops, x, dt, _LN2))
+log2 = _composite_unary("log2", Log2Backward0, lambda ops, x, dt: _log_base(ops, x, dt, _LN2),
+                        doc="Base-2 logarithm of each element; integer inputs give floats.")
 log10 = _composite_unary("log10", Log10Backward0,
-                         lambda ops, x, dt: _log_base(ops, x, dt, _LN10))
+                         lambda ops, x, dt: _log_base(ops, x, dt, _LN10),
+                         doc="Base-10 logarithm of each element; integer inputs give floats.")
 
 
 class Exp2Backward0(_UnaryNode):
@@ -218,7 +222,8 @@ class Exp2Backward0(_UnaryNode):
         return (g * (self.out(exp2) * _LN2),)
 
 
-exp2 = _composite_unary("exp2", Exp2Backward0, lambda ops, x, dt: ops.pow(2.0, x), "output")
+exp2 = _composite_unary("exp2", Exp2Backward0, lambda ops, x, dt: ops.pow(2.0, x), "output",
+                        doc="2 ** input, elementwise; integer inputs give floats.")
 
 
 class SqrtBackward0(_UnaryNode):
@@ -242,7 +247,8 @@ class RsqrtBackward0(_UnaryNode):
 
 
 rsqrt = _composite_unary("rsqrt", RsqrtBackward0,
-                         lambda ops, x, dt: ops.reciprocal(ops.sqrt(x)), "output")
+                         lambda ops, x, dt: ops.reciprocal(ops.sqrt(x)), "output",
+                         doc="1 / sqrt(input), elementwise; integer inputs give floats.")
 
 
 class ReciprocalBackward0(_UnaryNode):
@@ -495,29 +501,34 @@ _isnan = _predicate("isnan", "True where the element is nan.")
 _isinf = _predicate("isinf", "True where the element is +-inf.")
 
 
-def isnan(input):
+def isnan(input: Tensor) -> Tensor:
+    """A bool tensor, True where input is NaN (never for integer dtypes)."""
     if not input._dtype.is_floating_point:
         return _zeros_bool(input)
     return _isnan(input)
 
 
-def isinf(input):
+def isinf(input: Tensor) -> Tensor:
+    """A bool tensor, True where input is +inf or -inf."""
     if not input._dtype.is_floating_point:
         return _zeros_bool(input)
     return _isinf(input)
 
 
-def isfinite(input):
+def isfinite(input: Tensor) -> Tensor:
+    """A bool tensor, True where input is neither inf nor NaN."""
     if not input._dtype.is_floating_point:
         return _zeros_bool(input).logical_not()
     return _isnan(input).logical_or(_isinf(input)).logical_not()
 
 
-def isposinf(input):
+def isposinf(input: Tensor) -> Tensor:
+    """A bool tensor, True where input is +inf."""
     return isinf(input).logical_and(input > 0)
 
 
-def isneginf(input):
+def isneginf(input: Tensor) -> Tensor:
+    """A bool tensor, True where input is -inf."""
     return isinf(input).logical_and(input < 0)
 
 

@@ -172,11 +172,13 @@ def unsafe_view(input, shape):
     return out
 
 
-def view_as(input, other):
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.view(other.shape)``."""
     return view(input, other._shape)
 
 
-def reshape_as(input, other):
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.reshape(other.shape)``."""
     return reshape(input, other._shape)
 
 
@@ -405,7 +407,8 @@ def expand(input, *sizes):
                      ("expand", (target,)))
 
 
-def expand_as(input, other):
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.expand(other.shape)``: a broadcast view, no copy."""
     return expand(input, other._shape)
 
 

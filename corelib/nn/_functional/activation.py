@@ -52,6 +52,7 @@ def relu(input, inplace=False):
 
 
 def relu_(input):
+    """In-place :func:`relu`."""
     return input.relu_()
 
 
@@ -74,10 +75,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In-place :func:`hardtanh`."""
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def relu6(input, inplace=False):
+    """min(max(0, x), 6), elementwise."""
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
@@ -90,6 +93,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def leaky_relu_(input, negative_slope=0.01):
+    """In-place :func:`leaky_relu`."""
     return leaky_relu(input, negative_slope, True)
 
 
@@ -106,6 +110,7 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def elu_(input, alpha=1.0):
+    """In-place :func:`elu`."""
     return elu(input, alpha, True)
 
 
@@ -114,11 +119,13 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
+    """scale * elu(x, alpha) with SELU's fixed constants, elementwise."""
     _float_only(input, "elu_cpu")
     return _maybe_inplace(input, inplace, lambda x: _elu(x, _SELU_ALPHA, _SELU_SCALE, 1.0))
 
 
 def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), elementwise."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
     _float_only(input, "elu_cpu")
@@ -182,10 +189,12 @@ def mish(input, inplace=False):
 
 
 def sigmoid(input):
+    """1 / (1 + exp(-x)), elementwise."""
     return input.sigmoid()
 
 
 def tanh(input):
+    """Hyperbolic tangent, elementwise."""
     return input.tanh()
 
 
@@ -234,10 +243,12 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def softsign(input):
+    """x / (1 + |x|), elementwise."""
     return input / (input.abs() + 1)
 
 
 def tanhshrink(input):
+    """x - tanh(x), elementwise."""
     return input - input.tanh()
 
 
@@ -269,6 +280,7 @@ def threshold(input, threshold, value, inplace=False):
 
 
 def threshold_(input, threshold_value, value):
+    """In-place :func:`threshold`."""
     return threshold(input, threshold_value, value, True)
 
 
@@ -298,4 +310,5 @@ def prelu(input, weight):
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input) along ``dim``: values in (0, 1) summing to 1."""
     return _act.softmax(-input, dim, dtype)

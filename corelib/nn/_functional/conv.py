@@ -184,11 +184,15 @@ def _conv_transposend(name, nd, input, weight, bias, stride, padding, output_pad
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    """1-D transposed convolution (the gradient of conv1d) of (N, C_in, L) input; weight is
+    (C_in, C_out / groups, k)."""
     return _conv_transposend("conv_transpose1d", 1, input, weight, bias, stride, padding,
                              output_padding, groups, dilation)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    """2-D transposed convolution (the gradient of conv2d) of (N, C_in, H, W) input; weight is
+    (C_in, C_out / groups, kh, kw)."""
     return _conv_transposend("conv_transpose2d", 2, input, weight, bias, stride, padding,
                              output_padding, groups, dilation)

@@ -49,10 +49,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's zero mean and unit variance (dropped elements go to the
+    negative saturation value); identity unless training."""
     return _dropout(input, p, training, inplace, False, True)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """:func:`alpha_dropout` applied to whole channels; identity unless training."""
     return _dropout(input, p, training, inplace, True, True)
 
 
@@ -74,6 +77,8 @@ def _feature(name, input, p, training, inplace, batched_dim):
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) input with probability p, scaling the rest by 1/(1-p);
+    identity unless training."""
     return _feature("dropout1d", input, p, training, inplace, 3)
 
 
@@ -98,4 +103,6 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) input with probability p, scaling the rest by
+    1/(1-p); identity unless training."""
     return _feature("dropout3d", input, p, training, inplace, 5)

@@ -126,6 +126,7 @@ def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=True):
+    """:func:`max_pool2d` returning (values, indices)."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      True)
 
@@ -139,6 +140,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=True):
+    """:func:`max_pool1d` returning (values, indices)."""
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      True)
 
@@ -195,6 +197,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
+    """1-D average pooling over (N, C, L) input with the given window, stride and padding."""
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
@@ -207,6 +210,7 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """1-D power-average pooling: (sum of x**norm_type over each window) ** (1/norm_type)."""
     out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)
 
@@ -273,6 +277,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def adaptive_avg_pool1d(input, output_size):
+    """Average pooling over (N, C, L) input to length ``output_size``, windows sized to fit."""
     (ol,) = _adaptive_sizes("adaptive_avg_pool1d", input, _tuple(output_size, 1), 1)
     x, back = _as_images(input, 1)
     out = _adaptive_avg_axis(x, 3, ol)
@@ -316,9 +321,13 @@ def _adaptive_max(name, nd, input, output_size, return_indices):
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling over (N, C, H, W) input to ``output_size`` (h, w); with return_indices,
+    (values, indices)."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling over (N, C, L) input to length ``output_size``; with return_indices,
+    (values, indices)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, _tuple(output_size, 1),
                          return_indices)
