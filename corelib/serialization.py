@@ -120,7 +120,31 @@ class _Pickler(pickle._Pickler):
         return NotImplemented
 
     def _tensor(self, t, requires_grad):
-        """(_rebuild_tensor_v2, (storage, 0, size, contiguous stride, requires_grad, {}))."""
+        """(_rebuild_tensor_v2, (storage, offset, size, stride, requires_grad, {})).
+
+        A view of a C-contiguous tensor is written over its base's storage with its own
+        offset and strides, as torch does, so views that shared memory when saved share it
+        after loading; anything else is written as its own contiguous storage."""
+        root, offset, stride = t._base, 0, None
+        if root is not None and root.is_contiguous() and t.numel():
+            try:
+                offset, stride = t.storage_offset(), tuple(t.stride())
+            except (RuntimeError, NotImplementedError, AttributeError):
+                root = None
+        else:
+            root = None
+        st = self._storage(t if root is None else root)
+        if stride is None:
+            acc, stride = 1, []
+            for s in reversed(t.shape):
+                stride.append(acc)
+                acc *= s
+            stride = tuple(reversed(stride))
+        return (_REBUILD_TENSOR, (st, offset, tuple(t.shape), stride, requires_grad,
+                                  _EmptyHooks()))
+
+    def _storage(self, t):
+        """The storage holding ``t``'s values in C order, written once per tensor."""
         st = self._by_id.get(id(t))
         if st is None:
             st = _Storage()
@@ -132,12 +156,7 @@ class _Pickler(pickle._Pickler):
             self._by_id[id(t)] = st
             self._keep.append(t)
             self.storages.append(st)
-        stride, acc = [], 1
-        for s in reversed(t.shape):
-            stride.append(acc)
-            acc *= s
-        return (_REBUILD_TENSOR, (st, 0, tuple(t.shape), tuple(reversed(stride)),
-                                  requires_grad, _EmptyHooks()))
+        return st
 
 
 class _Bare:

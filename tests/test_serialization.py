@@ -329,6 +329,46 @@ def test_torch_views_share_their_storage_after_load(device):
     assert back["x"][1, 0].item() == -5.0 and back["row"][0].item() == -5.0
 
 
+def _plugrad_views(device):
+    x = plugrad.arange(24.0, device=device).reshape(4, 6)
+    return {"x": x, "t": x.t(), "row": x[1], "col": x[:, 2], "block": x[1:, 2:],
+            "steps": x[::2, ::3], "diag": x.diagonal(), "flat": x.view(-1)[5:17],
+            "permuted": x.view(2, 2, 6).permute(2, 0, 1), "scalar": x[2, 3]}
+
+
+def test_plugrad_saved_views_share_their_storage_after_load(device):
+    """plugrad.save writes a view over its base's storage (offset, strides), as torch.save
+    does: plugrad and torch both load views that still share memory."""
+    saved = _plugrad_views(device)
+    buf = io.BytesIO()
+    plugrad.save(saved, buf)
+    archive = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    assert sum("/data/" in n for n in archive.namelist()) == 1   # one storage, not ten
+    back = plugrad.load(io.BytesIO(buf.getvalue()), map_location=device)
+    theirs = torch.load(io.BytesIO(buf.getvalue()), map_location="cpu", weights_only=True)
+    for name, t in saved.items():
+        np.testing.assert_array_equal(back[name].cpu().numpy(), t.cpu().numpy(), err_msg=name)
+        np.testing.assert_array_equal(theirs[name].numpy(), t.cpu().numpy(), err_msg=name)
+        assert back[name].stride() == t.stride() == theirs[name].stride(), name
+    back["x"].add_(1000.0)
+    theirs["x"].add_(1000.0)
+    for name, t in saved.items():
+        np.testing.assert_array_equal(back[name].cpu().numpy(), t.cpu().numpy() + 1000.0,
+                                      err_msg=f"{name} does not share x's storage")
+        np.testing.assert_array_equal(theirs[name].numpy(), t.cpu().numpy() + 1000.0,
+                                      err_msg=f"{name} does not share x's storage in torch")
+
+
+def test_plugrad_saved_views_of_a_transposed_view_load_equal(device):
+    base = plugrad.arange(6.0, device=device).reshape(2, 3).t().contiguous().t()  # F strides
+    saved = {"base": base, "row": base[0]}
+    buf = io.BytesIO()
+    plugrad.save(saved, buf)
+    back = plugrad.load(io.BytesIO(buf.getvalue()), map_location=device)
+    for name, t in saved.items():
+        np.testing.assert_array_equal(back[name].cpu().numpy(), t.cpu().numpy(), err_msg=name)
+
+
 def test_torch_bfloat16_checkpoints_load_with_exact_values(tmp_path):
     values = torch.randn(3, 5).to(torch.bfloat16)
     values[0, :3] = torch.tensor([float("inf"), -0.0, float("nan")], dtype=torch.bfloat16)
