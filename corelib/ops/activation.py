@@ -88,7 +88,8 @@ class ClampMaxBackward1(ClampBackward0):
     __slots__ = ()
 
 
-def clamp(input, min=None, max=None, *, out=None, _names=(ClampBackward1, ClampBackward0)):
+def clamp(input: Tensor, min: Tensor | float | None = None, max: Tensor | float | None = None,
+          *, out: Tensor | None = None, _names=(ClampBackward1, ClampBackward0)) -> Tensor:
     """Limit values to [min, max] (either may be None; min > max gives max, as torch)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -251,7 +252,8 @@ def _softmax_like(name, kernel_name, node_cls, input, dim, dtype):
     return res
 
 
-def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+def softmax(input: Tensor, dim: int | None = None, dtype: D.dtype | None = None, *,
+            _stacklevel=3) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     return _softmax_like("softmax", "softmax", SoftmaxBackward0, input, dim, dtype)
 

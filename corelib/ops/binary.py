@@ -62,7 +62,8 @@ class AddBackward0(_BinaryNode):
         return self.grads(g, g if alpha is None else g * alpha)
 
 
-def add(input, other, *, alpha=1, out=None, _elide=False):
+def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1,
+        out: Tensor | None = None, _elide=False) -> Tensor:
     """input + alpha * other, broadcasting (alpha fused as torch does: one rounding)."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if alpha != 1:
@@ -121,7 +122,8 @@ class RsubBackward1(SubBackward0):
     __slots__ = ()
 
 
-def sub(input, other, *, alpha=1, out=None, _node=None, _elide=False):
+def sub(input: Tensor | float, other: Tensor | float, *, alpha: float = 1,
+        out: Tensor | None = None, _node=None, _elide=False) -> Tensor:
     """input - alpha * other."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     ka = ta._dtype if ta is not None else type(input)
@@ -181,7 +183,8 @@ def _times(g, other):
     return g * other
 
 
-def mul(input, other, *, out=None, _elide=False):
+def mul(input: Tensor | float, other: Tensor | float, *, out: Tensor | None = None,
+        _elide=False) -> Tensor:
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
@@ -219,7 +222,8 @@ class DivBackward2(_BinaryNode):
                           zeros_like_grad(g) if eb is not None else None)
 
 
-def div(input, other, *, rounding_mode=None, out=None, _elide=False):
+def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None,
+        out: Tensor | None = None, _elide=False) -> Tensor:
     """True division (ints promote to the default float); or 'trunc' / 'floor' rounding."""
     if rounding_mode is not None:
         return _write_out(_rounding_div(input, other, rounding_mode), out)
@@ -463,7 +467,8 @@ class PowBackward2(_BinaryNode):
         self.b = self.out = None
 
 
-def pow(input, exponent, *, out=None):
+def pow(input: Tensor | float, exponent: Tensor | float, *,
+        out: Tensor | None = None) -> Tensor:
     """input ** exponent, elementwise; ints to a negative int power raise as in torch."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, exponent)
     if dt is D.bool_:
@@ -538,7 +543,7 @@ class MinimumBackward0(_BinaryNode):
                           half.masked_fill(b > a, 0) if eb is not None else None)
 
 
-def maximum(input, other, *, out=None):
+def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise max of two tensors, nan-propagating."""
     return _write_out(_extremum(input, other, "maximum", MaximumBackward0), out)
 

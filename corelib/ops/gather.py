@@ -331,7 +331,8 @@ class WhereBackward0(Node):
         self.cond = None
 
 
-def where(condition, input=None, other=None, *, out=None):
+def where(condition: Tensor, input: Tensor | float | None = None,
+          other: Tensor | float | None = None, *, out: Tensor | None = None):
     """condition ? input : other (broadcasting); one argument gives nonzero as a tuple."""
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)

@@ -135,7 +135,7 @@ def _should_fold(a, b):
     return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
 
 
-def matmul(input, other, *, out=None):
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """numpy-style matrix product (1-D operands are promoted and the added dims removed)."""
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         input, other = _numpy_operands(input, other)
@@ -179,7 +179,7 @@ def matmul(input, other, *, out=None):
     return result
 
 
-def mm(input, mat2, *, out=None):
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product of two 2-D tensors, (n, k) @ (k, m) -> (n, m)."""
     _check_pair(input, mat2, "mm")
     if input.ndim != 2:
@@ -189,7 +189,7 @@ def mm(input, mat2, *, out=None):
     return _mm(input, mat2, MmBackward0)
 
 
-def bmm(input, mat2, *, out=None):
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Batched matrix product of two 3-D tensors, (b, n, k) @ (b, k, m) -> (b, n, m)."""
     _check_pair(input, mat2, "bmm")
     if input.ndim != 3:
@@ -211,7 +211,7 @@ def mv(input, vec):
     return matmul(input, vec)
 
 
-def dot(input, other):
+def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     _check_pair(input, other, "dot")
     if input.ndim != 1 or other.ndim != 1:
@@ -259,7 +259,8 @@ class AddmmBackward0(Node):
         return gi, g1, g2
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1,
+          out: Tensor | None = None) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2) -- one node, as torch's Linear uses."""
     _check_pair(mat1, mat2, "addmm")
     if mat1.ndim != 2 or mat2.ndim != 2:

@@ -1,12 +1,17 @@
 """Movement ops that copy: clone, contiguous, flip, pad, cat/stack, repeat, roll, tril/triu."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import _dtype as D
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 from ._operands import check_same_device
 from .inplace import write_out
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class CloneBackward0(Node):
@@ -139,7 +144,7 @@ class CatBackward0(Node):
         return tuple(out)
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join tensors along ``dim`` (dtypes promote; 1-D empty tensors are skipped, as torch)."""
     if isinstance(tensors, Tensor):
         raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not "
@@ -195,7 +200,7 @@ def cat(tensors, dim=0, *, out=None):
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join tensors of one shape along a new dim ``dim``."""
     tensors = list(tensors)
     if not tensors:

@@ -8,12 +8,16 @@ from __future__ import annotations
 import collections
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def dim_or_axis(name, dim, axis, default=None):
@@ -94,7 +98,8 @@ class SumBackward1(SumBackward0):
 _ALL_AXES = tuple(tuple(range(n)) for n in range(33))
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        dtype: D.dtype | None = None, axis: int | Sequence[int] | None = None) -> Tensor:
     """Sum over ``dim`` (all dims by default); integer and bool inputs sum as int64."""
     if axis is not None:
         dim = dim_or_axis("sum", dim, axis)
@@ -138,7 +143,8 @@ class MeanBackward1(MeanBackward0):
     __slots__ = ()
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: D.dtype | None = None, axis: int | Sequence[int] | None = None) -> Tensor:
     """Arithmetic mean; floating dtypes only (as torch)."""
     if axis is not None:
         dim = dim_or_axis("mean", dim, axis)
@@ -226,7 +232,8 @@ def _exclusive_product(x, dim):
     return left * right
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: D.dtype | None = None, axis: int | None = None) -> Tensor:
     """Product over ``dim`` (all dims by default); integer and bool inputs give int64."""
     if axis is not None:
         dim = dim_or_axis("prod", dim, axis)
@@ -360,14 +367,16 @@ def _extreme(name, prim, arg_prim, full_node, dim_node, input, dim, keepdim):
     return return_types[name](values, indices)
 
 
-def max(input, dim=None, keepdim=False, *, axis=None):
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False, *,
+        axis: int | None = None):
     """Maximum of all elements; or (values, indices) along ``dim``; or maximum(a, b)."""
     if axis is not None:
         dim = dim_or_axis("max", dim, axis)
     return _extreme("max", "max", "argmax", MaxBackward1, MaxBackward0, input, dim, keepdim)
 
 
-def min(input, dim=None, keepdim=False, *, axis=None):
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False, *,
+        axis: int | None = None):
     """Minimum of all elements; or (values, indices) along ``dim``; or minimum(a, b)."""
     if axis is not None:
         dim = dim_or_axis("min", dim, axis)
@@ -392,7 +401,8 @@ def _amax(name, prim, node_cls, input, dim, keepdim):
     return res
 
 
-def amax(input, dim=(), keepdim=False, *, axis=None):
+def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False, *,
+         axis: int | Sequence[int] | None = None) -> Tensor:
     """Maximum over ``dim`` (all by default, several allowed); the gradient is shared
     evenly between tied maxima, as torch."""
     if axis is not None:
@@ -400,7 +410,8 @@ def amax(input, dim=(), keepdim=False, *, axis=None):
     return _amax("amax", "max", AmaxBackward0, input, dim, keepdim)
 
 
-def amin(input, dim=(), keepdim=False, *, axis=None):
+def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False, *,
+         axis: int | Sequence[int] | None = None) -> Tensor:
     """Minimum over ``dim`` (all by default, several allowed); the gradient is shared
     evenly between tied minima, as torch."""
     if axis is not None:
@@ -436,14 +447,16 @@ def _arg_extreme(name, input, dim, keepdim):
     return res
 
 
-def argmax(input, dim=None, keepdim=False, *, axis=None):
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           axis: int | None = None) -> Tensor:
     """Index of the first maximum (nan counts as the maximum)."""
     if axis is not None:
         dim = dim_or_axis("argmax", dim, axis)
     return _arg_extreme("argmax", input, dim, keepdim)
 
 
-def argmin(input, dim=None, keepdim=False, *, axis=None):
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           axis: int | None = None) -> Tensor:
     """Index of the first minimum (nan counts as the minimum)."""
     if axis is not None:
         dim = dim_or_axis("argmin", dim, axis)
@@ -465,14 +478,16 @@ def _truthy(input):
     return input != 0
 
 
-def any(input, dim=None, keepdim=False, *, axis=None):
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        axis: int | Sequence[int] | None = None) -> Tensor:
     """True where any element is non-zero; uint8 inputs give uint8, as torch."""
     if axis is not None:
         dim = dim_or_axis("any", dim, axis)
     return _logical_reduce("any", input, dim, keepdim)
 
 
-def all(input, dim=None, keepdim=False, *, axis=None):
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        axis: int | Sequence[int] | None = None) -> Tensor:
     """True where every element is non-zero; uint8 inputs give uint8, as torch."""
     if axis is not None:
         dim = dim_or_axis("all", dim, axis)
@@ -603,14 +618,18 @@ def _var_like(cls, input, dim, unbiased, keepdim, correction):
     return res
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: float | None = None,
+        axis: int | Sequence[int] | None = None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as torch."""
     if axis is not None:
         dim = dim_or_axis("var", dim, axis)
     return _var_like(VarBackward0, input, dim, unbiased, keepdim, correction)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: float | None = None,
+        axis: int | Sequence[int] | None = None) -> Tensor:
     """Standard deviation, sqrt(var); its gradient is zero where it is zero (as torch)."""
     if axis is not None:
         dim = dim_or_axis("std", dim, axis)
@@ -644,7 +663,7 @@ class LogsumexpBackward0(_ReduceNode):
         return (g * (self.x - y).exp(),)
 
 
-def logsumexp(input, dim, keepdim=False):
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed stably by shifting with the maximum."""
     dims = reduce_dims(dim, input.ndim) if input._shape else ()
     if not input._shape:

@@ -41,7 +41,7 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
     :param keep: what the node needs: "input", "output" (alias + input for recompute) or
         "none" (see ``_graph.record_unary``).
     """
-    def op(input, *, out=None):
+    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         dt = input._dtype
         dev = input._device
         data = input._data
@@ -74,7 +74,7 @@ class NegBackward0(_UnaryNode):
         return (-g,)
 
 
-def neg(input, *, out=None):
+def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """-input (bool tensors raise, as in torch)."""
     if input._dtype is D.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
@@ -97,7 +97,7 @@ class AbsBackward0(_UnaryNode):
 _abs = _unary("abs", AbsBackward0, floating=False, keep="input")
 
 
-def abs(input, *, out=None):
+def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """|x| (no kernel for bool, as torch)."""
     if input._dtype is D.bool_:
         raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
@@ -196,7 +196,7 @@ def _log_base(ops, data, dt, ln_base):
 
 def _composite_unary(name, node_cls, compute, keep="input", *, doc=""):
     """Build a float unary op written in other primitives; ``doc`` becomes its docstring."""
-    def op(input, *, out=None):
+    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         data, dt = _float_input(input)
         dev = input._device
         res = _make(compute(dev.ops, data, dt), input._shape, dt, dev)
@@ -488,7 +488,7 @@ _frac = _composite_unary("frac", FracBackward0, lambda ops, x, dt: ops.sub(x, op
 
 
 def _predicate(prim, doc):
-    def op(input):
+    def op(input: Tensor) -> Tensor:
         return _make(getattr(input._device.ops, prim)(input._data), input._shape, D.bool_,
                      input._device)
     op.__name__ = prim

@@ -7,12 +7,16 @@ seen by autograd's saved-tensor checks) and remembers how to be rebuilt from the
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .._dtype import dtype as _dtype_cls
 from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class _ViewNode(Node):
@@ -129,7 +133,7 @@ class UnsafeViewBackward0(ViewBackward0):
     __slots__ = ()
 
 
-def view(input, *shape):
+def view(input: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """Same data, new shape; RuntimeError when the strides don't allow a view."""
     if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
         raise RuntimeError("view(dtype) is not supported by plugrad")
@@ -144,7 +148,7 @@ def view(input, *shape):
                      ViewBackward0, ("view", (shape,)))
 
 
-def reshape(input, *shape):
+def reshape(input: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """A view when the strides allow it, else a copy (as torch)."""
     shape = infer_shape(shape, input.numel())
     if shape == input._shape:
@@ -182,7 +186,7 @@ def reshape_as(input: Tensor, other: Tensor) -> Tensor:
     return reshape(input, other._shape)
 
 
-def flatten(input, start_dim=0, end_dim=-1):
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """A view (or copy when strides forbid) with dims ``start_dim``..``end_dim`` merged."""
     if not input._shape:
         return reshape(input, 1)
@@ -242,7 +246,7 @@ class UnsqueezeBackward0(ViewBackward0):
     __slots__ = ()
 
 
-def squeeze(input, dim=None):
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Drop size-1 dims (all, or those listed in ``dim``)."""
     shape = input._shape
     if dim is None:
@@ -258,7 +262,7 @@ def squeeze(input, dim=None):
                      ("squeeze", (dim,)))
 
 
-def unsqueeze(input, dim):
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A view with a new size-1 dim inserted at ``dim``."""
     d = _wrap_dim(dim, input.ndim + 1)
     new = input._shape[:d] + (1,) + input._shape[d:]
@@ -279,7 +283,7 @@ class PermuteBackward0(_ViewNode):
         return (g.permute(inverse),)
 
 
-def permute(input, *dims):
+def permute(input: Tensor, *dims: int | Sequence[int]) -> Tensor:
     """A view with the dims reordered: ``x.permute(2, 0, 1)``."""
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = tuple(dims[0])
@@ -310,7 +314,7 @@ class TBackward0(_ViewNode):
         return (g.t(),)
 
 
-def transpose(input, dim0, dim1):
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with dims ``dim0`` and ``dim1`` swapped."""
     n = input.ndim
     if n == 0:
@@ -329,7 +333,7 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
-def t(input):
+def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims (1-D and 0-D unchanged)."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
@@ -374,7 +378,7 @@ class ExpandBackward0(_ViewNode):
         return (g.sum_to_size(self.shape),)
 
 
-def expand(input, *sizes):
+def expand(input: Tensor, *sizes: int | Sequence[int]) -> Tensor:
     """Broadcast view: size-1 dims stretch (stride 0); -1 keeps a size."""
     if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
         sizes = tuple(sizes[0])
