@@ -1,4 +1,4 @@
-"""Elementwise math beyond the primitives: erfc, logit, atanh, sinc, hypot, logaddexp, xlogy,
+"""Elementwise math beyond the primitives: logit, atanh, sinc, hypot, logaddexp, xlogy,
 fmax, copysign ...
 
 Most are composites: written in other frontend ops (so gradients, double gradients and every
@@ -52,14 +52,6 @@ def _in_float32(fn, a, b):
 
 
 # ------------------------------------------------------------------------------- unary
-
-def erfc(input):
-    """1 - erf(x), in float64 for narrower dtypes (less cancellation for large x)."""
-    x = _float(input)
-    if x._dtype is D.float64:
-        return named(1 - x.erf(), "ErfcBackward0")
-    return named((1 - x.double().erf()).to(x._dtype), "ErfcBackward0")
-
 
 def logit(input, eps=None):
     """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
@@ -339,6 +331,6 @@ def dist(input, other, p=2):
     return named((input - other).norm(p), "DistBackward0")
 
 
-__all__ = ["erfc", "logit", "sgn", "sinc", "deg2rad", "rad2deg", "signbit", "nan_to_num",
+__all__ = ["logit", "sgn", "sinc", "deg2rad", "rad2deg", "signbit", "nan_to_num",
            "hypot", "logaddexp", "logaddexp2", "xlogy", "fmax", "fmin", "copysign",
            "float_power", "heaviside", "dist"]

@@ -345,7 +345,6 @@ def _ops():
     _op("copysign",          "math_extra.copysign",       "fm",  "")
     _op("deg2rad",           "math_extra.deg2rad",        "fm",  "")
     _op("dist",              "math_extra.dist",           "fm",  "")
-    _op("erfc",              "math_extra.erfc",           "fm",  "")
     _op("float_power",       "math_extra.float_power",    "fm",  "")
     _op("fmax",              "math_extra.fmax",           "fm",  "")
     _op("fmin",              "math_extra.fmin",           "fm",  "")
@@ -353,13 +352,16 @@ def _ops():
     _op("hypot",             "math_extra.hypot",          "fm",  "")
     _op("logaddexp",         "math_extra.logaddexp",      "fm",  "")
     _op("logaddexp2",        "math_extra.logaddexp2",     "fm",  "")
-    _op("logit",             "math_extra.logit",          "fm",  "")
+    _op("logit",             "math_extra.logit",          "fmi", "")
     _op("nan_to_num",        "math_extra.nan_to_num",     "fm",  "")
     _op("rad2deg",           "math_extra.rad2deg",        "fm",  "")
     _op("sgn",               "math_extra.sgn",            "fm",  "")
     _op("signbit",           "math_extra.signbit",        "fm",  "")
-    _op("sinc",              "math_extra.sinc",           "fm",  "")
-    _op("xlogy",             "math_extra.xlogy",          "fm",  "")
+    _op("sinc",              "math_extra.sinc",           "fmi", "")
+    _op("xlogy",             "math_extra.xlogy",          "fmi", "")
+
+    # ------------------------------------------------------------------ special
+    _op("erfc",              "special.erfc",              "fmi", "")
 
     # ------------------------------------------------------------------ stats
     _op("cummax",            "stats.cummax",              "fm",  "")

@@ -1,0 +1,153 @@
+"""Elementwise special functions (``torch.special``): erfc with an accurate upper tail, and
+xlog1py, entr, ndtr, log_ndtr resting on it.
+
+All are written in other frontend ops (every backend for free). Two have a backward of their
+own where the composite's gradient would differ from torch's at special values (xlog1py at
+x == 0, entr at 0 and below 0).
+"""
+from __future__ import annotations
+
+import math
+
+from .. import _dtype as D
+from .._tensor import Tensor, _make
+from ..autograd.grad_mode import no_grad
+from ..autograd.node import Node
+from ._graph import attach, edge, named, needs_grad, unbroadcast
+from .gather import where
+from .math_extra import _float, _promoted
+from .unary import erf, exp, log, log1p
+
+_TAIL = 2.0          # erfc switches from 1 - erf(x) to the continued fraction here
+_TERMS = 60          # enough for double precision from _TAIL on (checked against torch)
+_LN2 = math.log(2.0)
+_LOG_SQRT_PI = 0.5 * math.log(math.pi)
+
+
+def _erfc_fraction(x):
+    """The continued fraction erfc(x) = exp(-x^2) / (sqrt(pi) K(x)), K = x + (1/2)/(x + 1/(x
+    + (3/2)/(x + ...))), returned as K: accurate to double precision for x >= 2 where
+    1 - erf(x) has lost its leading digits to cancellation."""
+    k = x
+    for n in range(_TERMS, 0, -1):
+        k = x + (n * 0.5) / k
+    return k
+
+
+def erfc64(x):
+    """erfc of a float64 tensor, with full relative accuracy in the upper tail (erfc(10) is
+    2.1e-45, not 0). Each branch sees its input clamped to its own side so the branch that
+    is not taken gives a zero gradient, never nan."""
+    low, high = x.clamp(max=_TAIL), x.clamp(min=_TAIL)
+    tail = exp(-high * high) / (math.sqrt(math.pi) * _erfc_fraction(high))
+    return where(x < _TAIL, 1 - erf(low), tail)
+
+
+def _log_erfc64(t):
+    """log(erfc(t)) for float64 t >= 0, without underflow (t = 30: erfc is 0 in double)."""
+    low, high = t.clamp(max=_TAIL), t.clamp(min=_TAIL)
+    tail = -high * high - _LOG_SQRT_PI - log(_erfc_fraction(high))
+    return where(t < _TAIL, log(1 - erf(low)), tail)
+
+
+def _in_float64(fn, input):
+    x = _float(input)
+    if x._dtype is D.float64:
+        return fn(x)
+    return fn(x.double()).to(x._dtype)
+
+
+def erfc(input):
+    """1 - erf(x), computed in float64 (the continued fraction in the upper tail)."""
+    return named(_in_float64(erfc64, input), "ErfcBackward0")
+
+
+def ndtr(input):
+    """The standard normal CDF, erfc(-x / sqrt(2)) / 2: accurate in the left tail too."""
+    return _in_float64(lambda x: 0.5 * erfc64(x * -math.sqrt(0.5)), input)
+
+
+def _log_ndtr64(x):
+    neg, pos = x.clamp(max=0.0), x.clamp(min=0.0)
+    left = _log_erfc64(neg * -math.sqrt(0.5)) - _LN2          # x < 0: log(erfc(-x/sqrt2)/2)
+    right = log1p(-0.5 * erfc64(pos * math.sqrt(0.5)))        # x >= 0: log1p(-ndtr(-x))
+    return where(x < 0, left, right)
+
+
+def log_ndtr(input):
+    """log of the standard normal CDF, accurate in both tails (log_ndtr(-40) = -804.6,
+    log_ndtr(10) = -7.6e-24), as torch.special.log_ndtr."""
+    return named(_in_float64(_log_ndtr64, input), "SpecialLogNdtrBackward0")
+
+
+class SpecialXlog1PyBackward0(Node):
+    """torch's formulas: d/dx = g * log1p(y), 0 where x == 0 and y <= -1; d/dy = g x / (1+y)."""
+    __slots__ = ("a", "b")
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ea, eb = self.next
+        drop = (b <= -1) if type(self) is not SpecialXlog1PyBackward2 else (b > -1).logical_not()
+        ga = unbroadcast((g * log1p(b)).masked_fill((a == 0).logical_and(drop), 0), a._shape) \
+            if ea is not None else None
+        gb = unbroadcast(g * a / (1 + b), b._shape) if eb is not None else None
+        return ga, gb
+
+    def _drop(self):
+        self.a = self.b = None
+
+
+class SpecialXlog1PyBackward1(SpecialXlog1PyBackward0):   # input is a Python scalar
+    __slots__ = ()
+
+
+class SpecialXlog1PyBackward2(SpecialXlog1PyBackward0):   # other is a Python scalar
+    __slots__ = ()
+
+
+def xlog1py(input, other):
+    """x * log1p(y), 0 where x == 0 (unless y is nan), as torch.special.xlog1py."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("xlog1py(): argument 'input' must be Tensor")
+    cls = SpecialXlog1PyBackward0 if isinstance(input, Tensor) and isinstance(other, Tensor) \
+        else SpecialXlog1PyBackward2 if isinstance(input, Tensor) else SpecialXlog1PyBackward1
+    x, y = _promoted(input, other)
+    with no_grad():
+        zero = (x == 0).logical_and(y.isnan().logical_not())
+        out = where(zero, 0.0, x * log1p(y))
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x, y):
+        node = cls((edge(x), edge(y)), (x, y))
+        node.a, node.b = x, y
+        attach(res, node)
+    return res
+
+
+class SpecialEntrBackward0(Node):
+    """torch's formula g * -(1 + log(x)): +inf at 0, nan below 0."""
+    __slots__ = ("x",)
+
+    def backward(self, g):
+        (e,) = self.next
+        return (g * -(1 + log(self.x)),) if e is not None else (None,)
+
+    def _drop(self):
+        self.x = None
+
+
+def entr(input):
+    """-x log(x) elementwise: 0 at 0, -inf below 0, nan at nan."""
+    x = _float(input)
+    with no_grad():
+        safe = x.masked_fill(x <= 0, 1.0)
+        out = where(x == 0, 0.0, where(x < 0, -math.inf, -(x * log(safe))))
+        out = where(x.isnan(), x, out)
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        node = SpecialEntrBackward0((edge(x),), (x,))
+        node.x = x
+        attach(res, node)
+    return res
+
+
+__all__ = ["erfc", "erfc64", "ndtr", "log_ndtr", "xlog1py", "entr"]
