@@ -69,6 +69,24 @@ def test_erfc_upper_tail_is_relative_accurate(device):
     assert plugrad.erfc(x)[3].item() > 0         # 2.1e-45, not 1 - 1
 
 
+ERFINV = [0.0, -0.0, 1e-300, 1e-20, 0.1, 0.4999, 0.5, 0.5001, 0.9, -0.99, 0.999999, 1 - 1e-10,
+          1 - 1e-13, 1 - 2 ** -50, 1 - 2 ** -52, -(1 - 2 ** -53), 1.0, -1.0, 1.5, -2.0, math.inf,
+          math.nan]
+
+
+def test_erfinv_values(device):
+    """Full double precision out to 1 - 2**-53 (Newton on log(erfc) there), +-inf at +-1."""
+    x, xt = _pair(ERFINV, device)
+    _same(plugrad.special.erfinv(x), torch.special.erfinv(xt), rtol=2e-15)
+    _same(plugrad.erfinv(x), torch.erfinv(xt), rtol=2e-15)
+    dense = numpy.linspace(-0.9999995, 0.9999995, 20001).tolist()
+    for dtype, rtol in (("float64", 4e-15), ("float32", 2.5e-7)):
+        d, dt = _pair(dense, device, dtype)
+        _same(plugrad.erfinv(d), torch.erfinv(dt), rtol=rtol, signs=False)
+    i, it = _pair([0, 1, -1], device, "int64")
+    _same(plugrad.erfinv(i), torch.erfinv(it))
+
+
 def test_logit_eps(device):
     x, xt = _pair(UNIT, device)
     _same(plugrad.special.logit(x), torch.special.logit(xt))
@@ -120,10 +138,12 @@ def _grads(fn, ref, values, device, *others):
     _same(x.grad, xt.grad, rtol=1e-10, signs=False)     # an underflowed 0 may be -0 in torch
 
 
-@pytest.mark.parametrize("name", ["entr", "log_ndtr", "ndtr", "erfc", "sinc", "expit"])
+@pytest.mark.parametrize("name", ["entr", "log_ndtr", "ndtr", "erfc", "sinc", "expit",
+                                  "erfinv"])
 def test_unary_gradients_match_torch(device, name):
-    values = [-40.0, -9.0, -3.0, -0.7, 0.3, 2.5, 9.0] if name != "entr" else \
-        [0.0, -1.0, 0.3, 2.5, math.inf]
+    values = {"entr": [0.0, -1.0, 0.3, 2.5, math.inf],
+              "erfinv": [-0.999, -0.3, 0.0, 0.6, 0.9999999, 1.0]}.get(
+                  name, [-40.0, -9.0, -3.0, -0.7, 0.3, 2.5, 9.0])
     _grads(getattr(plugrad.special, name), getattr(torch.special, name), values, device)
 
 
@@ -141,10 +161,10 @@ def test_xlog1py_gradients_match_torch(device):
 
 
 @pytest.mark.parametrize("name", ["entr", "log_ndtr", "ndtr", "erfc", "logit", "sinc",
-                                  "expit", "exp2", "expm1", "log1p"])
+                                  "expit", "exp2", "expm1", "log1p", "erfinv"])
 def test_unary_gradcheck(device, name):
     fn = getattr(plugrad.special, name)
-    values = [0.05, 0.3, 0.45, 0.9] if name in ("logit", "entr") else \
+    values = [0.05, 0.3, 0.45, 0.9] if name in ("logit", "entr", "erfinv") else \
         [-38.0, -6.0, -2.2, -0.4, 0.6, 1.9, 7.0]
     x = plugrad.tensor(values, dtype=plugrad.float64, device=device, requires_grad=True)
     assert plugrad.autograd.gradcheck(fn, (x,))
@@ -170,7 +190,9 @@ def test_torch_and_tensor_spellings(device):
     _same(x.sinc(), xt.sinc())
     _same(y.xlogy(x), yt.xlogy(xt))
     _same(x.erfc(), xt.erfc())
-    for name, args in (("logit_", (0.2,)), ("sinc_", ()), ("xlogy_", (y,)), ("erfc_", ())):
+    _same(x.erfinv(), xt.erfinv())
+    for name, args in (("logit_", (0.2,)), ("sinc_", ()), ("xlogy_", (y,)), ("erfc_", ()),
+                       ("erfinv_", ())):
         ours = x.clone()
         targs = tuple(yt if a is y else a for a in args)
         ref = getattr(xt.clone(), name)(*targs)

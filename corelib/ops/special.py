@@ -11,7 +11,7 @@ import math
 
 from .. import _dtype as D
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
 from .gather import where
@@ -78,6 +78,71 @@ def log_ndtr(input):
     """log of the standard normal CDF, accurate in both tails (log_ndtr(-40) = -804.6,
     log_ndtr(10) = -7.6e-24), as torch.special.log_ndtr."""
     return named(_in_float64(_log_ndtr64, input), "SpecialLogNdtrBackward0")
+
+
+_GILES_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                  0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_GILES_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+               -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+
+
+def _horner(coefs, w):
+    p = w.new_full((), coefs[0]).expand(w._shape)
+    for c in coefs[1:]:
+        p = c + p * w
+    return p
+
+
+def _erfinv64(x):
+    """erfinv of float64 x: Giles' single-precision guess (M. Giles, 2010) polished by four
+    Newton steps on erf(y) = |x|; above 0.5 on log(erfc(y)) = log(1 - |x|) (1 - |x| exact by
+    Sterbenz; the log form is nearly quadratic, so Newton converges fast out to 1 - 2**-53)."""
+    a = x.abs()
+    a = where(a < 1, a, 0.0)                               # |x| >= 1 and nan: masked below
+    q = 1 - a
+    w = -log(q * (1 + a))
+    central = _horner(_GILES_CENTRAL, w.clamp(max=5.0) - 2.5)
+    tail = _horner(_GILES_TAIL, w.clamp(min=5.0).sqrt() - 3)
+    y = where(w < 5, central, tail) * a
+    half_sqrt_pi = 0.5 * math.sqrt(math.pi)
+    log_q = log(where(a <= 0.5, 1.0, q))
+    for _ in range(4):
+        central_step = (erf(y) - a) * half_sqrt_pi * exp(y * y)
+        log_erfc = _log_erfc64(y.clamp(min=0.0))
+        tail_step = (log_q - log_erfc) * half_sqrt_pi * exp(log_erfc + y * y)
+        y = y - where(a <= 0.5, central_step, tail_step)
+    y = where(x.abs() == 1, math.inf, where(x.abs() > 1, math.nan, y))
+    y = where(x.isnan(), x, y)
+    return where(x == 0, x, where(x < 0, -y, y))            # keeps -0.0
+
+
+class ErfinvBackward0(Node):
+    """torch's formula g * sqrt(pi) / 2 * exp(erfinv(x)^2) (recomputed under create_graph)."""
+    __slots__ = ("x", "out")
+
+    def backward(self, g):
+        (e,) = self.next
+        if e is None:
+            return (None,)
+        out = erfinv(self.x) if is_grad_enabled() else self.out
+        return (g * (0.5 * math.sqrt(math.pi)) * exp(out * out),)
+
+    def _drop(self):
+        self.x = self.out = None
+
+
+def erfinv(input):
+    """The inverse of erf on (-1, 1); +-inf at +-1, nan outside."""
+    x = _float(input)
+    with no_grad():
+        out = _in_float64(_erfinv64, x)
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        alias = res.detach()
+        node = ErfinvBackward0((edge(x),), (x, alias))
+        node.x, node.out = x, alias
+        attach(res, node)
+    return res
 
 
 class SpecialXlog1PyBackward0(Node):
@@ -150,4 +215,4 @@ def entr(input):
     return res
 
 
-__all__ = ["erfc", "erfc64", "ndtr", "log_ndtr", "xlog1py", "entr"]
+__all__ = ["erfc", "erfc64", "erfinv", "ndtr", "log_ndtr", "xlog1py", "entr"]
