@@ -176,6 +176,7 @@ Tensor.__array_ufunc__ = _array_ufunc
 
 
 def _sum_to_size(self, *size):
+    """Sum self down to ``size`` (a shape self broadcasts from), as a gradient is unbroadcast."""
     from .ops._graph import unbroadcast
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
@@ -200,6 +201,8 @@ Tensor.H = property(_T)
 Tensor.mH = property(_mT)
 Tensor.apply_ = lambda self, fn: self.copy_(creation.tensor(
     [fn(v) for v in self.reshape(-1).tolist()], dtype=self._dtype).reshape(self._shape))
+Tensor.apply_.__doc__ = "Replace each element x by fn(x), fn a Python callable, in place (slow)."
 Tensor.map_ = lambda self, other, fn: self.copy_(creation.tensor(
     [fn(a, b) for a, b in zip(self.reshape(-1).tolist(), other.expand(self._shape).reshape(
         -1).tolist())], dtype=self._dtype).reshape(self._shape))
+Tensor.map_.__doc__ = "Replace each element a by fn(a, b), b from other (broadcast), in place."

@@ -66,6 +66,7 @@ class Tensor:
         return Size(self._shape)
 
     def size(self, dim=None):
+        """The shape as a ``torch.Size``, or the length of dimension ``dim``."""
         if dim is None:
             return Size(self._shape)
         return self._shape[_wrap_dim(dim, len(self._shape))]
@@ -83,11 +84,13 @@ class Tensor:
         return len(self._shape)
 
     def dim(self) -> int:
+        """The number of dimensions (also ``ndimension()`` and ``.ndim``)."""
         return len(self._shape)
 
     ndimension = dim
 
     def numel(self) -> int:
+        """The number of elements (also ``nelement()``)."""
         n = 1
         for s in self._shape:
             n *= s
@@ -96,6 +99,7 @@ class Tensor:
     nelement = numel
 
     def element_size(self) -> int:
+        """The size of one element in bytes."""
         return self._dtype.itemsize
 
     def data_ptr(self) -> int:
@@ -129,10 +133,12 @@ class Tensor:
         return self.numel() * self._dtype.itemsize
 
     def stride(self, dim=None):
+        """The step in elements between neighbours of each dim (a tuple), or of dim ``dim``."""
         strides = self._device.ops.strides(self._data)
         return strides if dim is None else strides[_wrap_dim(dim, len(self._shape))]
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """True if the elements are laid out row-major (or in ``memory_format``) without gaps."""
         if memory_format is not None:
             from ._memory_format import is_contiguous_as
             return is_contiguous_as(self, memory_format)
@@ -160,18 +166,23 @@ class Tensor:
     is_sparse = is_sparse_csr = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
 
     def is_signed(self) -> bool:
+        """True if the dtype holds negative values (not uint8 or bool)."""
         return self._dtype.is_signed
 
     def is_same_size(self, other) -> bool:
+        """True if self and other have the same shape."""
         return self._shape == other._shape
 
     def is_conj(self) -> bool:
+        """Always False: no lazy conjugation bit (no complex dtypes)."""
         return False
 
     def is_neg(self) -> bool:
+        """Always False: no lazy negation bit."""
         return False
 
     def is_pinned(self, device=None) -> bool:
+        """Always False: plugrad does not page-lock host memory."""
         return False
 
     def untyped_storage(self):
@@ -190,19 +201,25 @@ class Tensor:
         return share_memory_(self)
 
     def is_shared(self) -> bool:
+        """True if the data is in shared memory (after ``share_memory_()``)."""
         from .multiprocessing.sharing import is_shared
         return is_shared(self)
 
     def is_floating_point(self) -> bool:
+        """True if the dtype is floating (float16/bfloat16/float32/float64)."""
         return self._dtype.is_floating_point
 
     def is_complex(self) -> bool:
+        """Always False: plugrad has no complex dtypes."""
         return False
 
     def get_device(self) -> int:
+        """The device index: -1 on the cpu, the ordinal on an accelerator."""
         return -1 if self._device.type == "cpu" else self._device.index
 
     def type(self, dtype=None):
+        """The legacy type name (``"torch.FloatTensor"``) or, given a type or its name, a
+        converted tensor."""
         if dtype is None:
             prefix = "torch." if self._device.type == "cpu" else f"torch.{self._device.type}."
             return prefix + _LEGACY_TYPE_NAMES[self._dtype.name]
@@ -243,6 +260,7 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True):
+        """Set whether autograd records operations on this tensor (leaves only); returns self."""
         if type(requires_grad) is not bool:
             raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
                             f"bool, not {type(requires_grad).__name__}")
@@ -313,6 +331,8 @@ class Tensor:
         return _TensorHookHandle(self._hooks, id(hook))
 
     def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward pass accumulates into this leaf's ``.grad``;
+        returns a handle with ``remove()``."""
         if self._grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
@@ -322,6 +342,8 @@ class Tensor:
         return _ListHandle(self._post_accumulate_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (``gradient`` required unless
+        self is a scalar); frees the graph unless ``retain_graph``."""
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -333,6 +355,7 @@ class Tensor:
         return out
 
     def detach_(self):
+        """Cut this tensor from the autograd graph in place (makes it a leaf); returns self."""
         if self._base is not None and self._grad_fn is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._grad_fn = None
@@ -354,6 +377,8 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self, *, force=False):
+        """The data as a numpy array, sharing memory on host devices; ``force=True`` also takes
+        tensors that require grad or live off the host (copied)."""
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -370,12 +395,14 @@ class Tensor:
         return self._device.ops.to_host(self._data)
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
                                "Scalar")
         return self._host().reshape(()).item()
 
     def tolist(self):
+        """The data as (nested) Python lists of numbers; a number for a 0-d tensor."""
         return self._host().tolist()
 
     def __array__(self, dtype=None, copy=None):

@@ -1,8 +1,8 @@
 """Every public callable has a docstring, so ``help(plugrad.X)`` says what X does.
 
-Covers the ``plugrad`` namespace, ``plugrad.nn.functional`` and every Tensor method the op
-table binds (function, method and in-place variants, aliases included). Aliases must share
-their op's docstring through the table's binding: the same object, not a copy.
+Covers the ``plugrad`` namespace, ``plugrad.nn.functional`` and every public Tensor method
+(the op table's function, method and in-place variants, aliases included). Aliases must
+share their op's docstring through the table's binding: the same object, not a copy.
 """
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ def test_public_functions_have_docstrings(module):
 
 def test_table_methods_have_docstrings():
     assert _undocumented(_table_methods()) == []
+
+
+def test_tensor_methods_have_docstrings():
+    """Every public Tensor method, the ones defined on the class and the table's alike."""
+    methods = ((f"Tensor.{name}", getattr(plugrad.Tensor, name)) for name in dir(plugrad.Tensor)
+               if not name.startswith("_") and callable(getattr(plugrad.Tensor, name))
+               and not inspect.isclass(getattr(plugrad.Tensor, name)))
+    assert _undocumented(methods) == []
 
 
 def test_table_methods_listed():
