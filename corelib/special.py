@@ -1,9 +1,9 @@
 """``torch.special``: the special functions plugrad computes exactly, under torch's names.
 
 Each is an existing frontend op (so gradients and every backend come with it); the ones with
-no ``torch.*`` spelling (xlog1py, entr, ndtr, log_ndtr) live in :mod:`plugrad.ops.special`
+no ``torch.*`` spelling (xlog1py, entr, ndtr, log_ndtr, ndtri) live in :mod:`plugrad.ops.special`
 (with erfc and erfinv).
-Not here yet: gammaln/digamma/polygamma/multigammaln, ndtri/erfcx, the Bessel
+Not here yet: gammaln/digamma/polygamma/multigammaln, erfcx, the Bessel
 functions (i0/i0e/i1/i1e, ...), zeta, gammainc and the orthogonal polynomials.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from .ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from .ops.math_extra import logit, sinc, xlogy
 from .ops.reduce import logsumexp
-from .ops.special import entr, erfc, erfinv, log_ndtr, ndtr, xlog1py
+from .ops.special import entr, erfc, erfinv, log_ndtr, ndtr, ndtri, xlog1py
 from .ops.unary import erf, exp2, expm1, log1p, round, sigmoid as expit  # noqa: A004
 
 
@@ -25,4 +25,4 @@ def log_softmax(input, dim, *, dtype=None):
 
 
 __all__ = ["entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
-           "logit", "logsumexp", "ndtr", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+           "logit", "logsumexp", "ndtr", "ndtri", "round", "sinc", "softmax", "xlog1py", "xlogy"]

@@ -87,6 +87,21 @@ def test_erfinv_values(device):
     _same(plugrad.erfinv(i), torch.erfinv(it))
 
 
+NDTRI = [0.0, -0.0, 1e-300, 1e-100, 1e-16, 1e-5, 0.02, 0.25, 0.4999, 0.5, 0.5001, 0.75, 0.99,
+         1 - 1e-10, 1 - 2 ** -53, 1.0, -0.5, 1.5, math.inf, math.nan]
+
+
+def test_ndtri_values(device):
+    """The left tail keeps full relative precision (ndtri(1e-300) = -37.04)."""
+    x, xt = _pair(NDTRI, device)
+    _same(plugrad.special.ndtri(x), torch.special.ndtri(xt), rtol=2e-15)
+    dense = numpy.linspace(1e-6, 1 - 1e-6, 20001).tolist()
+    for dtype, rtol in (("float64", 4e-15), ("float32", 2.5e-7)):
+        d, dt = _pair(dense, device, dtype)
+        _same(plugrad.special.ndtri(d), torch.special.ndtri(dt), rtol=rtol, atol=1e-6,
+              signs=False)
+
+
 def test_logit_eps(device):
     x, xt = _pair(UNIT, device)
     _same(plugrad.special.logit(x), torch.special.logit(xt))
@@ -139,10 +154,11 @@ def _grads(fn, ref, values, device, *others):
 
 
 @pytest.mark.parametrize("name", ["entr", "log_ndtr", "ndtr", "erfc", "sinc", "expit",
-                                  "erfinv"])
+                                  "erfinv", "ndtri"])
 def test_unary_gradients_match_torch(device, name):
     values = {"entr": [0.0, -1.0, 0.3, 2.5, math.inf],
-              "erfinv": [-0.999, -0.3, 0.0, 0.6, 0.9999999, 1.0]}.get(
+              "erfinv": [-0.999, -0.3, 0.0, 0.6, 0.9999999, 1.0],
+              "ndtri": [1e-200, 0.01, 0.5, 0.7, 1 - 1e-12, 1.0]}.get(
                   name, [-40.0, -9.0, -3.0, -0.7, 0.3, 2.5, 9.0])
     _grads(getattr(plugrad.special, name), getattr(torch.special, name), values, device)
 
@@ -161,10 +177,10 @@ def test_xlog1py_gradients_match_torch(device):
 
 
 @pytest.mark.parametrize("name", ["entr", "log_ndtr", "ndtr", "erfc", "logit", "sinc",
-                                  "expit", "exp2", "expm1", "log1p", "erfinv"])
+                                  "expit", "exp2", "expm1", "log1p", "erfinv", "ndtri"])
 def test_unary_gradcheck(device, name):
     fn = getattr(plugrad.special, name)
-    values = [0.05, 0.3, 0.45, 0.9] if name in ("logit", "entr", "erfinv") else \
+    values = [0.05, 0.3, 0.45, 0.9] if name in ("logit", "entr", "erfinv", "ndtri") else \
         [-38.0, -6.0, -2.2, -0.4, 0.6, 1.9, 7.0]
     x = plugrad.tensor(values, dtype=plugrad.float64, device=device, requires_grad=True)
     assert plugrad.autograd.gradcheck(fn, (x,))

@@ -93,17 +93,16 @@ def _horner(coefs, w):
     return p
 
 
-def _erfinv64(x):
-    """erfinv of float64 x: Giles' single-precision guess (M. Giles, 2010) polished by four
-    Newton steps on erf(y) = |x|; above 0.5 on log(erfc(y)) = log(1 - |x|) (1 - |x| exact by
-    Sterbenz; the log form is nearly quadratic, so Newton converges fast out to 1 - 2**-53)."""
-    a = x.abs()
-    a = where(a < 1, a, 0.0)                               # |x| >= 1 and nan: masked below
-    q = 1 - a
+def _inverse_core(a, q):
+    """y >= 0 with erf(y) = a and erfc(y) = q = 1 - a, for 0 <= a < 1, each given exactly:
+    Giles' single-precision guess (M. Giles, 2010) polished by four Newton steps on
+    erf(y) = a for a <= 0.5, on log(erfc(y)) = log(q) above (nearly quadratic, so Newton
+    converges fast out to q = 2**-53 and, for ndtri, far below)."""
     w = -log(q * (1 + a))
     central = _horner(_GILES_CENTRAL, w.clamp(max=5.0) - 2.5)
     tail = _horner(_GILES_TAIL, w.clamp(min=5.0).sqrt() - 3)
     y = where(w < 5, central, tail) * a
+    y = where((a > 0.5).logical_and(w > 36.0), (w - w.log()).sqrt(), y)  # far below float32
     half_sqrt_pi = 0.5 * math.sqrt(math.pi)
     log_q = log(where(a <= 0.5, 1.0, q))
     for _ in range(4):
@@ -111,9 +110,60 @@ def _erfinv64(x):
         log_erfc = _log_erfc64(y.clamp(min=0.0))
         tail_step = (log_q - log_erfc) * half_sqrt_pi * exp(log_erfc + y * y)
         y = y - where(a <= 0.5, central_step, tail_step)
+    return y
+
+
+def _erfinv64(x):
+    """erfinv of float64 x (1 - |x| is exact by Sterbenz where the tail branch uses it)."""
+    a = x.abs()
+    a = where(a < 1, a, 0.0)                               # |x| >= 1 and nan: masked below
+    y = _inverse_core(a, 1 - a)
     y = where(x.abs() == 1, math.inf, where(x.abs() > 1, math.nan, y))
     y = where(x.isnan(), x, y)
     return where(x == 0, x, where(x < 0, -y, y))            # keeps -0.0
+
+
+def _ndtri64(p):
+    """ndtri(p) = -sqrt(2) erfcinv(2 p), on the side of 0.5 where p (or 1 - p, exact) is small,
+    so the left tail keeps full relative precision (ndtri(1e-300) = -37.04)."""
+    small = where(p > 0.5, 1 - p, p)
+    small = where((small > 0).logical_and(small <= 0.5), small, 0.5)   # edges masked below
+    q = 2 * small
+    y = _inverse_core(1 - q, q) * math.sqrt(2.0)            # 1 - q exact for q in [0.5, 1]
+    y = where(p > 0.5, y, -y)
+    y = where(p == 0.5, 0.0, y)
+    y = where(p == 0, -math.inf, where(p == 1, math.inf, y))
+    y = where((p < 0).logical_or(p > 1), math.nan, y)
+    return where(p.isnan(), p, y)
+
+
+class SpecialNdtriBackward0(Node):
+    """torch's formula g * sqrt(2 pi) * exp(ndtri(p)^2 / 2)."""
+    __slots__ = ("x", "out")
+
+    def backward(self, g):
+        (e,) = self.next
+        if e is None:
+            return (None,)
+        out = ndtri(self.x) if is_grad_enabled() else self.out
+        return (g * math.sqrt(2 * math.pi) * exp(out * out * 0.5),)
+
+    def _drop(self):
+        self.x = self.out = None
+
+
+def ndtri(input):
+    """The inverse of ndtr on (0, 1); -inf at 0, inf at 1, nan outside."""
+    x = _float(input)
+    with no_grad():
+        out = _in_float64(_ndtri64, x)
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        alias = res.detach()
+        node = SpecialNdtriBackward0((edge(x),), (x, alias))
+        node.x, node.out = x, alias
+        attach(res, node)
+    return res
 
 
 class ErfinvBackward0(Node):
@@ -215,4 +265,4 @@ def entr(input):
     return res
 
 
-__all__ = ["erfc", "erfc64", "erfinv", "ndtr", "log_ndtr", "xlog1py", "entr"]
+__all__ = ["erfc", "erfc64", "erfinv", "ndtri", "ndtr", "log_ndtr", "xlog1py", "entr"]
