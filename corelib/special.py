@@ -21,6 +21,7 @@ def softmax(input, dim, *, dtype=None):
 
 
 def log_softmax(input, dim, *, dtype=None):
+    """log(softmax(input, dim)), computed stably; ``dtype`` casts input first."""
     return _log_softmax(input, dim, dtype=dtype)
 
 

@@ -1,8 +1,9 @@
 """Every public callable has a docstring, so ``help(plugrad.X)`` says what X does.
 
-Covers the ``plugrad`` namespace, ``plugrad.nn.functional`` and every public Tensor method
-(the op table's function, method and in-place variants, aliases included). Aliases must
-share their op's docstring through the table's binding: the same object, not a copy.
+Covers ``plugrad``, ``plugrad.nn.functional`` / ``nn.init`` / ``special`` / ``autograd`` and
+every public Tensor method (the op table's function, method and in-place variants, aliases
+included). Aliases must share their op's docstring through the table's binding: the same
+object, not a copy.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 import plugrad
 import plugrad.nn.functional as F
+import plugrad.nn.init
+import plugrad.special
 from plugrad.ops.table import OPS
 
 # names whose docstring cannot be ours: none today (keep the reason next to any you add)
@@ -42,7 +45,9 @@ def _undocumented(pairs):
                   and name not in ALLOWED_UNDOCUMENTED)
 
 
-@pytest.mark.parametrize("module", [plugrad, F], ids=["plugrad", "nn.functional"])
+@pytest.mark.parametrize("module", [plugrad, F, plugrad.nn.init, plugrad.special,
+                                    plugrad.autograd],
+                         ids=["plugrad", "nn.functional", "nn.init", "special", "autograd"])
 def test_public_functions_have_docstrings(module):
     assert _undocumented(_public_functions(module)) == []
 

@@ -58,6 +58,7 @@ class set_detect_anomaly:
 
 
 def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()`` / after ``set_detect_anomaly(True)``."""
     return enabled
 
 

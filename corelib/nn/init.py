@@ -57,31 +57,37 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill tensor with draws from U(a, b), without autograd; returns tensor."""
     with no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill tensor with draws from N(mean, std**2), without autograd; returns tensor."""
     with no_grad():
         return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor, val):
+    """Fill tensor with val, without autograd; returns tensor."""
     with no_grad():
         return tensor.fill_(val)
 
 
 def zeros_(tensor):
+    """Fill tensor with zeros, without autograd; returns tensor."""
     with no_grad():
         return tensor.zero_()
 
 
 def ones_(tensor):
+    """Fill tensor with ones, without autograd; returns tensor."""
     with no_grad():
         return tensor.fill_(1.0)
 
 
 def eye_(tensor):
+    """Fill a 2-D tensor with the identity matrix; returns tensor."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     from ..ops.creation import eye
@@ -91,6 +97,8 @@ def eye_(tensor):
 
 
 def dirac_(tensor, groups=1):
+    """Fill a 3-5-D conv weight with the Dirac delta, so the conv passes its input through
+    (per group); returns tensor."""
     dims = tensor.ndim
     if dims not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
@@ -107,6 +115,8 @@ def dirac_(tensor, groups=1):
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Fill tensor from U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot); returns
+    tensor."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
@@ -114,12 +124,16 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Fill tensor from N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot);
+    returns tensor."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """Fill tensor from U(-b, b), b = gain(nonlinearity, a) * sqrt(3 / fan) (He init; fan
+    from ``mode``); returns tensor."""
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op")
         return tensor
@@ -131,6 +145,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """Fill tensor from N(0, std**2), std = gain(nonlinearity, a) / sqrt(fan) (He init; fan
+    from ``mode``); returns tensor."""
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op")
         return tensor
