@@ -8,8 +8,8 @@ import ctypes
 import shutil
 import subprocess
 
-from plugrad.backends import cuda_indexing as CI
-from plugrad.backends import cuda_kernels as K
+from plugrad.backends.cupy import indexing as CI
+from plugrad.backends.cupy import templates as K
 
 gxx = shutil.which("g++")
 

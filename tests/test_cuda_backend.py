@@ -21,8 +21,8 @@ import cuda_compile as CC
 import cuda_host as H
 import plugrad
 from plugrad.backends import cupy as cupy_plugin
-from plugrad.backends import cuda_kernels as K
-from plugrad.backends import cuda_matmul as CM
+from plugrad.backends.cupy import gemm as CM
+from plugrad.backends.cupy import templates as K
 from plugrad.plugins import get_registry
 
 CUDA_REASON = cupy_plugin.is_available()
@@ -454,12 +454,12 @@ def test_host_target_check_kernel(host_elementwise):
 def test_cuda_backend_declares_deferred_index_checks():
     """The contract's promise is made by the class cuda loads (no GPU needed to see it), and
     the frontend would skip its host checks for it: every INDEX_OPS op is its own."""
-    from plugrad.backends.cuda_runtime import CupyBackend
+    from plugrad.backends.cupy.backend import CupyBackend
     from plugrad.plugins.contract import INDEX_OPS
     assert CupyBackend.checks_indices is True
     for name in INDEX_OPS:
         owner = next(c for c in CupyBackend.__mro__ if name in vars(c))
-        assert owner.__module__.startswith("plugrad.backends.cuda_"), (name, owner)
+        assert owner.__module__.startswith("plugrad.backends.cupy."), (name, owner)
 
 
 # ------------------------------------------- optional kernels: numpy versions vs torch
@@ -779,7 +779,7 @@ def _as_strided_flat(flat, offset, shape, strides):
 
 def _emulate_gemm_strided_batched(p, a, b):
     """cublasGemmStridedBatchedEx's definition (column-major, op per operand) run by numpy
-    over the operands' own memory, at the strides :func:`cuda_matmul.plan` chose."""
+    over the operands' own memory, at the strides :func:`gemm.plan` chose."""
     base_a, base_b = a.base if a.base is not None else a, b.base if b.base is not None else b
     flat_a, flat_b = base_a.reshape(-1), base_b.reshape(-1)
     off_a = (a.__array_interface__["data"][0] - flat_a.__array_interface__["data"][0]) \
@@ -842,5 +842,5 @@ def test_batched_matmul_plan_refuses_what_cublas_cannot_read():
 
 
 def test_cuda_backend_uses_the_planned_batched_matmul():
-    from plugrad.backends.cuda_runtime import CupyBackend
+    from plugrad.backends.cupy.backend import CupyBackend
     assert CupyBackend.matmul is CM.BatchedMatmul.matmul

@@ -14,7 +14,7 @@ import pytest
 
 import cuda_host as H
 import cupy_standin as S
-from plugrad.backends.cuda_runtime import CupyBackend
+from plugrad.backends.cupy.backend import CupyBackend
 
 DEFERRED = r"index was out of bounds in an earlier op"
 

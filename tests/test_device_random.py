@@ -427,7 +427,7 @@ RENDERINGS = [("uniform24", "float32"), ("uniform24", "float16"), ("uniform53", 
 def test_cuda_source_compiles(tmp_path):
     """Every rendering (cuda's: with the split-draw kernels) compiles with NVRTC under CuPy's
     options (nvcc where it is installed)."""
-    from plugrad.backends.cuda_random import render_split
+    from plugrad.backends.cupy.random import render_split
     CC.require_compiler()
     for kind, dtype in RENDERINGS + [("normal", "float32"), ("normal", "float16")]:
         CC.compile_cuda(tmp_path, MN.render("cuda", dtype) if kind == "normal"
@@ -632,11 +632,11 @@ extern "C" void run_split(unsigned grid, unsigned block, unsigned* state, unsign
 @pytest.mark.parametrize("case", [c for c in KERNEL_CASES if c[0] != "normal"],
                          ids=lambda c: f"{c[0]}-{c[1]}")
 def test_cuda_split_draw_runs_on_the_host(tmp_path, case):
-    """The two-launch form of a large draw (cuda_random.SPLIT) gives the single kernel's
+    """The two-launch form of a large draw (cupy.random.SPLIT) gives the single kernel's
     values and state: the same stream words, tempered and transformed by the same pg_emit."""
     if gxx is None:
         pytest.skip("g++ not installed")
-    from plugrad.backends import cuda_random as CR
+    from plugrad.backends.cupy import random as CR
     transform, dtype, params, host = case
     kind = M.kind_of(transform, dtype, params)
     src = tmp_path / "split.cpp"

@@ -23,7 +23,7 @@ DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64") + FLOATS
 
 
 def _items():
-    from plugrad.backends import cuda_kernels as K
+    from plugrad.backends.cupy import templates as K
     items = [("raw", d) for d in ("float32", "float64")]
     items += [("elementwise", (key, d)) for key in sorted(K.ELEMENTWISE)
               for d in ("float32", "float64")]
@@ -49,7 +49,7 @@ def _ops_for(dtype):
 def _run(item):
     """Compile one item's kernels in this worker (CuPy writes them to its disk cache)."""
     import plugrad
-    from plugrad.backends.cuda_kernels import RAW_NAMES
+    from plugrad.backends.cupy.templates import RAW_NAMES
     from plugrad.plugins import get_registry
     kind, args = item
     table = get_registry().table("cuda").impl

@@ -2,7 +2,7 @@
 
 It reuses the array-module implementation it shares with numpy (:mod:`plugrad.backends.xp`)
 and adds the CUDA runtime (devices, memory statistics, peer copies) and fused CUDA kernels
-(:mod:`.cuda_runtime`, :mod:`.cuda_fused`, :mod:`.cuda_kernels`).
+(:mod:`.backend`, :mod:`.nn`, :mod:`.templates`).
 Importing this module is cheap: CuPy is imported only by ``is_available`` and ``load``.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 
-from ..plugins import BackendSpec, hookimpl
+from ...plugins import BackendSpec, hookimpl
 
 INSTALL_HINT = ("install CuPy for your CUDA version: pip install 'plugrad[cuda]' "
                 "(cupy-cuda13x, CUDA 13) or 'plugrad[cuda12]' (cupy-cuda12x, CUDA 12)")
@@ -55,7 +55,7 @@ def device_count():
 
 
 def load():
-    from .cuda_runtime import CupyBackend
+    from .backend import CupyBackend
     cupy, reason = _probe()
     if cupy is None:
         raise RuntimeError(reason)

@@ -4,20 +4,19 @@ Imported only by :func:`plugrad.backends.cupy.load`. The shared ``xp`` code serv
 CuPy is numpy-compatible; this module overrides the places where it is not (ufuncs take no
 ``out=...``, ufuncs have no ``.reduce`` besides add/multiply, ``argsort`` has no ``kind``,
 ``add.at`` covers few dtypes) and adds devices, memory statistics and peer copies. The fused
-kernels live in :mod:`plugrad.backends.cuda_fused`, the random-number kernel in
-:mod:`plugrad.backends.cuda_random`, the index-checking ops (``checks_indices``: indexing,
-scatter, and the host-side flag check in ``to_host``/``synchronize``) in
-:mod:`plugrad.backends.cuda_indexing`, batched matmul without operand copies in
-:mod:`plugrad.backends.cuda_matmul`. Only ``from_host``/``to_host`` touch the host.
+kernels live in :mod:`.nn`, the random-number kernel in :mod:`.random`, the index-checking
+ops (``checks_indices``: indexing, scatter, and the host-side flag check in
+``to_host``/``synchronize``) in :mod:`.indexing`, batched matmul without operand copies in
+:mod:`.gemm`. Only ``from_host``/``to_host`` touch the host.
 """
 from __future__ import annotations
 
-from .cuda_fused import FusedKernels
-from .cuda_indexing import IndexChecks
-from .cuda_matmul import BatchedMatmul
-from .cuda_random import CudaRandom
-from .xp import ArrayModuleBackend
-from .xp.elementwise import UFUNCS
+from ..xp import ArrayModuleBackend
+from ..xp.elementwise import UFUNCS
+from .gemm import BatchedMatmul
+from .indexing import IndexChecks
+from .nn import FusedKernels
+from .random import CudaRandom
 
 # float16 goes through CuPy's own ufuncs; our kernels are instantiated for these
 FUSED_DTYPES = ("float32", "float64")
@@ -176,7 +175,7 @@ class CupyBackend(CudaRandom, IndexChecks, BatchedMatmul, FusedKernels, ArrayMod
         return self._divmod("remainder", a, b, out)
 
     def _divmod(self, key, a, b, out):
-        """Floats through :data:`.cuda_kernels.DIVMOD` (half computed in float32, as numpy
+        """Floats through :data:`.templates.DIVMOD` (half computed in float32, as numpy
         does); integers through CuPy's ufuncs, which already follow Python's rules."""
         cp = self.cupy
         dtype = cp.result_type(a, b)

@@ -9,7 +9,7 @@
   ~10 launches per parameter), like torch's ``fused=True``.
 
 Kernels exist for float32 and float64; float16 (and odd layouts, below) take the shared
-array-module code, which is numerically the same algorithm. Sources: :mod:`.cuda_kernels`.
+array-module code, which is numerically the same algorithm. Sources: :mod:`.templates`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import math
 
 import numpy
 
-from .cuda_kernels import (BLOCK_THREADS, THREADS, WARP_MAX_COLS, WARP_ROWS_PER_BLOCK,
+from .templates import (BLOCK_THREADS, THREADS, WARP_MAX_COLS, WARP_ROWS_PER_BLOCK,
                            KernelCache, grid_for)
 
 _FUSED = ("float32", "float64")

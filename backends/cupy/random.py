@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy
 
-from . import mt19937 as M
-from . import mt19937_normal as MN
+from .. import mt19937 as M
+from .. import mt19937_normal as MN
 
 BLOCK = 256
 """Threads of the single block: at least 227, the longest twist phase."""
