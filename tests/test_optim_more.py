@@ -1,6 +1,6 @@
 """Adamax, NAdam, RAdam, Rprop, ASGD, LBFGS against torch: 20 steps of a small model from
-the same initial weights (cpu and opencl), state dicts (layout, round trip, torch's state loading) and
-torch's errors for bad hyperparameters."""
+the same initial weights (cpu and opencl), state dicts (layout, round trip, loading torch's)
+and torch's errors for bad hyperparameters."""
 from __future__ import annotations
 
 import numpy as np
