@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import special
 from .quiet import IGNORE, SCALAR_QUIET, SILENT, enter, leave
+from .runtime import unlock
 
 UFUNCS = {
     # unary
@@ -57,6 +58,10 @@ def _binary_quiet(ufunc):
         token = enter(IGNORE)
         try:
             return ufunc(a, b, out=... if out is None else out)
+        except ValueError:
+            if out is None or out is ... or not unlock(out):
+                raise
+            return ufunc(a, b, out=out)
         finally:
             leave(token)
     return op

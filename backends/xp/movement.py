@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from itertools import starmap
 
+from .runtime import unlock
+
 
 class Movement:
 
@@ -13,14 +15,11 @@ class Movement:
         return x.transpose(axes)
 
     def expand(self, x, shape):
-        out = self.xp.broadcast_to(x, shape)
-        # numpy makes broadcast views read-only; torch lets fill_/masked_fill_/index_put_
-        # write through an expanded tensor (the frontend refuses the writes torch refuses:
-        # ops/inplace.check_no_internal_overlap), so a view of a writeable array stays so
-        flags = out.flags
-        if not getattr(flags, "writeable", True) and x.flags.writeable:
-            flags.writeable = True
-        return out
+        # numpy's broadcast views are read-only; the writes torch allows through an expanded
+        # tensor (fill_, masked_fill_, index_put_, ...) unlock it where they write
+        # (runtime.unlock). Unlocking here, on every expand (sum's backward...), kept ~13 kB
+        # of numpy bookkeeping alive over a training run (tests/test_memory.py saw it)
+        return self.xp.broadcast_to(x, shape)
 
     def slice(self, x, slices):
         if not slices:  # x[()] of a 0-d array is a scalar copy; x[...] is a view
@@ -48,6 +47,14 @@ class Movement:
         return x[tuple(indices)]
 
     def index_put(self, x, indices, values, accumulate):
+        try:
+            self._index_put(x, indices, values, accumulate)
+        except ValueError:
+            if not unlock(x):
+                raise
+            self._index_put(x, indices, values, accumulate)
+
+    def _index_put(self, x, indices, values, accumulate):
         if accumulate:
             self.xp.add.at(x, tuple(indices), values)
         else:

@@ -4,6 +4,20 @@ from __future__ import annotations
 import numpy
 
 
+def unlock(arr):
+    """Make a read-only broadcast view (``expand``'s) writeable when its memory is, for the
+    writes torch allows through an expanded tensor; False when it cannot be (or already was).
+    Writers call it only after numpy refused, so ordinary writes pay nothing."""
+    flags = getattr(arr, "flags", None)
+    if flags is None or flags.writeable:
+        return False
+    try:
+        flags.writeable = True
+    except ValueError:      # the memory itself is read-only
+        return False
+    return True
+
+
 class Runtime:
     """Needs ``self.xp`` (the array module) and ``self.dtypes`` (dtype name -> xp dtype)."""
 
@@ -38,7 +52,12 @@ class Runtime:
         return x.astype(self.dtypes[dtype])
 
     def assign(self, dst, src):
-        dst[...] = src
+        try:
+            dst[...] = src
+        except ValueError:
+            if not unlock(dst):
+                raise
+            dst[...] = src
 
     def strides(self, x):
         size = x.itemsize
