@@ -16,8 +16,7 @@ Composed from frontend in-place ops in torch's ``_single_tensor_adadelta`` order
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_state, commit_steps, grad_mode_for, new_step_tensor,
-                        params_with_grad, to_scalar)
+from .optimizer import Optimizer, commit_steps, grad_mode_for, new_step_tensor, to_scalar
 
 __all__ = ["Adadelta", "adadelta"]
 
@@ -59,21 +58,17 @@ class Adadelta(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
 
+    def _init_state(self, p, group):
+        """A parameter's state on its first step."""
+        st = self.state[p]
+        st["step"] = new_step_tensor(p, group)
+        st["square_avg"] = p.detach().new_zeros(p.shape)
+        st["acc_delta"] = p.detach().new_zeros(p.shape)
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        work = []
-        for group in self.param_groups:   # validate every group before changing any
-            params, grads = params_with_grad(group)
-            states = [self.state[p] for p in params]
-            check_state(params, states, ("square_avg", "acc_delta"))
-            work.append((group, params, grads, states))
-        for group, params, grads, states in work:
-            for p, st in zip(params, states):
-                if not st:
-                    st["step"] = new_step_tensor(p, group)
-                    st["square_avg"] = p.detach().new_zeros(p.shape)
-                    st["acc_delta"] = p.detach().new_zeros(p.shape)
+        for group, params, grads, states in self._prepared(("square_avg", "acc_delta")):
             with grad_mode_for(group):
                 adadelta(params, grads, [st["square_avg"] for st in states],
                          [st["acc_delta"] for st in states], [st["step"] for st in states],

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .optimizer import (Optimizer, check_fused_flags, check_state, grad_mode_for,
-                        commit_steps, new_step_tensor, next_steps, params_with_grad, to_scalar)
+from .optimizer import (Optimizer, check_fused_flags, grad_mode_for, commit_steps,
+                        new_step_tensor, next_steps, to_scalar)
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -83,16 +83,7 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        work = []
-        for group in self.param_groups:   # validate every group before changing any
-            params, grads = params_with_grad(group)
-            states = [self.state[p] for p in params]
-            check_state(params, states, ("sum",))
-            work.append((group, params, grads, states))
-        for group, params, grads, states in work:
-            for p, st in zip(params, states):
-                if not st:   # a group added after construction
-                    self._init_state(p, group)
+        for group, params, grads, states in self._prepared(("sum",)):
             with grad_mode_for(group):
                 adagrad(params, grads, [st["sum"] for st in states],
                         [st["step"] for st in states], lr=to_scalar(group["lr"]),

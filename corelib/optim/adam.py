@@ -17,8 +17,8 @@ The update order follows torch's ``_single_tensor_adam`` so trajectories agree w
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, by_device, check_fused_flags, check_state, grad_mode_for,
-                        commit_steps, new_step_tensor, next_steps, params_with_grad, to_scalar)
+from .optimizer import (Optimizer, by_device, check_fused_flags, grad_mode_for, commit_steps,
+                        new_step_tensor, next_steps, to_scalar)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -73,23 +73,19 @@ class Adam(Optimizer):
             group.setdefault("decoupled_weight_decay", False)
             group.setdefault("fused", None)
 
+    def _init_state(self, p, group):
+        """A parameter's state on its first step."""
+        st = self.state[p]
+        st["step"] = new_step_tensor(p, group)
+        st["exp_avg"] = p.detach().new_zeros(p.shape)
+        st["exp_avg_sq"] = p.detach().new_zeros(p.shape)
+        if group["amsgrad"]:
+            st["max_exp_avg_sq"] = p.detach().new_zeros(p.shape)
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        work = []
-        for group in self.param_groups:   # validate every group before changing any
-            params, grads = params_with_grad(group)
-            states = [self.state[p] for p in params]
-            check_state(params, states, _STATE)
-            work.append((group, params, grads, states))
-        for group, params, grads, states in work:
-            for p, st in zip(params, states):
-                if not st:
-                    st["step"] = new_step_tensor(p, group)
-                    st["exp_avg"] = p.detach().new_zeros(p.shape)
-                    st["exp_avg_sq"] = p.detach().new_zeros(p.shape)
-                    if group["amsgrad"]:
-                        st["max_exp_avg_sq"] = p.detach().new_zeros(p.shape)
+        for group, params, grads, states in self._prepared(_STATE):
             beta1, beta2 = group["betas"]
             with grad_mode_for(group):
                 adam(params, grads, [st["exp_avg"] for st in states],

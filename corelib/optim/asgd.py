@@ -17,8 +17,7 @@ from __future__ import annotations
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..ops.creation import full
-from .optimizer import (Optimizer, check_state, commit_steps, grad_mode_for, next_steps,
-                        params_with_grad, to_scalar)
+from .optimizer import Optimizer, commit_steps, grad_mode_for, next_steps, to_scalar
 
 __all__ = ["ASGD", "asgd"]
 
@@ -63,22 +62,18 @@ class ASGD(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
 
+    def _init_state(self, p, group):
+        """A parameter's state on its first step."""
+        st = self.state[p]
+        st["step"] = _scalar_state(0.0, p)
+        st["eta"] = _scalar_state(to_scalar(group["lr"]), p)
+        st["mu"] = _scalar_state(1.0, p)
+        st["ax"] = p.detach().new_zeros(p.shape)
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        work = []
-        for group in self.param_groups:   # validate every group before changing any
-            params, grads = params_with_grad(group)
-            states = [self.state[p] for p in params]
-            check_state(params, states, ("ax",))
-            work.append((group, params, grads, states))
-        for group, params, grads, states in work:
-            for p, st in zip(params, states):
-                if not st:
-                    st["step"] = _scalar_state(0.0, p)
-                    st["eta"] = _scalar_state(to_scalar(group["lr"]), p)
-                    st["mu"] = _scalar_state(1.0, p)
-                    st["ax"] = p.detach().new_zeros(p.shape)
+        for group, params, grads, states in self._prepared(("ax",)):
             with grad_mode_for(group):
                 asgd(params, grads, [st["ax"] for st in states], [st["mu"] for st in states],
                      [st["eta"] for st in states], [st["step"] for st in states],

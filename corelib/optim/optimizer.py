@@ -212,6 +212,22 @@ class Optimizer:
         """Perform a single optimization step; subclasses implement it."""
         raise NotImplementedError
 
+    def _prepared(self, state_keys):
+        """Each group's (group, params, grads, states) for a step: every group's state is
+        validated before any is created (a bad state changes nothing), then each parameter
+        without state gets it from ``self._init_state(p, group)``."""
+        work = []
+        for group in self.param_groups:
+            params, grads = params_with_grad(group)
+            states = [self.state[p] for p in params]
+            check_state(params, states, state_keys)
+            work.append((group, params, grads, states))
+        for group, params, _, states in work:
+            for p, st in zip(params, states):
+                if not st:
+                    self._init_state(p, group)
+        return work
+
     def _closure_loss(self, closure):
         if closure is None:
             return None

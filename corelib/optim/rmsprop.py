@@ -19,8 +19,7 @@ on every backend and its trajectory matches torch's.
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_state, grad_mode_for, commit_steps,
-                        new_step_tensor, params_with_grad, to_scalar)
+from .optimizer import Optimizer, grad_mode_for, commit_steps, new_step_tensor, to_scalar
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -69,24 +68,20 @@ class RMSprop(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
 
+    def _init_state(self, p, group):
+        """A parameter's state on its first step."""
+        st = self.state[p]
+        st["step"] = new_step_tensor(p, group)
+        st["square_avg"] = p.detach().new_zeros(p.shape)
+        if group["momentum"] > 0:
+            st["momentum_buffer"] = p.detach().new_zeros(p.shape)
+        if group["centered"]:
+            st["grad_avg"] = p.detach().new_zeros(p.shape)
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        work = []
-        for group in self.param_groups:   # validate every group before changing any
-            params, grads = params_with_grad(group)
-            states = [self.state[p] for p in params]
-            check_state(params, states, ("square_avg", "momentum_buffer", "grad_avg"))
-            work.append((group, params, grads, states))
-        for group, params, grads, states in work:
-            for p, st in zip(params, states):
-                if not st:
-                    st["step"] = new_step_tensor(p, group)
-                    st["square_avg"] = p.detach().new_zeros(p.shape)
-                    if group["momentum"] > 0:
-                        st["momentum_buffer"] = p.detach().new_zeros(p.shape)
-                    if group["centered"]:
-                        st["grad_avg"] = p.detach().new_zeros(p.shape)
+        for group, params, grads, states in self._prepared(("square_avg", "momentum_buffer", "grad_avg")):
             with grad_mode_for(group):
                 rmsprop(params, grads, [st["square_avg"] for st in states],
                         [st.get("grad_avg") for st in states],

@@ -17,8 +17,7 @@ Composed from frontend in-place ops in torch's ``_single_tensor_rprop`` order.
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_state, commit_steps, grad_mode_for, new_step_tensor,
-                        params_with_grad, to_scalar)
+from .optimizer import Optimizer, commit_steps, grad_mode_for, new_step_tensor, to_scalar
 
 __all__ = ["Rprop", "rprop"]
 
@@ -56,22 +55,18 @@ class Rprop(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
 
+    def _init_state(self, p, group):
+        """A parameter's state on its first step."""
+        st = self.state[p]
+        st["step"] = new_step_tensor(p, group)
+        st["prev"] = p.detach().new_zeros(p.shape)
+        st["step_size"] = p.detach().new_zeros(p.shape).fill_(
+            to_scalar(group["lr"]))
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = self._closure_loss(closure)
-        work = []
-        for group in self.param_groups:   # validate every group before changing any
-            params, grads = params_with_grad(group)
-            states = [self.state[p] for p in params]
-            check_state(params, states, ("prev", "step_size"))
-            work.append((group, params, grads, states))
-        for group, params, grads, states in work:
-            for p, st in zip(params, states):
-                if not st:
-                    st["step"] = new_step_tensor(p, group)
-                    st["prev"] = p.detach().new_zeros(p.shape)
-                    st["step_size"] = p.detach().new_zeros(p.shape).fill_(
-                        to_scalar(group["lr"]))
+        for group, params, grads, states in self._prepared(("prev", "step_size")):
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
             with grad_mode_for(group):
