@@ -8,8 +8,14 @@ installed there). ``PLUGRAD_TEST_DEVICES`` restricts the list (e.g. ``cuda`` on 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# tests live in folders by layer (frontend, backends/<name>, plugins, fuzz, distributed, tools);
+# the modules they share (oracles, bad-input rows, stand-ins) live in support/
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 BACKENDS = ("cpu", "opencl", "cuda")
 
@@ -63,7 +69,7 @@ def device(request):
     return name
 
 
-# -- reliability counts (tests/fuzz_profiles.py): fuzz examples run, bad-input calls catalogued
+# -- reliability counts (tests/support/fuzz_profiles.py): fuzz examples run, bad-input calls catalogued
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     if call.when == "call":

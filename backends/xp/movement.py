@@ -18,7 +18,7 @@ class Movement:
         # numpy's broadcast views are read-only; the writes torch allows through an expanded
         # tensor (fill_, masked_fill_, index_put_, ...) unlock it where they write
         # (runtime.unlock). Unlocking here, on every expand (sum's backward...), kept ~13 kB
-        # of numpy bookkeeping alive over a training run (tests/test_memory.py saw it)
+        # of numpy bookkeeping alive over a training run (tests/frontend/test_memory.py saw it)
         return self.xp.broadcast_to(x, shape)
 
     def slice(self, x, slices):

@@ -105,11 +105,11 @@ note "warm (exit $rc$([ $rc -eq 124 ] && echo ': stopped at its budget')): $(gre
 
 stamp "3. cuda tests ($SHARDS processes, budget ${TESTS_S} s)"
 # shard 0 holds the backend's own tests and test_ops; the rest go round-robin by size
-FIRST="tests/test_cuda_backend.py tests/test_ops.py"
+FIRST="tests/backends/cuda/test_cuda_backend.py tests/frontend/test_ops.py"
 declare -a SHARD
 SHARD[0]="$FIRST"
 i=1
-for f in $(ls -S tests/test_*.py); do
+for f in $(ls -S $(find tests -name "test_*.py")); do
     case " $FIRST " in *" $f "*) continue ;; esac
     SHARD[$i]="${SHARD[$i]:-} $f"
     i=$(( i % (SHARDS - 1) + 1 ))
@@ -139,8 +139,8 @@ if "$PY" -c 'import pyopencl' 2>/dev/null; then
         OCL_ICD_VENDORS=/tmp/plugrad-icd PLUGRAD_OPENCL_PLATFORM=NVIDIA \
         PLUGRAD_TEST_DEVICES=opencl PLUGRAD_TEST_REQUIRE=opencl budget "$OPENCL_S" \
             "$PY" -m pytest -q -rfE -p no:cacheprovider --continue-on-collection-errors \
-            --junitxml="$OUT/junit-opencl.xml" -k opencl tests/test_ops.py \
-            tests/test_opencl_backend.py >"$OUT/opencl_tests.log" 2>&1
+            --junitxml="$OUT/junit-opencl.xml" -k opencl tests/frontend/test_ops.py \
+            tests/backends/opencl/test_opencl_backend.py >"$OUT/opencl_tests.log" 2>&1
         "$PY" benchmarks/gpu/junit_summary.py "$OUT/junit-opencl.xml" >"$OUT/opencl_tests_summary.txt" 2>&1
         note "opencl tests: $(head -1 "$OUT/opencl_tests_summary.txt")"
     else

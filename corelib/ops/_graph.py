@@ -9,7 +9,7 @@ then makes its node and attaches it to its output.
 the same slots by hand (``object.__new__``, no ``edge()`` calls, the version of each saved
 tensor read inline) because they run once per recorded elementwise op, the hottest path of
 the graph: 100-op chain fwd+bwd 3.52 -> 3.27 us/op with them (torch 3.03-3.21, commits
-843702b, d4d7a26). ``tests/test_record.py`` proves that the nodes they make equal the plainly
+843702b, d4d7a26). ``tests/frontend/test_record.py`` proves that the nodes they make equal the plainly
 built ones, slot by slot.
 
 Grad mode is read one way: the thread-local attribute ``grad_state.enabled`` (an attribute

@@ -29,7 +29,7 @@ uses on x86), ``fma`` (exact fused multiply-add, since torch's kernels are compi
 ``device`` (the state's placement for device generation).
 
 What is bit-identical (values and stream position, checked against torch 2.13 by
-tests/test_random_streams.py): every method above, for all listed dtypes, any size and
+tests/frontend/test_random_streams.py): every method above, for all listed dtypes, any size and
 shape, any seed, any call order, and get_state/set_state in both directions.  Limits:
 
 * torch's float32/float16 ``randn`` of 16+ elements runs avx_mathfun's log/sincos on x86-64

@@ -4,7 +4,7 @@ A backend lacking one of these, but having what its composition calls, gets the 
 it runs on the backend's own device through its dispatch table -- no host copies, no
 fallback warning. A backend that has its own keeps it (a fast path). Each composition gives
 the same values and dtype as the primitive's contract, nan and signed zeros included; the
-conformance kit checks them like any other entry (``tests/test_derived.py`` runs the kit on a
+conformance kit checks them like any other entry (``tests/plugins/test_derived.py`` runs the kit on a
 backend that lacks all of them).
 
 Each entry is ``name: (needs, make)``: ``make(table)`` returns the function, which calls

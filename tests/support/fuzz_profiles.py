@@ -6,7 +6,7 @@ Profiles (pick one with ``HYPOTHESIS_PROFILE``; the default is ``ci``):
   all fuzz modules together stay within about two minutes on two cores (opencl included).
 * ``long`` -- 40x the examples, fresh random draws each run, no deadline::
 
-      HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_fuzz_*.py tests/test_safe_loading.py
+      HYPOTHESIS_PROFILE=long python -m pytest -q tests/fuzz tests/frontend/test_safe_loading.py
 
 * ``dev``  -- a handful of examples, for editing the tests themselves.
 

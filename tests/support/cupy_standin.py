@@ -6,7 +6,7 @@ glue touches closely enough to run it:
 
 * arrays are numpy arrays with CuPy's ``device.id``, ``data.ptr`` and ``get()``;
 * ``ElementwiseKernel`` runs *the backend's kernel body* -- compiled by g++ in CuPy's loop
-  shape (tests/cuda_host.py) -- and checks its arguments as CuPy's ``_decide_params_type``
+  shape (tests/support/cuda_host.py) -- and checks its arguments as CuPy's ``_decide_params_type``
   does (a typed parameter's dtype must match exactly, ``T`` must agree everywhere);
 * ufuncs refuse ``out=...`` with TypeError, as CuPy's do;
 * ``RawModule`` (warp shuffles) and cuBLAS are not imitated: those paths raise.

@@ -74,8 +74,8 @@ def test_ufuncs_and_operators():
 # must be in the fuzzers' lists (a new row is fuzzed, or says here why not)
 NOT_FUZZED = {
     "bitwise_not": "integer-only: fuzzed as a contract primitive",
-    "isposinf": "exact comparison: tests/test_ops.py", "isneginf": "as isposinf",
-    "addcdiv": "ternary: tests/test_ops.py", "addcmul": "ternary: tests/test_ops.py",
+    "isposinf": "exact comparison: tests/frontend/test_ops.py", "isneginf": "as isposinf",
+    "addcdiv": "ternary: tests/frontend/test_ops.py", "addcmul": "ternary: tests/frontend/test_ops.py",
     "allclose": "returns a bool", "equal": "returns a bool", "isclose": "as allclose",
     "bitwise_and": "integer-only: fuzzed as a contract primitive", "bitwise_or": "as and",
     "ge": "comparison: fuzzed as a contract primitive (lt is fuzzed here)", "gt": "as ge",
@@ -88,7 +88,7 @@ NOT_FUZZED = {
     "broadcast_to": "expand (fuzzed)", "expand_as": "expand", "ravel": "reshape",
     "reshape_as": "reshape", "select": "basic indexing (fuzzed)", "t": "transpose",
     "tensor_split": "split (fuzzed)", "unflatten": "reshape", "view": "fuzzed as view_flat",
-    "view_as": "view", "adjoint": "transpose (fuzzed): tests/test_view_semantics.py",
+    "view_as": "view", "adjoint": "transpose (fuzzed): tests/frontend/test_view_semantics.py",
     "split_with_sizes": "split (fuzzed)",
 }
 

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def _post():
     path = SEED_POST
     if not os.path.exists(path):
-        path = os.path.join(HERE, "data", "seed_post.txt")
+        path = os.path.join(os.path.dirname(HERE), "data", "seed_post.txt")
     with open(path, encoding="utf-8") as f:
         return f.read()
 

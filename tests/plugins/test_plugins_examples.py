@@ -23,7 +23,7 @@ from plugrad.plugins.conformance import run, select_cases
 from plugrad.plugins.conformance.harness import run_cases
 from plugrad.plugins.info import info_table
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "plugins" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "plugins" / "examples"
 
 
 def _installed(dist):

@@ -1,5 +1,5 @@
 """Bad-input catalogue rows: the Tensor API (creation, shapes, math, reductions, indexing,
-in-place ops, conversions). See tests/test_bad_input_catalogue.py for what each row asserts."""
+in-place ops, conversions). See tests/frontend/test_bad_input_catalogue.py for what each row asserts."""
 from __future__ import annotations
 
 from bad_input_rows import _x, _xi, row

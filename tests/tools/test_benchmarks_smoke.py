@@ -27,7 +27,7 @@ from plugrad.backends.xp import ArrayModuleBackend
 from plugrad.plugins import BackendSpec, get_registry, hookimpl
 
 _env = dict(os.environ)  # the suites pin BLAS threads for asv; leave this process's env alone
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from benchmarks import (bench_memory, bench_ops, bench_overhead, bench_training,  # noqa: E402
                         bench_vs_torch, common)
 os.environ.clear()

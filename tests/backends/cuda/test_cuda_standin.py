@@ -1,4 +1,4 @@
-"""The cuda backend's Python glue run without a GPU, on tests/cupy_standin.py.
+"""The cuda backend's Python glue run without a GPU, on tests/support/cupy_standin.py.
 
 ``CupyBackend`` (the real class) is handed the stand-in instead of CuPy; its ElementwiseKernels
 run their own CUDA bodies through g++. What this checks: that each op launches the kernels

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch  # noqa: F401  (the tutorial's backend wraps torch; the oracle must be installed)
 
-TUTORIAL = Path(__file__).resolve().parent.parent / "README.md"
+TUTORIAL = Path(__file__).resolve().parents[2] / "README.md"
 BLOCK = re.compile(r'^```\w+ title="([^"]+)"\n(.*?)^```', re.M | re.S)
 
 

@@ -1,6 +1,6 @@
 """Bad-input catalogue rows: the leaked errors of issue 18 (numpy/pyopencl exception types,
 ZeroDivisionError, calls that raised nothing), on cpu and opencl. See
-tests/test_bad_input_catalogue.py for what each row asserts."""
+tests/frontend/test_bad_input_catalogue.py for what each row asserts."""
 from __future__ import annotations
 
 from bad_input_rows import row

@@ -2,7 +2,7 @@
 
 The multi-process tests start 2 and 4 ranks on this machine with mpiexec (the mpich wheel of the
 ``test`` extra), each bounded by a wall-clock limit, with the whole process group killed when it
-passes; every rank checks its own results (tests/distributed_worker.py) and exits non-zero on a
+passes; every rank checks its own results (tests/distributed/distributed_worker.py) and exits non-zero on a
 failure. MPI and torch are required here: their absence fails, it does not skip.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 (non-broadcastable shapes, a dim out of range, a negative size, an empty reduction, a result
 dtype an in-place op cannot hold, a second device), on cpu and opencl. Each row still runs on
 torch, which must raise the same type (mixed-device rows excepted: torch's cpu has one
-device). See tests/test_bad_input_catalogue.py for what each row asserts."""
+device). See tests/frontend/test_bad_input_catalogue.py for what each row asserts."""
 from __future__ import annotations
 
 from bad_input_rows import row

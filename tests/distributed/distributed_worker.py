@@ -1,6 +1,6 @@
 """One rank of the multi-process tests in test_distributed.py (started by mpiexec).
 
-    python tests/distributed_worker.py SCENARIO[,SCENARIO...] [DEVICE ...]
+    python tests/distributed/distributed_worker.py SCENARIO[,SCENARIO...] [DEVICE ...]
 
 Every rank asserts its own results against a numpy reference computed from what all ranks
 are known to send (rank r's input is a function of r), and exits non-zero on any failure. The

@@ -1,5 +1,5 @@
 """Bad-input catalogue rows: autograd, nn, optim, data, serialization, devices, registry.
-See tests/test_bad_input_catalogue.py for what each row asserts."""
+See tests/frontend/test_bad_input_catalogue.py for what each row asserts."""
 from __future__ import annotations
 
 import io
