@@ -69,6 +69,13 @@ class Work:
     def is_completed(self) -> bool:
         raise NotImplementedError
 
+    def wait_with(self, other: "Work", timeout: float | None = None) -> bool:
+        """Complete this work and ``other`` (the collective this argument check runs beside),
+        this one first so that a mismatch is the error reported. A backend whose two waits can
+        be merged may override it."""
+        self.wait(timeout)
+        return other.wait(timeout)
+
 
 class DoneWork(Work):
     """A work that completed when it was created (world size 1, empty tensors)."""

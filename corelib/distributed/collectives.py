@@ -37,8 +37,9 @@ class Work:
         if not self._done:
             limit = None if timeout is None else _seconds(timeout)
             if self._check is not None:
-                self._check.wait(limit)
-            self._inner.wait(limit)
+                self._check.wait_with(self._inner, limit)   # a differing rank is the error
+            else:
+                self._inner.wait(limit)
             self._done = True
             if self._finish is not None:
                 self._finish()

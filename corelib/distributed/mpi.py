@@ -13,6 +13,7 @@ raw bytes, so every dtype works. Ranks come from the MPI launcher (``mpiexec``, 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import time
@@ -30,6 +31,16 @@ def _leave_if_broken():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)
+
+
+@functools.lru_cache(maxsize=256)
+def _signature_buffer(signature):
+    """``(sig, -sig)`` as int64, built once per distinct signature (a training loop repeats a
+    handful): what every rank holds after the MAX all-reduce when all passed the same."""
+    sig = np.asarray(signature, dtype=np.int64)
+    both = np.concatenate([sig, -sig])
+    both.flags.writeable = False
+    return both
 
 
 def mpi_module():
@@ -61,6 +72,8 @@ class MPIWork(Work):
         try:
             if self.status is not None:
                 return self.requests[0].Test(self.status)
+            if len(self.requests) == 1:         # Testall costs more and progresses less
+                return self.requests[0].Test()
             return self.group.MPI.Request.Testall(self.requests)
         except self.group.MPI.Exception as exc:
             self.group.fail(f"{self.what} failed in MPI: {exc.Get_error_string()}")
@@ -260,18 +273,19 @@ class MPIProcessGroup(ProcessGroup):
 
     def check_same(self, signature, what):
         self._check()
-        sig = np.asarray(signature, dtype=np.int64)
-        both = np.concatenate([sig, -sig])      # one MAX gives the largest and the smallest
+        expected = _signature_buffer(tuple(signature))
+        both = expected.copy()        # (sig, -sig): one MAX gives the largest and the smallest
+        n = both.size // 2
 
         def verify():
-            high, low = both[:sig.size], -both[sig.size:]
-            if not np.array_equal(high, low):
+            if both.tobytes() != expected.tobytes():
+                high, low = both[:n], -both[n:]
                 self.fail(f"{what}: ranks passed different tensor sizes, dtypes or arguments "
                           f"(this rank: {tuple(signature)}; smallest over ranks: "
                           f"{tuple(low.tolist())}, largest: {tuple(high.tolist())}); the "
                           "group cannot be used after this")
         req = self.comm.Iallreduce(self.MPI.IN_PLACE, both, self.MPI.MAX)
-        return self._work(req, what, verify)
+        return MPIWork([req], self, what, verify)
 
     def split(self, ranks):
         self._check()
