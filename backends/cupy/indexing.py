@@ -78,7 +78,7 @@ class _ThreadFlags(threading.local):
         self.dirty = set()
 
 
-class IndexChecks:
+class Indexing:
     """Mixed in before the array-module backend; needs ``self.cupy`` and ``self._kernels``."""
 
     checks_indices = True
@@ -124,15 +124,6 @@ class IndexChecks:
         if isinstance(b, self.cupy.ndarray) and b.size:
             self._kernels.elementwise_from(ELEMENTWISE, "zero_divisor")(
                 b, self._index_flag(b.device.id))
-
-    def to_host(self, x):
-        host = self.cupy.asnumpy(x)
-        self._check_index_errors(x.device.id)
-        return host
-
-    def synchronize(self, device=0):
-        self.cupy.cuda.Device(device).synchronize()
-        self._check_index_errors(device)
 
     # ------------------------------------------------------------------ indexing
     def _rows(self, x, indices):
@@ -187,3 +178,15 @@ class IndexChecks:
             target[...] = work.astype(target.dtype)
         if target is not x:
             x[...] = target
+
+    def sort(self, x, axis, descending):
+        cp = self.cupy
+        keys = x.astype(cp.uint8) if x.dtype == cp.bool_ else x
+        # cupy's argsort is always stable (thrust/CUB radix sort) and has no ``kind``
+        if not descending:
+            indices = cp.argsort(keys, axis=axis)
+        else:
+            n = x.shape[axis]
+            indices = (n - 1) - cp.flip(cp.argsort(cp.flip(keys, axis), axis=axis), axis)
+        indices = indices.astype(cp.int64, copy=False)
+        return cp.take_along_axis(x, indices, axis=axis), indices

@@ -73,7 +73,7 @@ def render_split(kind, dtype):
     return M.render("cuda", kind, dtype) + SPLIT
 
 
-class CudaRandom:
+class Random:
     """Mixed in before the array-module backend; needs ``self.cupy`` and ``self.dtypes``."""
 
     split_words = SPLIT_WORDS

@@ -318,6 +318,9 @@ template <typename F> __device__ __forceinline__ F pg_divmod(F a, F b, F* modulu
 """
 PREAMBLES = {"floordiv": DIVMOD, "remainder": DIVMOD}
 
+# the dtypes every kernel here is instantiated for; float16 takes CuPy's own ufuncs and the
+# shared array-module code (numerically the same algorithms)
+FUSED_DTYPES = ("float32", "float64")
 THREADS = 256
 MAX_BLOCKS = 4096
 WARP_ROWS_PER_BLOCK = 8     # pg_softmax_warp / pg_cross_entropy: 8 warps of 32 lanes

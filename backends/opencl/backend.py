@@ -10,10 +10,12 @@ Environment: ``PLUGRAD_OPENCL_PLATFORM`` (see the package docstring) and
 from __future__ import annotations
 
 from .elementwise import Elementwise
-from .gemm import Gemm
+from .conv import Conv
 from .indexing import Indexing
+from .linalg import Linalg
 from .movement import Movement
-from .nn import NNKernels
+from .nn import NN
+from .optim import Optim
 from .random import Random
 from .reduce import Reductions
 from .runtime import Device, Runtime, new_counter
@@ -22,7 +24,7 @@ from .sort import Sorting
 
 
 class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexing, Sorting,
-                    Gemm, NNKernels, Random):
+                    Linalg, Conv, NN, Optim, Random):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from ...plugins.contract import OPS
+from .conv import Conv
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
-from .kernels import Kernels
+from .indexing import Indexing
+from .linalg import Linalg
 from .movement import Movement
+from .nn import NN
+from .optim import Optim
 from .quiet import SILENT, quiet
 from .random import Random
 from .reduce import Reductions
@@ -14,7 +18,8 @@ DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64",
                "float16", "float32", "float64")
 
 
-class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Kernels, Random):
+class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Linalg, Conv, NN,
+                         Optim, Random):
     """Implements every contract op with a numpy-compatible module ``xp``."""
 
     def __init__(self, xp, name, quiet=False):

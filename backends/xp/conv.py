@@ -19,7 +19,7 @@ bound the buffer's size.
 from __future__ import annotations
 
 
-class ConvKernels:
+class Conv:
 
     # elements of one column buffer: 4 MiB of float32 stays in a CPU's cache; device memory
     # takes big chunks (one launch each) that still bound the buffer

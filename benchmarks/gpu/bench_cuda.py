@@ -136,7 +136,7 @@ def big_matmul(quick):
 
 def attention_scores(quick):
     """q @ k^T in float16: cupy.matmul copies k (transposed) and both operands to float32;
-    plugrad hands cuBLAS the strides (backends/cupy/gemm.py)."""
+    plugrad hands cuBLAS the strides (backends/cupy/linalg.py)."""
     shape = (8, 16, 512, 64) if quick else (16, 16, 1024, 64)
     reps = 20 if quick else 50
     q_p = plugrad.randn(*shape, device="cuda", dtype=plugrad.float16)

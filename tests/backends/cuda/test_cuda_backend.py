@@ -21,7 +21,7 @@ import cuda_compile as CC
 import cuda_host as H
 import plugrad
 from plugrad.backends import cupy as cupy_plugin
-from plugrad.backends.cupy import gemm as CM
+from plugrad.backends.cupy import linalg as CM
 from plugrad.backends.cupy import templates as K
 from plugrad.plugins import get_registry
 
@@ -390,7 +390,7 @@ def test_host_cross_entropy_grad_kernel(host_elementwise, dtype):
 
 # ------------------------------------------ deferred index checks (checks_indices) on host
 def _index_rows(lib, dtype, indices, sizes):
-    """(row, bad, flag) as IndexChecks._rows computes them: one check kernel per index."""
+    """(row, bad, flag) as Indexing._rows computes them: one check kernel per index."""
     shape = np.broadcast_shapes(*(i.shape for i in indices))
     row, bad, flag = np.zeros(shape, np.int64), np.zeros(shape, np.bool_), np.zeros(1, np.int32)
     for idx, n in zip(indices, sizes):
@@ -843,4 +843,4 @@ def test_batched_matmul_plan_refuses_what_cublas_cannot_read():
 
 def test_cuda_backend_uses_the_planned_batched_matmul():
     from plugrad.backends.cupy.backend import CupyBackend
-    assert CupyBackend.matmul is CM.BatchedMatmul.matmul
+    assert CupyBackend.matmul is CM.Linalg.matmul

@@ -1,4 +1,6 @@
-"""Batched matmul on cuda: one cuBLAS strided-batched GEMM, without CuPy's operand copies.
+"""matmul and addmm_act on cuda.
+
+Batched matmul is one cuBLAS strided-batched GEMM, without CuPy's operand copies.
 
 ``cupy.matmul`` with more than two dimensions first makes both operands C-contiguous in the
 computation dtype (``ascontiguousarray(a, dtype)`` in cupy/_core/_routines_linalg.pyx): an
@@ -7,13 +9,16 @@ float32 and the result copied back. cuBLAS reads either memory order itself (its
 ``transb``) and multiplies half with float32 accumulation (``CUBLAS_COMPUTE_32F``, what torch
 does), so :func:`plan` maps the operands' strides onto one ``cublasGemmStridedBatchedEx``
 call; layouts it cannot express (batch axes that do not fold into one stride, negative or
-unaligned strides, integer dtypes, 1-d operands) keep ``cupy.matmul``.
+unaligned strides, integer dtypes, 1-d operands) keep ``cupy.matmul``. ``addmm_act``: cuBLAS
+GEMM, then one epilogue kernel for bias + relu/gelu (3 -> 2 launches).
 """
 from __future__ import annotations
 
 import math
 
 import numpy
+
+from .templates import FUSED_DTYPES
 
 # cuBLAS / CUDA library enums (cublas_api.h, library_types.h)
 OP_N, OP_T = 0, 1
@@ -75,8 +80,8 @@ def plan(a_shape, a_strides, b_shape, b_strides):
             "out_shape": tuple(batch_shape) + (m, n)}
 
 
-class BatchedMatmul:
-    """Mixed in before the fused kernels; needs ``self.cupy``."""
+class Linalg:
+    """Mixed in before the array-module backend; needs ``self.cupy``."""
 
     def matmul(self, a, b):
         cp = self.cupy
@@ -105,4 +110,11 @@ class BatchedMatmul:
             a.data.ptr, CUDA_R[dtype], p["ldb"], p["strideB"], zero.ctypes.data,
             out.data.ptr, CUDA_R[dtype], p["ldc"], p["strideC"], p["batch"], COMPUTE[dtype],
             GEMM_DEFAULT)
+        return out
+
+    def addmm_act(self, bias, m1, m2, act):
+        if m1.dtype.name not in FUSED_DTYPES:
+            return super().addmm_act(bias, m1, m2, act)
+        out = self.cupy.matmul(m1, m2)
+        self._kernels.elementwise(f"bias_{act}")(bias, out)
         return out
