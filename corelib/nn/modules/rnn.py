@@ -22,6 +22,7 @@ from ...ops.movement import cat, stack
 from .. import functional as F
 from .. import init
 from .._functional.rnn import recurrent_layer
+from ..utils.rnn import PackedSequence, packed_steps
 from ..parameter import Parameter
 from .module import Module
 
@@ -93,6 +94,41 @@ def _run_direction(mode, x, h, c, params, reverse):
         h, c = _rnn_step(mode, igates[t], h, c, w_hh, b_hh, w_hr)
         outputs[t] = h
     return stack(outputs, 0), h, c
+
+
+def _run_packed_direction(mode, data, sizes, h0, c0, params, reverse):
+    """A packed layer input (sum(sizes), I) -> (packed output, h_n, c_n) for one direction.
+
+    Step t runs the cell on the first ``sizes[t]`` rows only (the sequences that have a step
+    t), so every sequence's final state is the one after its own last step, and a reverse
+    run starts each sequence from h0 at its own last step -- torch's packed semantics.
+    """
+    w_ih, w_hh, b_ih, b_hh, w_hr = params
+    igates = F.linear(data, w_ih, b_ih)
+    steps = packed_steps(sizes)
+    outputs = [None] * len(sizes)
+    if not reverse:
+        h, c = h0, c0
+        for t, (start, b) in enumerate(steps):
+            hb, cb = _rnn_step(mode, igates[start:start + b], h[:b],
+                               c[:b] if c is not None else None, w_hh, b_hh, w_hr)
+            outputs[t] = hb
+            full = h.shape[0]
+            h = hb if b == full else cat([hb, h[b:]], 0)
+            if c is not None:
+                c = cb if b == full else cat([cb, c[b:]], 0)
+        return cat(outputs, 0), h, c
+    h = h0[:sizes[-1]]
+    c = c0[:sizes[-1]] if c0 is not None else None
+    for t in range(len(sizes) - 1, -1, -1):
+        start, b = steps[t]
+        if h.shape[0] < b:              # sequences whose last step is t start here from h0
+            h = cat([h, h0[h.shape[0]:b]], 0)
+            if c is not None:
+                c = cat([c, c0[c.shape[0]:b]], 0)
+        h, c = _rnn_step(mode, igates[start:start + b], h, c, w_hh, b_hh, w_hr)
+        outputs[t] = h
+    return cat(outputs, 0), h, c
 
 
 # -------------------------------------------------------------------------------- modules
@@ -197,8 +233,9 @@ class RNNBase(Module):
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
                              f"({dt}). Convert input: input.to({dt}), or convert model: "
                              f"model.to({input.dtype})")
-        if input.dim() != 3:
-            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        expected = 2 if batch_sizes is not None else 3
+        if input.dim() != expected:
+            raise RuntimeError(f"input must have {expected} dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.size(-1)}")
@@ -244,6 +281,60 @@ class RNNBase(Module):
             x = named(x.clone(), "StackBackward0")
         return x, stack(h_n, 0), (stack(c_n, 0) if c0 is not None else None)
 
+    def _run_packed(self, data, sizes, h0, c0):
+        """The layer stack over packed data (sum(sizes), I) -> (data, h_n, c_n)."""
+        directions = 2 if self.bidirectional else 1
+        h_n, c_n = [], []
+        x = data
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(directions):
+                k = layer * directions + d
+                out, h, c = _run_packed_direction(
+                    self.mode, x, sizes, h0[k], c0[k] if c0 is not None else None,
+                    self._layer_params(layer, d), d == 1)
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if directions == 1 else cat(outs, 1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, stack(h_n, 0), (stack(c_n, 0) if c0 is not None else None)
+
+    def _forward_packed(self, packed, hx):
+        """torch's packed path: hidden states in sorted order inside, original order out."""
+        data, sizes = packed.data, [int(b) for b in packed.batch_sizes.tolist()]
+        self.check_input(data, sizes)
+        directions = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        batch = sizes[0]
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            h0 = zeros(self.num_layers * directions, batch, real_hidden, dtype=data.dtype,
+                       device=data.device)
+            c0 = zeros(self.num_layers * directions, batch, self.hidden_size, dtype=data.dtype,
+                       device=data.device) if lstm else None
+        else:
+            h0, c0 = hx if lstm else (hx, None)
+            if packed.sorted_indices is not None:
+                h0 = h0.index_select(1, packed.sorted_indices)
+                c0 = c0.index_select(1, packed.sorted_indices) if c0 is not None else None
+        expected = (self.num_layers * directions, batch, real_hidden)
+        if lstm:
+            self.check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
+            self.check_hidden_size(c0, expected[:2] + (self.hidden_size,),
+                                   "Expected hidden[1] size {}, got {}")
+        else:
+            self.check_hidden_size(h0, expected)
+        out, h_n, c_n = self._run_packed(data, sizes, h0.unbind(0),
+                                         c0.unbind(0) if c0 is not None else None)
+        if packed.unsorted_indices is not None:
+            h_n = h_n.index_select(1, packed.unsorted_indices)
+            c_n = c_n.index_select(1, packed.unsorted_indices) if c_n is not None else None
+        output = PackedSequence(out, packed.batch_sizes, packed.sorted_indices,
+                                packed.unsorted_indices)
+        return output, ((h_n, c_n) if lstm else h_n)
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:
@@ -272,6 +363,8 @@ class _SimpleRecurrent(RNNBase):
     """RNN and GRU: one hidden state."""
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, batched = self._prepare(input, hx)
         if hx is not None:
             if batched and hx.dim() != 3:
@@ -343,6 +436,8 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, batched = self._prepare(input, hx)
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         if hx is None:

@@ -1,4 +1,7 @@
-"""``plugrad.nn.utils``: gradient clipping and flattening parameters to one vector."""
+"""``plugrad.nn.utils``: gradient clipping, flattening parameters to one vector, packed
+sequences (``rnn``), and weight reparametrizations (``parametrize``, ``parametrizations``,
+the hook-based ``weight_norm``/``spectral_norm``)."""
+from . import rnn  # noqa: F401
 from .clip_grad import (clip_grad_norm, clip_grad_norm_, clip_grad_value_,  # noqa: F401
                         clip_grads_with_norm_, get_total_norm)
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
