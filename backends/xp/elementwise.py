@@ -8,7 +8,7 @@ closure (one Python frame) costs ~50 ns per call; ``functools.partial`` with a k
 from __future__ import annotations
 
 from . import special
-from .quiet import IGNORE, SCALAR_QUIET, SILENT, enter, leave
+from .quiet import CONTEXTS, SCALAR_QUIET, SILENT, call_quietly, prepared_context, quiet_runner
 from .runtime import unlock
 
 UFUNCS = {
@@ -44,38 +44,60 @@ def _binary(ufunc):
 
 
 def _unary_quiet(ufunc):
+    if not CONTEXTS:                                      # pragma: no cover - other numpy
+        return _unary(quiet_runner(ufunc))
+    run, busy = prepared_context()
+
     def op(x, out=...):
-        token = enter(IGNORE)
+        out = ... if out is None else out
         try:
-            return ufunc(x, out=... if out is None else out)
-        finally:
-            leave(token)
+            return run(ufunc, x, out=out)
+        except RuntimeError as error:
+            if error.args != busy:
+                raise
+        return call_quietly(ufunc, x, out=out)
     return op
 
 
 def _binary_quiet(ufunc):
+    if not CONTEXTS:                                      # pragma: no cover - other numpy
+        return _binary_unlocking(quiet_runner(ufunc))
+    run, busy = prepared_context()
+
     def op(a, b, out=...):
-        token = enter(IGNORE)
+        out = ... if out is None else out
         try:
-            return ufunc(a, b, out=... if out is None else out)
-        except ValueError:
-            if out is None or out is ... or not unlock(out):
+            return run(ufunc, a, b, out=out)
+        except RuntimeError as error:
+            if error.args != busy:
                 raise
+            return call_quietly(ufunc, a, b, out=out)
+        except ValueError:
+            if out is ... or not unlock(out):
+                raise
+        return call_quietly(ufunc, a, b, out=out)
+    return op
+
+
+def _binary_unlocking(ufunc):
+    def op(a, b, out=...):
+        out = ... if out is None else out
+        try:
             return ufunc(a, b, out=out)
-        finally:
-            leave(token)
+        except ValueError:
+            if out is ... or not unlock(out):
+                raise
+        return ufunc(a, b, out=out)
     return op
 
 
 def _binary_scalar_quiet(ufunc):
+    quiet_ufunc = _binary_quiet(ufunc)
+
     def op(a, b, out=...):
         if a.__class__ is not float and b.__class__ is not float:
             return ufunc(a, b, out=... if out is None else out)
-        token = enter(IGNORE)
-        try:
-            return ufunc(a, b, out=... if out is None else out)
-        finally:
-            leave(token)
+        return quiet_ufunc(a, b, out)
     return op
 
 
