@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .elementwise import Elementwise
 from .conv import Conv
+from .fused import FusedKernel, accepts
 from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
@@ -37,3 +38,10 @@ class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexin
         # host transfers so far: {'from_host': n, 'to_host': n, 'nonzero_count': n,
         # 'error_check': n}; tests assert a training step adds none
         self.transfers = new_counter()
+
+    def optimize_program(self, program):
+        """``program`` (``plugrad.compile``) with its elementwise chains as one generated
+        kernel each (:mod:`.fused`): bitwise the eager kernels' results."""
+        from ...plugins.fusion import fuse
+        return fuse(program, lambda chain: FusedKernel(self, chain), backend=self.name,
+                    accept=accepts, memory_key=lambda buf: id(buf.data))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ...plugins.contract import OPS
 from .conv import Conv
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
+from .fused import PlannedChain
 from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
@@ -40,6 +41,13 @@ class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, L
             method = getattr(self, name, None)
             if method is not None:
                 setattr(self, name, quiet(method))
+
+    def optimize_program(self, program):
+        """``program`` (``plugrad.compile``) with each elementwise chain run through planned
+        buffers (:mod:`.fused`): bitwise eager's results, fewer allocations."""
+        from ...plugins.fusion import fuse
+        return fuse(program, lambda chain: PlannedChain(self, chain), backend=self.name,
+                    accept=lambda step: step.dtype in self.dtypes)
 
     def supports(self, op, dtype):
         """numpy and cupy have no bfloat16; everything else is supported."""

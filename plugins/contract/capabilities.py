@@ -39,6 +39,8 @@ Attributes (plain class or instance attributes of the backend object):
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ._spec import Buf, ContextFactory, DType, capability
 
 ATTRIBUTES = {"checks_indices": False}
@@ -99,3 +101,21 @@ def empty_cache() -> None:
 @capability
 def mem_get_info(index: int) -> tuple:
     """``(free, total)`` bytes of device ``index``, as the driver reports them."""
+
+
+# ------------------------------------------- compiled programs (plugrad.compile)
+
+@capability
+def optimize_program(program: Any) -> Any:
+    """A faster equivalent of ``program``, a captured step (``plugrad.compile``): the same
+    calls' results from fewer or cheaper ones. Typically the backend hands the program to
+    :func:`plugrad.plugins.fusion.fuse` with a factory turning each fused elementwise chain
+    (:class:`plugrad.plugins.fusion.Chain`) into one generated kernel, and returns what it
+    gives back; it may also rewrite calls itself, as long as every buffer the program's
+    later calls, outputs or users read holds the value the unoptimized program gives it
+    (bitwise where the backend evaluates the same operations in the same order, within a
+    few ulps otherwise). The conformance kit replays both programs and compares.
+
+    Called once per compiled program, never per replay; it must not mutate ``program``.
+    Absent: the program is replayed as captured, call by call (capture and replay need
+    nothing from a backend)."""
