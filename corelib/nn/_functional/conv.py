@@ -6,7 +6,8 @@ from ...ops import conv as _conv
 from ...ops._operands import check_same_device
 from ...ops.movement import constant_pad
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pair"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "pair"]
 
 
 def _tuple(value, n, name=None):
@@ -196,3 +197,111 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     (C_in, C_out / groups, kh, kw)."""
     return _conv_transposend("conv_transpose2d", 2, input, weight, bias, stride, padding,
                              output_padding, groups, dilation)
+
+
+# ------------------------------------------------------------------------------ 3-d
+
+def _conv3d_batched(x, weight, stride, padding, dilation, groups):
+    """conv3d as one conv2d: the kd depth slices each output depth reads become extra input
+    channels ((g, c, i) order, matching weight (Cout, C/g * kd, kh, kw)); padding is already
+    applied in depth."""
+    from ...ops.movement import stack
+    n, c, d, h, w = x.shape
+    cout, cg, kd, kh, kw = weight.shape
+    od = (d - dilation[0] * (kd - 1) - 1) // stride[0] + 1
+    span = stride[0] * (od - 1) + 1
+    slices = [x[:, :, i * dilation[0]:i * dilation[0] + span:stride[0]] for i in range(kd)]
+    cols = stack(slices, 3)                                       # (N, C, od, kd, H, W)
+    cols = cols.permute(0, 2, 1, 3, 4, 5).reshape(n * od, c * kd, h, w)
+    out = _conv.conv(cols, weight.reshape(cout, cg * kd, kh, kw), None, stride[1:],
+                     padding[1:], dilation[1:], groups)
+    oh, ow = out.shape[2:]
+    return out.reshape(n, od, cout, oh, ow).transpose(1, 2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D cross-correlation over (N, C, D, H, W) or (C, D, H, W) input (composed: one
+    conv2d over the depth windows stacked as channels)."""
+    from ...ops._graph import named
+    _check_input("conv3d", input, weight, bias, 3)
+    batched = input.ndim == 5
+    x = input if batched else input.unsqueeze(0)
+    _check_shapes(x, weight, bias, groups, False)
+    stride = _tuple(stride, 3, "stride")
+    dilation = _tuple(dilation, 3, "dilation")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0, 0)
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            x, padding = _same_padding(x, kernel, dilation, 3)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        padding = _tuple(padding, 3, "padding")
+    _check_params(stride, padding, dilation)
+    padded = [s + 2 * p for s, p in zip(x.shape[2:], padding)]
+    effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(p < e for p, e in zip(padded, effective)):
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, effective))}). Kernel size can't be greater "
+                           "than actual input size")
+    if padding[0]:
+        x = constant_pad(x, [0, 0, 0, 0, padding[0], padding[0]])
+    out = _conv3d_batched(x, weight, stride, padding, dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    out = named(out, "ConvolutionBackward0")
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """3-D transposed convolution of (N, C_in, D, H, W) input; weight is
+    (C_in, C_out / groups, kd, kh, kw). Composed: one conv_transpose2d per input depth slice
+    with the kd depth taps as extra output channels, then an overlap-add along depth."""
+    from ...ops._graph import named
+    from .fold import overlap_add
+    _check_input("conv_transpose3d", input, weight, bias, 3)
+    batched = input.ndim == 5
+    x = input if batched else input.unsqueeze(0)
+    _check_shapes(x, weight, bias, groups, True)
+    stride = _tuple(stride, 3, "stride")
+    padding = _tuple(padding, 3, "padding")
+    dilation = _tuple(dilation, 3, "dilation")
+    output_padding = _tuple(output_padding, 3, "output_padding")
+    _check_params(stride, padding, dilation)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")
+        parts = [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)] + \
+            [f"stride_{n}: {v}" for n, v in zip(names, stride)] + \
+            [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but "
+                           "got " + " ".join(parts))
+    n, cin, d, h, w = x.shape
+    _, og, kd, kh, kw = weight.shape
+    spatial = [(i - 1) * s - 2 * p + dl * (k - 1) + op + 1 for i, s, p, dl, k, op in
+               zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding)]
+    if any(s <= 0 for s in spatial):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}"
+                           f"). Calculated output size per channel: "
+                           f"({' x '.join(map(str, spatial))}). Output size is too small")
+    # every input depth slice through a 2-D transposed conv; output channels (g, o, i)
+    slices = x.transpose(1, 2).reshape(n * d, cin, h, w)
+    w2 = weight.reshape(cin, og * kd, kh, kw)
+    oh, ow = spatial[1], spatial[2]
+    planes = _conv.conv_t(slices, w2, None, (n * d, og * kd * groups, oh, ow), stride[1:],
+                          padding[1:], dilation[1:], groups)
+    planes = planes.reshape(n, d, groups * og, kd, oh, ow).permute(0, 2, 3, 1, 4, 5)
+    full = (d - 1) * stride[0] + dilation[0] * (kd - 1) + 1 + output_padding[0]
+    shape = (n, groups * og, full, oh, ow)
+    starts = [(i * dilation[0], 0, 0) for i in range(kd)]
+    out = overlap_add(planes.unbind(2), shape, starts, (stride[0], 1, 1))
+    out = out[:, :, padding[0]:padding[0] + spatial[0]]
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    out = named(out, "ConvolutionBackward0")
+    return out if batched else out.squeeze(0)

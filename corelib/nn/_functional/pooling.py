@@ -20,7 +20,9 @@ from .conv import _tuple
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-           "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d"]
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_pool3d",
+           "max_pool3d_with_indices", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+           "lp_pool3d"]
 
 
 def _out_len(size, k, s, p, d, ceil_mode):
@@ -42,7 +44,8 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, nd):
         if nd == 1:
             raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 "
                                f"dim batch size for input, but got:{list(input.shape)}")
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for "
+                           "input")
     if any(s == 0 for s in stride):
         raise RuntimeError("stride should not be zero")
     if any(k <= 0 for k in kernel):
@@ -331,3 +334,156 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     (values, indices)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, _tuple(output_size, 1),
                          return_indices)
+
+
+# -------------------------------------------------------------------------------- 3-d pools
+# Separable compositions: a 2-D pool over (H, W) of every depth slice, then the same
+# reduction over depth windows. For max pooling the first maximum in (d, h, w) order still
+# wins (the 2-D stage keeps each slice's first (h, w), the depth stage the first d).
+
+def _pool3d_args(name, input, kernel_size, stride, padding, dilation):
+    kernel, stride, padding, dilation = _pool_args(name, input, kernel_size, stride, padding,
+                                                   dilation, 3)
+    return kernel, stride, padding, dilation
+
+
+def _depth_windows(x, k, s, d, p, out, fill):
+    """(N, C, D, ...) -> (N, C, k, out, ...): depth windows of x padded with ``fill``."""
+    from ...ops.movement import stack
+    depth = x.shape[2]
+    need = (out - 1) * s + d * (k - 1) + 1
+    right = max(need - depth - p, 0)
+    if p or right:
+        pads = [0, 0] * (x.ndim - 3) + [p, right]
+        x = constant_pad(x, pads, fill)
+    span = s * (out - 1) + 1
+    return stack([x[:, :, i * d:i * d + span:s] for i in range(k)], 2)
+
+
+def _batched5(input):
+    return (input, lambda t: t) if input.ndim == 5 else \
+        (input.unsqueeze(0), lambda t: t.squeeze(0))
+
+
+def _max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    kernel, stride, padding, dilation = _pool3d_args("max_pool3d", input, kernel_size, stride,
+                                                     padding, dilation)
+    x, back = _batched5(input)
+    n, c, d, h, w = x.shape
+    od = _out_len(d, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    oh = _out_len(h, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    ow = _out_len(w, kernel[2], stride[2], padding[2], dilation[2], ceil_mode)
+    if od <= 0 or oh <= 0 or ow <= 0:
+        raise RuntimeError(f"Given input size: ({c}x{d}x{h}x{w}). Calculated output size: "
+                           f"({c}x{od}x{oh}x{ow}). Output size is too small")
+    planes, hw_index = _max_pool("max_pool2d", 2, x.reshape(n, c * d, h, w), kernel[1:],
+                                 stride[1:], padding[1:], dilation[1:], ceil_mode, True)
+    planes = planes.reshape(n, c, d, oh, ow)
+    wins = _depth_windows(planes, kernel[0], stride[0], dilation[0], padding[0], od, -math.inf)
+    values, arg = wins.max(2)
+    values = named(back(values), "MaxPool3DWithIndicesBackward0")
+    if not return_indices:
+        return values
+    hw = _depth_windows(hw_index.reshape(n, c, d, oh, ow), kernel[0], stride[0], dilation[0],
+                        padding[0], od, 0)
+    hw = hw.gather(2, arg.unsqueeze(2)).squeeze(2)
+    depth = (arange(od, device=x.device) * stride[0] - padding[0]).reshape(od, 1, 1) + \
+        arg * dilation[0]
+    return values, back(depth * (h * w) + hw)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over (kd, kh, kw) windows of (N, C, D, H, W) or (C, D, H, W) input."""
+    return _max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    """:func:`max_pool3d` returning (values, indices)."""
+    return _max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over (kd, kh, kw) windows of (N, C, D, H, W) or (C, D, H, W) input."""
+    kernel, stride, padding, _ = _pool3d_args("avg_pool3d", input, kernel_size, stride,
+                                              padding, 1)
+    x, back = _batched5(input)
+    n, c, d, h, w = x.shape
+    sizes = (d, h, w)
+    outs = [_out_len(s, k, st, p, 1, ceil_mode) for s, k, st, p in
+            zip(sizes, kernel, stride, padding)]
+    if any(o <= 0 for o in outs) or any(s + 2 * p < k for s, p, k in zip(sizes, padding,
+                                                                          kernel)):
+        raise RuntimeError(f"input image (T: {d} H: {h} W: {w}) smaller than kernel size "
+                           f"(kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]})")
+    od, oh, ow = outs
+    sums = avg_pool2d(x.reshape(n, c * d, h, w), kernel[1:], stride[1:], padding[1:],
+                      ceil_mode, True, 1).reshape(n, c, d, oh, ow)
+    total = _depth_windows(sums, kernel[0], stride[0], 1, padding[0], od, 0).sum(2)
+    if divisor_override:
+        out = total / divisor_override
+    else:
+        per_axis = [_divisors(s, k, st, p, o, count_include_pad) for s, k, st, p, o in
+                    zip(sizes, kernel, stride, padding, outs)]
+        if all(len(set(v)) == 1 for v in per_axis):
+            out = total / float(per_axis[0][0] * per_axis[1][0] * per_axis[2][0])
+        else:
+            div = tensor([[[a * b * e for e in per_axis[2]] for b in per_axis[1]]
+                          for a in per_axis[0]], dtype=x.dtype, device=x.device)
+            out = total / div
+    return named(back(out), "AvgPool3DBackward0")
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Mean over torch's adaptive bins, (N, C, D, H, W) or (C, D, H, W) -> (..., od, oh, ow)."""
+    od, oh, ow = _adaptive_sizes("adaptive_avg_pool3d", input, output_size, 3)
+    x, back = _batched5(input)
+    n, c, d, h, w = x.shape
+    if (od, oh, ow) == (1, 1, 1):     # torch takes the mean here (grad_fn MeanBackward1)
+        return back(x.mean((2, 3, 4), keepdim=True))
+    out = _adaptive_avg_axis(x.reshape(n, c, d, h * w), 2, od).reshape(n, c * od, h, w)
+    out = _adaptive_avg_axis(_adaptive_avg_axis(out, 2, oh), 3, ow)
+    out = out.reshape(n, c, od, oh, ow)
+    if (od, oh, ow) == (d, h, w):     # every axis kept: still a new tensor, as torch
+        out = out * 1.0
+    return named(back(out), "AdaptiveAvgPool3DBackward0")
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over torch's adaptive bins of (N, C, D, H, W) input; with return_indices,
+    (values, indices into each D*H*W volume)."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: "
+                           f"{list(input.shape)}")
+    od, oh, ow = _adaptive_sizes("adaptive_max_pool3d", input, output_size, 3)
+    x, back = _batched5(input)
+    n, c, d, h, w = x.shape
+    if 0 in (od, oh, ow):
+        empty = x.reshape(-1)[:0].reshape(n, c, od, oh, ow)
+        values = back(empty)
+        return (values, back(empty.new_zeros(empty.shape, dtype=D.int64))) \
+            if return_indices else values
+    td, ld = _gather_table(d, od, x.device)
+    th, lh = _gather_table(h, oh, x.device)
+    tw, lw = _gather_table(w, ow, x.device)
+    g = x.index_select(2, td.reshape(-1)).index_select(3, th.reshape(-1)) \
+        .index_select(4, tw.reshape(-1))
+    g = g.reshape(n, c, od, ld, oh, lh, ow, lw).permute(0, 1, 2, 4, 6, 3, 5, 7) \
+        .reshape(n, c, od, oh, ow, ld * lh * lw)
+    values, arg = g.max(-1)
+    values = named(back(values), "AdaptiveMaxPool3DBackward0")
+    if not return_indices:
+        return values
+    flat = (td.reshape(od, 1, 1, ld, 1, 1) * (h * w) + th.reshape(1, oh, 1, 1, lh, 1) * w +
+            tw.reshape(1, 1, ow, 1, 1, lw)).reshape(1, 1, od, oh, ow, ld * lh * lw)
+    indices = flat.expand(n, c, od, oh, ow, ld * lh * lw).gather(-1, arg.unsqueeze(-1))
+    return values, back(indices.squeeze(-1))
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over (kd, kh, kw) windows of x^p)^(1/p), torch's formula."""
+    kd, kh, kw = _tuple(kernel_size, 3, "kernel_size")
+    out = avg_pool3d(input.pow(norm_type), (kd, kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kd * kh * kw).pow(1.0 / norm_type)

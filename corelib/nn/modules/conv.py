@@ -1,4 +1,4 @@
-"""Convolutions: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (torch's _ConvNd)."""
+"""Convolutions: Conv1d/2d/3d and ConvTranspose1d/2d/3d (torch's _ConvNd)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 def _ntuple(value, n):
@@ -175,6 +175,16 @@ class Conv2d(_Conv):
     _fn = staticmethod(F.conv2d)
 
 
+class Conv3d(_Conv):
+    """3-D cross-correlation over (N, C, D, H, W) input.
+
+    Attributes: weight (out_channels, in_channels/groups, kd, kh, kw), bias (out_channels),
+    both from U(-sqrt(k), sqrt(k)), k = groups / (C_in * kd * kh * kw).
+    """
+    _nd = 3
+    _fn = staticmethod(F.conv3d)
+
+
 class _ConvTranspose(_ConvNd):
     _fn = None
 
@@ -246,3 +256,12 @@ class ConvTranspose2d(_ConvTranspose):
     """
     _nd = 2
     _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution (the gradient of Conv3d with respect to its input).
+
+    Attributes: weight (in_channels, out_channels/groups, kd, kh, kw), bias (out_channels).
+    """
+    _nd = 3
+    _fn = staticmethod(F.conv_transpose3d)

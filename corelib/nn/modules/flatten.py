@@ -7,7 +7,8 @@ from .module import Module
 
 __all__ = ["Flatten", "Unflatten", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d",
            "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d",
-           "CircularPad1d", "CircularPad2d", "Upsample", "UpsamplingNearest2d",
+           "CircularPad1d", "CircularPad2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
+           "ReplicationPad3d", "CircularPad3d", "Fold", "Unfold", "Upsample", "UpsamplingNearest2d",
            "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "CosineSimilarity",
            "PairwiseDistance"]
 
@@ -112,6 +113,62 @@ class CircularPad1d(ZeroPad1d):
 
 class CircularPad2d(ZeroPad1d):
     _mode, _n = "circular", 2
+
+
+class ZeroPad3d(ZeroPad1d):
+    """Pad the last three dims with zeros; padding = int or 6 sizes (last dim first)."""
+    _n = 3
+
+
+class ConstantPad3d(_PadNd):
+    _n = 3
+
+
+class ReflectionPad3d(ZeroPad1d):
+    _mode, _n = "reflect", 3
+
+
+class ReplicationPad3d(ZeroPad1d):
+    _mode, _n = "replicate", 3
+
+
+class CircularPad3d(ZeroPad1d):
+    _mode, _n = "circular", 3
+
+
+# ------------------------------------------------------------------------- fold / unfold
+
+class Unfold(Module):
+    """Sliding local blocks of (N, C, H, W) input as columns (N, C*kh*kw, L)."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    """Sum columns (N, C*kh*kw, L) back into (N, C, H, W) images (the adjoint of Unfold)."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)
+
+    def extra_repr(self):
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
 
 
 # ---------------------------------------------------------------------------------- resizing
