@@ -12,6 +12,7 @@ from ._functional.attention import *  # noqa: F401,F403
 from ._functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d,  # noqa: F401
                                conv_transpose2d, conv_transpose3d)
 from ._functional.fold import fold, unfold  # noqa: F401
+from ._functional.margin import *  # noqa: F401,F403
 from ._functional.distance import *  # noqa: F401,F403
 from ._functional.dropout import *  # noqa: F401,F403
 from ._functional.linear import *  # noqa: F401,F403
