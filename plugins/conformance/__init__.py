@@ -8,7 +8,9 @@ Three phases, each comparing the backend under test with the cpu (numpy) backend
 1. every op of the contract the backend implements, over dtypes, shapes (0-d, 0-size),
    broadcasting, scalars, non-contiguous views and ``out=``;
 2. autograd through the frontend: forward, backward and double backward of common ops;
-3. a short training run (an MLP with SGD and with Adam): the loss falls and tracks cpu's.
+3. a short training run (an MLP with SGD and with Adam): the loss falls and tracks cpu's;
+4. compiled programs: the backend's ``optimize_program`` hook (fusion) returns programs whose
+   replay gives the captured programs' results (:mod:`.programs`; skipped without the hook).
 
 Ops the backend does not implement, or for which ``supports(op, dtype)`` is False, are
 reported as missing -- not failures: the frontend falls back to cpu or composes them.
@@ -70,7 +72,9 @@ def run(backend: str, *, ops=None, dtypes=None, quick=False, frontend=True, regi
     if frontend and registry in (None, get_registry()):
         from .frontend import autograd_checks, training_checks
         device = f"{kind}:{index}" if index is not None else kind
-        report.frontend = autograd_checks(device) + training_checks(device)
+        from .programs import program_checks
+        report.frontend = (autograd_checks(device) + training_checks(device) +
+                           program_checks(table))
     elif frontend:
         report.notes.append("autograd and training were not run: they need the backend in "
                             "the process-wide registry")

@@ -76,7 +76,7 @@ class Report:
                  "ERR: raised; miss: not native (the frontend falls back to cpu or composes "
                  "it); .: not applicable"]
         if self.frontend:
-            parts += ["", "Autograd and training on the backend (vs cpu):"]
+            parts += ["", "Autograd, training (vs cpu) and compiled programs (vs unoptimized):"]
             parts += [f"  {r.name:<32} {r.status:<5} {r.detail}" for r in self.frontend]
         parts += [f"  note: {n}" for n in self.notes]
         failures = self.failures

@@ -9,6 +9,7 @@ import pytest
 from plugrad.plugins.conformance import select_cases
 from plugrad.plugins.conformance.frontend import _cases, autograd_checks, training_checks
 from plugrad.plugins.conformance.harness import run_case
+from plugrad.plugins.conformance.programs import PROGRAMS, program_checks
 from plugrad.plugins.conformance.pytest_plugin import record
 
 
@@ -65,4 +66,12 @@ def test_autograd(backend, autograd_case):
 def test_training(backend, optimizer):
     results = {r.name: r for r in training_checks(backend)}
     result = results[f"training mlp+{optimizer}"]
+    assert result.status == "pass", f"{result.name}: {result.detail}"
+
+
+@pytest.mark.parametrize("program", list(PROGRAMS))
+def test_optimize_program(tables, program):
+    (result,) = program_checks(tables[0], names=[program])
+    if result.status == "skip":
+        pytest.skip(result.detail)
     assert result.status == "pass", f"{result.name}: {result.detail}"

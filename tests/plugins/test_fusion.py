@@ -205,3 +205,49 @@ def test_hook_is_a_declared_capability():
         def optimize_program(self):
             return None
     assert any("optimize_program" in line for line in contract.signature_problems(Wrong()))
+
+
+def test_conformance_programs_pass_on_every_backend(device):
+    from plugrad.plugins import get_registry
+    from plugrad.plugins.conformance.programs import program_checks
+    results = program_checks(get_registry().table(device))
+    assert [r.status for r in results] == ["pass"] * 3, [(r.name, r.detail) for r in results]
+    assert all("bitwise" in r.detail for r in results)
+
+
+class _Table:
+    """The cpu table with another backend object behind ``impl`` (for the hook)."""
+
+    def __init__(self, impl):
+        from plugrad.plugins import get_registry
+        self._table = get_registry().table("cpu")
+        self.impl = impl
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_conformance_catches_a_wrong_hook_and_skips_a_missing_one():
+    from plugrad.plugins import get_registry
+    from plugrad.plugins.conformance.programs import program_checks
+    from plugrad.plugins.fusion import fuse
+
+    cpu = get_registry().table("cpu").impl
+
+    class OffByOne:
+        def optimize_program(self, program):
+            def make(chain):
+                def kernel(operands, outs, shape):
+                    return [cpu.add(cpu.full(shape, 1.0, "float32"), 0.0) for _ in outs]
+                return kernel
+            return fuse(program, make)
+
+    class Mutating:
+        def optimize_program(self, program):
+            program.steps.pop()
+            return program
+
+    assert {r.status for r in program_checks(_Table(object()))} == {"skip"}
+    assert "fail" in {r.status for r in program_checks(_Table(OffByOne()))}
+    (r, *_) = program_checks(_Table(Mutating()))
+    assert r.status == "fail" and "changed the program" in r.detail
