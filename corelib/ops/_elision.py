@@ -29,8 +29,8 @@ def reusable(ta, tb, shape, dtype):
     temporary of at least ``min_elements`` numbers on a host-memory device; else None.
 
     Only the operator entry points (``a + b``: ``add(..., _elide=True)``) ask, and only for a
-    host-memory device and operands of at least ``min_elements``: the callers test that
-    before calling (small ops are the common case, and a call costs ~40 ns of them).
+    host-memory device and operands of at least ``min_elements``: ``_graph.arithmetic`` tests
+    that before calling (small ops are the common case, and a call costs ~40 ns of them).
     """
     buf = scratch(ta, shape, dtype)
     return buf if buf is not None else scratch(tb, shape, dtype)
@@ -40,8 +40,8 @@ def scratch(t, shape, dtype):
     """``t``'s buffer when ``t`` is an invisible temporary of this shape and dtype, else None.
 
     Reached only from the arithmetic operators (``Tensor.__add__`` -> ``add(..., _elide=True)``
-    -> ``reusable`` -> here), the one call path the counts were measured on; they must match
-    exactly (a named tensor has one more reference, its name).
+    -> ``_graph.arithmetic`` -> ``reusable`` -> here), the one call path the counts were
+    measured on; they must match exactly (a named tensor has one more reference, its name).
     """
     if t is None or not t._device.host_memory:
         return None

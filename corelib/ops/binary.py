@@ -10,16 +10,19 @@ import math
 from .. import _dtype as D
 from .._tensor import Tensor, _make
 from ..autograd.node import Node
-from . import _elision
-from ._elision import reusable
-from ._graph import (attach, binary_needs_grad, edge, grad_state, record_binary, unbroadcast,
-                     zeros_like_grad)
+from ._graph import (FOR_OTHER, ALWAYS, arithmetic, attach, binary_needs_grad, edge, grad_state,
+                     record_binary, unbroadcast, zeros_like_grad)
 from ._operands import as_scalar, binary
 
 
 class _BinaryNode(Node):
-    """Remembers each operand's shape and dtype to reduce its gradient back to them."""
+    """Remembers each operand's shape and dtype to reduce its gradient back to them.
+
+    ``keep_a``/``keep_b``: which operand values ``_graph.arithmetic`` saves as ``a``/``b``
+    (None, ``ALWAYS``, or ``FOR_OTHER``: only when the other operand's gradient needs it).
+    """
     __slots__ = ("sa", "sb", "da", "db", "a", "b")
+    keep_a = keep_b = None
 
     def _drop(self):
         self.a = self.b = None
@@ -67,16 +70,16 @@ def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1,
     """input + alpha * other, broadcasting (alpha fused as torch does: one rounding)."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if alpha != 1:
-        data = _axpy(dev.ops, xa, xb, alpha, dt, "add")
+        res = arithmetic(_alpha(dev.ops, alpha, dt, "add"), AddBackward0, ta, tb, xa, xb, dt,
+                         shape, dev, False, alpha)
     else:
-        buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
-        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
-        data = dev.ops.add(xa, xb) if buf is None else dev.ops.add(xa, xb, out=buf)
-    res = _make(data, shape, dt, dev)
-    if ((ta is not None and ta._requires_grad) or (tb is not None and tb._requires_grad)) \
-            and grad_state.enabled:             # written out: see _graph's docstring
-        record_binary(res, AddBackward0, ta, tb, None, alpha if alpha != 1 else None)
+        res = arithmetic(dev.ops.add, AddBackward0, ta, tb, xa, xb, dt, shape, dev, _elide)
     return res if out is None else _write_out(res, out)
+
+
+def _alpha(ops, alpha, dt, prim):
+    """The backend computation of xa +/- alpha * xb (``_axpy``), as ``arithmetic`` calls it."""
+    return lambda xa, xb: _axpy(ops, xa, xb, alpha, dt, prim)
 
 
 def _axpy(ops, xa, xb, alpha, dt, prim):
@@ -130,16 +133,12 @@ def sub(input: Tensor | float, other: Tensor | float, *, alpha: float = 1,
     kb = tb._dtype if tb is not None else type(other)
     if ka is _BOOL or kb is _BOOL or ka is bool or kb is bool:   # a bool tensor or scalar
         _bool_sub_error(ta, tb, input, other)
+    node = _node or (SubBackward0 if ta is not None else RsubBackward1)
     if alpha != 1:
-        data = _axpy(dev.ops, xa, xb, alpha, dt, "sub")
+        res = arithmetic(_alpha(dev.ops, alpha, dt, "sub"), node, ta, tb, xa, xb, dt, shape,
+                         dev, False, alpha)
     else:
-        buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
-        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
-        data = dev.ops.sub(xa, xb) if buf is None else dev.ops.sub(xa, xb, out=buf)
-    res = _make(data, shape, dt, dev)
-    if binary_needs_grad(ta, tb):
-        record_binary(res, _node or (SubBackward0 if ta is not None else RsubBackward1), ta, tb,
-                None, alpha if alpha != 1 else None)
+        res = arithmetic(dev.ops.sub, node, ta, tb, xa, xb, dt, shape, dev, _elide)
     return res if out is None else _write_out(res, out)
 
 
@@ -167,6 +166,7 @@ def rsub(input, other, *, alpha=1):
 
 class MulBackward0(_BinaryNode):
     __slots__ = ()
+    keep_a = keep_b = FOR_OTHER
 
     def backward(self, g):
         ea, eb = self.next
@@ -187,22 +187,13 @@ def mul(input: Tensor | float, other: Tensor | float, *, out: Tensor | None = No
         _elide=False) -> Tensor:
     """input * other, broadcasting."""
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
-        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
-    res = _make(dev.ops.mul(xa, xb) if buf is None else dev.ops.mul(xa, xb, out=buf), shape, dt,
-                dev)
-    ga = ta is not None and ta._requires_grad
-    gb = tb is not None and tb._requires_grad
-    if (ga or gb) and grad_state.enabled:       # written out: see _graph's docstring
-        # save only what the other operand's gradient needs
-        record_binary(res, MulBackward0, ta, tb,
-                save_a=(ta if ta is not None else xa) if gb else None,
-                save_b=(tb if tb is not None else xb) if ga else None)
+    res = arithmetic(dev.ops.mul, MulBackward0, ta, tb, xa, xb, dt, shape, dev, _elide)
     return res if out is None else _write_out(res, out)
 
 
 class DivBackward0(_BinaryNode):
     __slots__ = ()
+    keep_a, keep_b = FOR_OTHER, ALWAYS
 
     def backward(self, g):
         ea, eb = self.next
@@ -234,14 +225,7 @@ def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | No
         # (uint8 / -1 is -1.0 in torch, not 1 / 255)
         xa = _as_float(ta, input if ta is None else xa, dt)
         xb = _as_float(tb, other if tb is None else xb, dt)
-    buf = reusable(ta, tb, shape, dt) if _elide and dev.host_memory and (
-        ta if ta is not None else tb)._data.size >= _elision.min_elements else None
-    res = _make(dev.ops.div(xa, xb) if buf is None else dev.ops.div(xa, xb, out=buf), shape, dt,
-                dev)
-    if binary_needs_grad(ta, tb):
-        need_a = tb is not None and tb._requires_grad
-        record_binary(res, DivBackward0, ta, tb, save_a=(ta if ta is not None else xa) if need_a
-                else None, save_b=tb if tb is not None else xb)
+    res = arithmetic(dev.ops.div, DivBackward0, ta, tb, xa, xb, dt, shape, dev, _elide)
     return res if out is None else _write_out(res, out)
 
 
