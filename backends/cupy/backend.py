@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..xp import ArrayModuleBackend
 from ..xp.elementwise import UFUNCS
 from .elementwise import NUMPY_DIVMOD, Elementwise
+from .fused import CupyChain, accepts
 from .indexing import Indexing
 from .linalg import Linalg
 from .nn import NN
@@ -46,6 +47,19 @@ class CupyBackend(Runtime, Elementwise, Reductions, Indexing, Linalg, NN, Optim,
         self._pool = cupy.get_default_memory_pool()
         self._peak = [0] * self._count
         self._install_peak_tracker()
+
+    def optimize_program(self, program):
+        """``program`` (``plugrad.compile``) with each elementwise chain as one CuPy
+        ElementwiseKernel (:mod:`.fused`), built once per chain for the process."""
+        from ...plugins.fusion import fuse
+        chains = self.__dict__.setdefault("_fused_chains", {})
+
+        def make(chain):
+            kernel = chains.get(chain)
+            if kernel is None:
+                kernel = chains[chain] = CupyChain(self.cupy, chain)
+            return kernel
+        return fuse(program, make, backend=self.name, accept=accepts)
 
     @property
     def _kernels(self):

@@ -269,8 +269,54 @@ def real_models(quick):
             "<= torch eager")
 
 
+def fused_programs(quick):
+    """optimize_program on the GPU: the conformance kit's compiled-program checks (fused
+    replay equals the captured program's), then a 1M-element tanh-GELU program replayed as
+    captured (nine CuPy ufunc launches) and fused (one ElementwiseKernel)."""
+    from plugrad.compile.program import run
+    from plugrad.plugins import get_registry
+    from plugrad.plugins.conformance.programs import ProgramBuilder, program_checks
+    table = get_registry().table("cuda")
+    checks = program_checks(table)
+    bad = [f"{r.name}: {r.status} {r.detail}" for r in checks if r.status != "pass"]
+    b = ProgramBuilder(table)
+    x = b.input(numpy.random.default_rng(0).standard_normal(1 << 20).astype("float32"))
+    a = b.call("mul", b.call("mul", b.call("mul", x, x), x), 0.044715)
+    t = b.call("tanh", b.call("mul", b.call("add", x, a), 0.7978846))
+    y = b.call("mul", b.call("mul", x, b.call("add", t, 1.0)), 0.5)
+    program = b.program((y,))
+    fused = table.impl.optimize_program(program)
+    env = [None] * len(program.slots)
+    env[x] = b.env[x]
+
+    def replay(p):
+        return lambda: run(p, env)
+    reps = 50 if quick else 200
+    t_eager, t_fused = timeit(replay(program), reps), timeit(replay(fused), reps)
+    torch_t = None
+    if HAVE_TORCH:
+        xt = torch.from_dlpack(b.env[x])
+        torch_t = timeit(lambda: torch.nn.functional.gelu(xt, approximate="tanh"), reps)
+    row("GELU program 1M, fused (ms)", "ms", t_fused * 1e3, t_eager * 1e3, torch_t and
+        torch_t * 1e3, "< captured",
+        "cupy column: the captured program unfused; torch: F.gelu(tanh); "
+        + ("; ".join(bad) if bad else f"{len(checks)} kit programs pass"))
+
+
+def compiled_mlp_step(quick):
+    """plugrad.compile over the whole MLP Adam step (issue 13's cuda target: compiled step
+    <= torch-CUDA eager with fused Adam)."""
+    for batch in (64, 4096):
+        reps = 50 if quick else 200
+        t_e = timeit(_mlp(plugrad, batch, "cuda"), reps)
+        t_c = timeit(plugrad.compile(_mlp(plugrad, batch, "cuda")), reps)
+        t_f = timeit(_mlp(torch, batch, "cuda", fused=True), reps) if HAVE_TORCH else None
+        row(f"MLP Adam step compiled b={batch} (ms)", "ms", t_c * 1e3, None,
+            t_f and t_f * 1e3, "<= torch fused Adam", f"plugrad eager {t_e * 1e3:.2f} ms")
+
+
 WORKLOADS = [small_add, large_fma, big_matmul, attention_scores, dropout_mask, softmax_rows,
-             mlp_step, real_models]
+             mlp_step, real_models, fused_programs, compiled_mlp_step]
 
 
 def _fmt(value):
