@@ -11,6 +11,7 @@ from ._functional.activation import *  # noqa: F401,F403
 from ._functional.attention import *  # noqa: F401,F403
 from ._functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d,  # noqa: F401
                                conv_transpose2d, conv_transpose3d)
+from ._functional.embedding_bag import embedding_bag  # noqa: F401
 from ._functional.fold import fold, unfold  # noqa: F401
 from ._functional.margin import *  # noqa: F401,F403
 from ._functional.sampling import affine_grid, grid_sample  # noqa: F401
