@@ -740,36 +740,30 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Sample category indices; without replacement torch's own stream (see below)."""
     if input.numel() and not bool((input >= 0).logical_and(input.isfinite()).all()):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if not replacement:
+    if not replacement and num_samples > input._shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if not replacement or num_samples == 1:
         # torch's CPU kernel: an exponential race, top-k of p / q with q ~ Exp(1) drawn in
         # input's dtype -- the same draws, so the same indices as torch for the same seed
-        if num_samples > input._shape[-1]:
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                               "replacement")
-        if bool(((input > 0).sum(-1) < num_samples).any()):
+        # (torch races for one sample with replacement too)
+        if bool((input.sum(-1) == 0).any()):
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and bool(((input > 0).sum(-1) < num_samples).any()):
             raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
                                "enough non-negative category to sample)")
         q = input / empty_like(input).exponential_(1, generator=generator)
         if num_samples == 1:
             return q.argmax(-1, keepdim=True)
         return q.topk(num_samples).indices
+    # with replacement: one float64 uniform per draw, row after row (torch's order), each
+    # placed in the row's cumulative sum
     probs = input if input.ndim == 2 else input.unsqueeze(0)
-    rows = []
-    for r in range(probs._shape[0]):
-        p = probs[r].double()
-        chosen = []
-        for _ in range(num_samples):
-            cdf = p.cumsum(0)
-            total = float(cdf[-1])
-            if total <= 0:
-                raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-            u = rand(1, generator=generator, dtype=D.float64).item() * total
-            k = int((cdf <= u).sum())
-            k = min(k, p._shape[0] - 1)
-            chosen.append(k)
-            if not replacement:
-                p = p.clone()
-                p[k] = 0
-        rows.append(chosen)
-    out = tensor(rows, dtype=D.int64, device=input._device)
-    return out if input.ndim == 2 else out[0]
+    cdf = probs.double().cumsum(-1)
+    total = cdf[:, -1:]
+    if bool((total <= 0).any()):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    u = rand(probs._shape[0], num_samples, generator=generator, dtype=D.float64,
+             device=input._device) * total
+    k = (cdf.unsqueeze(1) <= u.unsqueeze(-1)).sum(-1).clamp(max=probs._shape[-1] - 1)
+    return k if input.ndim == 2 else k[0]

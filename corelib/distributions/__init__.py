@@ -1,0 +1,29 @@
+"""``torch.distributions``: parametrized probability distributions, constraints, transforms
+and KL divergences, with torch's API, validation messages and random streams.
+
+Samples equal torch's for a seed where torch draws with a documented transform of its
+generator (Normal, LogNormal, MultivariateNormal, Uniform, Exponential, Laplace, Bernoulli,
+Categorical, OneHotCategorical); the rejection samplers (Gamma and the families built on it,
+Poisson, Binomial) are checked by their distribution (moments, KS tests), not value by value.
+"""
+from . import constraints, transforms
+from .bernoulli import Bernoulli
+from .categorical import Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
+from .constraint_registry import biject_to, transform_to
+from .distribution import Distribution
+from .exponential import Exponential
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal
+from .normal import Normal
+from .transformed_distribution import LogNormal, TransformedDistribution
+from .transforms import *  # noqa: F401,F403
+from .transforms import __all__ as _transform_names
+from .uniform import Uniform
+
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
+           "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "TransformedDistribution", "Uniform", "biject_to",
+           "constraints", "kl_divergence", "register_kl", "transform_to", "transforms",
+           *_transform_names]
