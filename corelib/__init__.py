@@ -63,6 +63,7 @@ from .amp.autocast_mode import (clear_autocast_cache, get_autocast_cpu_dtype,  #
                                 set_autocast_dtype, set_autocast_enabled)
 from .amp.device_aliases import install as _install_amp_aliases  # noqa: E402
 from . import compile  # noqa: E402,A001  (callable package: torch.compile)
+from . import compiler, _dynamo  # noqa: E402  (torch.compiler, torch._dynamo)
 from ._storage import TypedStorage, UntypedStorage  # noqa: E402
 from .utils import checkpoint as _checkpoint  # noqa: E402,F401  (torch.utils.checkpoint)
 _install_amp_aliases(cuda, cpu)

@@ -8,6 +8,8 @@ adjacent (where numpy and torch keep them in place).
 """
 from __future__ import annotations
 
+from ..compile._state import capturing as _capturing
+
 import warnings
 
 import numpy
@@ -274,9 +276,16 @@ def index_range(index):
 def _check_bounds(index, size, dim, wrap=True, message=None, exc=IndexError):
     """Raise for out-of-range indices with torch's exception and message, on the host before
     the call -- unless the backend checks them on the device (:func:`checked_on_device`).
-    ``wrap`` allows -size <= i < 0."""
+    ``wrap`` allows -size <= i < 0. A compiled function checks again on every replay."""
     if index.numel() == 0 or checked_on_device(index):
         return
+    if _capturing:
+        from ..compile.capture import record_check
+        return record_check(_check_range, index, size, dim, wrap, message, exc)
+    _check_range(index, size, dim, wrap, message, exc)
+
+
+def _check_range(index, size, dim, wrap, message, exc):
     low, high = index_range(index)
     if low < (-size if wrap else 0) or high >= size:
         bad = high if high >= size else low

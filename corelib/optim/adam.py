@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from .optimizer import (Optimizer, by_device, check_fused_flags, grad_mode_for, commit_steps,
-                        new_step_tensor, next_steps, to_scalar)
+                        new_step_tensor, next_steps, to_scalar, live_lr, live_step)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -91,7 +91,7 @@ class Adam(Optimizer):
                 adam(params, grads, [st["exp_avg"] for st in states],
                      [st["exp_avg_sq"] for st in states],
                      [st["max_exp_avg_sq"] for st in states] if group["amsgrad"] else [],
-                     [st["step"] for st in states], lr=to_scalar(group["lr"]),
+                     [st["step"] for st in states], lr=to_scalar(group["lr"]), group=group,
                      beta1=to_scalar(beta1), beta2=to_scalar(beta2), eps=group["eps"],
                      weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
                      maximize=group["maximize"],
@@ -119,9 +119,11 @@ class AdamW(Adam):
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, lr, beta1,
          beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=False,
-         differentiable=False):
-    """Functional Adam/AdamW over parallel lists of tensors (updated in place)."""
-    steps = next_steps(state_steps)
+         differentiable=False, group=None):
+    """Functional Adam/AdamW over parallel lists of tensors (updated in place). ``group``,
+    when given, is where ``lr`` came from: a compiled step reads it again on every replay."""
+    kernels = not differentiable and all(p._device.ops.adam_step is not None for p in params)
+    steps = next_steps(state_steps, replayable=kernels)
     hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
                  amsgrad=amsgrad, maximize=maximize, decoupled=decoupled_weight_decay)
     vmax = max_exp_avg_sqs if amsgrad else [None] * len(params)
@@ -138,7 +140,8 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
             sel = [k for k, s in enumerate(ss) if s == step]
             kernel([ps[k]._data for k in sel], [gs[k]._data for k in sel],
                    [ms[k]._data for k in sel], [vs[k]._data for k in sel],
-                   [vms[k]._data for k in sel] if amsgrad else None, dict(hyper, step=step))
+                   [vms[k]._data for k in sel] if amsgrad else None,
+                   dict(hyper, step=live_step(counters[sel[0]], step), lr=live_lr(group, lr)))
             commit_steps([counters[k] for k in sel])
             for k in sel:
                 for t in (ps[k], ms[k], vs[k]) + ((vms[k],) if amsgrad else ()):

@@ -458,11 +458,34 @@ def new_step_tensor(param, group):
     return zeros((), dtype=dt)
 
 
-def next_steps(steps):
+def next_steps(steps, replayable=False):
     """The counters' values after this step (Python floats), without writing them: each
     counter is advanced by :func:`commit_steps` together with its parameter's update, so an
-    interrupted ``step()`` (KeyboardInterrupt) leaves no count ahead of its parameter."""
+    interrupted ``step()`` (KeyboardInterrupt) leaves no count ahead of its parameter.
+
+    ``replayable``: the caller hands each value to a kernel through :func:`live_step`, so a
+    compiled step reads the counter again on replay and this read is no graph break."""
+    if replayable:
+        from ..compile.capture import allow_read
+        with allow_read():
+            return [float(t._device.ops.to_host(t._data)) + 1 for t in steps]
     return [float(t._device.ops.to_host(t._data)) + 1 for t in steps]
+
+
+def live_step(counter, value):
+    """``value`` (the step number after this step); in a capture, recomputed from the
+    counter tensor on every replay (plugrad.compile)."""
+    from ..compile.capture import dynamic
+    return dynamic(lambda: float(counter._device.ops.to_host(counter._data)) + 1, value)
+
+
+def live_lr(group, lr):
+    """``lr``; in a capture, read again from ``group`` on every replay, so a scheduler's
+    change reaches a compiled step without a recapture (plugrad.compile)."""
+    if group is None:
+        return lr
+    from ..compile.capture import dynamic
+    return dynamic(lambda: to_scalar(group["lr"]), lr, key=(id(group), "lr"))
 
 
 def commit_steps(steps):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from .optimizer import (Optimizer, by_device, check_fused_flags, check_state, grad_mode_for,
-                        params_with_grad, required, to_scalar)
+                        params_with_grad, required, to_scalar, live_lr)
 
 __all__ = ["SGD", "sgd"]
 
@@ -78,7 +78,7 @@ class SGD(Optimizer):
             work.append((group, params, grads, bufs))
         for group, params, grads, bufs in work:
             with grad_mode_for(group):
-                bufs = sgd(params, grads, bufs, lr=to_scalar(group["lr"]),
+                bufs = sgd(params, grads, bufs, lr=to_scalar(group["lr"]), group=group,
                            momentum=group["momentum"], dampening=group["dampening"],
                            weight_decay=group["weight_decay"], nesterov=group["nesterov"],
                            maximize=group["maximize"],
@@ -90,12 +90,14 @@ class SGD(Optimizer):
 
 
 def sgd(params, grads, momentum_buffer_list, *, lr, momentum, dampening, weight_decay,
-        nesterov, maximize, differentiable=False):
+        nesterov, maximize, differentiable=False, group=None):
     """Functional SGD: updates ``params`` in place and returns the momentum buffers (a new
-    buffer, a copy of the first step's direction, where an entry was None)."""
+    buffer, a copy of the first step's direction, where an entry was None). ``group``, when
+    given, is where ``lr`` came from: a compiled step reads it again on every replay."""
     bufs = list(momentum_buffer_list) if momentum != 0 else [None] * len(params)
     hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                  nesterov=nesterov, maximize=maximize)
+    kernel_hyper = dict(hyper, lr=live_lr(group, lr))
     for dev, (ps, gs, idx) in by_device(params, grads, range(len(params))).items():
         kernel = None if differentiable else dev.ops.sgd_step
         if kernel is None:
@@ -104,7 +106,7 @@ def sgd(params, grads, momentum_buffer_list, *, lr, momentum, dampening, weight_
             continue
         if momentum == 0:
             kernel([p._data for p in ps], [g._data for g in gs], [None] * len(ps),
-                   dict(hyper, first_step=False))
+                   dict(kernel_hyper, first_step=False))
         else:
             fresh = {i for i in idx if bufs[i] is None}
             for i in fresh:
@@ -114,7 +116,7 @@ def sgd(params, grads, momentum_buffer_list, *, lr, momentum, dampening, weight_
                 sel = [k for k, i in enumerate(idx) if (i in fresh) == first]
                 if sel:
                     kernel([ps[k]._data for k in sel], [gs[k]._data for k in sel],
-                           [bufs[idx[k]]._data for k in sel], dict(hyper, first_step=first))
+                           [bufs[idx[k]]._data for k in sel], dict(kernel_hyper, first_step=first))
             for i in idx:
                 bufs[i]._bump_version()
         for p in ps:

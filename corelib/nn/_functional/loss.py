@@ -7,6 +7,8 @@ Every loss is a composition of plugrad ops except binary_cross_entropy (see
 """
 from __future__ import annotations
 
+from ...compile._state import capturing as _capturing
+
 import warnings
 
 from ... import _dtype as D
@@ -160,6 +162,13 @@ def _check_targets(target, n_classes, ignore_index):
     """IndexError for a class index out of range, checked before the call: the fused kernels
     would read logits outside the row. A backend that checks targets on the device (torch's
     CUDA kernels assert there) raises at the next ``.item()`` instead, with no read here."""
+    if _capturing:      # a compiled function checks again on every replay
+        from ...compile.capture import record_check
+        return record_check(_check_target_values, target, n_classes, ignore_index)
+    _check_target_values(target, n_classes, ignore_index)
+
+
+def _check_target_values(target, n_classes, ignore_index):
     values = _host_values(target)
     if values is None:
         if target.numel() == 0 or checked_on_device(target):

@@ -1,6 +1,8 @@
 """Embedding lookup and one_hot."""
 from __future__ import annotations
 
+from ...compile._state import capturing as _capturing
+
 from ... import _dtype as D
 from ...autograd.grad_mode import no_grad
 from ...ops._graph import named
@@ -9,6 +11,13 @@ from ...ops.creation import arange
 from ...ops.gather import where
 
 __all__ = ["embedding", "one_hot"]
+
+
+def _check_rows(input, num):
+    """IndexError unless every index is a row of a ``num``-row weight (torch's message)."""
+    bounds = _host_range(input)
+    if bounds is not None and (bounds[0] < 0 or bounds[1] >= num):
+        raise IndexError("index out of range in self")
 
 
 def _host_range(t):
@@ -44,9 +53,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         elif padding_idx < 0:
             assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
             padding_idx = num + padding_idx
-    bounds = _host_range(input)
-    if bounds is not None and (bounds[0] < 0 or bounds[1] >= num):
-        raise IndexError("index out of range in self")
+    if _capturing:      # a compiled function checks again on every replay
+        from ...compile.capture import record_check
+        record_check(_check_rows, input, num)
+    else:
+        _check_rows(input, num)
     flat = input.reshape(-1)
     if flat.dtype is not D.int64:
         flat = flat.long()

@@ -474,10 +474,15 @@ class Module(StateDictMixin):
         self.__dict__.update(state)
 
     def compile(self, *args, **kwargs):
-        """``Module.compile()``: compile in place, keeping the module and its state_dict keys
-        (torch's). plugrad's compile runs eagerly for now, so only the arguments are checked."""
-        from ..._compile_eager import compile as _compile
-        _compile(lambda *a, **k: None, *args, **kwargs)
+        """``Module.compile()``: compile in place, keeping the module, its type and its
+        state_dict keys (torch's): ``forward`` becomes the compiled one (hooks run around it)."""
+        from ...compile.api import compile as _compile
+        _compile(lambda *a, **k: None, *args, **kwargs)      # torch's argument checks
+        if kwargs.get("disable"):
+            return
+        from ...compile.compiled import CompiledFunction
+        self.forward = CompiledFunction(type(self).forward.__get__(self),
+                                        kwargs.get("fullgraph", False), owner=self)
 
     def share_memory(self):
         """Move every parameter and buffer into shared memory (``Tensor.share_memory_``)."""

@@ -1,0 +1,391 @@
+"""A compiled callable: guards, a cache of captured programs, warm-up, capture, replay.
+
+Per distinct guard key (the tensors' shapes, dtypes, devices and requires_grad, the other
+arguments' values, grad mode, every module's training flag, which parameters have a
+``.grad``), the first call runs eagerly (optimizers create their state there), the second
+captures, later ones replay -- tinygrad's TinyJit rhythm. A capture also snapshots state the
+program bakes in (optimizer hyperparameters other than the ones passed on as
+:class:`~plugrad.compile.program.Dynamic`, the identity of tensors the function closes
+over); a call where that changed captures again. Past ``cache_size_limit`` programs the
+function runs eagerly with a warning, as torch does.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+from .. import _tensor
+from ..autograd import grad_mode
+from . import capture as _capture
+from .program import run
+
+_Tensor = _tensor.Tensor
+
+
+class config:
+    """``torch._dynamo.config``: the knobs plugrad honours."""
+    cache_size_limit = 8
+    recompile_limit = 8
+
+
+_all_compiled: list = []       # weakrefs, for torch._dynamo.reset()
+
+
+class Entry:
+    """One guard key's state: warm (seen once), a program, or eager (with the reason)."""
+    __slots__ = ("state", "program", "env0", "binds", "outputs", "tree", "grad_sets",
+                 "check", "reason", "breaks", "compile_time", "runner")
+
+    def __init__(self):
+        self.state = "warm"
+        self.program = None
+        self.reason = ""
+        self.breaks = []
+        self.compile_time = 0.0
+
+
+class CompiledFunction:
+    """What ``plugrad.compile(fn)`` returns for a function (``OptimizedModule`` wraps one)."""
+
+    def __init__(self, fn, fullgraph=False, owner=None):
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.owner = owner            # the module compiled, if any
+        self.entries = {}             # key -> [Entry]
+        self.count = 0
+        self.roots = None
+        import weakref
+        _all_compiled.append(weakref.ref(self))
+
+    def reset(self):
+        self.entries.clear()
+        self.count = 0
+        self.roots = None
+
+    # ------------------------------------------------------------------ roots and guards
+    def _discover(self, args, kwargs):
+        from ..nn.modules.module import Module
+        from ..optim.optimizer import Optimizer
+        modules, optims, scheds = [], [], []
+        objs = list(_leaves((args, kwargs)))
+        fn = self.fn
+        if self.owner is not None:
+            objs.append(self.owner)
+        objs.extend(_referenced(fn, 3))
+        for o in objs:
+            inner = getattr(o, "optimizer", None)     # an lr scheduler
+            if isinstance(inner, Optimizer):
+                scheds.append(o)
+                if all(inner is not m for m in optims):
+                    optims.append(inner)
+            if isinstance(o, Module) and all(o is not m for m in modules):
+                modules.append(o)
+            elif isinstance(o, Optimizer) and all(o is not m for m in optims):
+                optims.append(o)
+        mods = []
+        for m in modules:
+            mods.extend(x for x in m.modules() if all(x is not y for y in mods))
+        params = []
+        seen = set()
+        for m in modules:
+            for p in m.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        for o in optims:
+            for g in o.param_groups:
+                for p in g["params"]:
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        params.append(p)
+        self.roots = (mods, params, optims, scheds)
+
+    def _key(self, leaves):
+        mods, params = self.roots[0], self.roots[1]
+        parts = [grad_mode._state.enabled]
+        for x in leaves:
+            if isinstance(x, _Tensor):
+                parts.append((x._shape, x._dtype, x._device, x._requires_grad))
+            else:
+                try:
+                    hash(x)
+                    parts.append((type(x), x))
+                except TypeError:
+                    parts.append((type(x), id(x)))
+        parts.append(tuple(m.training for m in mods))
+        parts.append(tuple(p._grad is None for p in params))
+        return tuple(parts)
+
+    def _state_check(self, dynamic_keys):
+        """A function telling whether the baked-in state still holds (optimizer
+        hyperparameters, optimizer state size, closed-over tensors' identity)."""
+        optims = self.roots[2]
+        snap = _opt_snapshot(optims, dynamic_keys)
+        closed = _closed_tensors(self.fn)
+
+        def check():
+            return _opt_snapshot(optims, dynamic_keys) == snap and \
+                _closed_tensors(self.fn) == closed
+        return check
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        if _capture.active() is not None or _disabled[0]:
+            return self.fn(*args, **kwargs)      # nested: inlined into the outer capture
+        if self.roots is None:
+            self._discover(args, kwargs)
+        leaves = list(_leaves((args, kwargs)))
+        key = self._key(leaves)
+        entries = self.entries.get(key)
+        if entries is None:
+            if self.count >= config.cache_size_limit:
+                return self._over_limit(args, kwargs)
+            self.entries[key] = [Entry()]
+            self.count += 1
+            return self.fn(*args, **kwargs)
+        for e in entries:
+            if e.state == "warm":
+                return self._capture(e, key, leaves, args, kwargs)
+            if e.check():
+                if e.state == "eager":
+                    return self.fn(*args, **kwargs)
+                out = self._replay(e, leaves)
+                if out is not _MISS:
+                    return out
+                return self.fn(*args, **kwargs)
+        if self.count >= config.cache_size_limit:
+            return self._over_limit(args, kwargs)
+        e = Entry()
+        entries.append(e)
+        self.count += 1
+        return self._capture(e, key, leaves, args, kwargs)
+
+    def _over_limit(self, args, kwargs):
+        if not getattr(self, "_warned", False):
+            self._warned = True
+            name = getattr(self.fn, "__qualname__", repr(self.fn))
+            warnings.warn(f"torch._dynamo hit config.recompile_limit ({config.cache_size_limit})"
+                          f"\n   function: {name!r}\n   last reason: a guard failed (new input "
+                          "shapes, dtypes, grad mode, training mode or optimizer settings); "
+                          "it runs eagerly from now on", RuntimeWarning, stacklevel=3)
+        return self.fn(*args, **kwargs)
+
+    def _capture(self, e, key, leaves, args, kwargs):
+        from .. import autograd
+        grads_before = [(p, p._grad) for p in self.roots[1]]
+        rec = _capture.Recorder(self.fullgraph)
+        inputs = {}
+        for i, x in enumerate(leaves):
+            if isinstance(x, _Tensor) and id(x._data) not in inputs:
+                inputs[id(x._data)] = i
+                rec._slot(x._data, "input", f"leaf[{i}]")
+                rec.slots[-1].device = x._device
+        ran = []
+        real_backward = autograd.run_backward
+
+        def backward(*a, **k):
+            ran.append(True)
+            return real_backward(*a, **k)
+        settings = _opt_snapshot(self.roots[2], ()), _sched_snapshot(self.roots[3])
+        start = time.perf_counter()
+        rec.start()
+        autograd.run_backward = backward
+        try:
+            result = self.fn(*args, **kwargs)
+        except _capture.GraphBreak as exc:
+            from .._dynamo.exc import Unsupported
+            raise Unsupported(str(exc)) from None
+        finally:
+            autograd.run_backward = real_backward
+            rec.stop()
+        e.breaks = list(rec.breaks)
+        e.check = self._state_check(getattr(rec, "dynamic_keys", set()))
+        out_leaves = list(_leaves(result))
+        if any(isinstance(t, _Tensor) and t._grad_fn is not None for t in out_leaves) \
+                and not ran:
+            e.state, e.reason = "eager", ("the output requires grad and the function did not "
+                                          "call backward(): a compiled forward runs eagerly "
+                                          "while autograd records")
+            return result
+        if rec.unsafe is not None:
+            e.state, e.reason = "eager", rec.unsafe
+            return result
+        if (_opt_snapshot(self.roots[2], ()), _sched_snapshot(self.roots[3])) != settings:
+            e.state, e.reason = "eager", ("the function changes optimizer settings (an "
+                                          "lr_scheduler.step() inside?): Python side effects "
+                                          "do not replay, so it runs eagerly")
+            return result
+        self._finish(e, rec, leaves, result, out_leaves, grads_before)
+        e.compile_time = time.perf_counter() - start
+        return result
+
+    def _finish(self, e, rec, leaves, result, out_leaves, grads_before):
+        from .program import Program
+        out_slots, outputs = [], []
+        created = {id(r()) for r in rec.created if r() is not None}
+        for t in out_leaves:
+            if isinstance(t, _Tensor) and id(t) in created:
+                s = rec.slot_of[id(t._data)]
+                out_slots.append(s)
+                outputs.append(("new", s, t._shape, t._dtype, t._device))
+            else:
+                outputs.append(("same", t))
+        out_ids = {id(t) for t in out_leaves}
+        writeback = []
+        seen = set()
+        for r in rec.created:
+            t = r()
+            if t is None or id(t) in out_ids:
+                continue
+            s = rec.slot_of.get(id(t._data))
+            if s is None or rec.slots[s].kind != "internal" or id(t._data) in seen:
+                continue
+            seen.add(id(t._data))
+            writeback.append((s, t._data))
+        inputs = tuple(s.index for s in rec.slots if s.kind == "input")
+        constants = {s.index: rec.bufs[s.index] for s in rec.slots if s.kind == "external"}
+        program = Program(rec.steps, rec.slots, inputs, constants, tuple(out_slots),
+                          tuple(writeback))
+        e.program = program
+        env0 = [None] * len(rec.slots)
+        for s, b in constants.items():
+            env0[s] = b
+        e.env0 = env0
+        e.binds = tuple((s, int(rec.slots[s].source[5:-1])) for s in inputs)
+        e.outputs = outputs
+        e.tree = _structure(result)
+        e.grad_sets = tuple((p, p._grad) for p, g in grads_before if p._grad is not g)
+        e.runner = _runner_for(program)
+        e.state = "program"
+
+    def _replay(self, e, leaves):
+        env = list(e.env0)
+        for s, i in e.binds:
+            env[s] = leaves[i]._data
+        try:
+            e.runner(e.program, env)
+        except _capture.GuardMiss:
+            return _MISS
+        for p, g in e.grad_sets:
+            p._grad = g
+        made = []
+        for o in e.outputs:
+            if o[0] == "new":
+                _, s, shape, dtype, dev = o
+                made.append(_tensor._make(env[s], shape, dtype, dev))
+            else:
+                made.append(o[1])
+        return _rebuild(e.tree, iter(made))
+
+
+_MISS = object()
+_disabled = [False]
+
+
+def _runner_for(program):
+    """The backend's fusion hook's runner for ``program`` when it offers one, else ``run``."""
+    from ..plugins.contract import CAPABILITIES, capability
+    if "compile_program" not in CAPABILITIES:
+        return run
+    tables = {id(c.table): c.table for c in program.calls()}
+    if len(tables) != 1:
+        return run
+    table = next(iter(tables.values()))
+    hook = capability(table.impl, "compile_program")
+    if hook is None:
+        return run
+    fast = hook(program)
+    return run if fast is None else (lambda prog, env: fast(env))
+
+
+def _referenced(fn, depth):
+    """Objects ``fn`` reaches by name: its ``self``, closure cells and the globals its code
+    names, and (``depth`` levels down) those of functions among them."""
+    found = []
+    target = getattr(fn, "__func__", fn)
+    if hasattr(fn, "__self__"):
+        found.append(fn.__self__)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return found
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            found.append(cell.cell_contents)
+        except ValueError:
+            pass
+    g = getattr(target, "__globals__", {})
+    found.extend(g[n] for n in code.co_names if n in g)
+    if depth > 1:
+        for o in list(found):
+            if callable(o) and hasattr(getattr(o, "__func__", o), "__code__") \
+                    and getattr(o, "__module__", "") and \
+                    not str(getattr(o, "__module__", "")).startswith("plugrad"):
+                found.extend(_referenced(o, depth - 1))
+    return found
+
+
+def _sched_snapshot(scheds):
+    return [(getattr(s, "last_epoch", None), getattr(s, "_step_count", None)) for s in scheds]
+
+
+def _opt_snapshot(optims, dynamic_keys):
+    snap = []
+    for o in optims:
+        snap.append(len(o.state))
+        for g in o.param_groups:
+            for k, v in g.items():
+                if k == "params" or (id(g), k) in dynamic_keys:
+                    continue
+                snap.append((k, v.item() if isinstance(v, _Tensor) else v))
+    return snap
+
+
+def _closed_tensors(fn):
+    target = getattr(fn, "__func__", fn)
+    cells = getattr(target, "__closure__", None) or ()
+    found = []
+    for c in cells:
+        try:
+            v = c.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, _Tensor):
+            found.append(id(v))
+    return found
+
+
+def _leaves(obj):
+    """Tensors and other values of nested tuples/lists/dicts, in a fixed order."""
+    if isinstance(obj, (tuple, list)):
+        for x in obj:
+            yield from _leaves(x)
+    elif isinstance(obj, dict):
+        for k in obj:
+            yield from _leaves(obj[k])
+    else:
+        yield obj
+
+
+def _structure(obj):
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return ("tuple", [_structure(x) for x in obj])
+    if isinstance(obj, tuple):
+        return ("named", type(obj), [_structure(x) for x in obj])
+    if isinstance(obj, list):
+        return ("list", [_structure(x) for x in obj])
+    if isinstance(obj, dict):
+        return ("dict", type(obj), [(k, _structure(v)) for k, v in obj.items()])
+    return ("leaf",)
+
+
+def _rebuild(tree, it):
+    kind = tree[0]
+    if kind == "leaf":
+        return next(it)
+    if kind == "tuple":
+        return tuple(_rebuild(x, it) for x in tree[1])
+    if kind == "named":
+        return tree[1](*[_rebuild(x, it) for x in tree[2]])
+    if kind == "list":
+        return [_rebuild(x, it) for x in tree[1]]
+    return tree[1]((k, _rebuild(v, it)) for k, v in tree[2])
