@@ -222,10 +222,12 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
         setattr(table, name, fn)
     # a missing primitive: its exact composition from the backend's own ops where the contract
     # has one (contract/derived.py), else the cpu fallback; a missing kernel stays None
+    # unless the contract marks it host_fallback (factorizations: no composition exists)
     derived = derive(table, native)
     for name in missing:
         fn = derived.get(name)
-        if fn is None and OPS[name].tier == "primitive" and cpu_table is not None:
+        if fn is None and (OPS[name].tier == "primitive" or OPS[name].host_fallback) \
+                and cpu_table is not None:
             fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter)
         setattr(table, name, fn)
     if missing_runtime:

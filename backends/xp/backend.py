@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...plugins.contract import OPS
 from .conv import Conv
+from .decomp import Decompositions
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
 from .fused import PlannedChain
 from .indexing import Indexing
@@ -20,7 +21,7 @@ DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64",
 
 
 class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Linalg, Conv, NN,
-                         Optim, Random):
+                         Optim, Decompositions, Random):
     """Implements every contract op with a numpy-compatible module ``xp``."""
 
     def __init__(self, xp, name, quiet=False):

@@ -183,6 +183,20 @@ def _ops():
     _op("mm",                "linalg.mm",                 "fm",  "")
     _op("mv",                "linalg.mv",                 "fm",  "")
     _op("tensordot",         "linalg.tensordot",          "f",   "")
+    # ---------------------------------------------- torch.* spellings of torch.linalg
+    _op("inverse",           "decomp.inverse",            "fm",  "linalg_inv")
+    _op("det",               "decomp.det",                "fm",  "linalg_det")
+    _op("logdet",            "decomp.logdet",             "fm",  "linalg_slogdet")
+    _op("slogdet",           "decomp.torch_slogdet",      "fm",  "linalg_slogdet")
+    _op("cholesky",          "linalg_compose.torch_cholesky", "fm", "linalg_cholesky")
+    _op("cholesky_solve",    "linalg_compose.cholesky_solve", "fm", "")
+    _op("cholesky_inverse",  "linalg_compose.cholesky_inverse", "fm", "")
+    _op("triangular_solve",  "linalg_compose.triangular_solve", "fm", "")
+    _op("qr",                "decomp.torch_qr",           "fm",  "linalg_qr")
+    _op("svd",               "decomp.torch_svd",          "fm",  "linalg_svd")
+    _op("pinverse",          "linalg_compose.pinverse",   "fm",  "")
+    _op("matrix_power",      "linalg_compose.matrix_power", "fm", "")
+    _op("cross",             "linalg_compose.torch_cross", "fm", "")
     _op("trace",             "linalg.trace",              "fm",  "")
 
     # ------------------------------------------------------------------ reduce

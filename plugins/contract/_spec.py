@@ -33,7 +33,8 @@ __all__ = ["Buf", "Scalar", "Shape", "Axes", "DType", "Pair", "Slice", "HostArra
 
 _KINDS = {"Buf": "buf", "Buf | Scalar": "buf|scalar", "Sequence[Buf]": "bufs",
           "Sequence[Buf | None]": "opt_bufs", "Buf | None": "opt_buf", "HostArray": "host"}
-_RETURNS = {"Buf": "buf", "tuple[Buf, Buf]": "bufs", "None": "none", "HostArray": "host"}
+_RETURNS = {"Buf": "buf", "tuple[Buf, Buf]": "bufs", "tuple[Buf, Buf, Buf]": "bufs",
+            "None": "none", "HostArray": "host"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class OpSpec:
         signature: the stub's ``inspect.Signature`` (what the registry checks at load).
         result: the result's dtype when it is fixed (``"bool"`` for comparisons), else None.
         stub: the documented stub function itself.
+        host_fallback: a kernel a backend lacking it runs on the cpu backend (with copies,
+            like a missing primitive) instead of having the frontend compose it -- for
+            kernels with no composition from primitives (the linear-algebra factorizations).
     """
     name: str
     tier: str
@@ -63,19 +67,20 @@ class OpSpec:
     signature: inspect.Signature
     result: str | None
     stub: Callable
+    host_fallback: bool = False
 
 
 DECLARED: list = []
 """Every :class:`OpSpec`, in declaration order (the contract modules' import order)."""
 
 
-def _declare(fn, tier, group, result=None):
+def _declare(fn, tier, group, result=None, host_fallback=False):
     sig = inspect.signature(fn)
     args = tuple(_KINDS.get(p.annotation, p.name) for p in sig.parameters.values()
                  if p.default is inspect.Parameter.empty)
     returns = _RETURNS.get(sig.return_annotation, "value")
     DECLARED.append(OpSpec(fn.__name__, tier, group, args, returns,
-                           inspect.cleandoc(fn.__doc__ or ""), sig, result, fn))
+                           inspect.cleandoc(fn.__doc__ or ""), sig, result, fn, host_fallback))
     return fn
 
 
@@ -89,9 +94,10 @@ def primitive(group, *, result=None):
     return lambda fn: _declare(fn, "primitive", group, result)
 
 
-def kernel(group, *, result=None):
-    """Mark an optional fused kernel: composed from primitives when a backend lacks it."""
-    return lambda fn: _declare(fn, "kernel", group, result)
+def kernel(group, *, result=None, host_fallback=False):
+    """Mark an optional kernel: composed from primitives when a backend lacks it, or, with
+    ``host_fallback``, run on the cpu backend with copies in and out."""
+    return lambda fn: _declare(fn, "kernel", group, result, host_fallback)
 
 
 def capability(fn):

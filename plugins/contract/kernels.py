@@ -141,3 +141,78 @@ def mt19937_generate(
     recomputed from u[n:n+16] (float32) or u[n - n % 16:][:16] (float16); cast to dtype.
     Returns a new C-contiguous buffer of `shape` and `dtype`. Absent: random ops draw on the
     host and upload."""
+
+
+# -------------------------------------------------------- decompositions (torch.linalg)
+# No composition from primitives exists for these: a backend lacking one runs it on the cpu
+# backend (host_fallback), as a missing primitive does. Inputs are float32/float64 batches
+# (..., m, n) in C order whose batch dims the frontend has already broadcast; results have the
+# input's dtype (the batch dims first) unless said otherwise. ``info`` buffers are int32 with
+# the batch shape: 0 where the factorization succeeded, LAPACK's positive code otherwise.
+
+@kernel("decomp", host_fallback=True)
+def linalg_cholesky(a: Buf, upper: bool) -> tuple[Buf, Buf]:
+    """(factor, info) for a (..., n, n) batch, reading only the lower triangle: factor is L
+    with a = L L^H (upper: its transpose U = L^H); info[i] = k when the leading minor of
+    order k of matrix i is not positive-definite (its factor is then unspecified)."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_inv(a: Buf) -> tuple[Buf, Buf]:
+    """(inverse, info) for a (..., n, n) batch; info[i] = k > 0 when U[k-1, k-1] of matrix
+    i's LU factorization is exactly 0 (singular; its inverse is then unspecified)."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_solve(a: Buf, b: Buf) -> tuple[Buf, Buf]:
+    """(x, info) with a @ x = b for a (..., n, n) and b (..., n, k) of the same batch
+    shape; info as for :func:`linalg_inv`."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_slogdet(a: Buf) -> tuple[Buf, Buf]:
+    """(sign, logabsdet), each of the batch shape, for a (..., n, n); a singular matrix
+    gives sign 0 and logabsdet -inf."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_det(a: Buf) -> Buf:
+    """The determinants (batch shape) of a (..., n, n), as the product of the diagonal of
+    its partially pivoted LU factor (LAPACK getrf, as torch)."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_qr(a: Buf, mode: str) -> tuple[Buf, Buf]:
+    """(q, r) of a (..., m, n), k = min(m, n), by Householder QR (LAPACK geqrf/orgqr
+    signs): mode 'reduced' gives q (..., m, k), r (..., k, n); 'complete' q (..., m, m),
+    r (..., m, n); 'r' gives r (..., k, n) and an empty q of shape (0,)."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_svd(a: Buf, full_matrices: bool) -> tuple[Buf, Buf, Buf]:
+    """(u, s, vh) with a = u diag(s) vh for a (..., m, n), s descending (..., k); u is
+    (..., m, m) and vh (..., n, n) with full_matrices, else (..., m, k) and (..., k, n)."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_svdvals(a: Buf) -> Buf:
+    """The singular values (..., min(m, n)) of a (..., m, n), descending."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_eigh(a: Buf, upper: bool) -> tuple[Buf, Buf]:
+    """(w, v) of a symmetric (..., n, n) batch read from its lower (upper: upper) triangle:
+    eigenvalues w (..., n) ascending, orthonormal eigenvectors in the columns of v."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_eigvalsh(a: Buf, upper: bool) -> Buf:
+    """The eigenvalues (..., n), ascending, of :func:`linalg_eigh`."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_solve_triangular(a: Buf, b: Buf, upper: bool, left: bool,
+                            unitriangular: bool) -> Buf:
+    """x with a @ x = b (left) or x @ a = b (not left), reading only a's upper (upper) or
+    lower triangle, its diagonal taken as ones when unitriangular; a (..., n, n) and b
+    (..., n, k) (left) or (..., k, n) share one batch shape."""
