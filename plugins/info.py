@@ -35,6 +35,23 @@ def _rows(registry):
     return rows, notes
 
 
+def _host_fallback_lines(registry):
+    """One line per available backend lacking some host_fallback kernels, naming them."""
+    lines = []
+    wanted = [op for op in KERNELS if OPS[op].host_fallback]
+    for entry in registry.entries():
+        if entry.availability() is not True:
+            continue
+        try:
+            table = registry.table(entry.name, 0)
+        except Exception:   # reported as broken above
+            continue
+        lacking = [op for op in wanted if op not in table.native]
+        if lacking:
+            lines.append(f"  {entry.name}: {', '.join(lacking)}")
+    return lines
+
+
 def _format(header, rows):
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
@@ -66,6 +83,10 @@ def info_table(registry=None) -> str:
     out += _format(header, rows)
     if notes:
         out += ["", "Why a backend cannot be used:"] + [f"  {n}" for n in notes]
+    hosted = _host_fallback_lines(registry)
+    if hosted:
+        out += ["", "Kernels without a composition that run on the cpu backend where a backend "
+                "lacks them (torch.linalg's factorizations):"] + hosted
     kernel_lines = []
     for info in registry.plugins():
         for item in info.kernels:

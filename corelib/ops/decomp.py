@@ -35,14 +35,30 @@ def check_matrix(A, fname, *, square=True, name="A", allow_int=False):
     check_float(A, fname, allow_int)
 
 
+# torch raises NotImplementedError naming its cpu kernel where the dtype reaches it (half for
+# most; integers too for eigh and solve_triangular), RuntimeError where linalg checks first
+_KERNEL = {"linalg.cholesky": "cholesky_cpu", "linalg.det": "lu_cpu",
+           "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
+           "linalg.svd": "linalg_svd_cpu", "linalg.svdvals": "linalg_svd_cpu",
+           "linalg.qr": "geqrf_cpu", "linalg.solve_triangular": "triangular_solve_cpu"}
+_INT_REACHES_KERNEL = ("linalg.eigh", "linalg.eigvalsh", "linalg.solve_triangular")
+
+
 def check_float(A, fname, allow_int=False):
     dt = A._dtype
-    if dt in (D.float16, D.bfloat16):
+    if dt.is_floating_point and dt not in (D.float16, D.bfloat16) or dt.is_complex:
+        return
+    if allow_int and not dt.is_floating_point:
+        return
+    kernel = _KERNEL.get(fname)
+    if kernel is not None and (dt.is_floating_point or fname in _INT_REACHES_KERNEL):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{D.legacy_name(dt)}'")
+    if dt.is_floating_point:
         raise RuntimeError(f"{fname}: Low precision dtypes not supported. Got "
                            f"{D.legacy_name(dt)}")
-    if not (dt.is_floating_point or dt.is_complex or allow_int):
-        raise RuntimeError(f"{fname}: Expected a floating point or complex tensor as input. "
-                           f"Got {D.legacy_name(dt)}")
+    shown = "linalg.svd" if fname == "linalg.svdvals" else fname
+    raise RuntimeError(f"{shown}: Expected a floating point or complex tensor as input. "
+                       f"Got {D.legacy_name(dt)}")
 
 
 def check_same_dtype(A, B, fname):
@@ -87,8 +103,9 @@ def _named(torch_name):
     """Give a Function's nodes torch's grad_fn name (``LinalgInvExBackward0``)."""
     def deco(cls):
         name = lambda self: torch_name  # noqa: E731
-        cls._backward_cls.name = name
-        cls._select_cls.name = name
+        for node_cls in (cls._backward_cls, cls._select_cls):
+            node_cls.name = name
+            node_cls.__name__ = node_cls.__qualname__ = torch_name
         return cls
     return deco
 

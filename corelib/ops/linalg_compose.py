@@ -10,7 +10,8 @@ import math
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from .decomp import (LinAlgError, _ret, check_float, check_matrix, cholesky, eigh, inv, mH,
+from ..autograd.function import Function
+from .decomp import (LinAlgError, _named, _ret, check_float, check_matrix, cholesky, eigh, inv, mH,
                      solve_triangular, svd, svdvals)
 
 
@@ -52,7 +53,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     fname = "linalg.matrix_norm"
     if A.ndim < 2:
         raise RuntimeError(f"{fname}: The input tensor A must have at least 2 dimensions.")
-    check_float(A, fname)
+    if not (A._dtype.is_floating_point or A._dtype.is_complex):
+        check_float(A, fname)
     if dtype is not None:
         A = A.to(dtype)
     d0, d1 = _matrix_dims(A, dim, fname)
@@ -129,18 +131,47 @@ def _tolerance(A, S, atol, rtol, fname):
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The Moore-Penrose pseudo-inverse through the SVD (eigh when hermitian); singular
-    values at or below max(atol, rtol * smax) count as zero."""
+    values at or below max(atol, rtol * smax) count as zero. Its gradient is torch's
+    pinv_backward (the general formula, whichever factorization ran)."""
     check_matrix(A, "linalg.pinv", square=False)
+    return _Pinv.apply(A, atol, rtol, hermitian)
+
+
+def _pinv_forward(A, atol, rtol, hermitian):
     if hermitian:
         L, V = eigh(A)
         tol = _tolerance(A, L.abs(), atol, rtol, "linalg.pinv")
-        keep = L.abs() > tol
-        Linv = (1 / L).where(keep, 0.0)
+        Linv = (1 / L).where(L.abs() > tol, 0.0)
         return _matmul(V * Linv.unsqueeze(-2), mH(V))
     U, S, Vh = svd(A, full_matrices=False)
     tol = _tolerance(A, S, atol, rtol, "linalg.pinv")
     Sinv = (1 / S).where(S > tol, 0.0)
     return _matmul(mH(Vh) * Sinv.unsqueeze(-2), mH(U))
+
+
+@_named("LinalgPinvBackward0")
+class _Pinv(Function):
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        P = _pinv_forward(A, atol, rtol, hermitian)
+        ctx.save_for_backward(A, P)
+        return P
+
+    @staticmethod
+    def backward(ctx, g):
+        A, P = ctx.saved_tensors
+        m, n = A._shape[-2:]
+        Ph, gh = mH(P), mH(g)
+        mm = _matmul
+        if m <= n:
+            K = mm(gh, P)
+            KPh = mm(K, Ph)
+            gA = -mH(mm(P, K)) + KPh - mm(mm(A, P), KPh) + mm(mm(Ph, P), gh - mm(K, A))
+        else:
+            K = mm(P, gh)
+            PhK = mm(Ph, K)
+            gA = -mH(mm(K, P)) + mm(mm(gh - mm(A, K), P), Ph) + PhK - mm(mm(PhK, P), A)
+        return gA, None, None, None
 
 
 def pinverse(input, rcond=1e-15):
@@ -290,18 +321,6 @@ def cross(input, other, *, dim=-1, out=None):
     return cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
 
 
-def torch_cross(input, other, dim=None, *, out=None):
-    """torch.cross: dim defaults to the first dim of size 3 (deprecated, as torch warns)."""
-    if dim is None:
-        import warnings
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
-                      "Please either pass the dim explicitly or simply use torch.linalg.cross."
-                      "\nThe default value of dim will change to agree with that of "
-                      "linalg.cross in a future release.", UserWarning, stacklevel=2)
-        dim = next((i for i, s in enumerate(input._shape) if s == 3), -1)
-    return cross(input, other, dim=dim)
-
-
 def vecdot(x, y, *, dim=-1, out=None):
     """sum(conj(x) * y) over ``dim``."""
     return ((x.conj() if x._dtype.is_complex else x) * y).sum(dim)
@@ -348,16 +367,43 @@ def _below(m, i, A):
 
 # -------------------------------------------------------------- torch.* older spellings
 def cholesky_solve(B, L, upper=False, *, out=None):
-    """X with (L L^H) X = B (U^H U when upper)."""
+    """X with (L L^H) X = B (U^H U when upper); the gradient for L is torch's (a full
+    matrix, -(C + C^H) L with C = gX X^H, not confined to the triangle)."""
     if B.ndim < 2 or L.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions "
                            "instead" if B.ndim < 2 else f"u should have at least 2 dimensions, "
                            f"but has {L.ndim} dimensions instead")
+    from ._operands import broadcast_shapes
+    batch = broadcast_shapes(B._shape[:-2], L._shape[:-2])
+    return _CholeskySolve.apply(B.expand(batch + B._shape[-2:]),
+                                L.expand(batch + L._shape[-2:]), bool(upper))
+
+
+def _cholesky_solve_forward(B, L, upper):
     if upper:
-        Y = solve_triangular(mH(L), B, upper=False)
-        return solve_triangular(L, Y, upper=True)
-    Y = solve_triangular(L, B, upper=False)
-    return solve_triangular(mH(L), Y, upper=True)
+        return solve_triangular(L, solve_triangular(mH(L), B, upper=False), upper=True)
+    return solve_triangular(mH(L), solve_triangular(L, B, upper=False), upper=True)
+
+
+@_named("CholeskySolveBackward0")
+class _CholeskySolve(Function):
+    @staticmethod
+    def forward(ctx, B, L, upper):
+        X = _cholesky_solve_forward(B, L, upper)
+        ctx.upper = upper
+        ctx.save_for_backward(L, X)
+        return X
+
+    @staticmethod
+    def backward(ctx, g):
+        L, X = ctx.saved_tensors
+        gB = _CholeskySolve.apply(g, L, ctx.upper)
+        gL = None
+        if ctx.needs_input_grad[1]:
+            C = _matmul(gB, mH(X))
+            C = C + mH(C)
+            gL = -_matmul(L, C) if ctx.upper else -_matmul(C, L)
+        return gB, gL, None
 
 
 def cholesky_inverse(L, upper=False, *, out=None):

@@ -196,7 +196,6 @@ def _ops():
     _op("svd",               "decomp.torch_svd",          "fm",  "linalg_svd")
     _op("pinverse",          "linalg_compose.pinverse",   "fm",  "")
     _op("matrix_power",      "linalg_compose.matrix_power", "fm", "")
-    _op("cross",             "linalg_compose.torch_cross", "fm", "")
     _op("trace",             "linalg.trace",              "fm",  "")
 
     # ------------------------------------------------------------------ reduce
