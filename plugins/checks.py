@@ -12,7 +12,7 @@ import functools
 
 import numpy
 
-from .contract import DTYPES, OPS
+from .contract import OPS, buffer_dtype
 from .types import PluginError
 
 _BOOL_RESULT = frozenset(n for n, spec in OPS.items() if spec.result == "bool")
@@ -21,10 +21,7 @@ _SCALARS = (bool, int, float)
 
 def dtype_name(impl, buf) -> str:
     """A buffer's dtype as a contract name: its ``dtype`` attribute, else via ``to_host``."""
-    name = str(getattr(buf, "dtype", "")).rsplit(".", 1)[-1]
-    if name in DTYPES:
-        return name
-    return numpy.asarray(impl.to_host(buf)).dtype.name
+    return buffer_dtype(buf) or numpy.asarray(impl.to_host(buf)).dtype.name
 
 
 def _broadcast(*shapes):
@@ -125,10 +122,7 @@ def _describe_inputs(op, args, meta) -> str:
     return "; ".join(parts)
 
 
-def _cheap_dtype(buf):
-    """A buffer's dtype name when its ``dtype`` attribute tells it (no device read), else None."""
-    name = str(getattr(buf, "dtype", "")).rsplit(".", 1)[-1]
-    return name if name in DTYPES else None
+_cheap_dtype = buffer_dtype
 
 
 def checked(fn, op: str, backend: str, impl, who: str, cheap: bool = False):

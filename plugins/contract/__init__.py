@@ -58,7 +58,7 @@ from . import kernels as _kernels
 from . import capabilities as _capabilities
 from ._spec import DECLARED as _DECLARED
 from .derived import DERIVED as _DERIVED
-from ._spec import OpSpec, signature_problem
+from ._spec import DTYPES, OpSpec, buffer_dtype, signature_problem
 from ._spec import capability_of as _capability_of
 from ._spec import signature_problems as _signature_problems
 
@@ -67,9 +67,6 @@ API_VERSION = 1
 ``BackendSpec.api_version``; the registry rejects any other value with a clear error.
 Adding optional kernels does not bump it; changing a signature or semantics does."""
 
-DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
-          "float16", "bfloat16", "float32", "float64")
-"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``)."""
 
 OPS: dict = {s.name: s for s in _DECLARED if s.tier != "capability"}
 """Every runtime function, primitive and kernel by name (:class:`OpSpec`, built from the
@@ -106,7 +103,7 @@ def signature_problems(impl) -> list:
 
 _STUBS = {s.name: s.stub for s in _DECLARED}
 globals().update(_STUBS)        # contract.add etc.: the stubs, for help() and IDEs
-__all__ = ["API_VERSION", "DTYPES", "OPS", "CAPABILITIES", "ATTRIBUTES", "DERIVABLE",
+__all__ = ["API_VERSION", "DTYPES", "buffer_dtype", "OPS", "CAPABILITIES", "ATTRIBUTES", "DERIVABLE",
            "RUNTIME",
            "PRIMITIVES", "KERNELS", "INDEX_OPS", "OpSpec", "capability", "signature_problem",
            "signature_problems", *_STUBS]

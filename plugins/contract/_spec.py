@@ -12,9 +12,14 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy
 
+DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
+          "float16", "bfloat16", "float32", "float64")
+"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``)."""
+
 Buf = Any
 """The backend's own array type. It exposes ``.shape`` (a tuple of ints), which the frontend
-reads only for data-dependent results (``nonzero``)."""
+reads only for data-dependent results (``nonzero``), and usually ``.dtype`` (see
+:func:`buffer_dtype`)."""
 Scalar = Union[bool, int, float]
 """A Python number standing for a value of the other operand's dtype."""
 Shape = tuple
@@ -72,6 +77,14 @@ class OpSpec:
 
 DECLARED: list = []
 """Every :class:`OpSpec`, in declaration order (the contract modules' import order)."""
+
+
+def buffer_dtype(buf):
+    """The dtype name a buffer's ``.dtype`` attribute states (numpy, CuPy, pyopencl, torch and
+    JAX arrays all have one: ``float32``, ``torch.float32``), else None. Read without touching
+    the device, by the debug checks and by the derived ``neg``/``sign``/``pad``."""
+    name = str(getattr(buf, "dtype", "")).rsplit(".", 1)[-1]
+    return name if name in DTYPES else None
 
 
 def _declare(fn, tier, group, result=None, host_fallback=False):

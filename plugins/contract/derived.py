@@ -3,14 +3,23 @@
 A backend lacking one of these, but having what its composition calls, gets the composition:
 it runs on the backend's own device through its dispatch table -- no host copies, no
 fallback warning. A backend that has its own keeps it (a fast path). Each composition gives
-the same values and dtype as the primitive's contract, nan and signed zeros included; the
-conformance kit checks them like any other entry (``tests/plugins/test_derived.py`` runs the kit on a
+the same values and dtype as the primitive's contract, nan and signed zeros included (only
+the sign bit *of a nan* may differ: derived ``neg`` is ``x * -1.0``); the conformance kit
+checks them like any other entry (``tests/plugins/test_derived.py`` runs the kit on a
 backend that lacks all of them).
 
 Each entry is ``name: (needs, make)``: ``make(table)`` returns the function, which calls
 ``table.<op>`` at run time (so kernel plugins and refills reach it too).
+
+``neg``, ``sign`` and ``pad`` need their input's dtype (-1 is 255 in uint8; -0.0 must stay
+-0.0, so ``0 - x`` will not do) and read it from the buffer's ``.dtype``
+(:func:`~._spec.buffer_dtype`, no device access), the one place every call site -- the
+frontend's, backward passes', the conformance kit's -- can read it. A backend whose buffers
+state no dtype must implement those three (PluginError at the first call says so).
 """
 from __future__ import annotations
+
+from ._spec import buffer_dtype
 
 DERIVED: dict = {}
 
@@ -79,6 +88,69 @@ def _logical_or(t):
 @_derives("logical_xor", "ne", "bitwise_xor")
 def _logical_xor(t):
     return lambda a, b, out=None: t.bitwise_xor(_truth(t, a), _truth(t, b), out=out)
+
+
+# ------------------------------------------------------------- dtype-dependent
+
+def _dtype(x, op):
+    name = buffer_dtype(x)
+    if name is None:
+        from ..types import PluginError
+        raise PluginError(f"the derived '{op}' reads its input's dtype from the buffer's "
+                          f"'.dtype' attribute, which {type(x).__name__} lacks: implement "
+                          f"'{op}' in the backend")
+    return name
+
+
+def _minus_one(dtype):
+    """-1 as a value of ``dtype``: 2**bits - 1 for the unsigned (-x is 255 * x in uint8)."""
+    if dtype == "uint8":
+        return 255
+    return -1.0 if "float" in dtype else -1
+
+
+@_derives("neg", "mul")
+def _neg(t):
+    # x * -1: exact in every dtype (floats flip zeros' signs, nan stays nan -- its own sign
+    # bit as the multiplication leaves it; integers wrap as negation does, the most negative
+    # value included)
+    return lambda x, out=None: t.mul(x, _minus_one(_dtype(x, "neg")), out=out)
+
+
+@_derives("sign", "gt", "lt", "add", "where")
+def _sign(t):
+    def sign(x, out=None):
+        dtype = _dtype(x, "sign")
+        if dtype == "bool":
+            return t.where(x, True, False, out=out)
+        zero, one = (0.0, 1.0) if "float" in dtype else (0, 1)
+        # 1 above zero, -1 below; elsewhere x + 0: zeros become +0 and nan stays nan
+        rest = t.add(x, zero)
+        if dtype != "uint8":
+            rest = t.where(t.lt(x, zero), _minus_one(dtype), rest)
+        return t.where(t.gt(x, zero), one, rest, out=out)
+    return sign
+
+
+@_derives("pad", "concat")
+def _pad(t):
+    def pad(x, pads, value):
+        # one concat per padded axis: [full block, x, full block]; no write into x or a view
+        # (a backend with immutable buffers can take this one too)
+        dtype = _dtype(x, "pad")
+        shape = list(x.shape)
+        padded = False
+        for axis, (before, after) in enumerate(pads):
+            if not (before or after):
+                continue
+            block = [tuple(shape[:axis]) + (n,) + tuple(shape[axis + 1:]) for n in (before, after)]
+            parts = ([t.full(block[0], value, dtype)] if before else []) + [x] + (
+                [t.full(block[1], value, dtype)] if after else [])
+            x = t.concat(parts, axis)
+            shape[axis] += before + after
+            padded = True
+        return x if padded else t.copy(x)
+    return pad
 
 
 # ------------------------------------------------------------------ float unary
