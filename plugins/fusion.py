@@ -291,10 +291,11 @@ def fuse(program, make_kernel: Callable, *, backend: str | None = None,
     (``outs``: per output, the existing buffer to write in place or None for a new one);
     ``backend``: fuse only calls running on this backend (by name); ``accept(step)`` vetoes
     ops the backend cannot generate; ``memory_key(buf)`` says which external buffers share
-    memory. The fused call is a host step of kind ``"fused"`` (the
-    replay calls it like any step), labelled with the chain. ``program`` is not changed; a
-    program with nothing to fuse comes back as is.
+    memory. Repeated calls are merged first (:func:`merge_repeated_calls`). The fused call
+    is a host step of kind ``"fused"`` (the replay calls it like any step), labelled with the
+    chain. ``program`` is not changed; a program with nothing to change comes back as is.
     """
+    program = merge_repeated_calls(program, memory_key, backend)
     steps, storage = steps_of(program, memory_key, backend)
     groups = plan(steps, storage, set(program.live_out()), accept)
     if not groups:
@@ -389,3 +390,102 @@ def _scalar_operands(call, IRRef, Dynamic):
         else:
             return None
     return tuple(operands) if any(isinstance(o, Ref) for o in operands) else None
+
+
+# ------------------------------------------------------------- repeated calls
+
+def merge_repeated_calls(program, memory_key: Callable = root_memory,
+                         backend: str | None = None):
+    """``program`` without calls that repeat an earlier call exactly: the same pure op (one
+    returning new buffers) with the same arguments, none of whose memory was written in
+    between, and whose result is never written afterwards; later readers take the earlier
+    result. Captures repeat work eager code does twice (layer_norm's mean and var each sum
+    the input): the same deterministic kernel on the same data, so results are unchanged.
+    """
+    from ..compile.program import Call, HostStep
+    steps, storage = steps_of(program, memory_key, backend)
+    written_later = {}
+    for i, st in enumerate(steps):
+        for slot in st.written_slots():
+            written_later.setdefault(storage(slot), []).append(i)
+    seen, by_storage, rename = {}, {}, {}
+    for i, (call, st) in enumerate(zip(program.steps, steps)):
+        if type(call) is not Call:
+            for slot in st.written_slots():
+                for key in by_storage.pop(storage(slot), ()):
+                    seen.pop(key, None)
+            continue
+        key = _call_key(call, rename) if _pure(call, backend) else None
+        if key is not None and not any(w > i for slot in call.results
+                                       for w in written_later.get(storage(slot), ())):
+            first = seen.get(key)
+            if first is not None:
+                for a, b in zip(call.results, first.results):
+                    rename[a] = rename.get(b, b)
+                continue
+            seen[key] = call
+            for slot in st.read_slots():
+                by_storage.setdefault(storage(rename.get(slot, slot)), []).append(key)
+        # a write invalidates every remembered call that read the memory written
+        for slot in st.written_slots():
+            if key is not None and slot in call.results:
+                continue
+            for k in by_storage.pop(storage(slot), ()):
+                seen.pop(k, None)
+    if not rename:
+        return program
+
+    def ren(a):
+        t = type(a)
+        if t is tuple or t is list:
+            return t(ren(x) for x in a)
+        if t is dict:
+            return {k: ren(v) for k, v in a.items()}
+        if hasattr(a, "slot") and a.slot in rename:
+            return type(a)(rename[a.slot])
+        return a
+    new_steps = []
+    for i, step in enumerate(program.steps):
+        if type(step) is Call and any(r in rename for r in step.results):
+            continue
+        if type(step) is Call:
+            new_steps.append(dataclasses.replace(step, args=ren(step.args)))
+        elif type(step) is HostStep:
+            new_steps.append(dataclasses.replace(step, args=ren(step.args)))
+        else:
+            new_steps.append(step)
+    return dataclasses.replace(
+        program, steps=new_steps, last_use=(),
+        outputs=tuple(rename.get(s, s) for s in program.outputs),
+        writeback=tuple((rename.get(s, s), b) for s, b in program.writeback))
+
+
+_IMPURE = frozenset({"empty", "from_host", "to_host", "synchronize", "mt19937_generate"})
+
+
+def _pure(call, backend):
+    spec = OPS.get(call.op)
+    return (spec is not None and call.op not in _IMPURE and call.out is None and
+            spec.returns in ("buf", "bufs") and call.results and
+            (backend is None or call.table.backend_name == backend))
+
+
+def _call_key(call, rename):
+    """A hashable identity of the call's op and arguments (None when an argument has none:
+    a Dynamic, a host array, a dict); scalars keep their type and sign (0.0 is not -0.0)."""
+    from ..compile.program import Ref as IRRef
+
+    def key(a):
+        t = type(a)
+        if t is IRRef:
+            return ("ref", rename.get(a.slot, a.slot))
+        if t is tuple or t is list:
+            parts = tuple(key(x) for x in a)
+            return None if None in parts else ("seq",) + parts
+        if t in (bool, int, float, str) or a is None:
+            return (t.__name__, repr(a))
+        return None
+    parts = tuple(key(a) for a in call.args)
+    if None in parts:
+        return None
+    return (call.op, id(call.table)) + parts

@@ -251,3 +251,25 @@ def test_conformance_catches_a_wrong_hook_and_skips_a_missing_one():
     assert "fail" in {r.status for r in program_checks(_Table(OffByOne()))}
     (r, *_) = program_checks(_Table(Mutating()))
     assert r.status == "fail" and "changed the program" in r.detail
+
+
+def test_repeated_calls_are_merged_only_when_nothing_changed_between(device):
+    from plugrad.plugins.fusion import merge_repeated_calls
+    b = ProgramBuilder(device)
+    x, w = b.input(_f32(6, 8)), b.external(_f32(6, 8))
+    m1 = b.call("div", b.call("sum", x, (1,), True), 8.0)
+    m2 = b.call("div", b.call("sum", x, (1,), True), 8.0)      # layer_norm's second mean
+    z1, z2 = b.call("mul", x, 0.0), b.call("mul", x, -0.0)      # not the same call
+    s1 = b.call("sum", w, (0,), False)
+    b.call("mul", w, 2.0, out=w)                                # w changes in between
+    s2 = b.call("sum", w, (0,), False)
+    e1 = b.call("exp", x)
+    e2 = b.call("exp", x)
+    b.call("add", e2, 1.0, out=e2)                              # e2 is written later
+    p = b.program((m1, m2, z1, z2, s1, s2, e1, e2))
+    merged = merge_repeated_calls(p)
+    assert len(merged.steps) == len(p.steps) - 2
+    assert merged.outputs[:2] == (m1, m1) and merged.outputs[2:4] == (z1, z2)
+    assert merged.outputs[4:] == (s1, s2, e1, e2)
+    _same(b, p, merged)
+    _same(b, p, _optimize(b, p))
