@@ -21,7 +21,7 @@ MODULES = {
     "ternary": {"elementwise"}, "reduce": {"reduce", "scan"}, "view": {"movement", "runtime"},
     "movement": {"movement"}, "indexing": {"indexing", "sort"}, "linalg": {"linalg"},
     "conv": {"conv"}, "activation": {"nn"}, "loss": {"nn"}, "optim": {"optim"},
-    "random": {"random"},
+    "random": {"random"}, "decomp": {"decomp"},
 }
 BACKENDS = [ArrayModuleBackend, OpenCLBackend, CupyBackend]
 
