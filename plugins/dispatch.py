@@ -20,6 +20,7 @@ from collections import Counter
 from .contract import (INDEX_OPS, OPS, RUNTIME, capability, signature_problem,
                        signature_problems)
 from .contract.derived import derive
+from .writeback import wrap_if_immutable
 from .types import PluginError
 
 
@@ -181,6 +182,7 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
             f"backend '{table.backend_name}' defines contract entries with signatures the "
             "frontend cannot call:\n  " + "\n  ".join(wrong) + "\nFix them to match "
             "plugrad.plugins.contract (help(plugrad.plugins.contract.<name>) shows each).")
+    impl = wrap_if_immutable(impl)      # mutable_buffers = False: writes become rebindings
     guard = capability(impl, "device_guard")
     guard = guard(index) if guard is not None else None
     native = set()

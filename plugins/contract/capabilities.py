@@ -36,6 +36,16 @@ Attributes (plain class or instance attributes of the backend object):
     The frontend then skips its own bounds checks on that backend's devices; without the
     capability, or where a kernel plugin overrides one of INDEX_OPS, it keeps checking every
     index on the host before the call, raising torch's IndexError/RuntimeError at once.
+
+``mutable_buffers: bool = True``
+    False declares arrays that cannot be written in place or viewed (JAX-like): the backend
+    implements every op as a pure function. ``out=`` is never passed to it, ``assign`` is
+    never called, ``index_put`` returns the updated copy instead of writing ``x``, views may
+    be copies, and the in-place kernels (``sgd_step``, ``adam_step``, ``mt19937_generate``)
+    are not used. The registry then puts :class:`plugrad.plugins.writeback.WriteBack` between
+    the frontend and the backend: the frontend's buffers are mutable handles, every write
+    becomes a pure call plus a rebinding, and a write through a view is scattered into its
+    base by replaying the view ops (``tests/plugins/test_immutable_backend.py``).
 """
 from __future__ import annotations
 
@@ -43,7 +53,7 @@ from typing import Any
 
 from ._spec import Buf, ContextFactory, DType, capability
 
-ATTRIBUTES = {"checks_indices": False}
+ATTRIBUTES = {"checks_indices": False, "mutable_buffers": True}
 """Attribute capabilities and their defaults (documented in this module's docstring)."""
 
 
