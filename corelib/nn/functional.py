@@ -12,6 +12,7 @@ from ._functional.attention import *  # noqa: F401,F403
 from ._functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d,  # noqa: F401
                                conv_transpose2d, conv_transpose3d)
 from ._functional.embedding_bag import embedding_bag  # noqa: F401
+from ._functional.ctc import ctc_loss  # noqa: F401
 from ._functional.fold import fold, unfold  # noqa: F401
 from ._functional.gumbel import gumbel_softmax  # noqa: F401
 from ._functional.margin import *  # noqa: F401,F403
