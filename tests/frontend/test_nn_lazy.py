@@ -89,3 +89,22 @@ def test_lazy_errors():
                 lambda: plugrad.nn.LazyConv2d(4, 3)(plugrad.ones(3, 3)))
     raises_like(lambda: torch.nn.LazyBatchNorm2d()(torch.ones(3, 3)),
                 lambda: plugrad.nn.LazyBatchNorm2d()(plugrad.ones(3, 3)))
+
+
+def test_torch_module_paths():
+    """Checkpoints and safe_globals lists name the classes by torch's module paths."""
+    import importlib
+    for path, names in {"nn.modules.padding": ["ReflectionPad3d", "ZeroPad2d"],
+                        "nn.modules.fold": ["Fold", "Unfold"],
+                        "nn.modules.instancenorm": ["InstanceNorm3d", "LazyInstanceNorm1d"],
+                        "nn.modules.lazy": ["LazyModuleMixin"],
+                        "nn.modules.conv": ["Conv3d", "ConvTranspose3d"],
+                        "nn.modules.sparse": ["EmbeddingBag"],
+                        "nn.modules.loss": ["CTCLoss", "MultiMarginLoss"],
+                        "nn.utils.rnn": ["PackedSequence", "pack_padded_sequence"],
+                        "nn.utils.parametrize": ["register_parametrization", "cached"],
+                        "nn.utils.parametrizations": ["weight_norm", "spectral_norm"]}.items():
+        for lib in (torch, plugrad):
+            module = importlib.import_module(f"{lib.__name__}.{path}")
+            for name in names:
+                assert hasattr(module, name), f"{lib.__name__}.{path}.{name}"
