@@ -219,7 +219,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     match torch's for the same seed.
     """
     from ..ops.creation import empty_like, tensor as _tensor
-    from ..ops.gather import where
+    from ..ops.ternary import where
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0

@@ -353,7 +353,7 @@ def logdet(input):
     """log(det(A)): nan where the determinant is negative, -inf where it is 0."""
     check_matrix(input, "logdet")
     sign, logabs = _Slogdet.apply(input)
-    from .gather import where
+    from .ternary import where
     nan = float("nan")
     return where(sign < 0, nan, logabs)
 

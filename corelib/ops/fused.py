@@ -58,7 +58,7 @@ def cross_entropy_rows(input, target, ignore_index=-100):
         lse = _make(lse, (n,), input._dtype, dev)
     else:
         from .activation import log_softmax
-        from .gather import where
+        from .ternary import where
         with no_grad():
             keep = target != ignore_index
             safe = where(keep, target, 0)

@@ -1,4 +1,4 @@
-"""The gather/scatter family, index_select/add/fill, masks, where and nonzero.
+"""The gather/scatter family, index_select/add/fill, masks and nonzero (``where``: :mod:`.ternary`).
 
 Each runs on the backend's ``index`` / ``index_put`` primitives over index tensors built from
 aranges (``_dim_index``); gradients are the mirror op (gather <-> scatter_add, ...).
@@ -10,10 +10,9 @@ from .._tensor import Tensor, _make, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
-from .indexing import (_back, _check_bounds, _normalise, _scalar_for, getitem,
-                       index_put_functional)
+from .indexing import _check_bounds, _normalise, _scalar_for, getitem, index_put_functional
 from ._operands import check_same_device
-from .inplace import write_out
+from .ternary import where
 
 
 class IndexFillBackward0(Node):
@@ -314,66 +313,7 @@ def _no_grad():
     from ..autograd.grad_mode import no_grad
     return no_grad()
 
-# ------------------------------------------------------------------ masks and where
-
-
-class WhereBackward0(Node):
-    __slots__ = ("cond", "sa", "sb", "da", "db")
-
-    def backward(self, g):
-        ea, eb = self.next
-        zero = g * 0
-        ga = _back(g.where(self.cond, zero), self.sa, self.da) if ea is not None else None
-        gb = _back(zero.where(self.cond, g), self.sb, self.db) if eb is not None else None
-        return ga, gb
-
-    def _drop(self):
-        self.cond = None
-
-
-def where(condition: Tensor, input: Tensor | float | None = None,
-          other: Tensor | float | None = None, *, out: Tensor | None = None):
-    """condition ? input : other (broadcasting); one argument gives nonzero as a tuple."""
-    if input is None and other is None:
-        return nonzero(condition, as_tuple=True)
-    if not isinstance(condition, Tensor):
-        raise TypeError("where(): argument 'condition' must be Tensor")
-    if condition._dtype is not D.bool_:
-        if condition._dtype is D.uint8:
-            condition = condition != 0
-        else:
-            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                               f"tensor with dtype {_legacy(condition._dtype)}")
-    from ._operands import binary, broadcast_shapes, _same_device, as_scalar
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        # two scalars: torch wraps both (ints -> int64, floats -> the default dtype)
-        dt = D.result_type(D.scalar_dtype(input), D.SCALAR, D.scalar_dtype(other), D.SCALAR)
-        dev = condition._device
-        res = _make(dev.ops.where(condition._data, as_scalar(input, dt), as_scalar(other, dt)),
-                    condition._shape, dt, dev)
-        return res if out is None else write_out(out, res)
-    ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    if condition._device is not dev:
-        condition, _ = _same_device(condition, ta if ta is not None else tb)
-    shape = broadcast_shapes(condition._shape, shape)
-    res = _make(dev.ops.where(condition._data, xa, xb), shape, dt, dev)
-    if needs_grad(ta, tb):
-        node = WhereBackward0((edge(ta), edge(tb)), (condition,))
-        node.cond = condition
-        node.sa = ta._shape if ta is not None else ()
-        node.sb = tb._shape if tb is not None else ()
-        node.da = ta._dtype if ta is not None else None
-        node.db = tb._dtype if tb is not None else None
-        attach(res, node)
-    if out is not None:
-        return write_out(out, res)
-    return res
-
-
-def where_method(self, condition, other):
-    """``Tensor.where(condition, other)``: ``where(condition, self, other)``."""
-    return where(condition, self, other)
-
+# ------------------------------------------------------------------------ masks
 
 def _legacy(dt):
     return D.legacy_name(dt)

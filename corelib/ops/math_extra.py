@@ -17,7 +17,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast, zeros_like_grad
 from .binary import atan2, maximum, minimum, pow
-from .gather import where as where_scalar_safe
+from .ternary import where as where_scalar_safe
 from .unary import abs, exp, isnan, log, log1p, sign, sin, sqrt
 
 

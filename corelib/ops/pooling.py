@@ -39,7 +39,7 @@ class MaxPool2DWithIndicesBackward0(Node):
     def backward(self, g):
         index, slices, shape = self.index, self.slices, self.shape
         if is_grad_enabled():
-            from .gather import where
+            from .ternary import where
             from .scatter_views import slice_backward
             total = None
             for k, sl in enumerate(slices):

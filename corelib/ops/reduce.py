@@ -765,7 +765,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _scaled_norm(a, dims, keepdim, norm_of):
     """max|x| * norm(x / max|x|): |x|**p under- or overflows long before the norm does
     (norm([3e-23]) in float32 read 3.74e-23 through the denormal 9e-46)."""
-    from .gather import where
+    from .ternary import where
     if a.numel() == 0:          # (amax of nothing raises; the norm of nothing is 0)
         res = norm_of(a)
     else:

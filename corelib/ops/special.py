@@ -14,7 +14,7 @@ from .._tensor import Tensor, _make
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
-from .gather import where
+from .ternary import where
 from .math_extra import _float, _promoted
 from .unary import erf, exp, log, log1p
 

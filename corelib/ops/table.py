@@ -279,8 +279,8 @@ def _ops():
     _op("scatter_add",       "gather.scatter_add",        "fmi", "")
     _op("take",              "gather.take",               "fm",  "")
     _op("take_along_dim",    "gather.take_along_dim",     "fm",  "")
-    _op("where",             "gather.where",              "fm",  "where",
-        method="gather.where_method")
+    _op("where",             "ternary.where",             "fm",  "where",
+        method="ternary.where_method")
 
     # ------------------------------------------------------------------ movement
     _op("atleast_1d",        "movement.atleast_1d",       "f",   "")

@@ -15,7 +15,7 @@ from ...autograd.node import Node
 from ...ops._graph import attach, edge, needs_grad
 from ...ops import activation as _act
 from ...ops._graph import named
-from ...ops.gather import where
+from ...ops.ternary import where
 from ...ops.inplace import apply_inplace
 
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_",

@@ -8,7 +8,7 @@ import warnings
 from ... import _dtype as D
 from ...ops import activation as _act
 from ...ops.creation import ones, zeros, zeros_like
-from ...ops.gather import where
+from ...ops.ternary import where
 from ...ops.linalg import baddbmm, bmm
 from ...ops.movement import cat, constant_pad
 from .dropout import dropout

@@ -3,7 +3,7 @@ embedding/margin losses built on them."""
 from __future__ import annotations
 
 from ...ops._graph import named
-from ...ops.gather import where
+from ...ops.ternary import where
 from .activation import logsigmoid
 from .loss import _check_reduction, _reduce, legacy_reduction
 

@@ -14,7 +14,7 @@ import math
 from ... import _dtype as D
 from ...ops._graph import named
 from ...ops.creation import tensor
-from ...ops.gather import where
+from ...ops.ternary import where
 from .sparse import _renorm_rows
 
 __all__ = ["embedding_bag"]

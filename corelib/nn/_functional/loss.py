@@ -17,7 +17,7 @@ from ...ops import fused as _fused
 from ...ops import losses as _losses
 from ...ops._graph import named
 from ...ops._operands import check_same_device
-from ...ops.gather import where
+from ...ops.ternary import where
 from ...ops.indexing import checked_on_device
 from .activation import log_sigmoid
 

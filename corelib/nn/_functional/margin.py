@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ... import _dtype as D
 from ...ops.creation import arange
-from ...ops.gather import where
+from ...ops.ternary import where
 from ...ops._graph import named
 from .distance import pairwise_distance
 from .loss import _check_reduction, _reduce, legacy_reduction

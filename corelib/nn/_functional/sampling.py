@@ -15,7 +15,7 @@ import itertools
 import warnings
 
 from ...ops.creation import linspace, ones
-from ...ops.gather import where
+from ...ops.ternary import where
 from ...ops._graph import named
 
 __all__ = ["grid_sample", "affine_grid"]

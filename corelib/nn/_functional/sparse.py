@@ -8,7 +8,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops._graph import named
 from ...ops._operands import check_same_device
 from ...ops.creation import arange
-from ...ops.gather import where
+from ...ops.ternary import where
 
 __all__ = ["embedding", "one_hot"]
 
