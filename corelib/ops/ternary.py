@@ -26,11 +26,10 @@ class WhereBackward0(Node):
 def where(condition: Tensor, input: Tensor | float | None = None,
           other: Tensor | float | None = None, *, out: Tensor | None = None):
     """condition ? input : other (broadcasting); one argument gives nonzero as a tuple."""
-    if input is None and other is None:
-        from .gather import nonzero
-        return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor):
         raise TypeError("where(): argument 'condition' must be Tensor")
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)     # (a method: no import of .gather)
     if condition._dtype is not D.bool_:
         if condition._dtype is D.uint8:
             condition = condition != 0
