@@ -386,7 +386,7 @@ def _rebuild_tensor(array, dtype, device, requires_grad):
     if not isinstance(array, numpy.ndarray) or array.dtype.hasobject:
         raise pickle.UnpicklingError("a pickled tensor must carry a numeric numpy array")
     dt = D.from_name(dtype)
-    t = place(array.astype(dt.np or numpy.float32), dtype, _device(device))
+    t = place(array.astype(dt.np or numpy.uint16), dtype, _device(device))   # bfloat16: bits
     if requires_grad:
         t.requires_grad_(True)
     return t

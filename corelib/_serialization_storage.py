@@ -115,7 +115,7 @@ def place(host, dtype_name, dev):
     try:
         if dtype_name == "bfloat16":
             as_f32 = (host.astype(numpy.uint32) << 16).view(numpy.float32)
-            if dev.ops.supports("cast", "bfloat16"):
+            if _ops(dev).supports("cast", "bfloat16"):
                 return from_numpy(as_f32).to(device=dev, dtype=D.bfloat16)
             return from_numpy(as_f32).to(dev)
         return from_numpy(host).to(dev)
@@ -126,4 +126,10 @@ def place(host, dtype_name, dev):
 
 def widens_bfloat16(dtype_name, dev):
     """Whether :func:`place` gives ``dev`` float32 for this dtype (it has no bfloat16)."""
-    return dtype_name == "bfloat16" and not dev.ops.supports("cast", "bfloat16")
+    return dtype_name == "bfloat16" and not _ops(dev).supports("cast", "bfloat16")
+
+
+def _ops(dev):
+    """``dev``'s dispatch table (a device not used yet has none until resolved)."""
+    from ._device import tensor_device
+    return tensor_device(dev).ops

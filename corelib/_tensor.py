@@ -391,7 +391,7 @@ class Tensor:
     def _host(self) -> numpy.ndarray:
         """The values as a numpy array (shares memory on host backends)."""
         if self._dtype.np is None:
-            raise TypeError(f"Got unsupported ScalarType {self._dtype.name}")
+            raise TypeError(f"Got unsupported ScalarType {_dtype.legacy_name(self._dtype)}")
         return self._device.ops.to_host(self._data)
 
     def item(self):
@@ -399,11 +399,11 @@ class Tensor:
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
                                "Scalar")
-        return self._host().reshape(()).item()
+        return self._printable().reshape(()).item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers; a number for a 0-d tensor."""
-        return self._host().tolist()
+        return self._printable().tolist()
 
     def __array__(self, dtype=None, copy=None):
         if self._requires_grad:
@@ -509,8 +509,8 @@ class Tensor:
         return self._data.__cuda_array_interface__
 
     def __reduce_ex__(self, protocol):
-        from .serialization import _rebuild_tensor
-        return (_rebuild_tensor, (self.detach().cpu()._host().copy(), self._dtype.name,
+        from .serialization import _pickled_values, _rebuild_tensor
+        return (_rebuild_tensor, (_pickled_values(self), self._dtype.name,
                                   str(self._device), self._requires_grad))
 
     def __deepcopy__(self, memo):

@@ -176,13 +176,27 @@ def _location(dev):
     return "cpu" if dev.type == "cpu" else f"{dev.type}:{dev.index or 0}"
 
 
+def _bfloat16_bits(t):
+    """A bfloat16 tensor's values as uint16 bit patterns on the host (exact: bfloat16 is the
+    top half of a float32)."""
+    ops = t.device.ops
+    bits = numpy.ascontiguousarray(ops.to_host(ops.cast(t.detach()._data, "float32")))
+    return (bits.view(numpy.uint32) >> 16).astype(numpy.uint16)
+
+
+def _pickled_values(t):
+    """What ``pickle`` stores of a tensor: a host copy (bfloat16 as its bit patterns)."""
+    if t.dtype is D.bfloat16:
+        return _bfloat16_bits(t)
+    return t.detach().cpu()._host().copy()
+
+
 def _tensor_bytes(t):
     """The tensor's values as contiguous little-endian bytes (read from its device)."""
     ops = t.device.ops
     data = t.detach()._data
-    if t.dtype is D.bfloat16:   # exact: bfloat16 is the top half of a float32
-        bits = numpy.ascontiguousarray(ops.to_host(ops.cast(data, "float32")))
-        return (bits.view(numpy.uint32) >> 16).astype("<u2").tobytes()
+    if t.dtype is D.bfloat16:
+        return _bfloat16_bits(t).astype("<u2").tobytes()
     host = numpy.ascontiguousarray(ops.to_host(data))
     return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...plugins.contract import OPS
+from . import bfloat16
 from .conv import Conv
 from .decomp import Decompositions
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
@@ -30,7 +31,13 @@ class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, L
         self.xp = xp
         self.name = name
         self.dtypes = {n: xp.dtype(n) for n in DTYPE_NAMES}
-        bind_ufuncs(self, xp, quiet)
+        bf16 = bfloat16.numpy_bfloat16(xp)
+        bind_ufuncs(self, xp, quiet, bf16)
+        self.half = (self.dtypes["float16"],)      # accumulated in float32
+        if bf16 is not None:
+            self.dtypes["bfloat16"] = bf16
+            self.half += (bf16,)
+            bfloat16.install(self, bf16)
         if quiet:
             self._quiet_methods()
 
@@ -51,5 +58,5 @@ class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, L
                     accept=lambda step: step.dtype in self.dtypes)
 
     def supports(self, op, dtype):
-        """numpy and cupy have no bfloat16; everything else is supported."""
+        """cupy has no bfloat16, numpy has it through ml_dtypes; the rest is supported."""
         return dtype in self.dtypes

@@ -7,7 +7,7 @@ closure (one Python frame) costs ~50 ns per call; ``functools.partial`` with a k
 """
 from __future__ import annotations
 
-from . import special
+from . import bfloat16, special
 from .quiet import CONTEXTS, SCALAR_QUIET, SILENT, call_quietly, prepared_context, quiet_runner
 from .runtime import unlock
 
@@ -59,10 +59,22 @@ def _unary_quiet(ufunc):
     return op
 
 
-def _binary_quiet(ufunc):
+def _binary_quiet(ufunc, scalar=None):
+    """``scalar(a, b, out)``: the op when an operand is a Python float, or None to go on (the
+    bfloat16 rules of :mod:`.bfloat16`); only checked where given."""
     if not CONTEXTS:                                      # pragma: no cover - other numpy
-        return _binary_unlocking(quiet_runner(ufunc))
+        return _with_scalar(_binary_unlocking(quiet_runner(ufunc)), scalar)
     run, busy = prepared_context()
+    if scalar is not None:
+        plain = _binary_quiet(ufunc)
+
+        def op(a, b, out=...):
+            if b.__class__ is float or a.__class__ is float:
+                result = scalar(a, b, out)
+                if result is not None:
+                    return result
+            return plain(a, b, out)
+        return op
 
     def op(a, b, out=...):
         out = ... if out is None else out
@@ -91,8 +103,8 @@ def _binary_unlocking(ufunc):
     return op
 
 
-def _binary_scalar_quiet(ufunc):
-    quiet_ufunc = _binary_quiet(ufunc)
+def _binary_scalar_quiet(ufunc, scalar=None):
+    quiet_ufunc = _binary_quiet(ufunc, scalar)
 
     def op(a, b, out=...):
         if a.__class__ is not float and b.__class__ is not float:
@@ -101,21 +113,38 @@ def _binary_scalar_quiet(ufunc):
     return op
 
 
-def bind_ufuncs(backend, xp, quiet=False):
+def _with_scalar(op, scalar):
+    if scalar is None:
+        return op
+
+    def run(a, b, out=...):
+        if b.__class__ is float or a.__class__ is float:
+            result = scalar(a, b, out)
+            if result is not None:
+                return result
+        return op(a, b, out)
+    return run
+
+
+def bind_ufuncs(backend, xp, quiet=False, bf16=None):
     """Set one attribute per elementwise primitive on ``backend``.
 
     ``quiet``: numpy's floating-point warnings off inside the ops that can raise them
-    (see :mod:`.quiet`).
+    (see :mod:`.quiet`). ``bf16``: the backend's bfloat16 dtype (numpy with ml_dtypes), whose
+    Python-float operands binary ops treat as torch does (:mod:`.bfloat16`).
     """
     for name, ufunc_name in UFUNCS.items():
         ufunc = getattr(xp, ufunc_name)
+        scalar = None if bf16 is None or ufunc.nin != 2 else \
+            bfloat16.scalar_rule(ufunc, bf16, call_quietly)
         if quiet and name in SCALAR_QUIET:
-            wrap = _binary_scalar_quiet
+            op = _binary_scalar_quiet(ufunc, scalar)
+        elif quiet and name not in SILENT and ufunc.nin == 2:
+            op = _binary_quiet(ufunc, scalar)
         elif quiet and name not in SILENT:
-            wrap = _unary_quiet if ufunc.nin == 1 else _binary_quiet
+            op = _unary_quiet(ufunc)
         else:
-            wrap = _unary if ufunc.nin == 1 else _binary
-        op = wrap(ufunc)
+            op = _unary(ufunc) if ufunc.nin == 1 else _with_scalar(_binary(ufunc), scalar)
         op.__name__ = op.__qualname__ = name
         setattr(backend, name, op)
 

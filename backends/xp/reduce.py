@@ -6,7 +6,7 @@ class Reductions:
 
     def _reduce(self, ufunc, x, axes, keepdims):
         dtype = x.dtype
-        if dtype == self.xp.float16:  # accumulate half in float32, as torch does
+        if dtype in self.half:  # accumulate float16/bfloat16 in float32, as torch does
             return ufunc.reduce(x, axis=axes, keepdims=keepdims, dtype=self.xp.float32,
                                 out=...).astype(dtype)
         return ufunc.reduce(x, axis=axes, keepdims=keepdims, dtype=dtype, out=...)
@@ -43,6 +43,8 @@ class Reductions:
         xp = self.xp
         if x.dtype in (xp.float16, xp.float32):
             return fn(x, axis=axis, dtype=xp.float64).astype(x.dtype)
+        if x.dtype in self.half:                # bfloat16: acc_type is float
+            return fn(x, axis=axis, dtype=xp.float32).astype(x.dtype)
         return fn(x, axis=axis, dtype=x.dtype)
 
     def cumsum(self, x, axis):

@@ -37,8 +37,8 @@ class Parameter(Tensor):
         return result
 
     def __reduce_ex__(self, protocol):
-        from ..serialization import _rebuild_parameter
-        return (_rebuild_parameter, (self.detach().cpu()._host().copy(), self._dtype.name,
+        from ..serialization import _pickled_values, _rebuild_parameter
+        return (_rebuild_parameter, (_pickled_values(self), self._dtype.name,
                                      str(self._device), self._requires_grad))
 
 

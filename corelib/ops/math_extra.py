@@ -105,8 +105,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """nan, +inf and -inf replaced (by default with 0 and the dtype's largest/lowest)."""
     if not input._dtype.is_floating_point:
         return input.clone()
-    import numpy
-    info = numpy.finfo(input._dtype.name if input._dtype.np is not None else "float32")
+    from .._type_info import finfo
+    info = finfo(input._dtype)
     top = float(info.max) if posinf is None else posinf
     bottom = float(info.min) if neginf is None else neginf
     out = input.masked_fill(isnan(input), nan)

@@ -37,7 +37,7 @@ shape, any seed, any call order, and get_state/set_state in both directions.  Li
   logf/cosf/sinf there instead, and those values differ in the last bit from ours;
 * float64 ``randn`` of 16+ elements calls libm through ``math``: it matches a torch that
   links the same libm (the same machine), and costs ~130 ms per million values;
-* no bfloat16 (numpy has none) and no uint16/32/64;
+* bfloat16 through ml_dtypes (drawn as torch does, in float32 like float16); no uint16/32/64;
 * ``bernoulli`` with an array p outside [0, 1] raises before drawing; torch draws for
   the elements before the bad one first, so its stream position after the error differs;
 * ``set_state`` refuses a hand-made state whose ``left``/``next`` disagree (torch never

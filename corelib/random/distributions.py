@@ -21,7 +21,7 @@ def cfmt(x) -> str:
 
 
 def _limits(dt: np.dtype) -> tuple[float, float]:
-    info = np.finfo(dt)
+    info = np.finfo(dt) if dt.kind == "f" else dtypes.ml_finfo(dt)
     return float(info.min), float(info.max)
 
 
@@ -58,7 +58,7 @@ def uniform(engine, n: int, dt: np.dtype, low: float = 0.0, high: float = 1.0) -
     if (f, t) != (0.0, 1.0):
         out = fma32(out, t - f, f)
     out = out.astype(dt, copy=False)
-    if (f, t) != (0.0, 1.0) or dt == np.float16:
+    if (f, t) != (0.0, 1.0) or dt in dtypes.REDUCED:
         # a value that rounded up to `to` is replaced by `from` (measured); Half rounds via float
         out[out == t.astype(dt)] = f.astype(dt)
     return out

@@ -6,14 +6,28 @@ import numpy as np
 __all__ = ["resolve", "FLOATS", "scalar_name", "cpp_name", "not_implemented"]
 
 _NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
-FLOATS = frozenset(np.dtype(n) for n in ("float16", "float32", "float64"))
+_FLOAT_NAMES = ("float16", "float32", "float64")
+try:                    # bfloat16 is numpy's through ml_dtypes (the cpu backend's dependency)
+    import ml_dtypes
+    _NAMES += ("bfloat16",)
+    _FLOAT_NAMES += ("bfloat16",)
+except ImportError:     # pragma: no cover - optional
+    pass
+FLOATS = frozenset(np.dtype(n) for n in _FLOAT_NAMES)
+# float16 and bfloat16: drawn in float32 like torch's reduced-precision branches
+REDUCED = frozenset(np.dtype(n) for n in _FLOAT_NAMES if n in ("float16", "bfloat16"))
 
 # c10::toString(ScalarType), used by AT_DISPATCH's "not implemented for 'X'"
-_SCALAR = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "int16": "Short",
+_SCALAR = {"bfloat16": "BFloat16", "float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "int16": "Short",
            "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool"}
 # caffe2::TypeMeta names, used by the random_ bounds checks ("to - 1 is out of bounds for int")
-_CPP = {"float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
+_CPP = {"bfloat16": "c10::BFloat16", "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
         "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char", "bool": "bool"}
+
+
+def ml_finfo(dt: np.dtype):
+    """finfo of an ml_dtypes type (numpy's refuses them)."""
+    return ml_dtypes.finfo(dt)
 
 
 def resolve(dtype) -> np.dtype:

@@ -18,7 +18,7 @@ __all__ = ["plan", "random_", "randperm"]
 
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 _U64 = (1 << 64) - 1
-_DIGITS = {"float16": 11, "float32": 24, "float64": 53}
+_DIGITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
 # randperm keeps torch's old Fisher-Yates below this n (uint32 max / 20)
 _RANDPERM_SMALL = 0xFFFFFFFF // 20
 
@@ -29,7 +29,7 @@ def _int_limits(dt: np.dtype) -> tuple[int, int]:
 
 def _cast_from_int64(values: np.ndarray, dt: np.dtype) -> np.ndarray:
     """``static_cast<T>(int64)``; Half has no int constructor, so it rounds through float."""
-    if dt == np.float16:
+    if dt in dtypes.REDUCED:
         return values.astype(np.float32).astype(dt)
     return values.astype(dt)
 
@@ -62,7 +62,7 @@ def _update_to(to: int, dt: np.dtype) -> int:
 def _check_in_range(frm: int, to_inc: int, dt: np.dtype) -> None:
     """check_from_to_in_range: bounds error, plus torch's precision warning for float dtypes."""
     if dt in dtypes.FLOATS:
-        info = np.finfo(dt)
+        info = np.finfo(dt) if dt.kind == "f" else dtypes.ml_finfo(dt)
         lo, hi = float(info.min), float(info.max)
     else:
         lo, hi = _int_limits(dt)
@@ -121,7 +121,7 @@ def plan(dt: np.dtype, low: int | None = None, high: int | None = None) -> tuple
         span = (to_inc - frm + 1) & _U64
     else:
         # [int64 min, int64 max]: random_full_64_bits_range_kernel, uniform_int_full_range
-        if dt not in (np.dtype("int64"), np.dtype("float64"), np.dtype("float32")):
+        if dt.name not in ("int64", "float64", "float32", "bfloat16"):
             raise RuntimeError("random_full_64_bits_range_kernel_cpu handles only int64, double, float and bfloat16")
         return 64, 0, 0
     # uniform_int_from_to_distribution: ranges of 2**28 and up draw random64 (any dtype) to

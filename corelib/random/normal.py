@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .avx_mathfun import log_ps, sincos_ps
+from .dtypes import REDUCED
 from .fma import fma32, fma64
 
 __all__ = ["normal_array"]
@@ -32,8 +33,9 @@ _CHUNK_ROWS = 2048
 
 
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    # static_cast<Half>(double) goes through c10::Half(float): round to float first
-    if dtype == np.float16 and values.dtype == np.float64:
+    # static_cast<Half>(double) goes through c10::Half(float): round to float first (BFloat16
+    # too)
+    if dtype in REDUCED and values.dtype == np.float64:
         values = values.astype(np.float32)
     return values.astype(dtype, copy=False)
 
@@ -99,7 +101,7 @@ def _normal_fill(engine, n: int, mean: float, std: float, dtype: np.dtype) -> np
     out = np.empty(n, u.dtype)
     out[:full] = fill(u[:full].reshape(-1, 16), mean, std).ravel()
     if full != n:
-        if dtype == np.float16:
+        if dtype in REDUCED:
             # reduced types: the leftover uniforms, topped up with fresh ones
             fresh = engine.unit_float(16 - (n - full))
             tail = np.concatenate([u[full:], fresh])

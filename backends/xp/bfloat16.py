@@ -1,0 +1,133 @@
+"""bfloat16 on the cpu backend: ml_dtypes' numpy dtype for storage, float32 for arithmetic.
+
+numpy has no bfloat16; ml_dtypes (a small numpy extension) registers one whose elementwise
+ufuncs convert each operand to float32, compute, and round to nearest even -- what torch's CPU
+bfloat16 kernels do. What ml_dtypes does not do as torch does is wrapped here:
+
+* reductions, scans, matmul, convolutions, softmax and the fused kernels would accumulate in
+  bfloat16 (or return float32): they run on float32 copies and round once at the end;
+* numpy promotes a bfloat16 array and a Python float to float32: binary ops round the scalar
+  to bfloat16 first, or keep it in float32 and round the result, per op as torch does.
+
+Without ml_dtypes installed the cpu backend simply has no bfloat16 (``supports`` says so).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy
+
+
+try:                                    # ml_dtypes >= 0.5 imports in ~5 ms (0.7.0: ~1 s)
+    import ml_dtypes
+except ImportError:                     # pragma: no cover - optional dependency
+    ml_dtypes = None
+
+# fused and accumulating kernels that run on float32 copies of bfloat16 buffers
+# (sum, prod and the scans accumulate in float32 themselves: reduce.py)
+FLOAT32_OPS = ("floordiv", "matmul", "softmax", "log_softmax",
+               "addmm_act", "cross_entropy", "cross_entropy_backward", "conv2d",
+               "conv2d_input_grad", "conv2d_weight_grad", "erf", "sigmoid")
+
+
+def numpy_bfloat16(xp):
+    """The bfloat16 dtype of array module ``xp`` (numpy with ml_dtypes only), else None."""
+    if ml_dtypes is None or xp.__name__ != "numpy":
+        return None
+    return xp.dtype(ml_dtypes.bfloat16)
+
+
+def _widen(value, bf16, f32):
+    if getattr(value, "dtype", None) is bf16:
+        return value.astype(f32)
+    return value
+
+
+def _narrow(value, bf16, f32):
+    if getattr(value, "dtype", None) is f32:
+        return value.astype(bf16)
+    if type(value) is tuple:
+        return tuple(_narrow(v, bf16, f32) for v in value)
+    return value
+
+
+def in_float32(fn, bf16, f32):
+    """``fn`` computing bfloat16 operands in float32 and rounding its float32 results once;
+    other dtypes pass straight through (one dtype comparison)."""
+    @functools.wraps(fn)
+    def op(*args, out=None, **kwargs):
+        if not any(getattr(a, "dtype", None) is bf16 for a in args):
+            return fn(*args, **kwargs) if out is None else fn(*args, out=out, **kwargs)
+        result = _narrow(fn(*(_widen(a, bf16, f32) for a in args), **kwargs), bf16, f32)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    return op
+
+
+# binary ufuncs whose Python float second operand torch keeps in float32 (its CPU kernels read
+# ``original_scalar_value<float>``); the others (add, sub, remainder, pow, atan2, maximum,
+# comparisons...) round it to bfloat16 first. Checked op by op against torch 2.13.
+KEEP_SCALAR = frozenset({"multiply", "divide", "floor_divide"})
+
+
+def scalar_rule(ufunc, bf16, call_quietly):
+    """``rule(a, b, out)`` for a binary ``ufunc`` called with a Python float operand: the
+    result when the other operand is a bfloat16 array, else None (the plain op goes on).
+
+    numpy promotes a bfloat16 array with a Python float to float32; torch keeps bfloat16,
+    rounding the scalar first (or, for ``KEEP_SCALAR``, computing with it in float32 and
+    rounding the result). Quiet: rounding the scalar may overflow.
+    """
+    keep = ufunc.__name__ in KEEP_SCALAR
+    commutes = ufunc.__name__ == "multiply"
+    f32 = numpy.dtype("float32")
+    to_bf16 = bf16.type
+
+    def compute(a, b, out):
+        if b.__class__ is float:
+            if keep:
+                return _finish(ufunc(a.astype(f32), f32.type(b)).astype(bf16), out)
+            return _finish(ufunc(a, to_bf16(b)), out)
+        if keep and commutes:
+            return _finish(ufunc(f32.type(a), b.astype(f32)).astype(bf16), out)
+        return _finish(ufunc(to_bf16(a), b), out)
+
+    def rule(a, b, out):
+        if getattr(a if b.__class__ is float else b, "dtype", None) is not bf16:
+            return None
+        return call_quietly(compute, a, b, out)
+    return rule
+
+
+def _finish(result, out):
+    if out is None or out is ...:
+        return result
+    out[...] = result
+    return out
+
+
+def scalar_rounded(fn, bf16):
+    """``where``-like op ``fn`` whose Python float operands become bfloat16 next to a bfloat16
+    array (numpy would promote the result to float64)."""
+    to_bf16 = bf16.type
+
+    @functools.wraps(fn)
+    def op(cond, a, b, out=None):
+        if a.__class__ is float and getattr(b, "dtype", None) is bf16:
+            a = to_bf16(a)
+        elif b.__class__ is float and getattr(a, "dtype", None) is bf16:
+            b = to_bf16(b)
+        return fn(cond, a, b, out=out)
+    return op
+
+
+def install(backend, bf16):
+    """Wrap ``backend``'s fused and accumulating kernels for bfloat16 buffers."""
+    f32 = backend.xp.dtype("float32")
+    for name in FLOAT32_OPS:
+        kernel = getattr(backend, name, None)
+        if kernel is not None:          # a subclass may leave an optional kernel out
+            setattr(backend, name, in_float32(kernel, bf16, f32))
+    backend.where = scalar_rounded(backend.where, bf16)
