@@ -160,3 +160,22 @@ def test_packed_default_hidden_and_errors():
     pp = plugrad.nn.utils.rnn.pack_padded_sequence(px, [3, 2])
     same(pm(pp)[1], tm(tp)[1])
     raises_like(lambda: tm(tp, torch.zeros(1, 3, 4)), lambda: pm(pp, plugrad.zeros(1, 3, 4)))
+
+
+@pytest.mark.parametrize("lengths", [[4, 4, 4], [6, 5, 4, 3, 2, 1], [1]])
+def test_packed_lstm_segment_shapes(device, lengths):
+    """Equal lengths (one run of steps), all different, a single step."""
+    torch.manual_seed(1)
+    tm = torch.nn.LSTM(2, 3, 2, bidirectional=True)
+    pm = plugrad.nn.LSTM(2, 3, 2, bidirectional=True)
+    pm.load_state_dict({k: plugrad.tensor(host(v)) for k, v in tm.state_dict().items()})
+    pm.to(device)
+    tx, px = both(arr(max(lengths), len(lengths), 2), device, grad=True)
+    to, (th, tc) = tm(torch.nn.utils.rnn.pack_padded_sequence(tx, lengths))
+    po, (ph, pc) = pm(plugrad.nn.utils.rnn.pack_padded_sequence(px, lengths))
+    same_packed(po, to)
+    same(ph, th)
+    same(pc, tc)
+    (to.data.sum() + th.sum() + tc.pow(2).sum()).backward()
+    (po.data.sum() + ph.sum() + pc.pow(2).sum()).backward()
+    same(px.grad, tx.grad)

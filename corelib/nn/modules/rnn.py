@@ -96,38 +96,60 @@ def _run_direction(mode, x, h, c, params, reverse):
     return stack(outputs, 0), h, c
 
 
+def _segments(sizes):
+    """(first row, steps, batch) of each run of time steps with the same batch size."""
+    out, row, t = [], 0, 0
+    while t < len(sizes):
+        b, steps = sizes[t], 0
+        while t < len(sizes) and sizes[t] == b:
+            steps, t = steps + 1, t + 1
+        out.append((row, steps, b))
+        row += steps * b
+    return out
+
+
 def _run_packed_direction(mode, data, sizes, h0, c0, params, reverse):
     """A packed layer input (sum(sizes), I) -> (packed output, h_n, c_n) for one direction.
 
-    Step t runs the cell on the first ``sizes[t]`` rows only (the sequences that have a step
-    t), so every sequence's final state is the one after its own last step, and a reverse
-    run starts each sequence from h0 at its own last step -- torch's packed semantics.
+    Within a run of steps with the same batch size b the packed rows are a plain (steps, b, I)
+    block, so each run goes through the unpacked layer loop (the fused node where it
+    applies) on the first b hidden states. Every sequence's final state is the one after its
+    own last step, and a reverse run starts each sequence from h0 at its own last step --
+    torch's packed semantics.
     """
-    w_ih, w_hh, b_ih, b_hh, w_hr = params
-    igates = F.linear(data, w_ih, b_ih)
-    steps = packed_steps(sizes)
-    outputs = [None] * len(sizes)
+    segments = _segments(sizes)
+    outputs = [None] * len(segments)
+    lstm = c0 is not None
+
+    def run(k, h, c):
+        row, steps, b = segments[k]
+        x = data[row:row + steps * b].reshape(steps, b, data.shape[-1])
+        out, h, c = _run_direction(mode, x, h, c, params, reverse)
+        outputs[k] = out.reshape(steps * b, out.shape[-1])
+        return h, c
+
     if not reverse:
         h, c = h0, c0
-        for t, (start, b) in enumerate(steps):
-            hb, cb = _rnn_step(mode, igates[start:start + b], h[:b],
-                               c[:b] if c is not None else None, w_hh, b_hh, w_hr)
-            outputs[t] = hb
-            full = h.shape[0]
-            h = hb if b == full else cat([hb, h[b:]], 0)
-            if c is not None:
-                c = cb if b == full else cat([cb, c[b:]], 0)
-        return cat(outputs, 0), h, c
-    h = h0[:sizes[-1]]
-    c = c0[:sizes[-1]] if c0 is not None else None
-    for t in range(len(sizes) - 1, -1, -1):
-        start, b = steps[t]
-        if h.shape[0] < b:              # sequences whose last step is t start here from h0
+        done_h, done_c = [], []
+        for k, (_, _, b) in enumerate(segments):
+            h, c = run(k, h[:b], c[:b] if lstm else None)
+            after = segments[k + 1][2] if k + 1 < len(segments) else 0
+            if after < b:                         # rows after..b ended with this run
+                done_h.append(h[after:b])
+                if lstm:
+                    done_c.append(c[after:b])
+        h_n = cat(done_h[::-1], 0) if len(done_h) > 1 else done_h[0]
+        c_n = (cat(done_c[::-1], 0) if len(done_c) > 1 else done_c[0]) if lstm else None
+        return cat(outputs, 0), h_n, c_n
+    h = h0[:segments[-1][2]]
+    c = c0[:segments[-1][2]] if lstm else None
+    for k in range(len(segments) - 1, -1, -1):
+        b = segments[k][2]
+        if h.shape[0] < b:                        # sequences whose last step is here start
             h = cat([h, h0[h.shape[0]:b]], 0)
-            if c is not None:
+            if lstm:
                 c = cat([c, c0[c.shape[0]:b]], 0)
-        h, c = _rnn_step(mode, igates[start:start + b], h, c, w_hh, b_hh, w_hr)
-        outputs[t] = h
+        h, c = run(k, h, c)
     return cat(outputs, 0), h, c
 
 
