@@ -4,6 +4,12 @@ A workload builds its inputs and returns the callable that is timed. ``torchlike
 a torch-like module and a device string, so plugrad and PyTorch run literally the same code;
 ``xp`` builders take numpy or CuPy and are the raw-array-library baselines. A builder that
 raises :class:`NotApplicable` leaves its cell empty with the reason.
+
+asv's suite times the same builders under its own names (:func:`shared`): it loads this file
+by path from the checkout (``benchmarks/benchmarks/common.py``), not from the installed
+plugrad, because asv runs the current suite against past commits, which may predate this
+module. So this file imports nothing from plugrad, and its builders use only the torch-like
+API of the library they are handed.
 """
 from __future__ import annotations
 
@@ -13,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
-class NotApplicable(Exception):
-    """This workload has no meaning for this implementation (e.g. autograd in raw numpy)."""
+class NotApplicable(NotImplementedError):
+    """This workload has no meaning for this implementation (e.g. autograd in raw numpy).
+    A NotImplementedError, which asv shows as n/a."""
 
 
 @dataclass(frozen=True)
@@ -75,21 +82,23 @@ def _binary(shape, expr):
     return torchlike, xp
 
 
+def chain(x, a, b, c, ops=100):
+    """``ops`` elementwise ops in a row (mul, add, tanh, sub), then a sum: the autograd load."""
+    y = x
+    for _ in range(ops // 4):
+        y = ((y * a) + b).tanh() - c
+    return y.sum()
+
+
 def _chain(lib, device, ops=100):
     x, a, b, c = _tensors(lib, device, *[(16,)] * 4)
     x.requires_grad_()
-
-    def run():
-        y = x
-        for _ in range(ops // 4):  # mul, add, tanh, sub: 4 ops per round
-            y = ((y * a) + b).tanh() - c
-        y.sum().backward()
-    return run
+    return lambda: chain(x, a, b, c, ops).backward()
 
 
 # ------------------------------------------------------------------------ large ops
 def _mul_add(n):
-    shape = (n,)
+    shape = (n,) if isinstance(n, int) else tuple(n)
 
     def torchlike(lib, device):
         a, b, c = _tensors(lib, device, shape, shape, shape)
@@ -132,13 +141,15 @@ def _conv2d_xp(xp):
 
 
 # ------------------------------------------------------------------------ training
-def _mlp(lib):
+def mlp(lib):
+    """The digits MLP, 64-256-256-10 with ReLU."""
     nn = lib.nn
     return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                          nn.Linear(256, 10))
 
 
-def _cnn(lib):
+def small_cnn(lib):
+    """Two 3x3 convolutions over 1x8x8 digits, then a linear classifier."""
     nn = lib.nn
     for name in ("Conv2d", "Flatten"):
         if not hasattr(nn, name):
@@ -286,14 +297,14 @@ def workloads():
         Workload("conv2d 32x16x32x32, 32 3x3 filters, pad 1", "ms", _conv2d_torchlike,
                  _conv2d_xp, work=(_conv_flops(), "GFLOP/s")),
         Workload("digits MLP 64-256-256-10 Adam step, batch 64", "ms",
-                 lambda lib, dev: _train(lib, dev, _mlp, 64), _train_xp(64)),
+                 lambda lib, dev: _train(lib, dev, mlp, 64), _train_xp(64)),
         Workload("digits MLP Adam step, full batch 1797", "ms",
-                 lambda lib, dev: _train(lib, dev, _mlp, 1797), _train_xp(1797)),
+                 lambda lib, dev: _train(lib, dev, mlp, 1797), _train_xp(1797)),
         Workload("digits MLP epoch, batch 64 (29 steps)", "ms",
-                 lambda lib, dev: _train(lib, dev, _mlp, 64, epoch=True),
+                 lambda lib, dev: _train(lib, dev, mlp, 64, epoch=True),
                  _train_xp(64, epoch=True)),
         Workload("small CNN Adam step, batch 64 of 1x8x8", "ms",
-                 lambda lib, dev: _train(lib, dev, _cnn, 64, image=True)),
+                 lambda lib, dev: _train(lib, dev, small_cnn, 64, image=True)),
         Workload("GPT step (nanoGPT char-like: 4 blocks, width 128, 12x64 tokens, AdamW)",
                  "ms", _model("gpt")),
         Workload("LSTM LM step (2 layers, 128/256, vocab 1000, 35x20 tokens, Adam)", "ms",
@@ -305,3 +316,18 @@ def workloads():
         Workload("device->host 16 MiB (numpy: memcpy)", "ms", _to_host, _xp_to_host,
                  work=(4 * TRANSFER_N, "GB/s"), transfer=True),
     ]
+
+
+def shared(small=(2, 2), large=(4 << 20,)):
+    """The torch-like builders ``(lib, device) -> callable`` asv times under these names
+    (with its own sizes: ``large`` is (2048, 2048) there)."""
+    return {
+        "add_small": _binary(small, lambda a, b: a + b)[0],
+        "mul_sum_small": _binary(small, lambda a, b: (a * b).sum())[0],
+        "chain_backward": _chain,
+        "mul_add_large": _mul_add(large)[0],
+        "matmul_1024": _matmul(1024)[0],
+        "conv2d_large": _conv2d_torchlike,
+        "mlp_step": lambda lib, device: _train(lib, device, mlp, 64),
+        "cnn_step": lambda lib, device: _train(lib, device, small_cnn, 64, image=True),
+    }

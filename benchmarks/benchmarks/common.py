@@ -6,10 +6,12 @@ n/a on the graphs -- never an error. Everything else that raises is a real failu
 """
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
 
 
 def _registered_backends():
@@ -106,32 +108,24 @@ def best_seconds(*pairs, repeat=7, min_time=0.02):
 
 
 # ----------------------------------------------------------------------------- workloads
-def digits_like(seed=0):
-    """Seeded data with the shape and range of scikit-learn's digits (1797 x 64, 10 classes).
-
-    Timings depend on shapes only, so the benchmarks do not need scikit-learn installed.
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 17, size=(DIGITS_N, DIGITS_IN)).astype(np.float32) / 16.0
-    y = rng.integers(0, DIGITS_CLASSES, size=DIGITS_N).astype(np.int64)
-    return x, y
-
-
-def mlp(torchlike):
-    """The digits MLP, 64-256-256-10 with ReLU, in plugrad or torch."""
-    nn = torchlike.nn
-    return nn.Sequential(nn.Linear(DIGITS_IN, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                         nn.Linear(256, DIGITS_CLASSES))
+def _shared_workloads():
+    """plugrad's benchmark workloads, ``corelib/_bench_workloads.py``, loaded by path from this
+    checkout: asv runs this suite against past commits' plugrad, which may predate that module
+    (or have an older one), so the installed package cannot supply it. It imports nothing from
+    plugrad and its builders use only the torch-like API of the library they are handed, so
+    the one definition times every commit alike, here and in ``python -m plugrad bench``."""
+    path = Path(__file__).resolve().parents[2] / "corelib" / "_bench_workloads.py"
+    spec = importlib.util.spec_from_file_location("_plugrad_bench_workloads", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-def small_cnn(torchlike):
-    """Two 3x3 convolutions over 1x8x8 digits, then a linear classifier."""
-    nn = torchlike.nn
-    need(nn, "Conv2d")
-    need(nn, "Flatten")
-    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-                         nn.Flatten(), nn.Linear(32 * 8 * 8, DIGITS_CLASSES))
+_W = _shared_workloads()
+digits_like, mlp, small_cnn, chain = _W.digits_like, _W.mlp, _W.small_cnn, _W.chain
+# the timed workloads, ``(lib, device) -> callable``, under the names the suites' history uses
+globals().update(_W.shared(small=SMALL, large=LARGE))
 
 
 def train_step(torchlike, model, opt, x, y):
@@ -147,78 +141,10 @@ def train_step(torchlike, model, opt, x, y):
     return step
 
 
-def chain(x, a, b, c, ops=100):
-    """``ops`` elementwise ops in a row (mul, add, tanh, sub), then a sum: the autograd load."""
-    y = x
-    for _ in range(ops // 4):
-        y = ((y * a) + b).tanh() - c
-    return y.sum()
-
-
-# ------------------------------------------- headline workloads, written once for plugrad and torch
-def _host(shape, seed):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
 def randn(shape, device, seed=0):
     """A seeded float32 plugrad tensor (the same values on every backend)."""
     import plugrad
-    return plugrad.tensor(_host(shape, seed), device=device)
-
-
-def _tensors(lib, device, *shapes):
-    return [lib.tensor(_host(shape, seed), device=device) for seed, shape in enumerate(shapes)]
-
-
-def add_small(lib, device):
-    a, b = _tensors(lib, device, (2, 2), (2, 2))
-    return lambda: a + b
-
-
-def mul_sum_small(lib, device):
-    a, b = _tensors(lib, device, (2, 2), (2, 2))
-    return lambda: (a * b).sum()
-
-
-def chain_backward(lib, device):
-    x, a, b, c = _tensors(lib, device, *[(16,)] * 4)
-    x.requires_grad_()
-    return lambda: chain(x, a, b, c).backward()
-
-
-def mul_add_large(lib, device):
-    a, b, c = _tensors(lib, device, *[LARGE] * 3)
-    return lambda: a * b + c
-
-
-def matmul_1024(lib, device):
-    a, b = _tensors(lib, device, (1024, 1024), (1024, 1024))
-    return lambda: a @ b
-
-
-def conv2d_large(lib, device):
-    conv2d = need(lib.nn.functional, "conv2d")
-    x, w = _tensors(lib, device, (32, 16, 32, 32), (32, 16, 3, 3))
-    return lambda: conv2d(x, w, padding=1)
-
-
-def mlp_step(lib, device, batch=64):
-    lib.manual_seed(0)
-    model = mlp(lib).to(device)
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = digits_like()
-    return train_step(lib, model, opt, lib.tensor(x[:batch], device=device),
-                      lib.tensor(y[:batch], device=device))
-
-
-def cnn_step(lib, device, batch=64):
-    lib.manual_seed(0)
-    model = small_cnn(lib).to(device)
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = digits_like()
-    images = x[:batch].reshape(batch, 1, 8, 8)
-    return train_step(lib, model, opt, lib.tensor(images, device=device),
-                      lib.tensor(y[:batch], device=device))
+    return plugrad.tensor(_W._host(shape, seed), device=device)
 
 
 def model_step(name):
