@@ -183,16 +183,22 @@ class Recorder:
                 seen.add(id(d.ops))
                 self._wrap(d.ops, d)
         table_hooks.append(self._wrap_late)
-        self._new = _tensor._new
+        # every Tensor is made by ``object.__new__`` bound as ``_new`` in the few modules
+        # that construct them (_tensor._make, _graph's tuned tails): wrap each to note them
         created = self.created
-        new = self._new
         ref = weakref.ref
+        tensor = _tensor.Tensor
 
-        def making(cls):
-            t = new(cls)
-            created.append(ref(t))
+        def making(cls, _new=object.__new__):
+            t = _new(cls)
+            if cls is tensor or isinstance(t, tensor):
+                created.append(ref(t))
             return t
-        _tensor._new = making
+        self._new = []
+        for name, mod in list(sys.modules.items()):
+            if name.startswith("plugrad") and getattr(mod, "_new", None) is object.__new__:
+                self._new.append(mod)
+                mod._new = making
         self._generate = Generator.generate
         Generator.generate = _recording_generate(self, self._generate)
         _active.append(self)
@@ -206,8 +212,8 @@ class Recorder:
         for table, name, fn in self._saved:
             setattr(table, name, fn)
         self._saved.clear()
-        if self._new is not None:
-            _tensor._new = self._new
+        for mod in self._new or ():
+            mod._new = object.__new__
         if self._generate is not None:
             Generator.generate = self._generate
 

@@ -34,7 +34,7 @@ _all_compiled: list = []       # weakrefs, for torch._dynamo.reset()
 class Entry:
     """One guard key's state: warm (seen once), a program, or eager (with the reason)."""
     __slots__ = ("state", "program", "env0", "binds", "outputs", "tree", "grad_sets",
-                 "check", "reason", "breaks", "compile_time", "runner")
+                 "check", "reason", "breaks", "compile_time")
 
     def __init__(self):
         self.state = "warm"
@@ -92,8 +92,10 @@ class CompiledFunction:
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)
-        for o in optims:
-            for g in o.param_groups:
+        leaves = [o for o in objs if isinstance(o, _Tensor) and o._requires_grad
+                  and o._grad_fn is None]
+        for o in [*optims, leaves]:
+            for g in (o.param_groups if not isinstance(o, list) else [{"params": o}]):
                 for p in g["params"]:
                     if id(p) not in seen:
                         seen.add(id(p))
@@ -222,15 +224,17 @@ class CompiledFunction:
     def _finish(self, e, rec, leaves, result, out_leaves, grads_before):
         from .program import Program
         out_slots, outputs = [], []
-        created = {id(r()) for r in rec.created if r() is not None}
         for t in out_leaves:
-            if isinstance(t, _Tensor) and id(t) in created:
-                s = rec.slot_of[id(t._data)]
+            s = rec.slot_of.get(id(t._data)) if isinstance(t, _Tensor) else None
+            if s is not None and rec.slots[s].kind == "internal":
                 out_slots.append(s)
                 outputs.append(("new", s, t._shape, t._dtype, t._device))
             else:
                 outputs.append(("same", t))
-        out_ids = {id(t) for t in out_leaves}
+        # a returned tensor is returned anew on each replay, not written back (the caller may
+        # keep the old one) -- unless it is also a parameter's .grad
+        grads = {id(p._grad) for p in self.roots[1] if p._grad is not None}
+        out_ids = {id(t) for t in out_leaves} - grads
         writeback = []
         seen = set()
         for r in rec.created:
@@ -255,7 +259,7 @@ class CompiledFunction:
         e.outputs = outputs
         e.tree = _structure(result)
         e.grad_sets = tuple((p, p._grad) for p, g in grads_before if p._grad is not g)
-        e.runner = _runner_for(program)
+        e.program = _optimized(program)
         e.state = "program"
 
     def _replay(self, e, leaves):
@@ -263,7 +267,7 @@ class CompiledFunction:
         for s, i in e.binds:
             env[s] = leaves[i]._data
         try:
-            e.runner(e.program, env)
+            run(e.program, env)
         except _capture.GuardMiss:
             return _MISS
         for p, g in e.grad_sets:
@@ -282,20 +286,19 @@ _MISS = object()
 _disabled = [False]
 
 
-def _runner_for(program):
-    """The backend's fusion hook's runner for ``program`` when it offers one, else ``run``."""
-    from ..plugins.contract import CAPABILITIES, capability
-    if "compile_program" not in CAPABILITIES:
-        return run
+def _optimized(program):
+    """``program`` as its backend's ``optimize_program`` capability rewrites it (fused
+    elementwise chains), when every call runs on one backend offering it; else unchanged."""
+    from ..plugins.contract import capability
     tables = {id(c.table): c.table for c in program.calls()}
     if len(tables) != 1:
-        return run
+        return program
     table = next(iter(tables.values()))
-    hook = capability(table.impl, "compile_program")
+    hook = capability(table.impl, "optimize_program")
     if hook is None:
-        return run
-    fast = hook(program)
-    return run if fast is None else (lambda prog, env: fast(env))
+        return program
+    better = hook(program)
+    return program if better is None else better
 
 
 def _referenced(fn, depth):

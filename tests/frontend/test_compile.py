@@ -223,3 +223,16 @@ def test_compiled_module_state_dict_and_grad_paths():
         loss = c(x).sum()
         loss.backward()
     assert m.weight.grad.tolist() == [[12.0] * 3] * 2
+
+
+def test_a_returned_grad_is_still_the_parameters_grad():
+    w = plugrad.ones(3, requires_grad=True)
+
+    def f(x):
+        w.grad = None
+        (w * x).sum().backward()
+        return w.grad
+    c = plugrad.compile(f)
+    for k in range(5):
+        g = c(plugrad.full((3,), float(k)))
+        assert g.tolist() == w.grad.tolist() == [float(k)] * 3
