@@ -17,6 +17,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast, zeros_like_grad
 from .binary import atan2, maximum, minimum, pow
+from .inplace import write_out
 from .ternary import where as where_scalar_safe
 from .unary import abs, exp, isnan, log, log1p, sign, sin, sqrt
 
@@ -85,6 +86,12 @@ def sinc(input):
 def deg2rad(input: Tensor) -> Tensor:
     """input converted from degrees to radians (times pi/180); integer inputs give floats."""
     return named(_float(input) * (math.pi / 180.0), "Deg2RadBackward0")
+
+
+def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """input * 2**other (integer inputs give floats)."""
+    res = named(input * pow(2.0, other), "LdexpBackward0")
+    return res if out is None else write_out(out, res)
 
 
 def rad2deg(input: Tensor) -> Tensor:

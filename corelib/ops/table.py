@@ -363,6 +363,7 @@ def _ops():
     _op("fmin",              "math_extra.fmin",           "fm",  "")
     _op("heaviside",         "math_extra.heaviside",      "fm",  "")
     _op("hypot",             "math_extra.hypot",          "fm",  "")
+    _op("ldexp",             "math_extra.ldexp",          "fmi", "")
     _op("logaddexp",         "math_extra.logaddexp",      "fm",  "")
     _op("logaddexp2",        "math_extra.logaddexp2",     "fm",  "")
     _op("logit",             "math_extra.logit",          "fmi", "")

@@ -792,6 +792,19 @@ def test_binary_composites(device, name):
                        vals=EDGE + EDGE[::-1], forward_only=True)
 
 
+def test_ldexp(device):
+    helper_test_op(device, [(3, 4), (3, 4)], lambda T, x, y: T.ldexp(x, y.round()))
+    helper_test_op(device, [(3, 4), (3, 4)], lambda x, y: x.ldexp(y.round()))
+    helper_test_op(device, [(3, 4), (3, 4)], lambda x, y: x.clone().ldexp_(y.round()),
+                   forward_only=True)
+    helper_test_op(device, [], lambda T, x, y: T.ldexp(x, y), vals=[[1, -3, 0, 7], [2, 0, -1, 3]],
+                   dtypes="int64", forward_only=True)
+    import plugrad
+    x, e = plugrad.tensor([1.5, -2.0], device=device), plugrad.tensor([3, -1], device=device)
+    out = plugrad.empty(2, device=device)
+    assert plugrad.ldexp(x, e, out=out) is out and out.tolist() == [12.0, -1.0]
+
+
 def test_float_power_heaviside(device):
     helper_test_op(device, [(3, 4)], lambda T, x: T.float_power(x, 2))
     helper_test_op(device, [(3, 4), (3, 4)], lambda T, x, y: T.float_power(x.abs(), y))
