@@ -13,7 +13,9 @@ from ._functional.conv import (conv1d, conv2d, conv3d, conv_transpose1d,  # noqa
                                conv_transpose2d, conv_transpose3d)
 from ._functional.embedding_bag import embedding_bag  # noqa: F401
 from ._functional.ctc import ctc_loss  # noqa: F401
+from ._functional.extra_layers import *  # noqa: F401,F403
 from ._functional.fold import fold, unfold  # noqa: F401
+from ._functional.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
 from ._functional.gumbel import gumbel_softmax  # noqa: F401
 from ._functional.margin import *  # noqa: F401,F403
 from ._functional.sampling import affine_grid, grid_sample  # noqa: F401

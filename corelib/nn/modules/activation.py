@@ -297,3 +297,4 @@ class Softmin(_SoftmaxBase):
 # torch defines MultiheadAttention in nn/modules/activation.py; programs name it by that path
 # (e.g. in torch.serialization.safe_globals lists), so it is reachable here too
 from .attention import MultiheadAttention  # noqa: E402,F401
+from .extra_layers import RReLU, Softmax2d  # noqa: E402,F401  (torch path)

@@ -176,3 +176,6 @@ class InstanceNorm2d(_InstanceNorm):
 class InstanceNorm3d(_InstanceNorm):
     """Normalize each (sample, channel) of (N, C, D, H, W) input over (D, H, W)."""
     _no_batch_dim = 4
+
+
+from .extra_layers import LocalResponseNorm  # noqa: E402,F401  (torch path)

@@ -197,3 +197,6 @@ class LPPool3d(_LPPoolNd):
     def forward(self, input):
         return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
+
+
+from .extra_layers import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: E402,F401  (torch path)

@@ -1,0 +1,105 @@
+"""Small functions of torch.nn.functional composed from others: local_response_norm,
+channel_shuffle, pdist, rrelu, the in-place celu_/selu_, and the ``*_with_indices`` spellings
+of the adaptive max pools."""
+from __future__ import annotations
+
+from ...ops._graph import named
+from ...ops.creation import tensor
+from ...ops.gather import where
+from .activation import celu, leaky_relu, selu
+from .pooling import (adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+                      avg_pool2d, avg_pool3d)
+from .vision import pad
+
+__all__ = ["local_response_norm", "channel_shuffle", "native_channel_shuffle", "pdist",
+           "rrelu", "rrelu_", "celu_", "selu_", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta (torch's
+    composition: zero-padded channel windows averaged by avg_pool)."""
+    dim = input.ndim
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input "
+                         f"(got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / (div * alpha + k).pow(beta)
+
+
+def channel_shuffle(input, groups):
+    """Interleave the channels of ``groups`` groups: (N, g*k, *) -> channel order (k, g)."""
+    if input.ndim <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {groups} groups.")
+    n, rest = input.shape[0], tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2) \
+        .reshape((n, c) + rest)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def pdist(input, p=2):
+    """Distances between every pair of rows i < j of an (N, M) input, row-major."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    rows = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if not rows:
+        return input.new_zeros((0,))
+    left = tensor([i for i, _ in rows], device=input.device)
+    right = tensor([j for _, j in rows], device=input.device)
+    return (input.index_select(0, left) - input.index_select(0, right)).norm(p, dim=1)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training
+    (mean slope in eval). The training draws are plugrad's, not torch's element stream."""
+    if not training:
+        out = leaky_relu(input, (lower + upper) / 2, inplace)
+        return out if inplace else named(out, "RreluWithNoiseBackward0")
+    slopes = input.new_empty(input.shape).uniform_(lower, upper)
+    out = where(input >= 0, input, input * slopes)
+    return input.copy_(out) if inplace else out
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool3d(input, output_size, True)

@@ -1,0 +1,175 @@
+"""Smaller layers and utilities against torch: LocalResponseNorm, ChannelShuffle, pdist,
+MaxUnpool1d/2d/3d (with max-pool indices), Softmax2d, RReLU, celu_/selu_, the
+adaptive_max_pool*_with_indices spellings, nn.utils.stateless.functional_call, skip_init, the
+conv/linear + batch-norm fusion helpers and nn.init's deprecated spellings."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import plugrad
+import pytest
+import torch
+
+from nn_oracle import check_fn, check_module, host, raises_like
+
+_rng = np.random.default_rng(31)
+
+
+def x(*shape):
+    return _rng.standard_normal(shape).astype("float32")
+
+
+MODULES = [
+    ("lrn_3d", lambda nn: nn.LocalResponseNorm(3, alpha=0.1, beta=0.6, k=2.0), [x(2, 5, 4)]),
+    ("lrn_4d", lambda nn: nn.LocalResponseNorm(2), [x(2, 5, 3, 3)]),
+    ("lrn_5d", lambda nn: nn.LocalResponseNorm(4, alpha=0.5), [x(1, 6, 2, 3, 2)]),
+    ("channel_shuffle", lambda nn: nn.ChannelShuffle(3), [x(2, 6, 2, 2)]),
+    ("softmax2d", lambda nn: nn.Softmax2d(), [x(2, 3, 2, 2)]),
+    ("rrelu_eval", lambda nn: nn.RReLU(0.1, 0.4), [x(3, 4)]),
+]
+
+
+@pytest.mark.parametrize("name,make,inputs", MODULES, ids=[m[0] for m in MODULES])
+def test_modules(device, name, make, inputs):
+    check_module(make, inputs, device, name=name, train=name != "rrelu_eval")
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_unpool_round_trip(device, nd):
+    shape = (2, 3) + (6,) * nd
+    a = np.round(x(*shape) * 2)
+    pool = ("max_pool1d", "max_pool2d", "max_pool3d")[nd - 1]
+    unpool = ("max_unpool1d", "max_unpool2d", "max_unpool3d")[nd - 1]
+
+    def fn(T, inp):
+        values, idx = getattr(T.nn.functional, pool)(inp, 2, return_indices=True)
+        return getattr(T.nn.functional, unpool)(values, idx, 2, output_size=inp.shape[2:])
+    check_fn(fn, [a], device, name=f"unpool{nd}d", grad_fn=False)
+    m = getattr(plugrad.nn, f"MaxUnpool{nd}d")(2, stride=2)
+    assert repr(m) == repr(getattr(torch.nn, f"MaxUnpool{nd}d")(2, stride=2))
+
+
+def test_functions(device):
+    F = lambda T: T.nn.functional  # noqa: E731
+    check_fn(lambda T, a: F(T).pdist(a), [x(5, 3)], device, name="pdist", grad_fn=False)
+    check_fn(lambda T, a: F(T).pdist(a, p=1.5), [x(4, 3)], device, name="pdist p", grad_fn=False)
+    check_fn(lambda T, a: F(T).channel_shuffle(a, 2), [x(1, 4, 3)], device, name="shuffle",
+             grad_fn=False)
+    check_fn(lambda T, a: F(T).rrelu(a, 0.2, 0.3), [x(3, 4)], device, name="rrelu eval")
+    check_fn(lambda T, a: F(T).celu_(a * 1.0, 0.7), [x(3, 4)], device, name="celu_",
+             grad_fn=False)
+    check_fn(lambda T, a: F(T).selu_(a * 1.0), [x(3, 4)], device, name="selu_", grad_fn=False)
+    for k in (1, 2, 3):
+        check_fn(lambda T, a: getattr(F(T), f"adaptive_max_pool{k}d_with_indices")(a, 2),
+                 [np.round(x(*(2, 3) + (5,) * k))], device, name=f"amp{k}", grad_fn=False)
+
+
+def test_rrelu_training_slopes(device):
+    a = plugrad.tensor(-np.abs(x(1000)) - 0.1, device=device)
+    out = plugrad.nn.functional.rrelu(a, 0.1, 0.3, training=True)
+    slopes = (out / a).cpu().numpy()
+    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.3 + 1e-6 and slopes.std() > 0.03
+
+
+ERRORS = [
+    lambda T: T.nn.functional.channel_shuffle(T.zeros(1, 5, 2, 2), 2),
+    lambda T: T.nn.functional.channel_shuffle(T.zeros(1, 4, 2, 2), 0),
+    lambda T: T.nn.functional.channel_shuffle(T.zeros(4), 2),
+    lambda T: T.nn.Softmax2d()(T.zeros(2, 2)),
+    lambda T: T.nn.functional.local_response_norm(T.zeros(2, 3), 2),
+    lambda T: T.nn.functional.max_unpool2d(T.zeros(1, 1, 2, 2), T.zeros(1, 1, 2, 2).long(), 2,
+                                           output_size=(5,)),
+    lambda T: T.nn.functional.max_unpool2d(T.zeros(1, 1, 2, 2), T.zeros(1, 1, 2, 2).long(), 2,
+                                           output_size=(7, 7)),
+    lambda T: T.nn.functional.max_unpool2d(T.zeros(1, 1, 2, 2),
+                                           T.full((1, 1, 2, 2), 17).long(), 2),
+    lambda T: T.nn.functional.pdist(T.zeros(2, 3, 4)),
+    lambda T: T.nn.utils.skip_init(T.nn.ReLU),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ERRORS)))
+def test_errors_match_torch(i):
+    raises_like(lambda: ERRORS[i](torch), lambda: ERRORS[i](plugrad))
+
+
+def test_functional_call(device):
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    pm = plugrad.nn.Sequential(plugrad.nn.Linear(3, 4), plugrad.nn.BatchNorm1d(4))
+    pm.load_state_dict({k: plugrad.tensor(host(v)) for k, v in tm.state_dict().items()})
+    pm.to(device)
+    w = x(4, 3)
+    a = x(5, 3)
+    tw = torch.tensor(w, requires_grad=True)
+    pw = plugrad.tensor(w, device=device, requires_grad=True)
+    t_out = torch.nn.utils.stateless.functional_call(tm, {"0.weight": tw}, (torch.tensor(a),))
+    p_out = plugrad.nn.utils.stateless.functional_call(pm, {"0.weight": pw},
+                                                       (plugrad.tensor(a, device=device),))
+    np.testing.assert_allclose(host(p_out), host(t_out), atol=1e-5)
+    t_out.pow(2).sum().backward()
+    p_out.pow(2).sum().backward()
+    np.testing.assert_allclose(host(pw.grad), host(tw.grad), atol=1e-4)
+    assert pm[0].weight is not pw and pm[0].weight.grad is None     # restored, untouched
+    np.testing.assert_allclose(host(pm[1].running_mean), host(tm[1].running_mean), atol=1e-6)
+    raises_like(lambda: torch.nn.utils.stateless.functional_call(
+        tm, {"0.weight": tw}, (torch.tensor(a),), strict=True),
+        lambda: plugrad.nn.utils.stateless.functional_call(
+            pm, {"0.weight": pw}, (plugrad.tensor(a, device=device),), strict=True),
+        match_message=False)
+
+
+def test_skip_init_leaves_stream():
+    plugrad.manual_seed(5)
+    m = plugrad.nn.utils.skip_init(plugrad.nn.Linear, 3, 4)
+    assert tuple(m.weight.shape) == (4, 3)
+    after = plugrad.rand(2).tolist()
+    plugrad.manual_seed(5)
+    assert plugrad.rand(2).tolist() == after
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_fusion(device, transpose):
+    torch.manual_seed(0)
+    conv = (torch.nn.ConvTranspose2d if transpose else torch.nn.Conv2d)(3, 4, 2)
+    bn = torch.nn.BatchNorm2d(4)
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    bn.weight.data.uniform_(0.5, 2)
+    conv.eval()
+    bn.eval()
+    pconv = (plugrad.nn.ConvTranspose2d if transpose else plugrad.nn.Conv2d)(3, 4, 2)
+    pbn = plugrad.nn.BatchNorm2d(4)
+    for t, p in ((conv, pconv), (bn, pbn)):
+        p.load_state_dict({k: plugrad.tensor(host(v)) for k, v in t.state_dict().items()})
+        p.eval()
+        p.to(device)
+    fused_t = torch.nn.utils.fuse_conv_bn_eval(conv, bn, transpose)
+    fused_p = plugrad.nn.utils.fuse_conv_bn_eval(pconv, pbn, transpose)
+    a = x(1, 3, 5, 5)
+    np.testing.assert_allclose(host(fused_p(plugrad.tensor(a, device=device))),
+                               host(fused_t(torch.tensor(a))), atol=1e-5)
+    assert isinstance(fused_p.weight, plugrad.nn.Parameter)
+    lin, bn1 = torch.nn.Linear(3, 4).eval(), torch.nn.BatchNorm1d(4).eval()
+    bn1.running_var.uniform_(0.5, 2)
+    plin, pbn1 = plugrad.nn.Linear(3, 4).eval(), plugrad.nn.BatchNorm1d(4).eval()
+    for t, p in ((lin, plin), (bn1, pbn1)):
+        p.load_state_dict({k: plugrad.tensor(host(v)) for k, v in t.state_dict().items()})
+    b = x(2, 3)
+    np.testing.assert_allclose(
+        host(plugrad.nn.utils.fuse_linear_bn_eval(plin, pbn1)(plugrad.tensor(b))),
+        host(torch.nn.utils.fuse_linear_bn_eval(lin, bn1)(torch.tensor(b))), atol=1e-5)
+
+
+def test_init_deprecated_spellings():
+    for name in ("normal", "uniform", "xavier_uniform", "kaiming_normal", "orthogonal"):
+        plugrad.manual_seed(0)
+        torch.manual_seed(0)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            p = getattr(plugrad.nn.init, name)(plugrad.empty(3, 4))
+            t = getattr(torch.nn.init, name)(torch.empty(3, 4))
+        messages = [str(w.message) for w in seen if issubclass(w.category, FutureWarning)]
+        assert len(messages) == 2 and messages[0] == messages[1]
+        np.testing.assert_allclose(host(p), host(t), atol=1e-6)
