@@ -10,7 +10,16 @@ one module per tier, in the order a backend author needs them:
 * :mod:`.kernels` -- optional, fused. The frontend uses one when present and composes the
   same result from primitives otherwise, silently.
 * :mod:`.capabilities` -- optional features the frontend asks for (dtype support, device
-  guards, peer copies, deferred index checks, memory statistics).
+  guards, peer copies, deferred index checks, memory statistics, immutable buffers).
+
+"Kernel" is used in two senses only, and each name below says which: a *contract kernel* is
+an entry of :mod:`.kernels` (the optional fused tier: ``KERNELS``, ``@kernel``, the
+conformance kit's ``kernel_cases``); a *device kernel* is compiled device code (OpenCL C,
+CUDA C: a backend's ``templates.py``, CuPy's ``KernelCache``). A plugin that supplies an
+implementation of one contract entry for an existing backend -- primitive or kernel -- is a
+kernel plugin (``plugrad_kernels``, ``KernelSpec``), torch's sense of "a kernel registered
+for an op". Backend code is named after the contract group it implements (``nn.py``,
+``optim.py``, ``linalg.py``, ...), never "kernels".
 
 Each stub's signature is the contract: when a backend loads, the registry checks every
 function it defines against its stub (:func:`signature_problem`) and rejects it with a
