@@ -276,6 +276,23 @@ def _model(name):
     return build
 
 
+def _compiled(build):
+    """``build``'s step under ``lib.compile`` (plugrad: warm-up, capture, then replay; the
+    table's warm-up calls reach the replay). torch.compile takes tens of seconds per model
+    here, so its column is timed only with PLUGRAD_BENCH_TORCH_COMPILE=1."""
+    import os
+
+    def builder(lib, device):
+        if lib.__name__ == "torch" and os.environ.get("PLUGRAD_BENCH_TORCH_COMPILE") != "1":
+            raise NotApplicable("torch.compile: set PLUGRAD_BENCH_TORCH_COMPILE=1 to time it")
+        if not hasattr(lib, "compile"):
+            raise NotApplicable(f"{lib.__name__} has no compile")
+        step = lib.compile(build(lib, device))
+        step()
+        return step
+    return builder
+
+
 def workloads():
     """The table's rows, in order."""
     add, add_xp = _binary((2, 2), lambda a, b: a + b)
@@ -311,6 +328,11 @@ def workloads():
                  _model("lstm")),
         Workload("CNN step (2x conv-bn-relu-pool, batch 32 of 1x28x28, SGD momentum)", "ms",
                  _model("cnn")),
+        Workload("digits MLP Adam step, batch 64, compiled", "ms",
+                 _compiled(lambda lib, dev: _train(lib, dev, mlp, 64))),
+        Workload("GPT step, compiled", "ms", _compiled(_model("gpt"))),
+        Workload("LSTM LM step, compiled", "ms", _compiled(_model("lstm"))),
+        Workload("CNN step, compiled", "ms", _compiled(_model("cnn"))),
         Workload("host->device 16 MiB (numpy: memcpy)", "ms", _to_device, _xp_to_device,
                  work=(4 * TRANSFER_N, "GB/s"), transfer=True),
         Workload("device->host 16 MiB (numpy: memcpy)", "ms", _to_host, _xp_to_host,

@@ -129,3 +129,25 @@ class RealModelStep:
     def time_train_step(self, backend, model):
         self.step()
         self.sync()
+
+
+class RealModelStepCompiled:
+    """The same steps under ``plugrad.compile`` (captured on the second call, replayed after):
+    compare with RealModelStep for the replay's gain."""
+    params = [BACKENDS, ["gpt", "lstm", "cnn"]]
+    param_names = ["backend", "model"]
+    timeout = 300
+
+    def setup(self, backend, model):
+        self.sync = require(backend)
+        import importlib.util
+        if importlib.util.find_spec("plugrad.compile.program") is None:
+            raise NotImplementedError("no capture-and-replay plugrad.compile at this commit")
+        self.step = plugrad.compile(model_step(model)(plugrad, backend))
+        for _ in range(3):
+            self.step()
+        self.sync()
+
+    def time_train_step(self, backend, model):
+        self.step()
+        self.sync()
