@@ -173,3 +173,39 @@ def test_init_deprecated_spellings():
         messages = [str(w.message) for w in seen if issubclass(w.category, FutureWarning)]
         assert len(messages) == 2 and messages[0] == messages[1]
         np.testing.assert_allclose(host(p), host(t), atol=1e-6)
+
+
+def test_adaptive_log_softmax(device):
+    targets = np.array([0, 3, 7, 12, 19, 5, 15, 1], "int64")
+    check_module(lambda nn: nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 10, 16], div_value=2.0,
+                                                          head_bias=True),
+                 [x(8, 8), targets], device, name="asm")
+    torch.manual_seed(0)
+    tm = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 10])
+    plugrad.manual_seed(0)
+    pm = plugrad.nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 10]).to(device)
+    a = x(6, 8) * 3
+    np.testing.assert_allclose(host(pm.log_prob(plugrad.tensor(a, device=device))),
+                               host(tm.log_prob(torch.tensor(a))), atol=1e-5)
+    assert pm.predict(plugrad.tensor(a, device=device)).tolist() == \
+        tm.predict(torch.tensor(a)).tolist()
+    np.testing.assert_allclose(
+        host(pm(plugrad.tensor(a[0], device=device), plugrad.tensor(3, device=device)).output),
+        host(tm(torch.tensor(a[0]), torch.tensor(3)).output), atol=1e-5)
+    raises_like(lambda: torch.nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 4]),
+                lambda: plugrad.nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 4]))
+    raises_like(lambda: tm(torch.tensor(a), torch.tensor([0, 1, 2, 3, 4, 25])),
+                lambda: pm(plugrad.tensor(a, device=device),
+                           plugrad.tensor([0, 1, 2, 3, 4, 25], device=device)))
+
+
+def test_deprecated_modules():
+    for make in (lambda nn: nn.NLLLoss2d(), lambda nn: nn.Container(a=nn.ReLU())):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            p = make(plugrad.nn)
+            t = make(torch.nn)
+        messages = [str(w.message) for w in seen if issubclass(w.category, FutureWarning)]
+        assert len(messages) == 2 and messages[0] == messages[1]
+        assert repr(p) == repr(t)
+    assert isinstance(plugrad.nn.NLLLoss2d(), plugrad.nn.NLLLoss)

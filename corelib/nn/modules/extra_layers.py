@@ -4,10 +4,11 @@ and ChannelShuffle (also importable from torch's module paths: nn.modules.poolin
 from __future__ import annotations
 
 from .. import functional as F
+from .loss import NLLLoss
 from .module import Module
 
 __all__ = ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LocalResponseNorm", "Softmax2d",
-           "RReLU", "ChannelShuffle"]
+           "RReLU", "ChannelShuffle", "NLLLoss2d", "Container"]
 
 
 def _ntuple(value, n):
@@ -98,3 +99,28 @@ class ChannelShuffle(Module):
 
     def extra_repr(self):
         return f"groups={self.groups}"
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated spelling of NLLLoss (warns as torch does)."""
+
+    def __init__(self, *args, **kwargs):
+        import warnings
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a "
+                      "drop-in replacement and see https://pytorch.org/docs/main/nn.html"
+                      "#torch.nn.NLLLoss for more details.", FutureWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)
+
+
+class Container(Module):
+    """Deprecated: a Module holding the keyword-argument modules (warns as torch does)."""
+
+    def __init__(self, **kwargs):
+        import warnings
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now "
+                      "implemented in `nn.Module`. Subclass that instead.", FutureWarning,
+                      stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
+
