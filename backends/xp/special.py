@@ -114,15 +114,35 @@ LOG_ERFC_CENTER = 2.5
 FLOAT32_ONE = 4.0                          # erfc(4) = 1.5e-8 < 2**-25: erf rounds to 1 beyond
 
 
+ERF_BLOCK = 1 << 15                        # float32 elements per block of erf_float32
+
+
 def erf_float32(xp, x):
     """erf of a float32 array, within 0.82 ulp (torch: 0.71): both branch polynomials over
-    the whole array, with none of the float64 path's index gathers (benchmarks/perf); the
-    temporaries are reused, since each new multi-MB array page-faults in."""
-    shape, x = x.shape, x.reshape(-1)  # 0-d ufunc results are scalars, which out= refuses
+    the whole array, with none of the float64 path's index gathers (benchmarks/perf).
+
+    It runs in blocks of 32K elements, so its ~40 float64 passes stay in the core's cache
+    (393K float32, under load: 7.4 -> 5.6 ms; 4K blocks cost more in calls than they save).
+    """
+    shape, flat = x.shape, x.reshape(-1)
+    out = xp.empty(flat.shape, xp.float32)
+    for start in range(0, flat.size, ERF_BLOCK):
+        _erf_float32_block(xp, flat[start:start + ERF_BLOCK], out[start:start + ERF_BLOCK])
+    return out.reshape(shape)
+
+
+def _erf_float32_block(xp, x, out):
+    """erf of the 1-d float32 ``x`` into ``out``.
+
+    Each branch runs on its argument clipped into its own interval, so both stay finite and
+    the choice is arithmetic, near + (|x| >= 1) * (far - near) (np.where on a random mask
+    mispredicts); the sign goes in as a bit at the end (np.copysign is not vectorized).
+    """
     a = xp.abs(x, dtype=xp.float64)
-    t = xp.multiply(a, a)
-    near = _horner(t, ERF_OVER_X)
-    near *= a
+    t = xp.minimum(a, 1.0)
+    near = xp.multiply(t, t)
+    near = _horner(near, ERF_OVER_X)
+    near *= t
     xp.clip(a, 1.0, FLOAT32_ONE, out=t)
     t -= LOG_ERFC_CENTER
     log_erfc = _horner(t, LOG_ERFC)
@@ -133,10 +153,16 @@ def erf_float32(xp, x):
     log_erfc += 1.0
     log_erfc *= xp.exp(head, out=head)
     far = xp.subtract(1.0, log_erfc, out=log_erfc)
-    # one rounding to float32 at the end; erf is odd (copysign keeps erf(-0.0) == -0.0) and
-    # nan stays nan (nan < 1 is False, and the far branch of nan is nan)
-    out = xp.where(a < 1.0, near, far).astype(xp.float32)
-    return xp.copysign(out, x, out=out).reshape(shape)
+    # m = 0 keeps near exactly (tiny values included); m = 1 gives near + (far - near), within
+    # a float64 ulp of far, so the one rounding to float32 below is unchanged in effect;
+    # nan stays nan (|nan| >= 1 is False, and near of nan is nan)
+    far -= near
+    far *= xp.greater_equal(a, 1.0, out=t)
+    near += far
+    out[...] = near                 # the one rounding to float32
+    # erf is odd: the sign bit of x (so erf(-0.0) == -0.0)
+    bits = out.view(xp.uint32)
+    bits |= xp.bitwise_and(x.view(xp.uint32), xp.uint32(0x80000000))
 
 
 def erf(xp, x):
