@@ -1,4 +1,4 @@
-"""Activations and losses: softmax, log_softmax, cross-entropy (+ backward).
+"""Activations and losses: softmax, log_softmax, exact gelu, cross-entropy (+ backwards).
 
 Optional contract kernels: the frontend composes each from primitives when a backend lacks
 it; these exist for speed.
@@ -23,6 +23,30 @@ class NN:
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         return shifted
+
+    def gelu(self, x):
+        # torch's order: x * 0.5 * (1 + erf(x * M_SQRT1_2)); the constants are cast to x's
+        # dtype as torch's are (numpy casts a Python float to the array's dtype). 1-d, so
+        # that a 0-d input gives arrays, not numpy scalars.
+        shape, x = x.shape, x.reshape(-1)
+        one_plus = self.erf(x * 0.7071067811865476)
+        one_plus += 1
+        out = x * 0.5
+        out *= one_plus
+        one_plus *= 0.5
+        return out.reshape(shape), one_plus.reshape(shape)
+
+    def gelu_backward(self, g, x, cdf):
+        # torch's dy * (cdf + x * (kBeta * exp(x * x * -0.5)))
+        shape, x = x.shape, x.reshape(-1)
+        grad = x * x
+        grad *= -0.5
+        self.xp.exp(grad, out=grad)
+        grad *= 0.3989422804014327
+        grad *= x
+        grad += cdf.reshape(-1)
+        grad *= g.reshape(-1)
+        return grad.reshape(shape)
 
     def cross_entropy(self, x, target, ignore_index):
         xp = self.xp

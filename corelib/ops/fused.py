@@ -1,4 +1,5 @@
-"""Differentiable ops over the backends' fused kernels: cross-entropy rows, addmm + activation.
+"""Differentiable ops over the backends' fused kernels: cross-entropy rows, addmm + activation,
+exact gelu.
 
 Each op runs the backend's optional kernel when it has one and composes the same result from
 other frontend ops otherwise, so every backend gives the same values. Each has its own
@@ -14,7 +15,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
-__all__ = ["cross_entropy_rows", "addmm_activation"]
+__all__ = ["cross_entropy_rows", "addmm_activation", "gelu_erf"]
 _HALF = (D.float16, D.bfloat16)
 
 
@@ -136,3 +137,41 @@ def addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):
         node.shape, node.act = input._shape, act
         attach(out, node)
     return out
+
+
+# ----------------------------------------------------------------- exact gelu
+class GeluBackward0(Node):
+    """torch's GeluBackward (erf form): g * (cdf + x * pdf), cdf kept from the forward kernel,
+    so erf runs once a step; frontend ops under ``create_graph``."""
+    __slots__ = ("x", "cdf")
+
+    def _drop(self):
+        self.x = self.cdf = None
+
+    def backward(self, g):
+        x = self.x
+        dev = x._device
+        kernel = dev.ops.gelu_backward
+        if kernel is None or is_grad_enabled() or g._dtype is not x._dtype or \
+                g._shape != x._shape:
+            cdf = ((x * 0.7071067811865476).erf() + 1.0) * 0.5
+            pdf = (x * x * -0.5).exp() * 0.3989422804014327
+            return (g * (cdf + x * pdf),)
+        return (_make(kernel(g._data, x._data, self.cdf._data), x._shape, x._dtype, dev),)
+
+
+def gelu_erf(input):
+    """torch's exact gelu of a float32/float64 tensor through the backend's ``gelu`` and
+    ``gelu_backward`` kernels (one node, 2 kernel calls a step instead of ~12 elementwise
+    ops); None when the backend lacks either, and the caller composes it."""
+    dev = input._device
+    if dev.ops.gelu is None or dev.ops.gelu_backward is None or \
+            input._dtype not in (D.float32, D.float64):
+        return None
+    out, cdf = dev.ops.gelu(input._data)
+    res = _make(out, input._shape, input._dtype, dev)
+    if needs_grad(input):
+        node = GeluBackward0((edge(input),), (input,))
+        node.x, node.cdf = input, _make(cdf, input._shape, input._dtype, dev)
+        attach(res, node)
+    return res

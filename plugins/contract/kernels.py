@@ -71,6 +71,20 @@ def log_softmax(x: Buf, axis: int) -> Buf:
     """x - max - log(sum(exp(x - max))), along one axis."""
 
 
+@kernel("activation")
+def gelu(x: Buf) -> tuple[Buf, Buf]:
+    """(out, cdf) of torch's exact gelu for float32/float64 x: e = erf(x * 0.7071067811865476),
+    out = x * 0.5 * (1 + e), cdf = (1 + e) * 0.5, in that order in x's dtype (the frontend
+    runs half in float32). cdf is what gelu_backward reads, so erf runs once a step.
+    Composed from mul, erf and add (and their gradients) when absent."""
+
+
+@kernel("activation")
+def gelu_backward(g: Buf, x: Buf, cdf: Buf) -> Buf:
+    """torch's GeluBackward: g * (cdf + x * (0.3989422804014327 * exp(x * x * -0.5))) in x's
+    dtype, with cdf from gelu(x); g has x's shape and dtype."""
+
+
 # ---------------------------------------------------------------------- loss
 
 @kernel("loss")

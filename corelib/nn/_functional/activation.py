@@ -140,6 +140,10 @@ def gelu(input, approximate="none"):
         # gelu(-3) came out 8% off on opencl) and rounds once
         return named(gelu(input.float(), approximate).to(input.dtype), "GeluBackward0")
     if approximate == "none":
+        from ...ops.fused import gelu_erf
+        out = gelu_erf(input)
+        if out is not None:
+            return out
         out = input * 0.5 * (1.0 + (input * (1.0 / math.sqrt(2.0))).erf())
     elif approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
