@@ -207,3 +207,19 @@ def test_parametrize_errors():
         tw, "weight", leave_parametrized=False),
         lambda: plugrad.nn.utils.parametrize.remove_parametrizations(
             wn, "weight", leave_parametrized=False))
+
+
+def test_weight_norm_loads_hook_api_checkpoint(device):
+    """parametrizations.weight_norm reads the old API's weight_g/weight_v keys (torch's hook),
+    also inside a container."""
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = torch.nn.Sequential(torch.nn.utils.weight_norm(torch.nn.Linear(3, 4)))
+    state = {k: plugrad.tensor(host(v)) for k, v in old.state_dict().items()}
+    assert "0.weight_g" in state
+    pm = plugrad.nn.Sequential(
+        plugrad.nn.utils.parametrizations.weight_norm(plugrad.nn.Linear(3, 4)))
+    pm.load_state_dict(state)
+    pm.to(device)
+    same(pm[0].weight, old[0].weight)

@@ -47,6 +47,14 @@ def weight_norm(module, name="weight", dim=0):
     """Reparametrize ``module.<name>`` as ``g * v / ||v||``: ``original0`` is g (the norm over
     every dim but ``dim``), ``original1`` is v."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def compat(state_dict, prefix):
+        """Checkpoints of the hook-based weight_norm load into this one (torch's hook)."""
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+    module.__dict__.setdefault("_parametrize_load_hooks", []).append(compat)
     return module
 
 

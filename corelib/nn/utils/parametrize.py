@@ -170,7 +170,14 @@ def _inject_new_class(module):
                            "saving_loading_models.html#saving-loading-a-general-checkpoint-"
                            "for-inference-and-or-resuming-training")
 
-    attrs = {"__getstate__": getstate}
+    def load_plan(self, state_dict, prefix, *args):
+        # torch's load_state_dict pre-hooks that parametrizations register (weight_norm maps
+        # old ``weight_g``/``weight_v`` keys onto its originals)
+        for hook in self.__dict__.get("_parametrize_load_hooks", ()):
+            hook(state_dict, prefix)
+        return cls._load_plan(self, state_dict, prefix, *args)
+
+    attrs = {"__getstate__": getstate, "_load_plan": load_plan}
     if not hasattr(cls, "__deepcopy__"):
         attrs["__deepcopy__"] = default_deepcopy
     module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), attrs)
