@@ -68,9 +68,19 @@ def arithmetic(compute, cls, ta, tb, xa, xb, dtype, shape, dev, elide, extra=Non
     ``extra`` (add/sub's alpha) as ``b``. It sets the slots ``_make`` sets itself: this runs
     once per arithmetic operator, where a call more cost ~40 ns of a ~1.7 us ``a + b``.
     """
+    ga = ta is not None and ta._requires_grad
+    gb = tb is not None and tb._requires_grad
     if elide and dev.host_memory and (ta if ta is not None else tb)._data.size >= \
             _elision.min_elements:
-        buf = _elision.reusable(ta, tb, shape, dtype)
+        if (ga or gb) and grad_state.enabled:
+            # an operand the node will save for the other's gradient must keep its values
+            # ((y * g).sum().backward() read the product as g: bias grads were garbage)
+            keep_a, keep_b = cls.keep_a, cls.keep_b
+            buf = _elision.reusable(
+                None if keep_a is ALWAYS or keep_a is FOR_OTHER and gb else ta,
+                None if keep_b is ALWAYS or keep_b is FOR_OTHER and ga else tb, shape, dtype)
+        else:
+            buf = _elision.reusable(ta, tb, shape, dtype)
         data = compute(xa, xb) if buf is None else compute(xa, xb, out=buf)
     else:
         data = compute(xa, xb)
@@ -79,8 +89,6 @@ def arithmetic(compute, cls, ta, tb, xa, xb, dtype, shape, dev, elide, extra=Non
     out._shape = shape
     out._dtype = dtype
     out._device = dev
-    ga = ta is not None and ta._requires_grad
-    gb = tb is not None and tb._requires_grad
     if (ga or gb) and grad_state.enabled:
         keep_a, keep_b = cls.keep_a, cls.keep_b
         save_a = (ta if ta is not None else xa) if keep_a is ALWAYS or (

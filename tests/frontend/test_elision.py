@@ -94,3 +94,23 @@ def test_autograd_operands_are_never_reused(abc, reuse_count):
     y.backward()
     assert numpy.allclose(a.grad.numpy(), b.numpy())
     assert reuse_count == []
+
+
+@pytest.mark.parametrize("op", ["mul", "div", "rdiv"])
+def test_a_temporary_saved_for_backward_is_never_overwritten(op):
+    """``y * plugrad.tensor(g)``: the temporary g is what MulBackward multiplies the incoming
+    gradient by, so the product may not be written into its buffer (it was: y.grad read the
+    product, and a Linear's bias gradient was garbage)."""
+    n = 2 * _elision.MIN_ELEMENTS
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal(n).astype(numpy.float32)
+    g = (1 + rng.random(n)).astype(numpy.float32)
+    y = torch.tensor(x, requires_grad=True)
+    if op == "mul":
+        z, want = (y * 2) * torch.tensor(g), 2 * g.astype(numpy.float64)
+    elif op == "div":
+        z, want = (y * 2) / torch.tensor(g), 2 / g.astype(numpy.float64)
+    else:
+        z, want = torch.tensor(g) / (y * 2), -g / (2 * x.astype(numpy.float64) ** 2)
+    z.sum().backward()
+    numpy.testing.assert_allclose(y.grad.numpy(), want, rtol=1e-5)
