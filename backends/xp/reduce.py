@@ -1,6 +1,12 @@
 """Reductions and scans; each keeps the input dtype as the contract requires."""
 from __future__ import annotations
 
+import numpy
+
+from .cascade import cascade_sum, needs_cascade
+
+_NDARRAY = numpy.ndarray
+
 
 class Reductions:
 
@@ -12,6 +18,14 @@ class Reductions:
         return ufunc.reduce(x, axis=axes, keepdims=keepdims, dtype=dtype, out=...)
 
     def sum(self, x, axes, keepdims):
+        # numpy arrays of floats with a long reduced axis that is not innermost: cascade
+        # (numpy's own sum is a running sum there); small arrays pay one size check
+        if x.size > 64 and x.__class__ is _NDARRAY and needs_cascade(x, axes):
+            dtype = x.dtype
+            if dtype in self.half:
+                return cascade_sum(x, axes, keepdims, numpy.float32).astype(dtype)
+            if dtype.kind == "f":
+                return cascade_sum(x, axes, keepdims, dtype)
         return self._reduce(self.xp.add, x, axes, keepdims)
 
     def prod(self, x, axes, keepdims):
