@@ -8,8 +8,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import _dtype
-from ._dtype import (bfloat16, dtype, float16, float32, float64, get_default_dtype, int8,
-                     int16, int32, int64, promote_types, set_default_dtype, uint8)
+from ._dtype import (bfloat16, complex64, complex128, dtype, float16, float32, float64,
+                     get_default_dtype, int8, int16, int32, int64, promote_types,
+                     set_default_dtype, uint8)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
 from ._device import device
 from ._tensor import Size, Tensor
@@ -26,7 +27,7 @@ from ._functions import _addmm_activation  # noqa: F401  (torch._addmm_activatio
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 uint8 = uint8
-cfloat = None
+cfloat, cdouble = complex64, complex128
 
 from . import cuda, opencl  # noqa: E402
 from . import nn, optim  # noqa: E402

@@ -9,8 +9,8 @@ import threading
 
 import numpy
 
-# category order used by promotion: bool < integer < floating
-_BOOL, _INT, _FLOAT = 0, 1, 2
+# category order used by promotion: bool < integer < floating < complex
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
@@ -23,7 +23,7 @@ class dtype:
         self.itemsize = itemsize
         self.category = category
         self.is_floating_point = category == _FLOAT
-        self.is_complex = False
+        self.is_complex = category == _COMPLEX
         self.is_signed = signed
         self._rank = rank
         self.np = None if name == "bfloat16" else numpy.dtype(name)
@@ -35,10 +35,17 @@ class dtype:
         return (_by_name, (self.name,))
 
     def to_real(self):
-        return self
+        """The real dtype of a complex one (complex64 -> float32); others unchanged."""
+        return _REAL.get(self.name, self)
 
     def to_complex(self):
-        raise TypeError(f"complex dtypes are not supported (from {self!r})")
+        """The complex dtype with this floating dtype's precision (float32 -> complex64)."""
+        if self.is_complex:
+            return self
+        try:
+            return _COMPLEX_OF[self.name]
+        except KeyError:
+            raise RuntimeError(f"to_complex is not supported for {self!r}") from None
 
 
 bool_ = dtype("bool", 1, _BOOL, False, 0)
@@ -51,21 +58,29 @@ float16 = dtype("float16", 2, _FLOAT, True, 1)
 bfloat16 = dtype("bfloat16", 2, _FLOAT, True, 1)
 float32 = dtype("float32", 4, _FLOAT, True, 2)
 float64 = dtype("float64", 8, _FLOAT, True, 3)
+complex64 = dtype("complex64", 8, _COMPLEX, True, 2)
+complex128 = dtype("complex128", 16, _COMPLEX, True, 3)
+_REAL = {"complex64": float32, "complex128": float64}
+_COMPLEX_OF = {"float32": complex64, "float64": complex128, "float16": complex64,
+               "bfloat16": complex64}
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64,
+       complex128)
 _NAMES = {d.name: d for d in ALL}
 ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16,
-           "int": int32, "long": int64, "bool": bool_}
+           "int": int32, "long": int64, "bool": bool_, "cfloat": complex64,
+           "cdouble": complex128}
 
 
 _LEGACY = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
            "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-           "float64": "Double"}
+           "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 _C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
             "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
 def c_name(d: dtype) -> str:
@@ -92,8 +107,8 @@ def from_numpy(np_dtype) -> dtype:
         return _NAMES[numpy.dtype(np_dtype).name]
     except KeyError:
         raise TypeError(f"can't convert np.ndarray of type numpy.{numpy.dtype(np_dtype).name}. "
-                        "The only supported types are: float64, float32, float16, int64, int32, "
-                        "int16, int8, uint8, and bool.") from None
+                        "The only supported types are: float64, float32, float16, complex64, "
+                        "complex128, int64, int32, int16, int8, uint8, and bool.") from None
 
 
 # ------------------------------------------------------------------------ default dtype
@@ -118,10 +133,15 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
     if a.category != b.category:
-        return a if a.category > b.category else b
+        hi, lo = (a, b) if a.category > b.category else (b, a)
+        if hi.is_complex and lo.category == _FLOAT and lo._rank > hi._rank:
+            return lo.to_complex()          # complex64 with float64: complex128
+        return hi
     if a.category == _FLOAT:
         if {a, b} == {float16, bfloat16}:
             return float32
+        return a if a._rank > b._rank else b
+    if a.category == _COMPLEX:
         return a if a._rank > b._rank else b
     if a.category == _INT:
         if uint8 in (a, b):  # uint8 with a signed type: the smallest signed type holding both
@@ -152,7 +172,7 @@ def scalar_dtype(value) -> dtype:
     if isinstance(value, float):
         return float64
     if isinstance(value, complex):
-        raise TypeError("complex numbers are not supported")
+        return complex128
     # numpy scalars behave like 0-dim tensors of their dtype in torch
     return from_numpy(numpy.asarray(value).dtype)
 
@@ -181,6 +201,8 @@ def _result_type(da, ka, db, kb):
     for d, k in ((da, ka), (db, kb)):
         if k == SCALAR and d.category == _FLOAT:
             d = get_default_dtype()
+        elif k == SCALAR and d.category == _COMPLEX:
+            d = get_default_dtype().to_complex()
         best[k] = promote_types(best[k], d) if k in best else d
     result = None
     for k in (DIM, ZERO_DIM, SCALAR):
@@ -195,4 +217,6 @@ def _lift(current: dtype, candidate: dtype, kind: int) -> dtype:
     """A lower-priority operand of higher category: take its dtype (scalars: default sizes)."""
     if kind == SCALAR and candidate.category == _INT:
         return int64
+    if candidate.is_complex and current.category == _FLOAT:
+        return current.to_complex()     # torch keeps the dimensioned operand's precision
     return candidate

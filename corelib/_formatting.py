@@ -3,7 +3,7 @@
 plugrad's ``Tensor.__repr__`` copies its values to the host and calls :func:`format_tensor` with
 its metadata; the result must be exactly what torch prints for the same tensor. Function names
 below follow ``_tensor_str.py`` so each piece can be checked against its original. Only the
-strided, real-valued, dense path is ported (no complex, sparse, quantized or nested tensors).
+strided, dense path is ported, real and complex (no sparse, quantized or nested tensors).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = ["PrintOptions", "PRINT_OPTS", "set_printoptions", "get_printoptions",
            "format_tensor"]
 
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
+COMPLEX_DTYPES = frozenset({"complex64", "complex128"})
 INT_DTYPES = frozenset({"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64"})
 
 
@@ -128,6 +129,26 @@ class _Formatter:
         return (self.max_width - len(ret)) * " " + ret
 
 
+class _ComplexFormatter:
+    """torch's pair of formatters for complex values: the real parts and the imaginary parts
+    each get their own mode and width; an element prints as ``re+imj``."""
+
+    __slots__ = ("real", "imag", "max_width")
+
+    def __init__(self, values):
+        self.real = _Formatter(values.real, True)
+        self.imag = _Formatter(values.imag, True)
+        # _vector_str adds 2 (", "): torch's element length is w_re + 2 + w_im + 1 ("j")
+        self.max_width = self.real.max_width + self.imag.max_width + 1
+
+    def format(self, value) -> str:
+        real_str = self.real.format(value.real)
+        imag_str = (self.imag.format(value.imag) + "j").lstrip()
+        if imag_str[0] in "+-":
+            return real_str + imag_str
+        return real_str + "+" + imag_str
+
+
 def _vector_str(values, indent, summarize, formatter):
     """One bracketed row, wrapped to the line width (torch ``_vector_str``)."""
     element_length = formatter.max_width + 2  # the ", " between elements
@@ -186,7 +207,9 @@ def _tensor_str(values, indent, floating):
     if values.size == 0:
         return "[]"
     summarize = values.size > PRINT_OPTS.threshold
-    formatter = _Formatter(_summarized_data(values) if summarize else values, floating)
+    shown = _summarized_data(values) if summarize else values
+    formatter = _ComplexFormatter(shown) if floating == "complex" else _Formatter(shown,
+                                                                                   floating)
     return _tensor_str_with_formatter(values, indent, summarize, formatter)
 
 
@@ -221,12 +244,14 @@ def _host_values(values, dtype: str) -> tuple[numpy.ndarray, bool]:
     if dtype in FLOAT_DTYPES:
         # float16/bfloat16/float32 widen to float64 exactly; torch formats item() doubles too
         return values.astype(numpy.float64, copy=False), True
+    if dtype in COMPLEX_DTYPES:
+        return values.astype(numpy.complex128, copy=False), "complex"
     if dtype == "bool":
         return values.astype(numpy.bool_, copy=False), False
     if dtype in INT_DTYPES:
         return (values if values.dtype.kind in "iu" else values.astype(numpy.int64)), False
     raise ValueError(f"format_tensor: expected one of "
-                     f"{sorted(FLOAT_DTYPES | INT_DTYPES | {'bool'})}, got dtype={dtype!r}")
+                     f"{sorted(FLOAT_DTYPES | COMPLEX_DTYPES | INT_DTYPES | {'bool'})}, got dtype={dtype!r}")
 
 
 def format_tensor(values: numpy.ndarray, *, dtype: str, default_dtype: str = "float32",
@@ -261,8 +286,9 @@ def format_tensor(values: numpy.ndarray, *, dtype: str, default_dtype: str = "fl
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(values.shape)}")
-        # int64 and bool are implied by the digits (the default complex type never reaches here)
-        if dtype not in (default_dtype, "int64", "bool"):
+        # int64 and bool are implied by the digits, the default complex type by the j
+        default_complex = "complex128" if default_dtype == "float64" else "complex64"
+        if dtype not in (default_dtype, default_complex, "int64", "bool"):
             suffixes.append(f"dtype=torch.{dtype}")
         tensor_str = _tensor_str(values, indent, floating)
     if grad_fn is not None:

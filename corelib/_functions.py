@@ -42,8 +42,8 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def is_complex(input: Tensor) -> bool:
-    """True if input's dtype is complex: always False, plugrad has no complex dtypes."""
-    return False
+    """True if input's dtype is complex (complex64/complex128)."""
+    return input._dtype.is_complex
 
 
 def is_nonzero(input: Tensor) -> bool:

@@ -197,8 +197,32 @@ def _mT(self):
 Tensor.sum_to_size = _sum_to_size
 Tensor.T = property(_T)
 Tensor.mT = property(_mT)
-Tensor.H = property(_T)
-Tensor.mH = property(_mT)
+def _conj_if_complex(t):
+    return t.conj() if t._dtype.is_complex else t
+
+
+Tensor.H = property(lambda self: _conj_if_complex(_T(self)))
+Tensor.mH = property(lambda self: _conj_if_complex(_mT(self)))
+
+
+def _real_property(self):
+    from .ops.complex_ops import real
+    return real(self)
+
+
+def _imag_property(self):
+    from .ops.complex_ops import imag
+    return imag(self)
+
+
+def _set_part(getter):
+    def setter(self, value):
+        getter(self).copy_(value)
+    return setter
+
+
+Tensor.real = property(_real_property, _set_part(_real_property))
+Tensor.imag = property(_imag_property, _set_part(_imag_property))
 Tensor.apply_ = lambda self, fn: self.copy_(creation.tensor(
     [fn(v) for v in self.reshape(-1).tolist()], dtype=self._dtype).reshape(self._shape))
 Tensor.apply_.__doc__ = "Replace each element x by fn(x), fn a Python callable, in place (slow)."

@@ -30,7 +30,8 @@ from ._tensor import Size, Tensor
 _STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64",
                    "HalfStorage": "float16", "BFloat16Storage": "bfloat16",
                    "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
-                   "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool"}
+                   "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
+                   "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128"}
 _MAGIC = 0x1950a86a20f9469cfc6c
 # a compressed member may inflate at most this much (torch writes every member uncompressed)
 _INFLATE_RATIO, _INFLATE_FREE = 32, 1 << 20

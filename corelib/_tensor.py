@@ -174,7 +174,8 @@ class Tensor:
         return self._shape == other._shape
 
     def is_conj(self) -> bool:
-        """Always False: no lazy conjugation bit (no complex dtypes)."""
+        """Always False: ``conj()`` makes a conjugated copy (torch's lazy conjugate bit is an
+        optimisation plugrad does not have), so no tensor is an unresolved conjugate."""
         return False
 
     def is_neg(self) -> bool:
@@ -210,8 +211,8 @@ class Tensor:
         return self._dtype.is_floating_point
 
     def is_complex(self) -> bool:
-        """Always False: plugrad has no complex dtypes."""
-        return False
+        """True if the dtype is complex (complex64/complex128)."""
+        return self._dtype.is_complex
 
     def get_device(self) -> int:
         """The device index: -1 on the cpu, the ordinal on an accelerator."""
@@ -271,7 +272,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use "
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
-        if requires_grad and not self._dtype.is_floating_point:
+        if requires_grad and not (self._dtype.is_floating_point or self._dtype.is_complex):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self

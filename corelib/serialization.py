@@ -39,7 +39,8 @@ __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_g
 _STORAGE_NAMES = {"float32": "FloatStorage", "float64": "DoubleStorage",
                   "float16": "HalfStorage", "bfloat16": "BFloat16Storage",
                   "int64": "LongStorage", "int32": "IntStorage", "int16": "ShortStorage",
-                  "int8": "CharStorage", "uint8": "ByteStorage", "bool": "BoolStorage"}
+                  "int8": "CharStorage", "uint8": "ByteStorage", "bool": "BoolStorage",
+                  "complex64": "ComplexFloatStorage", "complex128": "ComplexDoubleStorage"}
 _ALIGN = 64
 
 

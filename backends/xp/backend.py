@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...plugins.contract import OPS
 from . import bfloat16
+from .complex import ComplexKernels
 from .conv import Conv
 from .decomp import Decompositions
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
@@ -18,11 +19,11 @@ from .reduce import Reductions
 from .runtime import Runtime
 
 DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64",
-               "float16", "float32", "float64")
+               "float16", "float32", "float64", "complex64", "complex128")
 
 
 class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Linalg, Conv, NN,
-                         Optim, Decompositions, Random):
+                         Optim, Decompositions, ComplexKernels, Random):
     """Implements every contract op with a numpy-compatible module ``xp``."""
 
     def __init__(self, xp, name, quiet=False):

@@ -85,7 +85,12 @@ def run_backward(roots, grads, retain_graph, create_graph, capture=None, accumul
                             edge.check_versions()
             elif saved is None:
                 raise RuntimeError(FREED)
-            in_grads = edge.backward(grad)
+            gdt = getattr(grad, "_dtype", None)        # (None for a multi-output _Slots)
+            if gdt is not None and gdt.is_complex and edge.holomorphic:
+                in_grads = tuple(g.conj() if g is not None and g._dtype.is_complex else g
+                                 for g in edge.backward(grad.conj()))
+            else:
+                in_grads = edge.backward(grad)
             if check_nan:
                 anomaly.check(edge, in_grads)
             if edge.post_hooks:

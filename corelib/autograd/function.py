@@ -177,7 +177,7 @@ class Function(metaclass=FunctionMeta):
         results = []
         for i, o in enumerate(outs):
             if not isinstance(o, Tensor) or any(o is n for n in ctx.non_differentiable) \
-                    or not o._dtype.is_floating_point:
+                    or not (o._dtype.is_floating_point or o._dtype.is_complex):
                 results.append(o)
                 continue
             if any(o is d for d in ctx.dirty):

@@ -24,6 +24,11 @@ class Node:
     # set) behind these class defaults, so making a node stores three slots.
     __slots__ = ("next", "saved", "versions", "__dict__", "__weakref__")
     n_outputs = 1
+    # complex gradients (torch's conjugate Wirtinger convention): the engine calls backward of
+    # a holomorphic op's node with conj(grad) and conjugates what it returns, so each backward
+    # is written once, as for real inputs; non-holomorphic ops (abs, angle, conj, real/imag
+    # views) set this False and implement torch's formula themselves
+    holomorphic = True
     pre_hooks = None
     post_hooks = None
     trace = None

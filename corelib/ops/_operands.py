@@ -13,7 +13,7 @@ import numpy
 from .. import _dtype as D
 from .._tensor import Tensor
 
-_SCALARS = (bool, int, float)
+_SCALARS = (bool, int, float, complex)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -44,6 +44,8 @@ def as_scalar(value, dt):
     integers outside a narrow dtype's range wrap around, as torch's C casts do."""
     if dt.is_floating_point:
         return float(value)
+    if dt.is_complex:
+        return complex(value)
     if dt is D.bool_:
         return bool(value)
     value = int(value)
@@ -71,20 +73,20 @@ def binary(a, b):
         elif tb is float:
             # a Python float keeps a floating tensor's dtype (torch's wrapped-number rule)
             dt = a._dtype
-            if dt.is_floating_point:
+            if dt.is_floating_point or dt.is_complex:
                 return a, None, a._data, b, dt, a._shape, a._device
         elif tb is int:
             dt = a._dtype
-            if dt.is_floating_point:
+            if dt.is_floating_point or dt.is_complex:
                 return a, None, a._data, float(b), dt, a._shape, a._device
             if dt is _INT64:
                 return a, None, a._data, b, dt, a._shape, a._device
     elif tb is Tensor:
         ta = type(a)
         dt = b._dtype
-        if ta is float and dt.is_floating_point:
+        if ta is float and (dt.is_floating_point or dt.is_complex):
             return None, b, a, b._data, dt, b._shape, b._device
-        if ta is int and dt.is_floating_point:
+        if ta is int and (dt.is_floating_point or dt.is_complex):
             return None, b, float(a), b._data, dt, b._shape, b._device
     return _slow(a, b)
 

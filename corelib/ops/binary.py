@@ -85,6 +85,9 @@ def _alpha(ops, alpha, dt, prim):
 def _axpy(ops, xa, xb, alpha, dt, prim):
     """xa +/- alpha * xb with torch's fused multiply-add: exact product, one rounding
     (computed in float64 for float32/float16; float64 rounds twice)."""
+    if dt.is_complex:
+        scaled = ops.mul(xb, alpha) if not isinstance(xb, (int, float, complex)) else xb * alpha
+        return getattr(ops, prim)(xa, scaled)
     if dt.is_floating_point:
         alpha = float(alpha)
         if dt.itemsize <= 4:
@@ -219,7 +222,7 @@ def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | No
     if rounding_mode is not None:
         return _write_out(_rounding_div(input, other, rounding_mode), out)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    if not dt.is_floating_point:
+    if not (dt.is_floating_point or dt.is_complex):
         dt = D.get_default_dtype()
         # a Python int operand as written: binary() wrapped it into the integer dtype
         # (uint8 / -1 is -1.0 in torch, not 1 / 255)
@@ -457,11 +460,12 @@ def pow(input: Tensor | float, exponent: Tensor | float, *,
     ta, tb, xa, xb, dt, shape, dev = binary(input, exponent)
     if dt is D.bool_:
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-    if tb is None and not dt.is_floating_point and isinstance(exponent, int) and exponent < 0:
+    if tb is None and not (dt.is_floating_point or dt.is_complex) and isinstance(exponent, int) \
+            and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if tb is None and exponent == 2 and dt.is_floating_point:
         data = dev.ops.mul(xa, xa)          # x*x is exact and faster than pow
-    elif tb is not None and dt.is_signed and not dt.is_floating_point:
+    elif tb is not None and dt.is_signed and not (dt.is_floating_point or dt.is_complex):
         data = _int_pow(dev, xa, xb, dt)
     else:
         data = dev.ops.pow(xa, xb)

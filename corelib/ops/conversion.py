@@ -73,7 +73,7 @@ def to(self, *args, **kwargs):
     elif target is src:
         data = src.ops.copy(data)
     out = _make(data, self._shape, dt, target)
-    if needs_grad(self) and dt.is_floating_point:
+    if needs_grad(self) and (dt.is_floating_point or dt.is_complex):
         node = ToCopyBackward0((edge(self),))
         node.device, node.dtype = src, self._dtype
         attach(out, node)

@@ -89,7 +89,10 @@ def _infer_from_python(data):
             return arr, D.get_default_dtype()
         return arr, D.from_numpy(arr.dtype)
     if kind == "c":
-        raise TypeError("complex tensors are not supported by plugrad")
+        if not isinstance(data, numpy.ndarray) and not _has_numpy_floats(data):
+            dt = D.get_default_dtype().to_complex()     # Python complex: the default's
+            return arr.astype(dt.np, copy=False), dt
+        return arr, D.from_numpy(arr.dtype)
     raise TypeError(f"new(): invalid data type '{arr.dtype}'")
 
 
@@ -323,6 +326,8 @@ def full(size: Sequence[int], fill_value: bool | int | float | Tensor, *,
         dt = D.scalar_dtype(fill_value)
         if dt.is_floating_point:
             dt = D.get_default_dtype()
+        elif dt.is_complex:
+            dt = D.get_default_dtype().to_complex()
     else:
         dt = _check_dtype(dtype)
     shape = _shape_arg((size,) if not isinstance(size, (list, tuple)) else (tuple(size),))
@@ -342,6 +347,8 @@ def _fill(value, dt, fn="full"):
     _check_number(value, fn)
     if dt.is_floating_point:
         return float(value)
+    if dt.is_complex:
+        return complex(value)
     if dt is D.bool_:
         return bool(value)
     return int(value)

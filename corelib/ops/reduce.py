@@ -121,7 +121,8 @@ def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
         # the gradient flows back through the cast (torch's engine casts it the same way)
         input = input.to(dtype)
     # an explicit dtype is the result's (int8 wraps, bool is "any"), as torch
-    out_dtype = input._dtype if input._dtype.is_floating_point or dtype is not None else \
+    out_dtype = input._dtype if input._dtype.is_floating_point or input._dtype.is_complex \
+        or dtype is not None else \
         D.int64
     dims = reduce_dims(dim, input.ndim)
     res = _reduce("any" if out_dtype is D.bool_ else "sum", input, dims, keepdim, out_dtype)
@@ -151,7 +152,7 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     if isinstance(dim, D.dtype):
         dim, dtype = None, dim
     out_dtype = dtype or input._dtype
-    if not out_dtype.is_floating_point:
+    if not (out_dtype.is_floating_point or out_dtype.is_complex):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {D.legacy_name(input._dtype)}")
     if out_dtype is not input._dtype:
@@ -237,7 +238,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
     """Product over ``dim`` (all dims by default); integer and bool inputs give int64."""
     if axis is not None:
         dim = dim_or_axis("prod", dim, axis)
-    out_dtype = dtype or (input._dtype if input._dtype.is_floating_point else D.int64)
+    out_dtype = dtype or (input._dtype if input._dtype.is_floating_point
+                          or input._dtype.is_complex else D.int64)
     dims = reduce_dims(dim, input.ndim)
     res = _reduce("prod", input, dims, keepdim, out_dtype)
     if needs_grad(input):

@@ -29,7 +29,7 @@ class _UnaryNode(Node):
 
 def _float_input(x):
     """x's buffer and dtype, cast to the default float dtype when x is integral or bool."""
-    if x._dtype.is_floating_point:
+    if x._dtype.is_floating_point or x._dtype.is_complex:
         return x._data, x._dtype
     dt = D.get_default_dtype()
     return x._device.ops.cast(x._data, dt.name), dt
@@ -45,7 +45,7 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
         dt = input._dtype
         dev = input._device
         data = input._data
-        if floating and not dt.is_floating_point:
+        if floating and not (dt.is_floating_point or dt.is_complex):
             dt = D.get_default_dtype()
             data = dev.ops.cast(data, dt.name)
         res = _make(getattr(dev.ops, prim)(data), input._shape, dt, dev)
@@ -101,6 +101,10 @@ def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """|x| (no kernel for bool, as torch)."""
     if input._dtype is D.bool_:
         raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    if input._dtype.is_complex:
+        from .complex_ops import abs_complex
+        res = abs_complex(input)
+        return res if out is None else write_out(out, res)
     return _abs(input, out=out)
 absolute = abs
 

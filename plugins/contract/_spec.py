@@ -13,8 +13,10 @@ from typing import Any, Callable, Sequence, Union
 import numpy
 
 DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
-          "float16", "bfloat16", "float32", "float64")
-"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``)."""
+          "float16", "bfloat16", "float32", "float64", "complex64", "complex128")
+"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``). A backend
+without complex arithmetic says so through ``supports`` (opencl): the frontend then refuses
+complex tensors on its devices."""
 
 Buf = Any
 """The backend's own array type. It exposes ``.shape`` (a tuple of ints), which the frontend

@@ -230,3 +230,35 @@ def linalg_solve_triangular(a: Buf, b: Buf, upper: bool, left: bool,
     """x with a @ x = b (left) or x @ a = b (not left), reading only a's upper (upper) or
     lower triangle, its diagonal taken as ones when unitriangular; a (..., n, n) and b
     (..., n, k) (left) or (..., k, n) share one batch shape."""
+
+
+# -------------------------------------------------------------------- complex tensors
+# complex64/complex128 buffers. A backend without complex arithmetic answers False from
+# ``supports(op, 'complex64')``; see capabilities.supports for what the frontend then does.
+
+@kernel("complex")
+def view_as_real(x: Buf) -> Buf:
+    """A view (writes reach x) of complex x (...) as its real dtype (..., 2): [..., 0] the
+    real parts, [..., 1] the imaginary ones. Absent: complex tensors have no real/imag
+    views there."""
+
+
+@kernel("complex")
+def view_as_complex(x: Buf) -> Buf:
+    """A complex view of float32/float64 x (..., 2) whose last axis has stride 1 and other
+    strides even (the frontend checks): shape (...)."""
+
+
+@kernel("complex", host_fallback=True)
+def complex_conj(x: Buf) -> Buf:
+    """The complex conjugate of complex x, same dtype."""
+
+
+@kernel("complex", host_fallback=True)
+def complex_abs(x: Buf) -> Buf:
+    """|x| of complex x, in its real dtype (complex64 -> float32)."""
+
+
+@kernel("complex", host_fallback=True)
+def complex_angle(x: Buf) -> Buf:
+    """atan2(imag, real) of complex x, in its real dtype."""

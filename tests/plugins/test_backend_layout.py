@@ -21,7 +21,7 @@ MODULES = {
     "ternary": {"elementwise"}, "reduce": {"reduce", "scan"}, "view": {"movement", "runtime"},
     "movement": {"movement"}, "indexing": {"indexing", "sort"}, "linalg": {"linalg"},
     "conv": {"conv"}, "activation": {"nn"}, "loss": {"nn"}, "optim": {"optim"},
-    "random": {"random"}, "decomp": {"decomp"},
+    "random": {"random"}, "decomp": {"decomp"}, "complex": {"complex"},
 }
 BACKENDS = [ArrayModuleBackend, OpenCLBackend, CupyBackend]
 
