@@ -148,9 +148,19 @@ class WriteBack:
         self._write(dst, new)
 
     def index_put(self, x, indices, values, accumulate):
-        new = self.impl.index_put(self._value(x), self._unwrap(list(indices)),
-                                  self._unwrap(values), accumulate)
-        self._write(x, new)
+        impl = self.impl
+        indices, values = self._unwrap(list(indices)), self._unwrap(values)
+        if x.root is None:
+            x._array = impl.index_put(x._array, indices, values, accumulate)
+            x.version += 1
+            return
+        # only the elements written: their positions in the root, picked by the same indices
+        # (an expanded view's aliases are written once, as through shared memory)
+        targets = impl.index(self._positions(x), indices)
+        if type(values) is not Box and not hasattr(values, "shape"):
+            values = impl.full(tuple(targets.shape), values, _dtype_name(self._value(x)),
+                               x.device)
+        self._scatter(x.root, targets, values, accumulate)
 
     def to_host(self, x):
         return self.impl.to_host(self._value(x))
@@ -167,30 +177,41 @@ class WriteBack:
     # -------------------------------------------------------------------- writing
     def _write(self, box, new):
         """Make ``new`` (box's shape and dtype) the contents of ``box`` and of its root."""
-        impl = self.impl
-        root = box.root
-        if root is None:
+        if box.root is None:
             box._array = new
             box.version += 1
             return
-        array = root._array
-        n = 1
-        for s in array.shape:
-            n *= s
-        positions = impl.arange(0, 1, n, "int64", root.device)
-        positions = impl.reshape(positions, tuple(array.shape))
+        self._scatter(box.root, self._positions(box), new, False)
+
+    def _positions(self, box):
+        """Where each element of view ``box`` lives in its root's array: the view ops replayed
+        on an ``arange`` of the root's size."""
+        impl, root = self.impl, box.root
+        shape = tuple(root._array.shape)
+        positions = impl.reshape(impl.arange(0, 1, _size(shape), "int64", root.device), shape)
         for op, args in box.replay:
             positions = getattr(impl, op)(positions, *args)
-        size = 1
-        for s in positions.shape:
-            size *= s
+        return positions
+
+    def _scatter(self, root, positions, values, accumulate):
+        """The root's array with ``values`` (broadcast to ``positions``) written (or added) at
+        ``positions``, by the backend's functional ``index_put``; every view replays after."""
+        impl = self.impl
+        shape, size = tuple(positions.shape), _size(positions.shape)
         if size:
-            flat = impl.index_put(impl.reshape(array, (n,)), [impl.reshape(positions, (size,))],
-                                  impl.reshape(impl.expand(new, tuple(positions.shape)),
-                                               (size,)), False)
+            array = root._array
+            flat = impl.index_put(impl.reshape(array, (_size(array.shape),)),
+                                  [impl.reshape(positions, (size,))],
+                                  impl.reshape(impl.expand(values, shape), (size,)), accumulate)
             root._array = impl.reshape(flat, tuple(array.shape))
-        root.version += 1
-        box._array, box._seen = impl.expand(new, tuple(positions.shape)), root.version
+        root.version += 1           # every view of root replays at its next read
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def _dtype_name(array):

@@ -74,8 +74,11 @@ def _both(fn, device):
         T.ones(3, device=d), 1, out=x[1])),
     lambda T, d: _set(T.zeros(4, device=d), lambda x: x.__setitem__(
         T.tensor([True, False, True, False], device=d), 9.0)),
+    lambda T, d: _set(T.full((3,), 0.5, device=d), lambda x: x.expand(2, 3).index_put_(
+        (T.tensor([0], device=d),), T.tensor(1.0, device=d))),
 ], ids=["setitem", "fill-view", "inplace-transposed-view", "chain-on-strided-view",
-        "copy-into-flat-view", "index_put-accumulate", "out-is-a-view", "mask-setitem"])
+        "copy-into-flat-view", "index_put-accumulate", "out-is-a-view", "mask-setitem",
+        "index_put-through-expanded"])
 def test_writes_reach_the_base_and_every_view(frozen, case):
     _both(case, frozen)
 
