@@ -288,8 +288,13 @@ _disabled = [False]
 
 def _optimized(program):
     """``program`` as its backend's ``optimize_program`` capability rewrites it (fused
-    elementwise chains), when every call runs on one backend offering it; else unchanged."""
+    elementwise chains), when every call runs on one backend offering it; else unchanged.
+    ``PLUGRAD_COMPILE_FUSION=0`` replays every program as captured (to tell a fusion problem
+    from a capture problem)."""
+    import os
     from ..plugins.contract import capability
+    if os.environ.get("PLUGRAD_COMPILE_FUSION", "1") == "0":
+        return program
     tables = {id(c.table): c.table for c in program.calls()}
     if len(tables) != 1:
         return program
