@@ -15,6 +15,7 @@ from ._functional.embedding_bag import embedding_bag  # noqa: F401
 from ._functional.ctc import ctc_loss  # noqa: F401
 from ._functional.extra_layers import *  # noqa: F401,F403
 from ._functional.fold import fold, unfold  # noqa: F401
+from ._functional.fractional import *  # noqa: F401,F403
 from ._functional.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
 from ._functional.gumbel import gumbel_softmax  # noqa: F401
 from ._functional.margin import *  # noqa: F401,F403

@@ -209,3 +209,34 @@ def test_deprecated_modules():
         assert len(messages) == 2 and messages[0] == messages[1]
         assert repr(p) == repr(t)
     assert isinstance(plugrad.nn.NLLLoss2d(), plugrad.nn.NLLLoss)
+
+
+def test_fractional_max_pool(device):
+    a = np.round(x(2, 3, 11, 9) * 2)
+    u = _rng.random((2, 3, 2)).astype("float32")
+    check_fn(lambda T, v, s: T.nn.functional.fractional_max_pool2d(
+        v, (3, 2), output_size=(5, 4), return_indices=True, _random_samples=s), [a, u], device,
+        grad_inputs=[0], name="frac2d", grad_fn=False)
+    # samples drawn from the seeded stream, as torch draws them
+    check_module(lambda nn: nn.FractionalMaxPool2d(2, output_ratio=(0.5, 0.6),
+                                                   return_indices=True), [a], device,
+                 name="frac2d module")
+    a3 = np.round(x(2, 2, 7, 8, 7) * 2)
+    check_module(lambda nn: nn.FractionalMaxPool3d((2, 3, 2), output_size=(4, 3, 5)), [a3],
+                 device, name="frac3d module")
+
+
+FRACTIONAL_ERRORS = [
+    lambda T: T.nn.FractionalMaxPool2d(3),
+    lambda T: T.nn.FractionalMaxPool2d(3, output_size=2, output_ratio=0.5),
+    lambda T: T.nn.FractionalMaxPool2d(3, output_ratio=1.5),
+    lambda T: T.nn.functional.fractional_max_pool2d(T.zeros(1, 1, 5, 5), 3, output_size=4),
+    lambda T: T.nn.functional.fractional_max_pool3d(T.zeros(1, 1, 5, 5, 5), 3, output_size=3),
+    lambda T: T.nn.functional.fractional_max_pool2d(T.zeros(1, 5, 5), 3, output_size=2,
+                                                    _random_samples=T.zeros(1, 1, 3)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(FRACTIONAL_ERRORS)))
+def test_fractional_errors(i):
+    raises_like(lambda: FRACTIONAL_ERRORS[i](torch), lambda: FRACTIONAL_ERRORS[i](plugrad))

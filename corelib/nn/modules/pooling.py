@@ -199,4 +199,5 @@ class LPPool3d(_LPPoolNd):
                            self.ceil_mode)
 
 
-from .extra_layers import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d  # noqa: E402,F401  (torch path)
+from .extra_layers import (FractionalMaxPool2d, FractionalMaxPool3d,  # noqa: E402,F401
+                           MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)  # (torch path)
