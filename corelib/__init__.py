@@ -53,6 +53,8 @@ from ._runtime_settings import (are_deterministic_algorithms_enabled,  # noqa: E
                                 use_deterministic_algorithms)
 from . import accelerator, backends  # noqa: E402
 globals().update(_LEGACY_TYPES)
+from ._foreach import build as _build_foreach  # noqa: E402
+globals().update(_build_foreach())   # torch._foreach_add & co (issue 11 item 3)
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 from . import cpu, amp, jit, multiprocessing, onnx, profiler, hub  # noqa: E402
 from . import special  # noqa: E402  (torch.special)
