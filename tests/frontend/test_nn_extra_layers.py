@@ -240,3 +240,29 @@ FRACTIONAL_ERRORS = [
 @pytest.mark.parametrize("i", range(len(FRACTIONAL_ERRORS)))
 def test_fractional_errors(i):
     raises_like(lambda: FRACTIONAL_ERRORS[i](torch), lambda: FRACTIONAL_ERRORS[i](plugrad))
+
+
+def test_conv_tbc(device):
+    check_fn(lambda T, a, w, b: T.nn.functional.conv_tbc(a, w, b, 1),
+             [x(5, 2, 3), x(3, 3, 4), x(4)], device, name="conv_tbc")
+    for fn in (lambda T: T.nn.functional.conv_tbc(T.zeros(2, 3), T.zeros(3, 3, 4), T.zeros(4)),
+               lambda T: T.nn.functional.conv_tbc(T.zeros(5, 2, 3), T.zeros(3, 4), T.zeros(4)),
+               lambda T: T.nn.functional.conv_tbc(T.zeros(5, 2, 3), T.zeros(3, 3, 4),
+                                                  T.zeros(2)),
+               lambda T: T.nn.functional.conv_tbc(T.zeros(5, 2, 3), T.zeros(3, 2, 4),
+                                                  T.zeros(4))):
+        raises_like(lambda: fn(torch), lambda: fn(plugrad))
+
+
+def test_convert_conv_weight_memory_format():
+    m = plugrad.nn.Sequential(plugrad.nn.Conv2d(3, 4, 2), plugrad.nn.ReLU(),
+                              plugrad.nn.Sequential(plugrad.nn.ConvTranspose2d(4, 2, 2)))
+    t = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 2), torch.nn.ReLU(),
+                            torch.nn.Sequential(torch.nn.ConvTranspose2d(4, 2, 2)))
+    before = [host(p).copy() for p in m.parameters()]
+    plugrad.nn.utils.convert_conv2d_weight_memory_format(m, plugrad.channels_last)
+    torch.nn.utils.convert_conv2d_weight_memory_format(t, torch.channels_last)
+    assert m[0].weight.stride() == t[0].weight.stride()
+    assert m[2][0].weight.stride() == t[2][0].weight.stride()
+    for a, p in zip(before, m.parameters()):
+        assert np.array_equal(a, host(p)) and isinstance(p, plugrad.nn.Parameter)

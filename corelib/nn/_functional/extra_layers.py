@@ -11,7 +11,7 @@ from .pooling import (adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_poo
                       avg_pool2d, avg_pool3d)
 from .vision import pad
 
-__all__ = ["local_response_norm", "channel_shuffle", "native_channel_shuffle", "pdist",
+__all__ = ["conv_tbc", "local_response_norm", "channel_shuffle", "native_channel_shuffle", "pdist",
            "rrelu", "rrelu_", "celu_", "selu_", "adaptive_max_pool1d_with_indices",
            "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
 
@@ -103,3 +103,20 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
     return adaptive_max_pool3d(input, output_size, True)
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-D convolution of time-batch-channel input (T, B, C_in) with a (k, C_in, C_out)
+    weight: conv1d in (B, C, T) layout, permuted back to (T_out, B, C_out)."""
+    from .conv import conv1d
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.ndim != 1 or bias.shape[0] != weight.shape[2]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return named(out.permute(2, 0, 1), "ConvTbcBackward0")
