@@ -314,6 +314,19 @@ def fuse(program, make_kernel: Callable, *, backend: str | None = None,
     return dataclasses.replace(program, steps=new_steps, last_use=())
 
 
+def replace_calls(program, op: str, fn: Callable, backend: str, label: str = ""):
+    """``program`` with every call of ``op`` on ``backend`` run by ``fn`` instead (same
+    arguments, same results): a backend's better implementation of one op for compiled
+    programs only (opencl's multi-tensor Adam), as a host step of kind ``"fused"``."""
+    from ..compile.program import Call, HostStep
+    steps = [HostStep("fused", fn, s.args, s.results, label or op)
+             if type(s) is Call and s.op == op and s.out is None and
+             s.table.backend_name == backend else s for s in program.steps]
+    if all(a is b for a, b in zip(steps, program.steps)):
+        return program
+    return dataclasses.replace(program, steps=steps, last_use=())
+
+
 def _fused_step(kernel, group):
     from ..compile.program import HostStep, Ref as IRRef
     n = len(group.operands)

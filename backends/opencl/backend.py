@@ -12,6 +12,7 @@ from __future__ import annotations
 from .elementwise import Elementwise
 from .conv import Conv
 from .fused import FusedKernel, accepts
+from .multi_tensor import MultiTensorAdam
 from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
@@ -41,7 +42,10 @@ class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexin
 
     def optimize_program(self, program):
         """``program`` (``plugrad.compile``) with its elementwise chains as one generated
-        kernel each (:mod:`.fused`): bitwise the eager kernels' results."""
-        from ...plugins.fusion import fuse
-        return fuse(program, lambda chain: FusedKernel(self, chain), backend=self.name,
-                    accept=accepts, memory_key=lambda buf: id(buf.data))
+        kernel each (:mod:`.fused`) and Adam's per-parameter launches grouped
+        (:mod:`.multi_tensor`): bitwise the eager kernels' results."""
+        from ...plugins.fusion import fuse, replace_calls
+        program = fuse(program, lambda chain: FusedKernel(self, chain), backend=self.name,
+                       accept=accepts, memory_key=lambda buf: id(buf.data))
+        return replace_calls(program, "adam_step", MultiTensorAdam(self), self.name,
+                             "adam_step, multi-tensor")

@@ -3,6 +3,7 @@ generator writes, and the launch counter the compile targets are measured with."
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from program_builder import ProgramBuilder, replay
 
 from plugrad.backends.opencl.fused import FusedKernel, render_chain
@@ -67,3 +68,27 @@ def test_fused_kernel_on_broadcast_and_in_place():
     expect = np.arange(12, dtype=np.float32).reshape(3, 4) * 2 + np.array([1, 2, 3, 4])
     np.testing.assert_array_equal(be.to_host(x), expect)
     np.testing.assert_array_equal(be.to_host(flag), expect > 2)
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_multi_tensor_adam_is_eager_adam_in_few_launches(decoupled):
+    from plugrad.backends.opencl.multi_tensor import GROUP, MultiTensorAdam
+    b = ProgramBuilder("opencl")
+    be = b.be
+    rng = np.random.default_rng(5)
+    shapes = [(300, 70), (70,), (1,), (5, 5, 5), (0,)] + [(9, 4)] * GROUP
+    host = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)]
+    host[3] = [np.abs(a) for a in host[3]]
+    hyper = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1,
+                 decoupled=decoupled, amsgrad=False, maximize=False, step=3)
+    results = []
+    for fn in (be.adam_step, MultiTensorAdam(be)):
+        bufs = [[be.from_host(a) for a in col] for col in host]
+        with count_launches() as c:
+            fn(*bufs, None, hyper)
+            be.synchronize()
+        results.append(([be.to_host(x) for col in bufs for x in col], sum(c.values())))
+    (eager, n_eager), (multi, n_multi) = results
+    assert n_eager == len(shapes) - 1 and n_multi == 2        # empty parameters launch nothing
+    for u, v in zip(eager, multi):
+        np.testing.assert_array_equal(u, v)
