@@ -287,23 +287,25 @@ _disabled = [False]
 
 
 def _optimized(program):
-    """``program`` as its backend's ``optimize_program`` capability rewrites it (fused
-    elementwise chains), when every call runs on one backend offering it; else unchanged.
+    """``program`` as its backends' ``optimize_program`` capabilities rewrite it (fused
+    elementwise chains), each backend its own calls; unchanged where none offers it.
     ``PLUGRAD_COMPILE_FUSION=0`` replays every program as captured (to tell a fusion problem
     from a capture problem)."""
     import os
     from ..plugins.contract import capability
     if os.environ.get("PLUGRAD_COMPILE_FUSION", "1") == "0":
         return program
-    tables = {id(c.table): c.table for c in program.calls()}
-    if len(tables) != 1:
-        return program
-    table = next(iter(tables.values()))
-    hook = capability(table.impl, "optimize_program")
-    if hook is None:
-        return program
-    better = hook(program)
-    return program if better is None else better
+    # each backend rewrites only its own calls (plugins.fusion's ``backend=``): a step on
+    # opencl also touches the cpu (optimizer step counters live there)
+    tables = {}
+    for c in program.calls():
+        tables.setdefault(c.table.backend_name, c.table)
+    for table in tables.values():
+        hook = capability(table.impl, "optimize_program") if table.impl is not None else None
+        if hook is not None:
+            better = hook(program)
+            program = program if better is None else better
+    return program
 
 
 def _referenced(fn, depth):

@@ -74,6 +74,20 @@ def test_bench_model_steps_bitwise_equal_to_eager(name):
     assert "program" in [e.state for e in _entries(compiled)]
 
 
+@pytest.mark.parametrize("name", ["gpt", "lstm"])
+def test_bench_model_steps_on_opencl_fused(name):
+    from conftest import _required, availability
+    reason = availability("opencl")
+    if reason is not True:
+        (pytest.fail if "opencl" in _required() else pytest.skip)(f"opencl: {reason}")
+    eager = make_step(plugrad, "opencl", name)
+    compiled = plugrad.compile(make_step(plugrad, "opencl", name))
+    curve = [(eager().item(), compiled().item()) for _ in range(6)]
+    np.testing.assert_allclose(*zip(*curve), rtol=1e-5)    # fused kernels: a few ulps
+    (e,) = [e for e in _entries(compiled) if e.state == "program"]
+    assert any(getattr(s, "kind", "") == "fused" for s in e.program.steps)
+
+
 def test_cnn_step_on_every_device(device):
     eager = make_step(plugrad, device, "cnn")
     compiled = plugrad.compile(make_step(plugrad, device, "cnn"))
