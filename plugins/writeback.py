@@ -21,8 +21,8 @@ inventing a memory layer:
   sees the write, as views sharing memory would.
 
 What such a backend implements: every contract op as a pure function (``out=`` is never
-passed), and ``index_put`` returning the updated copy (it never writes ``x``). ``assign`` is
-not called. The optimizer-step kernels and ``mt19937_generate``, which update their
+passed), and ``index_put`` returning the updated copy (it never writes ``x``). It need not
+define ``assign`` (the layer writes from ``full``/``expand``). The optimizer-step kernels and ``mt19937_generate``, which update their
 arguments in place, are not used: the frontend composes the steps from primitives and draws
 random numbers on the host. Nothing changes for backends with mutable buffers (the default):
 the registry wraps only a backend that declares ``mutable_buffers = False``.
@@ -69,6 +69,8 @@ class WriteBack:
     def __init__(self, impl):
         self.impl = impl
         for name, spec in OPS.items():
+            if name == "assign":        # written here from full/expand: the backend has none
+                continue
             fn = getattr(impl, name, None)
             if fn is None or name in IN_PLACE_KERNELS:
                 setattr(self, name, None)

@@ -40,9 +40,9 @@ Attributes (plain class or instance attributes of the backend object):
 ``mutable_buffers: bool = True``
     False declares arrays that cannot be written in place or viewed (JAX-like): the backend
     implements every op as a pure function. ``out=`` is never passed to it, ``assign`` is
-    never called, ``index_put`` returns the updated copy instead of writing ``x``, views may
-    be copies, and the in-place kernels (``sgd_step``, ``adam_step``, ``mt19937_generate``)
-    are not used. The registry then puts :class:`plugrad.plugins.writeback.WriteBack` between
+    neither called nor required, ``index_put`` returns the updated copy instead of writing
+    ``x``, views may be copies, and the in-place kernels (``sgd_step``, ``adam_step``,
+    ``mt19937_generate``) are not used. The registry then puts :class:`plugrad.plugins.writeback.WriteBack` between
     the frontend and the backend: the frontend's buffers are mutable handles, every write
     becomes a pure call plus a rebinding, and a write through a view is scattered into its
     base by replaying the view ops (``tests/plugins/test_immutable_backend.py``).

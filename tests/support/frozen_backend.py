@@ -33,27 +33,28 @@ def _pure(fn):
     return op
 
 
-class FrozenNumpy(ArrayModuleBackend):
-    """numpy arrays, every one read-only; pure functions only."""
+class FrozenNumpy:
+    """numpy arrays, every one read-only; pure functions only.
+
+    The cpu backend's code computes (an inner ArrayModuleBackend); only what it hands out is
+    frozen, so it may still build its own fresh intermediates in place, but any write into an
+    array it received -- every one read-only -- raises.
+    """
     mutable_buffers = False
 
     def __init__(self, name):
-        super().__init__(numpy, name)
-        self.writes_refused = 0
+        self.name = name
+        self._inner = inner = ArrayModuleBackend(numpy, name)
+        self.supports = inner.supports
         for op in OPS:
-            fn = getattr(self, op, None)
+            fn = getattr(inner, op, None)
             if fn is not None and op not in IN_PLACE and op != "to_host":
                 setattr(self, op, _pure(fn))
-        for op in ("sgd_step", "adam_step", "mt19937_generate"):
-            setattr(self, op, None)          # they update their arguments in place
-
-    def assign(self, dst, src):
-        raise AssertionError("assign called on a backend with immutable buffers")
 
     def index_put(self, x, indices, values, accumulate):
         """The functional form the capability asks for: an updated copy; x is untouched."""
         updated = x.copy()
-        super().index_put(updated, indices, values, accumulate)
+        self._inner.index_put(updated, indices, values, accumulate)
         return _frozen(updated)
 
     def to_host(self, x):
