@@ -64,7 +64,8 @@ class PlannedChain:
             if k is not None:
                 outs[k] = result
             values[j] = result
-            for a in node.args:           # scratch whose last reader this was is free again
+            for a in set(node.args):      # scratch whose last reader this was is free again
+                # (once: mul(t, t) reads t twice, and a buffer freed twice is handed out twice)
                 if a < 0 and last.get(-a - 1) == j and (-a - 1) not in self.output_of:
                     free.setdefault(chain.nodes[-a - 1].dtype, []).append(values[-a - 1])
         return outs
