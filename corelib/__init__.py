@@ -60,6 +60,7 @@ from . import cpu, amp, jit, multiprocessing, onnx, profiler, hub  # noqa: E402
 from . import special  # noqa: E402  (torch.special)
 from . import distributions  # noqa: E402  (torch.distributions)
 from . import linalg  # noqa: E402  (torch.linalg)
+from . import fft  # noqa: E402  (torch.fft)
 from .amp import autocast  # noqa: E402
 from .amp.autocast_mode import (clear_autocast_cache, get_autocast_cpu_dtype,  # noqa: E402
                                 get_autocast_dtype, get_autocast_gpu_dtype,

@@ -7,6 +7,7 @@ from .complex import ComplexKernels
 from .conv import Conv
 from .decomp import Decompositions
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
+from .fft import FFTKernels
 from .fused import PlannedChain
 from .indexing import Indexing
 from .linalg import Linalg
@@ -23,7 +24,7 @@ DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64",
 
 
 class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, Linalg, Conv, NN,
-                         Optim, Decompositions, ComplexKernels, Random):
+                         Optim, Decompositions, ComplexKernels, FFTKernels, Random):
     """Implements every contract op with a numpy-compatible module ``xp``."""
 
     def __init__(self, xp, name, quiet=False):

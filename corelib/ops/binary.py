@@ -42,6 +42,8 @@ class _BinaryNode(Node):
 
 def _back(g, shape, dtype):
     g = unbroadcast(g, shape)
+    if g._dtype.is_complex and not dtype.is_complex:
+        g = g.real          # a real operand of a complex op: torch keeps the real part
     return g if g._dtype is dtype else g.to(dtype)
 
 

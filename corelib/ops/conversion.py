@@ -18,6 +18,8 @@ class ToCopyBackward0(Node):
     __slots__ = ("device", "dtype")
 
     def backward(self, g):
+        if g._dtype.is_complex and not self.dtype.is_complex:
+            g = g.real          # real -> complex cast: the real input gets the real part
         return (g.to(device=self.device, dtype=self.dtype),)
 
 

@@ -262,3 +262,25 @@ def complex_abs(x: Buf) -> Buf:
 @kernel("complex", host_fallback=True)
 def complex_angle(x: Buf) -> Buf:
     """atan2(imag, real) of complex x, in its real dtype."""
+
+
+# ------------------------------------------------------------------------ torch.fft
+# norm is numpy.fft's: 'backward' (no scaling forward, 1/n inverse), 'ortho' (1/sqrt(n) both
+# ways) or 'forward' (1/n forward, none inverse); n is the product of the transformed sizes.
+# Complex results have the complex dtype of the input's precision (float32 -> complex64).
+
+@kernel("fft", host_fallback=True)
+def fft_c2c(x: Buf, axes: Axes, forward: bool, norm: str) -> Buf:
+    """The n-dimensional DFT of complex x over ``axes`` (the inverse when not forward)."""
+
+
+@kernel("fft", host_fallback=True)
+def fft_r2c(x: Buf, axes: Axes, norm: str) -> Buf:
+    """The forward DFT of real x over ``axes``, one-sided on the last of them (size
+    n // 2 + 1 there), as numpy.fft.rfftn."""
+
+
+@kernel("fft", host_fallback=True)
+def fft_c2r(x: Buf, axes: Axes, last_size: int, norm: str) -> Buf:
+    """The inverse of :func:`fft_r2c`: a real result whose last transformed axis has
+    ``last_size`` elements (x holds its one-sided half), as numpy.fft.irfftn."""

@@ -22,6 +22,7 @@ MODULES = {
     "movement": {"movement"}, "indexing": {"indexing", "sort"}, "linalg": {"linalg"},
     "conv": {"conv"}, "activation": {"nn"}, "loss": {"nn"}, "optim": {"optim"},
     "random": {"random"}, "decomp": {"decomp"}, "complex": {"complex"},
+    "fft": {"fft"},
 }
 BACKENDS = [ArrayModuleBackend, OpenCLBackend, CupyBackend]
 

@@ -1,0 +1,282 @@
+"""torch.fft: discrete Fourier transforms as three backend kernels and their gradients.
+
+``fft_c2c``, ``fft_r2c`` (one-sided) and ``fft_c2r`` do the transforms (numpy's pocketfft on
+cpu, cuFFT on cuda); the frontend trims or zero-pads to ``n``/``s`` with ordinary ops (so that
+part differentiates itself) and gives the transforms torch's backward formulas:
+
+* c2c: the DFT matrix is symmetric, so with the engine's conjugation around holomorphic nodes
+  the gradient is the same transform of the gradient (torch: the opposite-direction transform
+  of the conjugate, the same thing);
+* r2c: the gradient zero-extended to the full last axis, transformed as c2c, real part;
+* c2r: torch's ``fft_c2r_backward``: r2c of the gradient with the mirrored normalization, the
+  entries that stand for two bins (1 .. n - m) doubled.
+"""
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._tensor import _make, _wrap_dim
+from ..autograd.function import Function
+from .decomp import _named
+
+_NORMS = ("backward", "ortho", "forward")
+_MIRROR = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _norm(norm):
+    if norm is None:
+        return "backward"
+    if norm not in _NORMS:
+        raise RuntimeError(f"Invalid normalization mode: \"{norm}\"")
+    return norm
+
+
+def _complex_input(x):
+    """x as a complex tensor (integers through the default float dtype), differentiably."""
+    dt = x._dtype
+    if dt.is_complex:
+        return x
+    if not dt.is_floating_point:
+        x = x.to(D.get_default_dtype())
+    return x.to(x._dtype.to_complex())
+
+
+def _real_input(x, fname):
+    if x._dtype.is_complex:
+        raise RuntimeError(f"{fname} expects a real input tensor, but got "
+                           f"{D.legacy_name(x._dtype)}")
+    if not x._dtype.is_floating_point:
+        x = x.to(D.get_default_dtype())
+    return x
+
+
+def _resize(x, dim, n):
+    """x trimmed or zero-padded to n elements along dim."""
+    size = x._shape[dim]
+    if n == size:
+        return x
+    if n < size:
+        return x.narrow(dim, 0, n)
+    from .movement import cat
+    shape = list(x._shape)
+    shape[dim] = n - size
+    return cat([x, x.new_zeros(tuple(shape))], dim)
+
+
+def _dims_and_sizes(x, s, dim, default_all):
+    """torch's (dims, sizes) from s= and dim= (n-d transforms)."""
+    if dim is None:
+        if s is None:
+            dims = tuple(range(x.ndim)) if default_all else (x.ndim - 1,)
+        else:
+            if len(s) > x.ndim:
+                raise RuntimeError(f"Got shape with {len(s)} values but input tensor only has "
+                                   f"{x.ndim} dimensions.")
+            dims = tuple(range(x.ndim - len(s), x.ndim))
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = tuple(_wrap_dim(d, x.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError("FFT dims must be unique")
+    if s is None:
+        sizes = [x._shape[d] for d in dims]
+    else:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        if len(s) != len(dims):
+            raise RuntimeError("When given, dim and shape arguments must have the same length")
+        sizes = [x._shape[d] if n == -1 else n for d, n in zip(dims, s)]
+    for n in sizes:
+        if n <= 0:
+            raise RuntimeError(f"Invalid number of data points ({n}) specified")
+    return dims, sizes
+
+
+# ----------------------------------------------------------------------------- kernels
+@_named("FftC2CBackward0")
+class _C2C(Function):
+    @staticmethod
+    def forward(ctx, x, dims, forward, norm):
+        ctx.args = (dims, forward, norm)
+        data = x._device.ops.fft_c2c(x.contiguous()._data, dims, forward, norm)
+        return _make(data, x._shape, x._dtype, x._device)
+
+    @staticmethod
+    def backward(ctx, g):
+        dims, forward, norm = ctx.args
+        return _C2C.apply(g, dims, forward, norm), None, None, None
+
+
+@_named("FftR2CBackward0")
+class _R2C(Function):
+    @staticmethod
+    def forward(ctx, x, dims, norm):
+        ctx.args = (dims, norm, x._shape[dims[-1]])
+        data = x._device.ops.fft_r2c(x.contiguous()._data, dims, norm)
+        shape = list(x._shape)
+        shape[dims[-1]] = shape[dims[-1]] // 2 + 1
+        return _make(data, tuple(shape), x._dtype.to_complex(), x._device)
+
+    @staticmethod
+    def backward(ctx, g):
+        dims, norm, n = ctx.args
+        full = _resize(g, dims[-1], n)
+        return _C2C.apply(full, dims, True, norm).real, None, None
+
+
+@_named("FftC2RBackward0")
+class _C2R(Function):
+    @staticmethod
+    def forward(ctx, x, dims, last, norm):
+        ctx.args = (dims, norm, x._shape[dims[-1]])
+        data = x._device.ops.fft_c2r(x.contiguous()._data, dims, last, norm)
+        shape = list(x._shape)
+        shape[dims[-1]] = last
+        return _make(data, tuple(shape), x._dtype.to_real(), x._device)
+
+    @staticmethod
+    def backward(ctx, g):
+        dims, norm, m = ctx.args
+        gI = _R2C.apply(g.contiguous(), dims, _MIRROR[norm])
+        gI = _resize(gI, dims[-1], m) if gI._shape[dims[-1]] != m else gI
+        double = g._shape[dims[-1]] - m
+        if double > 0:
+            d = dims[-1]
+            from .movement import cat
+            parts = [gI.narrow(d, 0, 1), gI.narrow(d, 1, double) * 2]
+            rest = m - 1 - double
+            if rest > 0:
+                parts.append(gI.narrow(d, 1 + double, rest))
+            gI = cat(parts, d)
+        return gI, None, None, None
+
+
+# ------------------------------------------------------------------------- public API
+def _c2c(input, s, dim, norm, forward, default_all):
+    x = _complex_input(input)
+    dims, sizes = _dims_and_sizes(x, s, dim, default_all)
+    for d, n in zip(dims, sizes):
+        x = _resize(x, d, n)
+    return _C2C.apply(x, dims, forward, _norm(norm))
+
+
+def _r2c(input, s, dim, norm, default_all, fname):
+    x = _real_input(input, fname)
+    dims, sizes = _dims_and_sizes(x, s, dim, default_all)
+    for d, n in zip(dims, sizes):
+        x = _resize(x, d, n)
+    return _R2C.apply(x, dims, _norm(norm))
+
+
+def _c2r(input, s, dim, norm, default_all):
+    x = _complex_input(input)
+    dims, sizes = _dims_and_sizes(x, s, dim, default_all)
+    if s is None or (s[-1] if not isinstance(s, int) else s) == -1:
+        sizes[-1] = 2 * (x._shape[dims[-1]] - 1)
+        if sizes[-1] <= 0:
+            raise RuntimeError(f"Invalid number of data points ({sizes[-1]}) specified")
+    last = sizes[-1]
+    for d, n in zip(dims[:-1], sizes[:-1]):
+        x = _resize(x, d, n)
+    x = _resize(x, dims[-1], last // 2 + 1)
+    return _C2R.apply(x, dims, last, _norm(norm))
+
+
+def fft(input, n=None, dim=-1, norm=None, *, out=None):
+    """The 1-d DFT along dim (real inputs become complex), n trimming or zero-padding."""
+    return _c2c(input, None if n is None else (n,), (dim,), norm, True, False)
+
+
+def ifft(input, n=None, dim=-1, norm=None, *, out=None):
+    """The inverse 1-d DFT along dim."""
+    return _c2c(input, None if n is None else (n,), (dim,), norm, False, False)
+
+
+def fft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
+    return _c2c(input, s, dim, norm, True, True)
+
+
+def ifft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
+    return _c2c(input, s, dim, norm, False, True)
+
+
+def fftn(input, s=None, dim=None, norm=None, *, out=None):
+    """The n-d DFT over dim (all dims, or the last len(s), by default)."""
+    return _c2c(input, s, dim, norm, True, True)
+
+
+def ifftn(input, s=None, dim=None, norm=None, *, out=None):
+    return _c2c(input, s, dim, norm, False, True)
+
+
+def rfft(input, n=None, dim=-1, norm=None, *, out=None):
+    """The one-sided DFT of a real input along dim (n // 2 + 1 frequencies)."""
+    return _r2c(input, None if n is None else (n,), (dim,), norm, False, "rfft")
+
+
+def irfft(input, n=None, dim=-1, norm=None, *, out=None):
+    """The real inverse of rfft: n outputs (default 2 * (size - 1))."""
+    return _c2r(input, None if n is None else (n,), (dim,), norm, False)
+
+
+def rfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
+    return _r2c(input, s, dim, norm, True, "rfftn")
+
+
+def irfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
+    return _c2r(input, s, dim, norm, True)
+
+
+def rfftn(input, s=None, dim=None, norm=None, *, out=None):
+    return _r2c(input, s, dim, norm, True, "rfftn")
+
+
+def irfftn(input, s=None, dim=None, norm=None, *, out=None):
+    return _c2r(input, s, dim, norm, True)
+
+
+def hfft(input, n=None, dim=-1, norm=None, *, out=None):
+    """The DFT of a Hermitian-symmetric signal given by its one-sided half: real output."""
+    from .complex_ops import conj
+    return irfft(conj(_complex_input(input)), n, dim, _MIRROR[_norm(norm)])
+
+
+def ihfft(input, n=None, dim=-1, norm=None, *, out=None):
+    """The inverse of hfft: the one-sided half of the inverse DFT of a real signal."""
+    from .complex_ops import conj
+    return conj(rfft(_real_input(input, "ihfft"), n, dim, _MIRROR[_norm(norm)]))
+
+
+def _shift_dims(input, dim):
+    if dim is None:
+        return tuple(range(input.ndim))
+    return (dim,) if isinstance(dim, int) else tuple(dim)
+
+
+def fftshift(input, dim=None):
+    """Move the zero frequency to the middle (roll by size // 2 on each dim)."""
+    dims = _shift_dims(input, dim)
+    return input.roll(tuple(input._shape[d] // 2 for d in dims), dims)
+
+
+def ifftshift(input, dim=None):
+    """The inverse of fftshift (roll by -(size // 2))."""
+    dims = _shift_dims(input, dim)
+    return input.roll(tuple(-(input._shape[d] // 2) for d in dims), dims)
+
+
+def fftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """The sample frequencies [0, 1, ..., -(n // 2), ..., -1] / (d * n)."""
+    from .creation import arange
+    from .movement import cat
+    dt = dtype or D.get_default_dtype()
+    pos = arange((n - 1) // 2 + 1, dtype=dt, device=device)
+    neg = arange(-(n // 2), 0, dtype=dt, device=device)
+    out = cat([pos, neg]) * (1.0 / (n * d))
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """The non-negative sample frequencies [0, 1, ..., n // 2] / (d * n)."""
+    from .creation import arange
+    dt = dtype or D.get_default_dtype()
+    out = arange(n // 2 + 1, dtype=dt, device=device) * (1.0 / (n * d))
+    return out.requires_grad_(requires_grad) if requires_grad else out

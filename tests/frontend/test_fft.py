@@ -1,0 +1,130 @@
+"""torch.fft against torch: values and gradients (equal to torch's, and gradcheck in float64)
+for every transform, norm mode, n/s trimming and padding; shifts and frequencies; errors.
+The transforms give complex tensors, so they run on the cpu backend (opencl has no complex
+dtypes; see tests/frontend/test_complex.py)."""
+import numpy
+import plugrad
+import pytest
+import torch
+
+RNG = numpy.random.default_rng(11)
+X = RNG.standard_normal((4, 6))
+Z = X + 1j * RNG.standard_normal((4, 6))
+NORMS = [None, "ortho", "forward"]
+
+
+def _check(fo, ft, arr, atol=1e-10, names=True, grad_tol=1e-9):
+    a = plugrad.tensor(arr, requires_grad=True)
+    b = torch.tensor(arr, requires_grad=True)
+    o, t = fo(a), ft(b)
+    assert str(o.dtype) == str(t.dtype) and tuple(o.shape) == tuple(t.shape)
+    numpy.testing.assert_allclose(o.detach().numpy(), t.detach().resolve_conj().numpy(),
+                                  atol=atol, rtol=1e-9)
+    w = numpy.linspace(0.5, 1.5, o.numel()).reshape(tuple(o.shape))
+    lo = (o * plugrad.tensor(w)).abs().sum() if o.is_complex() else (o * plugrad.tensor(w)).sum()
+    lt = (t * torch.tensor(w)).abs().sum() if t.is_complex() else (t * torch.tensor(w)).sum()
+    lo.backward()
+    lt.backward()
+    numpy.testing.assert_allclose(a.grad.numpy(), b.grad.resolve_conj().numpy(),
+                                  atol=grad_tol, rtol=grad_tol * 10)
+    if names:       # (torch transforms a real input of fft/ifft one-sided: other nodes)
+        assert o.grad_fn.name() == type(t.grad_fn).__name__
+
+
+def _both(name, **kw):
+    return (lambda x: getattr(plugrad.fft, name)(x, **kw),
+            lambda x: getattr(torch.fft, name)(x, **kw))
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("name", ["fft", "ifft"])
+def test_c2c_1d(name, norm):
+    _check(*_both(name, norm=norm), Z)
+    _check(*_both(name, n=9, dim=0, norm=norm), Z)
+    _check(*_both(name, n=3, norm=norm), Z)
+    _check(*_both(name, norm=norm), X, names=False)         # real input becomes complex
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("name", ["fft2", "ifft2", "fftn", "ifftn"])
+def test_c2c_nd(name, norm):
+    _check(*_both(name, norm=norm), Z)
+    _check(*_both(name, s=(3, 8), norm=norm), Z)
+    if name.endswith("n"):
+        _check(*_both(name, dim=(0,), norm=norm), Z)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("name", ["rfft", "ihfft"])
+def test_real_to_complex(name, norm):
+    _check(*_both(name, norm=norm), X)
+    _check(*_both(name, n=7, norm=norm), X)
+    _check(*_both(name, n=4, dim=0, norm=norm), X)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("name", ["irfft", "hfft"])
+def test_complex_to_real(name, norm):
+    _check(*_both(name, norm=norm), Z)
+    _check(*_both(name, n=7, norm=norm), Z)
+    _check(*_both(name, n=13, norm=norm), Z)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+def test_real_nd(norm):
+    for name in ("rfft2", "rfftn"):
+        _check(*_both(name, norm=norm), X)
+        _check(*_both(name, s=(3, 5), norm=norm), X)
+    for name in ("irfft2", "irfftn"):
+        _check(*_both(name, norm=norm), Z)
+        _check(*_both(name, s=(5, 9), norm=norm), Z)
+
+
+def test_float32_gives_complex64():
+    _check(*_both("fft"), X.astype(numpy.float32), atol=1e-4, names=False, grad_tol=1e-5)
+    _check(*_both("rfft"), X.astype(numpy.float32), atol=1e-4, grad_tol=1e-5)
+    _check(*_both("irfft"), Z.astype(numpy.complex64), atol=1e-4, grad_tol=1e-5)
+    t = plugrad.fft.fft(plugrad.arange(4))
+    assert t.dtype == plugrad.complex64
+
+
+def test_shifts_and_frequencies():
+    _check(plugrad.fft.fftshift, torch.fft.fftshift, Z)
+    _check(*_both("ifftshift", dim=1), X)
+    _check(*_both("fftshift", dim=(0,)), X)
+    for n in (1, 5, 6):
+        for d in (1.0, 0.5):
+            for name in ("fftfreq", "rfftfreq"):
+                ours = getattr(plugrad.fft, name)(n, d)
+                ref = getattr(torch.fft, name)(n, d)
+                numpy.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
+                assert str(ours.dtype) == str(ref.dtype)
+    assert plugrad.fft.fftfreq(4, dtype=plugrad.float64).dtype == plugrad.float64
+
+
+@pytest.mark.parametrize("name", ["fft", "ifft", "rfft", "irfft", "fftn", "irfftn"])
+def test_gradcheck_float64(name):
+    arr = Z[:2, :4] if name in ("fft", "ifft", "irfft", "fftn", "irfftn") else X[:2, :4]
+    a = plugrad.tensor(arr, requires_grad=True)
+    fn = getattr(plugrad.fft, name)
+    assert plugrad.autograd.gradcheck(lambda x: fn(x, norm="ortho"), (a,))
+    assert plugrad.autograd.gradcheck(fn, (a,))
+
+
+def _raises(fo, ft, arr):
+    with pytest.raises(Exception) as want:
+        ft(torch.tensor(arr))
+    with pytest.raises(Exception) as got:
+        fo(plugrad.tensor(arr))
+    assert type(got.value) is type(want.value)
+    assert str(got.value) == str(want.value)
+
+
+def test_errors_as_torch():
+    x = X[0]
+    _raises(*_both("fft", norm="bad"), x)
+    _raises(*_both("fft", n=0), x)
+    _raises(*_both("fft", dim=3), x)
+    _raises(*_both("rfft"), x + 0j)
+    _raises(*_both("fftn", s=(3, 4)), x)
+    _raises(*_both("fft2"), x)
