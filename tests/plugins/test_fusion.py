@@ -273,3 +273,32 @@ def test_repeated_calls_are_merged_only_when_nothing_changed_between(device):
     assert merged.outputs[4:] == (s1, s2, e1, e2)
     _same(b, p, merged)
     _same(b, p, _optimize(b, p))
+
+
+def test_compiled_training_step_is_fused_on_every_backend_it_uses(device):
+    """An Adam step on an accelerator also runs cpu calls (the step counters): each backend's
+    hook rewrites its own calls, and the losses stay bitwise eager's."""
+    import plugrad
+
+    def run(compiled):
+        plugrad.manual_seed(0)
+        model = plugrad.nn.Sequential(plugrad.nn.Linear(8, 16), plugrad.nn.GELU(),
+                                      plugrad.nn.Linear(16, 3)).to(device)
+        opt = plugrad.optim.Adam(model.parameters(), lr=1e-2)
+        x = plugrad.randn(5, 8).to(device)
+
+        def step():
+            opt.zero_grad()
+            loss = model(x).square().mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = plugrad.compile(step) if compiled else step
+        return [float(fn().item()) for _ in range(5)], fn
+    eager, _ = run(False)
+    losses, fn = run(True)
+    assert losses == eager
+    programs = [e.program for es in fn._plugrad_compiled.entries.values() for e in es
+                if e.program is not None]
+    assert programs and all(any(type(s) is HostStep and s.kind == "fused" for s in p.steps)
+                            for p in programs)
