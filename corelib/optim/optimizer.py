@@ -212,6 +212,10 @@ class Optimizer:
         """Perform a single optimization step; subclasses implement it."""
         raise NotImplementedError
 
+    # what torch's capturable device check names (NAdam and ASGD name their extra state)
+    _capturable_names = "params and state_steps"
+    _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
+
     def _prepared(self, state_keys):
         """Each group's (group, params, grads, states) for a step: every group's state is
         validated before any is created (a bad state changes nothing), then each parameter
@@ -219,6 +223,11 @@ class Optimizer:
         work = []
         for group in self.param_groups:
             params, grads = params_with_grad(group)
+            if group.get("capturable") and any(p._device.type == "cpu" for p in params):
+                # torch's check (its list: the devices graphs can capture on); plugrad makes
+                # it before creating any state, torch after
+                raise AssertionError(f"If capturable=True, {self._capturable_names} must be on "
+                                     f"supported devices: {self._capturable_devices}.")
             states = [self.state[p] for p in params]
             check_state(params, states, state_keys)
             work.append((group, params, grads, states))
