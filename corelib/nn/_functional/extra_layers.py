@@ -82,26 +82,32 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In-place :func:`rrelu`."""
     return rrelu(input, lower, upper, training, True)
 
 
 def celu_(input, alpha=1.0):
+    """In-place celu."""
     return celu(input, alpha, True)
 
 
 def selu_(input):
+    """In-place selu."""
     return selu(input, True)
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool1d returning (values, indices)."""
     return adaptive_max_pool1d(input, output_size, True)
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool2d returning (values, indices)."""
     return adaptive_max_pool2d(input, output_size, True)
 
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool3d returning (values, indices)."""
     return adaptive_max_pool3d(input, output_size, True)
 
 
