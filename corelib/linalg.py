@@ -7,7 +7,8 @@ Gradients are torch's formulas (:mod:`plugrad.ops.decomp`).
 """
 from __future__ import annotations
 
-from .ops.decomp import (LinAlgError, cholesky, cholesky_ex, det, eigh, eigvalsh, inv, inv_ex,
+from .ops.decomp import (LinAlgError, cholesky, cholesky_ex, det, eig, eigh, eigvals, eigvalsh,
+                         inv, inv_ex,
                          qr, slogdet, solve, solve_ex, solve_triangular, svd, svdvals)
 from .ops.linalg import matmul
 from .ops.linalg_compose import (cond, cross, diagonal, householder_product, lstsq,
@@ -15,7 +16,7 @@ from .ops.linalg_compose import (cond, cross, diagonal, householder_product, lst
                                  vecdot, vector_norm)
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal",
-           "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "matmul",
+           "eig", "eigvals", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "matmul",
            "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
            "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "vecdot",
            "vector_norm"]

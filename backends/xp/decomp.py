@@ -179,6 +179,12 @@ class Decompositions:
     def linalg_eigvalsh(self, a, upper):
         return self.xp.linalg.eigvalsh(a, UPLO="U" if upper else "L")
 
+    def linalg_eig(self, a):
+        xp = self.xp
+        cdt = xp.complex64 if a.dtype in (xp.float32, xp.complex64) else xp.complex128
+        w, v = xp.linalg.eig(a)     # real arrays when every eigenvalue is real: made complex
+        return w.astype(cdt, copy=False), xp.ascontiguousarray(v.astype(cdt, copy=False))
+
     def linalg_solve_triangular(self, a, b, upper, left, unitriangular):
         xp = self.xp
         if not left:        # x a = b  <=>  a^T x^T = b^T

@@ -103,6 +103,7 @@ class _Slots:
 class _OutputSelect(Node):
     """grad_fn of output ``index`` of a multi-output Function."""
     __slots__ = ("index", "fn")
+    holomorphic = False     # it only routes the gradient to the Function's own node
 
     def name(self):
         return self.fn.name()

@@ -37,7 +37,8 @@ def check_matrix(A, fname, *, square=True, name="A", allow_int=False):
 
 # torch raises NotImplementedError naming its cpu kernel where the dtype reaches it (half for
 # most; integers too for eigh and solve_triangular), RuntimeError where linalg checks first
-_KERNEL = {"linalg.cholesky": "cholesky_cpu", "linalg.det": "lu_cpu",
+_KERNEL = {"linalg.cholesky": "cholesky_cpu", "linalg.eig": "linalg_eig_cpu",
+           "linalg.eigvals": "linalg_eig_cpu", "linalg.det": "lu_cpu",
            "linalg.eigh": "linalg_eigh_cpu", "linalg.eigvalsh": "linalg_eigh_cpu",
            "linalg.svd": "linalg_svd_cpu", "linalg.svdvals": "linalg_svd_cpu",
            "linalg.qr": "geqrf_cpu", "linalg.solve_triangular": "triangular_solve_cpu"}
@@ -99,13 +100,18 @@ def _kernel(A, name):
     return getattr(A._device.ops, name)
 
 
-def _named(torch_name):
-    """Give a Function's nodes torch's grad_fn name (``LinalgInvExBackward0``)."""
+def _named(torch_name, holomorphic=False):
+    """Give a Function's nodes torch's grad_fn name (``LinalgInvExBackward0``).
+
+    The backward formulas here are torch's, written for its conjugate Wirtinger convention, so
+    by default the engine passes complex gradients to them unchanged (``holomorphic=False``);
+    a holomorphic op written as for real inputs passes True (see ``Node.holomorphic``)."""
     def deco(cls):
         name = lambda self: torch_name  # noqa: E731
         for node_cls in (cls._backward_cls, cls._select_cls):
             node_cls.name = name
             node_cls.__name__ = node_cls.__qualname__ = torch_name
+        cls._backward_cls.holomorphic = holomorphic
         return cls
     return deco
 
@@ -305,6 +311,8 @@ def _det_grad(A, d, g):
     I = eye(n, dtype=S._dtype, device=S._device)
     others = (S.unsqueeze(-2) * (1 - I) + I).prod(-1)          # prod_{j != i} s_j
     sign = det(U) * det(Vh)
+    if sign._dtype.is_complex:
+        sign = sign.conj()
     cof = matmul(U * others.unsqueeze(-2), Vh) * sign.unsqueeze(-1).unsqueeze(-1)
     return g.unsqueeze(-1).unsqueeze(-1) * cof
 
@@ -590,6 +598,43 @@ def eig_grad(gL, gV, L, V, hermitian):
     if hermitian:
         return matmul(V, matmul(gA, mH(V)))
     return solve(mH(V), matmul(gA, mH(V)))
+
+
+@_named("LinalgEigBackward0")
+class _Eig(Function):
+    @staticmethod
+    def forward(ctx, A):
+        ctx.set_materialize_grads(False)
+        w, v = _kernel(A, "linalg_eig")(A.contiguous()._data)
+        cdt = A._dtype.to_complex()
+        L = _make(w, A._shape[:-1], cdt, A._device)
+        V = _make(v, A._shape, cdt, A._device)
+        ctx.real_input = not A._dtype.is_complex
+        ctx.save_for_backward(L, V)
+        return L, V
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        L, V = ctx.saved_tensors
+        gA = eig_grad(gL, gV, L, V, hermitian=False)
+        if gA is not None and ctx.real_input:
+            gA = gA.real            # a real input keeps the real part (torch's handle_r_to_c)
+        return (gA,)
+
+
+def eig(A, *, out=None):
+    """(eigenvalues, eigenvectors) of general square matrices, both complex; gradients as
+    torch's (undefined for repeated eigenvalues, and the loss must not depend on the
+    eigenvectors' phase, as torch documents)."""
+    check_matrix(A, "linalg.eig")
+    L, V = _Eig.apply(A)
+    return _ret("linalg_eig", ("eigenvalues", "eigenvectors"), (L, V))
+
+
+def eigvals(A, *, out=None):
+    """The eigenvalues of general square matrices (complex)."""
+    check_matrix(A, "linalg.eigvals")
+    return _Eig.apply(A)[0]
 
 
 def _uplo(UPLO, fname):

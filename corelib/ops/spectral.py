@@ -91,7 +91,7 @@ def _dims_and_sizes(x, s, dim, default_all):
 
 
 # ----------------------------------------------------------------------------- kernels
-@_named("FftC2CBackward0")
+@_named("FftC2CBackward0", holomorphic=True)
 class _C2C(Function):
     @staticmethod
     def forward(ctx, x, dims, forward, norm):
@@ -105,7 +105,7 @@ class _C2C(Function):
         return _C2C.apply(g, dims, forward, norm), None, None, None
 
 
-@_named("FftR2CBackward0")
+@_named("FftR2CBackward0", holomorphic=True)
 class _R2C(Function):
     @staticmethod
     def forward(ctx, x, dims, norm):

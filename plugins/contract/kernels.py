@@ -284,3 +284,10 @@ def fft_r2c(x: Buf, axes: Axes, norm: str) -> Buf:
 def fft_c2r(x: Buf, axes: Axes, last_size: int, norm: str) -> Buf:
     """The inverse of :func:`fft_r2c`: a real result whose last transformed axis has
     ``last_size`` elements (x holds its one-sided half), as numpy.fft.irfftn."""
+
+
+@kernel("decomp", host_fallback=True)
+def linalg_eig(a: Buf) -> tuple[Buf, Buf]:
+    """(w, v) of a general (..., n, n) batch: eigenvalues w (..., n) and eigenvectors in the
+    columns of v, both complex (complex64 for float32/complex64 input), each column of unit
+    norm with LAPACK geev's phase (its largest component real)."""
