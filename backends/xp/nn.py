@@ -1,4 +1,5 @@
-"""Activations and losses: softmax, log_softmax, exact gelu, cross-entropy (+ backwards).
+"""Activations, norms and losses: softmax, log_softmax, exact gelu, layer norm,
+cross-entropy (+ backwards).
 
 Optional contract kernels: the frontend composes each from primitives when a backend lacks
 it; these exist for speed.
@@ -47,6 +48,41 @@ class NN:
         grad += cdf.reshape(-1)
         grad *= g.reshape(-1)
         return grad.reshape(shape)
+
+    def layer_norm(self, x, weight, bias, n, eps):
+        # torch's CPU kernel: per-row mean and rstd, then (x * rstd + (-mean * rstd)) * w + b
+        xp = self.xp
+        rows = x.reshape(-1, n)
+        mean = rows.mean(axis=1)
+        centred = rows - mean[:, None]
+        var = xp.einsum("ij,ij->i", centred, centred)
+        var /= n
+        var += eps
+        rstd = xp.sqrt(var, out=var)
+        xp.reciprocal(rstd, out=rstd)
+        out = xp.multiply(rows, rstd[:, None], out=centred)
+        out += (-mean * rstd)[:, None]
+        if weight is not None:
+            out *= weight.reshape(-1)
+        if bias is not None:
+            out += bias.reshape(-1)
+        return out.reshape(x.shape), mean, rstd
+
+    def layer_norm_backward(self, g, x, weight, mean, rstd, n):
+        xp = self.xp
+        g, rows = g.reshape(-1, n), x.reshape(-1, n)
+        xhat = rows * rstd[:, None]
+        xhat += (-mean * rstd)[:, None]
+        gw = g * weight.reshape(-1) if weight is not None else g
+        dweight = xp.einsum("ij,ij->j", g, xhat)
+        dbias = g.sum(axis=0)
+        proj = xp.einsum("ij,ij->i", gw, xhat)
+        proj /= n
+        dx = xhat * proj[:, None]
+        xp.subtract(gw, dx, out=dx)
+        dx -= (gw.sum(axis=1) / n)[:, None]
+        dx *= rstd[:, None]
+        return dx.reshape(x.shape), dweight.astype(x.dtype, copy=False), dbias
 
     def cross_entropy(self, x, target, ignore_index):
         xp = self.xp

@@ -1,5 +1,5 @@
 """Differentiable ops over the backends' fused kernels: cross-entropy rows, addmm + activation,
-exact gelu.
+exact gelu, layer norm.
 
 Each op runs the backend's optional kernel when it has one and composes the same result from
 other frontend ops otherwise, so every backend gives the same values. Each has its own
@@ -15,7 +15,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
-__all__ = ["cross_entropy_rows", "addmm_activation", "gelu_erf"]
+__all__ = ["cross_entropy_rows", "addmm_activation", "gelu_erf", "layer_norm_rows"]
 _HALF = (D.float16, D.bfloat16)
 
 
@@ -173,5 +173,73 @@ def gelu_erf(input):
     if needs_grad(input):
         node = GeluBackward0((edge(input),), (input,))
         node.x, node.cdf = input, _make(cdf, input._shape, input._dtype, dev)
+        attach(res, node)
+    return res
+
+
+# ----------------------------------------------------------------- layer norm
+class NativeLayerNormBackward0(Node):
+    """torch's layer-norm gradient from the forward's mean and rstd (one kernel); frontend
+    ops, differentiable, under ``create_graph``."""
+    __slots__ = ("x", "weight", "mean", "rstd", "dims", "eps")
+
+    def _drop(self):
+        self.x = self.weight = self.mean = self.rstd = None
+
+    def backward(self, g):
+        x, w = self.x, self.weight
+        dev = x._device
+        kernel = dev.ops.layer_norm_backward
+        e_x, e_w, e_b = self.next
+        if kernel is None or is_grad_enabled() or g._dtype is not x._dtype or \
+                g._shape != x._shape:
+            return _layer_norm_grads(g, x, w, self.dims, self.eps, e_x, e_w, e_b)
+        n = self.mean._shape and x.numel() // self.mean._shape[0]
+        dx, dw, db = kernel(g._data, x._data, None if w is None else w._data, self.mean._data,
+                            self.rstd._data, n)
+        shape = x._shape[x.ndim - len(self.dims):]
+        ops = dev.ops
+        return (_make(dx, x._shape, x._dtype, dev) if e_x is not None else None,
+                _make(ops.reshape(dw, shape), shape, x._dtype, dev) if e_w is not None else None,
+                _make(ops.reshape(db, shape), shape, x._dtype, dev) if e_b is not None else None)
+
+
+def _layer_norm_grads(g, x, w, dims, eps, e_x, e_w, e_b):
+    """The same gradients from frontend ops (so they have a graph of their own)."""
+    mean = x.mean(dims, keepdim=True)
+    rstd = (x.var(dims, keepdim=True, correction=0) + eps).rsqrt()
+    xhat = (x - mean) * rstd
+    gw = g * w if w is not None else g
+    dx = (gw - gw.mean(dims, keepdim=True) - xhat * (gw * xhat).mean(dims, keepdim=True)) * \
+        rstd if e_x is not None else None
+    lead = tuple(range(x.ndim - len(dims)))
+    dw = (g * xhat).sum(lead) if e_w is not None else None
+    db = g.sum(lead) if e_b is not None else None
+    return dx, dw, db
+
+
+def layer_norm_rows(input, dims, weight, bias, eps):
+    """torch's layer norm over the trailing ``dims`` through the backend's ``layer_norm`` and
+    ``layer_norm_backward`` kernels (one node instead of ~15); None when the backend lacks
+    either or the operands do not fit them, and the caller composes it."""
+    dev = input._device
+    dt = input._dtype
+    n = 1
+    for d in dims:
+        n *= input._shape[d]
+    if not n or dev.ops.layer_norm is None or dev.ops.layer_norm_backward is None or \
+            dt not in (D.float32, D.float64) or \
+            any(t is not None and (t._device is not dev or t._dtype is not dt or
+                                   t.numel() != n) for t in (weight, bias)):
+        return None
+    out, mean, rstd = dev.ops.layer_norm(input._data, None if weight is None else weight._data,
+                                         None if bias is None else bias._data, n, float(eps))
+    res = _make(out, input._shape, dt, dev)
+    if needs_grad(input, weight, bias):
+        node = NativeLayerNormBackward0((edge(input), edge(weight), edge(bias)),
+                                        tuple(t for t in (input, weight, bias) if t is not None))
+        rows = (input.numel() // n,)
+        node.x, node.weight, node.dims, node.eps = input, weight, dims, eps
+        node.mean, node.rstd = _make(mean, rows, dt, dev), _make(rstd, rows, dt, dev)
         attach(res, node)
     return res

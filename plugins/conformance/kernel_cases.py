@@ -142,6 +142,14 @@ def kernel_cases():
             yield Case("gelu", dt, "0-d", (data((), dt, 84),))
             yield Case("gelu_backward", dt, "range",
                        run=lambda t, x=xg, dt=dt: _gelu_backward(t, x, dt))
+        if dt != "float16":                    # the frontend composes half layer norm
+            xl, wl, bl = data((3, 4, 8), dt, 86, low=-3, high=5), data((8,), dt, 87), \
+                data((8,), dt, 88)
+            yield Case("layer_norm", dt, "affine", (xl, wl, bl, 8, 1e-5), tol=SUM_TOL[dt])
+            yield Case("layer_norm", dt, "plain-2-dims", (permuted(xl), None, None, 32, 1e-5),
+                       tol=SUM_TOL[dt])
+            yield Case("layer_norm_backward", dt, "affine", tol=SUM_TOL[dt],
+                       run=lambda t, x=xl, w=wl, dt=dt: _layer_norm_backward(t, x, w, dt))
         logits = data((6, 5), dt, 81, low=-4, high=4)
         target = np.array([0, 4, 2, -100, 1, 4])
         yield Case("cross_entropy", dt, "ignore_index", (logits, target, -100),
@@ -179,6 +187,16 @@ def _gelu_backward(t, x, dt):
         cdf = gelu(xb)[1]
     g = t.from_host(data(x.shape, dt, 85))
     return [t.to_host(t.gelu_backward(g, xb, cdf))]
+
+
+def _layer_norm_backward(t, x, w, dt):
+    rows = x.reshape(-1, x.shape[-1]).astype("float64")     # reference statistics
+    mean = rows.mean(1)
+    rstd = 1 / np.sqrt(rows.var(1) + 1e-5)
+    g = t.from_host(data(x.shape, dt, 89))
+    return [t.to_host(b) for b in t.layer_norm_backward(
+        g, t.from_host(x), t.from_host(w), t.from_host(mean.astype(dt)),
+        t.from_host(rstd.astype(dt)), x.shape[-1])]
 
 
 _SHAPES = [(3, 4), (7,), ()]

@@ -85,6 +85,27 @@ def gelu_backward(g: Buf, x: Buf, cdf: Buf) -> Buf:
     dtype, with cdf from gelu(x); g has x's shape and dtype."""
 
 
+# ---------------------------------------------------------------------- norm
+
+@kernel("norm")
+def layer_norm(x: Buf, weight: Buf | None, bias: Buf | None, n: int, eps: float
+               ) -> tuple[Buf, Buf, Buf]:
+    """(out, mean, rstd) of torch's native_layer_norm for float32/float64 x read as rows of
+    its last n elements (x.size a multiple of n): mean and rstd = 1 / sqrt(biased variance +
+    eps) per row, (rows,) in x's dtype; out = (x * rstd + (-mean * rstd)) * weight + bias in
+    x's shape, weight and bias of n elements or None (left out of the formula).
+    Composed from mean, var and elementwise ops when absent."""
+
+
+@kernel("norm")
+def layer_norm_backward(g: Buf, x: Buf, weight: Buf | None, mean: Buf, rstd: Buf, n: int
+                        ) -> tuple[Buf, Buf, Buf]:
+    """(dx, dweight, dbias) of layer_norm, g in x's shape and dtype, mean and rstd from
+    layer_norm: with gw = g * weight (g without weight) and xhat = x * rstd - mean * rstd per
+    row, dx = rstd * (gw - mean_row(gw) - xhat * mean_row(gw * xhat)); dweight = sum over rows
+    of g * xhat and dbias = sum over rows of g, both (n,)."""
+
+
 # ---------------------------------------------------------------------- loss
 
 @kernel("loss")

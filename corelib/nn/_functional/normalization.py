@@ -84,6 +84,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     dims = _check_normalized_shape(input, normalized_shape)
+    from ...ops.fused import layer_norm_rows
+    out = layer_norm_rows(input, dims, weight, bias, eps)
+    if out is not None:
+        return out
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, keepdim=True, correction=0)
     out = (input - mean) * (var + eps).rsqrt()
