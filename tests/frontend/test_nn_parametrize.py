@@ -223,3 +223,44 @@ def test_weight_norm_loads_hook_api_checkpoint(device):
     pm.load_state_dict(state)
     pm.to(device)
     same(pm[0].weight, old[0].weight)
+
+
+@pytest.mark.parametrize("shape,orthogonal_map", [((4, 4), None), ((5, 3), None),
+                                                  ((3, 5), None), ((4, 4), "cayley"),
+                                                  ((5, 3), "matrix_exp")])
+def test_orthogonal(device, shape, orthogonal_map):
+    """Seeded init (the weight's QR Q; a random completion for non-square), three SGD steps:
+    weights, losses, repr and state_dict keys equal torch's; the weight stays orthogonal."""
+    make = lambda nn: nn.Linear(shape[1], shape[0])  # noqa: E731
+    wrap = lambda lib, m: lib.nn.utils.parametrizations.orthogonal(  # noqa: E731
+        m, orthogonal_map=orthogonal_map)
+    tm, pm = pair(make, wrap, device)
+    same(pm.weight, tm.weight, atol=1e-6)
+    a = np.random.default_rng(3).standard_normal((6, shape[1])).astype("float32")
+    t_opt = torch.optim.SGD(tm.parameters(), lr=0.1)
+    p_opt = plugrad.optim.SGD(pm.parameters(), lr=0.1)
+    for _ in range(3):
+        t_opt.zero_grad()
+        p_opt.zero_grad()
+        t_loss = (tm(torch.tensor(a)) - 1).pow(2).mean()
+        p_loss = (pm(plugrad.tensor(a, device=device)) - 1).pow(2).mean()
+        t_loss.backward()
+        p_loss.backward()
+        t_opt.step()
+        p_opt.step()
+        assert abs(p_loss.item() - t_loss.item()) < 1e-5
+    same(pm.weight, tm.weight, atol=1e-5)
+    w = host(pm.weight)
+    gram = w @ w.T if shape[0] <= shape[1] else w.T @ w
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+
+
+def test_orthogonal_errors():
+    raises_like(lambda: torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(3, 3),
+                                                                   orthogonal_map="x"),
+                lambda: plugrad.nn.utils.parametrizations.orthogonal(plugrad.nn.Linear(3, 3),
+                                                                     orthogonal_map="x"))
+    raises_like(lambda: torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(3, 3),
+                                                                   "bias"),
+                lambda: plugrad.nn.utils.parametrizations.orthogonal(plugrad.nn.Linear(3, 3),
+                                                                     "bias"))

@@ -9,7 +9,7 @@ from .. import functional as F
 from ..modules.module import Module
 from . import parametrize
 
-__all__ = ["weight_norm", "spectral_norm", "norm_except_dim"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal", "norm_except_dim"]
 
 
 def norm_except_dim(v, pow=2, dim=0):
@@ -123,4 +123,129 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
         dim = 1 if _is_conv_transpose(module) else 0
     parametrize.register_parametrization(module, name,
                                          _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# ------------------------------------------------------------------------------ orthogonal
+
+def _matrix_exp(a):
+    """exp(a) of square matrices by scaling and squaring a degree-12 Taylor polynomial
+    (differentiable: matmuls only; plugrad has no matrix_exp op yet)."""
+    import math
+    norm = float(a.detach().abs().sum(-2).max().item()) if a.numel() else 0.0
+    squarings = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    x = a / (2 ** squarings)
+    n = a.shape[-1]
+    eye = _eye_like(a, n)
+    result = eye
+    for k in range(12, 0, -1):                     # Horner: I + x/1 (I + x/2 (I + ...))
+        result = eye + x.matmul(result) / k
+    for _ in range(squarings):
+        result = result.matmul(result)
+    return result
+
+
+def _eye_like(a, n):
+    from ...ops.creation import eye
+    return eye(n, dtype=a.dtype, device=a.device).expand(a.shape[:-2] + (n, n))
+
+
+def _is_orthogonal(q):
+    n, k = q.shape[-2], q.shape[-1]
+    eps = 10 * n * (1.1920928955078125e-07 if q.dtype.itemsize == 4 else 2.220446049250313e-16)
+    return bool(((q.mH.matmul(q) - _eye_like(q, k)).abs() <= eps).all())
+
+
+def _make_orthogonal(a):
+    """The Q of a's QR decomposition with R's diagonal made positive (torch's choice)."""
+    from ...linalg import qr
+    q, r = qr(a)
+    return q * r.diagonal(dim1=-2, dim2=-1).sign().unsqueeze(-2)
+
+
+class _Orthogonal(Module):
+    _MAPS = ("matrix_exp", "cayley", "householder")
+
+    def __init__(self, weight, orthogonal_map, *, use_trivialization=True):
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, x):
+        from ...ops.movement import cat
+        n, k = x.shape[-2], x.shape[-1]
+        transposed = n < k
+        if transposed:
+            x = x.mT
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            x = x.tril()
+            if n != k:
+                x = cat([x, x.new_zeros((n, n - k)).expand(x.shape[:-2] + (n, n - k))], -1)
+            a = x - x.mH
+            if self.orthogonal_map == "matrix_exp":
+                q = _matrix_exp(a)
+            else:
+                from ...linalg import solve
+                eye = _eye_like(a, n)
+                q = solve(eye - 0.5 * a, eye + 0.5 * a)
+            if n != k:
+                q = q[..., :k]
+        else:
+            from ...linalg import householder_product
+            a = x.tril(diagonal=-1)
+            tau = 2.0 / (1.0 + (a * a).sum(dim=-2))
+            q = householder_product(a, tau)
+            q = q * x.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        if "base" in self._buffers:
+            q = self.base.matmul(q)
+        return q.mT if transposed else q
+
+    def right_inverse(self, q):
+        from ...ops.creation import randn
+        from ...ops.movement import cat
+        with no_grad():
+            if tuple(q.shape) != tuple(self.shape):
+                raise ValueError(f"Expected a matrix or batch of matrices of shape "
+                                 f"{self.shape}. Got a tensor of shape {q.shape}.")
+            q_init = q
+            n, k = q.shape[-2], q.shape[-1]
+            if n < k:
+                q = q.mT
+                n, k = k, n
+            if "base" not in self._buffers:
+                raise NotImplementedError("orthogonal(use_trivialization=False) is not "
+                                          "supported by plugrad (it needs geqrf)")
+            if n == k:
+                q = _make_orthogonal(q) if not _is_orthogonal(q) else q.clone()
+            else:
+                extra = randn(*(tuple(q.shape[:-2]) + (n, n - k)), dtype=q.dtype,
+                              device=q.device)
+                q = _make_orthogonal(cat([q, extra], -1))
+            self.base = q
+            neg_id = q_init.new_zeros(q_init.shape)
+            neg_id.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+            return neg_id
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
+    """Keep ``module.<name>`` orthogonal (or with orthonormal columns/rows), as a map
+    ("matrix_exp", "cayley" or "householder") of an unconstrained matrix; the starting
+    value is the original weight made orthogonal (its QR's Q), as in torch."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of "
+                         f"{weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] \
+            else "householder"
+    if orthogonal_map not in _Orthogonal._MAPS:
+        raise ValueError(f'orthogonal_map has to be one of "matrix_exp", "cayley", '
+                         f'"householder". Got: {orthogonal_map}')
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
