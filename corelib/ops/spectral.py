@@ -280,3 +280,112 @@ def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=Fa
     dt = dtype or D.get_default_dtype()
     out = arange(n // 2 + 1, dtype=dt, device=device) * (1.0 / (n * d))
     return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+# ------------------------------------------------------------------------ stft / istft
+def _padded_window(window, win_length, n_fft, like):
+    """The window (ones by default) centred in n_fft samples, as torch pads it."""
+    from .creation import ones
+    if window is None:
+        window = ones(win_length, dtype=like._dtype.to_real(), device=like._device)
+    elif window.ndim != 1 or window._shape[0] != win_length:
+        raise RuntimeError(f"stft: expected a 1D window tensor of size equal to win_length="
+                           f"{win_length}, but got window with size {list(window._shape)}")
+    if win_length == n_fft:
+        return window
+    left = (n_fft - win_length) // 2
+    from .movement import cat
+    return cat([window.new_zeros((left,)), window,
+                window.new_zeros((n_fft - win_length - left,))])
+
+
+def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
+         pad_mode="reflect", normalized=False, onesided=None, return_complex=None):
+    """torch.stft: frames of n_fft samples every hop_length, windowed, Fourier transformed;
+    (…, n_freq, n_frames). ``center`` pads n_fft // 2 on both sides with ``pad_mode``."""
+    if return_complex is None and not input._dtype.is_complex and not (
+            window is not None and window._dtype.is_complex):
+        raise RuntimeError("stft requires the return_complex parameter be given for real "
+                           "inputs, and will further require that return_complex=True in a "
+                           "future PyTorch release.")
+    hop_length = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.ndim}D tensor")
+    if n_fft <= 0 or n_fft > input._shape[-1] + (2 * (n_fft // 2) if center else 0):
+        raise RuntimeError(f"stft: expected 0 < n_fft <= {input._shape[-1]}, but got "
+                           f"n_fft={n_fft}")
+    if hop_length <= 0:
+        raise RuntimeError(f"stft: expected hop_length > 0, but got hop_length={hop_length}")
+    if win_length <= 0 or win_length > n_fft:
+        raise RuntimeError(f"stft: expected 0 < win_length <= n_fft, but got "
+                           f"win_length={win_length}")
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    if center:
+        from ..nn._functional.vision import pad
+        p = n_fft // 2
+        x = pad(x.unsqueeze(1), (p, p), mode=pad_mode).squeeze(1)
+    frames = x.unfold(-1, n_fft, hop_length)                     # (B, n_frames, n_fft)
+    frames = frames * _padded_window(window, win_length, n_fft, x)
+    norm = "ortho" if normalized else "backward"
+    complex_in = frames._dtype.is_complex
+    if onesided is None:
+        onesided = not complex_in
+    if onesided and complex_in:
+        raise RuntimeError("Cannot have onesided output if window or input is complex")
+    spec = rfft(frames, dim=-1, norm=norm) if onesided else fft(frames, dim=-1, norm=norm)
+    spec = spec.transpose(-1, -2)
+    if input.ndim == 1:
+        spec = spec.squeeze(0)
+    if not return_complex:
+        from .complex_ops import view_as_real
+        return view_as_real(spec.contiguous())
+    return spec
+
+
+def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
+          normalized=False, onesided=None, length=None, return_complex=False):
+    """torch.istft: the inverse of stft by windowed overlap-add, divided by the overlap-added
+    squared window (which must stay above 1e-11)."""
+    if not input._dtype.is_complex:
+        raise RuntimeError("istft requires a complex-valued input tensor.")
+    hop_length = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    spec = input if input.ndim == 3 else input.unsqueeze(0)
+    n_frames = spec._shape[-1]
+    if onesided is None:
+        onesided = spec._shape[-2] != n_fft
+    norm = "ortho" if normalized else "backward"
+    frames_f = spec.transpose(-1, -2)                          # (B, n_frames, n_freq)
+    if onesided:
+        frames = irfft(frames_f, n=n_fft, dim=-1, norm=norm)
+    else:
+        frames = ifft(frames_f, n=n_fft, dim=-1, norm=norm)
+        if not return_complex:
+            frames = frames.real
+    w = _padded_window(window, win_length, n_fft, frames)
+    frames = frames * w
+    total = n_fft + hop_length * (n_frames - 1)
+    from .creation import arange
+    pos = (arange(n_frames, device=spec._device) * hop_length).unsqueeze(-1) + \
+        arange(n_fft, device=spec._device)
+    pos = pos.reshape(-1)
+    y = frames.new_zeros((frames._shape[0], total)).index_add(
+        -1, pos, frames.reshape(frames._shape[0], -1))
+    env = w.new_zeros((total,)).index_add(0, pos, (w * w).expand(n_frames, n_fft).reshape(-1))
+    start = n_fft // 2 if center else 0
+    if length is not None:
+        end = start + length
+    else:
+        end = total - n_fft // 2 if center else total
+    stop = min(end, total)
+    y = y.narrow(-1, start, stop - start)
+    env = env.narrow(-1, start, stop - start)
+    if bool((env.abs() < 1e-11).any()):
+        raise RuntimeError("istft(...): window overlap add min: 0.000000, the window does "
+                           "not satisfy the NOLA constraint")
+    y = y / env
+    if end > total:
+        from .movement import cat
+        y = cat([y, y.new_zeros((y._shape[0], end - total))], -1)
+    return y if input.ndim == 3 else y.squeeze(0)

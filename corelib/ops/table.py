@@ -196,6 +196,8 @@ def _ops():
     _op("complex",           "complex_ops.complex",       "f",   "")
     _op("polar",             "complex_ops.polar",         "f",   "")
     _op("vdot",              "complex_ops.vdot",          "fm",  "")
+    _op("stft",              "spectral.stft",             "fm",  "")
+    _op("istft",             "spectral.istft",            "fm",  "")
     # ---------------------------------------------- torch.* spellings of torch.linalg
     _op("inverse",           "decomp.inverse",            "fm",  "linalg_inv")
     _op("det",               "decomp.det",                "fm",  "linalg_det")

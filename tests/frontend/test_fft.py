@@ -128,3 +128,53 @@ def test_errors_as_torch():
     _raises(*_both("rfft"), x + 0j)
     _raises(*_both("fftn", s=(3, 4)), x)
     _raises(*_both("fft2"), x)
+
+
+STFT = [dict(n_fft=16), dict(n_fft=16, hop_length=5, win_length=12, pad_mode="constant"),
+        dict(n_fft=15, hop_length=3), dict(n_fft=16, center=False, normalized=True)]
+
+
+@pytest.mark.parametrize("windowed", [False, True])
+@pytest.mark.parametrize("kw", STFT, ids=lambda kw: "-".join(f"{k}{v}" for k, v in kw.items()))
+def test_stft_istft_values_and_grads(kw, windowed):
+    sig = RNG.standard_normal((2, 64))
+    a, b = plugrad.tensor(sig, requires_grad=True), torch.tensor(sig, requires_grad=True)
+    wl = kw.get("win_length", kw["n_fft"])
+    wt = torch.hann_window(wl, dtype=torch.float64) if windowed else None
+    wa = plugrad.tensor(wt.numpy()) if windowed else None
+    o = plugrad.stft(a, window=wa, return_complex=True, **kw)
+    t = torch.stft(b, window=wt, return_complex=True, **kw)
+    assert tuple(o.shape) == tuple(t.shape)
+    numpy.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), atol=1e-10)
+    o.abs().sum().backward()
+    t.abs().sum().backward()
+    numpy.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-9)
+    inv = {k: v for k, v in kw.items() if k != "pad_mode"}
+    if not kw.get("center", True) and windowed:     # hann frames alone fail NOLA at the ends
+        with pytest.raises(RuntimeError):
+            torch.istft(t.detach(), window=wt, **inv)
+        with pytest.raises(RuntimeError, match="window overlap add min"):
+            plugrad.istft(o.detach(), window=wa, **inv)
+        return
+    for length in (None, 64, 70):
+        try:
+            yt = torch.istft(t.detach(), window=wt, length=length, **inv)
+        except RuntimeError:        # the window envelope vanishes somewhere: both refuse
+            with pytest.raises(RuntimeError, match="window overlap add min"):
+                plugrad.istft(o.detach(), window=wa, length=length, **inv)
+            continue
+        yo = plugrad.istft(o.detach(), window=wa, length=length, **inv)
+        assert tuple(yo.shape) == tuple(yt.shape)
+        numpy.testing.assert_allclose(yo.numpy(), yt.numpy(), atol=1e-10)
+    one = plugrad.stft(a[0].detach(), 16, return_complex=True)
+    assert tuple(one.shape) == tuple(torch.stft(b[0].detach(), 16, return_complex=True).shape)
+
+
+def test_stft_needs_return_complex_and_real_view():
+    x = plugrad.tensor(RNG.standard_normal(32))
+    with pytest.raises(RuntimeError, match="requires the return_complex parameter"):
+        plugrad.stft(x, 8)
+    r = plugrad.stft(x, 8, return_complex=False)
+    ref = torch.stft(torch.tensor(x.numpy()), 8, return_complex=False)
+    numpy.testing.assert_allclose(r.numpy(), ref.numpy(), atol=1e-10)
+    assert x.stft(8, return_complex=True).is_complex()
