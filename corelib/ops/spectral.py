@@ -13,6 +13,8 @@ part differentiates itself) and gives the transforms torch's backward formulas:
 """
 from __future__ import annotations
 
+import math
+
 from .. import _dtype as D
 from .._tensor import _make, _wrap_dim
 from ..autograd.function import Function
@@ -389,3 +391,57 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         from .movement import cat
         y = cat([y, y.new_zeros((y._shape[0], end - total))], -1)
     return y if input.ndim == 3 else y.squeeze(0)
+
+
+# ------------------------------------------------------------------------- windows
+def _window(name, window_length, periodic, dtype, device, requires_grad, values):
+    """torch's window construction: a periodic window is the symmetric one of length + 1
+    without its last sample; lengths 0 and 1 give [] and [1]."""
+    from .creation import arange, ones, zeros
+    dt = dtype or D.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    if window_length == 0:
+        out = zeros(0, dtype=dt, device=device)
+    elif window_length == 1:
+        out = ones(1, dtype=dt, device=device)
+    else:
+        n = window_length + 1 if periodic else window_length
+        out = values(arange(n, dtype=dt, device=device), n)
+        if periodic:
+            out = out.narrow(0, 0, window_length).contiguous()
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   layout=None, device=None, pin_memory=False, requires_grad=False):
+    """alpha - beta * cos(2 pi n / (N - 1))."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda k, n: alpha - beta * (k * (2 * math.pi / (n - 1))).cos())
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                pin_memory=False, requires_grad=False):
+    """0.5 - 0.5 * cos(2 pi n / (N - 1)) (hamming with alpha = beta = 0.5)."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda k, n: 0.5 - 0.5 * (k * (2 * math.pi / (n - 1))).cos())
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    pin_memory=False, requires_grad=False):
+    """0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
+    def values(k, n):
+        t = k * (math.pi / (n - 1))
+        return 0.08 * (t * 4).cos() - 0.5 * (t * 2).cos() + 0.42
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   values)
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    pin_memory=False, requires_grad=False):
+    """1 - |2 n / (N - 1) - 1|."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda k, n: 1 - (k * (2.0 / (n - 1)) - 1).abs())

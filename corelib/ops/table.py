@@ -198,6 +198,10 @@ def _ops():
     _op("vdot",              "complex_ops.vdot",          "fm",  "")
     _op("stft",              "spectral.stft",             "fm",  "")
     _op("istft",             "spectral.istft",            "fm",  "")
+    _op("hann_window",       "spectral.hann_window",      "f",   "")
+    _op("hamming_window",    "spectral.hamming_window",   "f",   "")
+    _op("blackman_window",   "spectral.blackman_window",  "f",   "")
+    _op("bartlett_window",   "spectral.bartlett_window",  "f",   "")
     # ---------------------------------------------- torch.* spellings of torch.linalg
     _op("inverse",           "decomp.inverse",            "fm",  "linalg_inv")
     _op("det",               "decomp.det",                "fm",  "linalg_det")

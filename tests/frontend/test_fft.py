@@ -178,3 +178,21 @@ def test_stft_needs_return_complex_and_real_view():
     ref = torch.stft(torch.tensor(x.numpy()), 8, return_complex=False)
     numpy.testing.assert_allclose(r.numpy(), ref.numpy(), atol=1e-10)
     assert x.stft(8, return_complex=True).is_complex()
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window"])
+def test_window_functions_equal_torch(name, device):
+    for length in (0, 1, 2, 5, 16, 17):
+        for periodic in (True, False):
+            for dt in ("float32", "float64"):
+                if dt == "float64" and not plugrad.plugins.supports(device, "add", "float64"):
+                    continue
+                ours = getattr(plugrad, name)(length, periodic, dtype=getattr(plugrad, dt),
+                                              device=device)
+                ref = getattr(torch, name)(length, periodic, dtype=getattr(torch, dt))
+                assert tuple(ours.shape) == tuple(ref.shape) and str(ours.dtype) == str(ref.dtype)
+                numpy.testing.assert_allclose(ours.cpu().numpy(), ref.numpy(),
+                                              atol=1e-6 if dt == "float32" else 1e-14)
+    with pytest.raises(RuntimeError, match="non-negative window_length"):
+        getattr(plugrad, name)(-1)
