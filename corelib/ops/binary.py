@@ -613,6 +613,11 @@ def lerp(input, end, weight, *, out=None):
         kind = "tensor" if isinstance(weight, Tensor) else "scalar"
         raise NotImplementedError(f"\"lerp_kernel_{kind}\" not implemented for "
                                   f"'{D.legacy_name(input._dtype)}'")
+    if input._dtype.itemsize == 2:      # half: computed in float32, rounded once (torch)
+        w = weight.float() if isinstance(weight, Tensor) else weight
+        result = lerp(input.float(), end.float(), w).to(input._dtype)
+        return _write_out(named(result, "LerpBackward1" if isinstance(weight, Tensor) else
+                                "LerpBackward0"), out)
     diff = sub(end, input)
     if isinstance(weight, Tensor):
         low = add(input, mul(weight, diff))
@@ -626,9 +631,21 @@ def lerp(input, end, weight, *, out=None):
     return _write_out(named(result, "LerpBackward0"), out)
 
 
+def _all_half(*tensors):
+    """The common half dtype (float16/bfloat16) of tensors that all have it, else None."""
+    dt = getattr(tensors[0], "_dtype", None)
+    if dt is None or dt.itemsize != 2 or not dt.is_floating_point:
+        return None
+    return dt if all(getattr(t, "_dtype", None) is dt for t in tensors) else None
+
+
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
     from ._graph import named
+    half = _all_half(input, tensor1, tensor2)
+    if half is not None:                # computed in float32, rounded once (torch's opmath)
+        result = addcmul(input.float(), tensor1.float(), tensor2.float(), value=value)
+        return _write_out(named(result.to(half), "AddcmulBackward0"), out)
     prod = mul(tensor1, tensor2) if value == 1 else mul(mul(tensor1, value), tensor2)
     return _write_out(named(add(input, prod), "AddcmulBackward0"), out)
 
@@ -644,6 +661,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
                            "for integer inputs and as (input + value * tensor1 / tensor2) for "
                            "float inputs. The future addcdiv behavior is just the latter "
                            "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+    half = _all_half(input, tensor1, tensor2)
+    if half is not None:                # computed in float32, rounded once (torch's opmath)
+        result = addcdiv(input.float(), tensor1.float(), tensor2.float(), value=value)
+        return _write_out(named(result.to(half), "AddcdivBackward0"), out)
     quot = div(tensor1, tensor2) if value == 1 else div(mul(tensor1, value), tensor2)
     return _write_out(named(add(input, quot), "AddcdivBackward0"), out)
 

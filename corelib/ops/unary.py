@@ -250,8 +250,14 @@ class RsqrtBackward0(_UnaryNode):
         return (-0.5 * g * self.out(rsqrt).pow(3),)
 
 
-rsqrt = _composite_unary("rsqrt", RsqrtBackward0,
-                         lambda ops, x, dt: ops.reciprocal(ops.sqrt(x)), "output",
+def _rsqrt(ops, x, dt):
+    """1/sqrt(x); half precision computes in float32 and rounds once, as torch's kernel."""
+    if dt.itemsize == 2:
+        return ops.cast(ops.reciprocal(ops.sqrt(ops.cast(x, "float32"))), dt.name)
+    return ops.reciprocal(ops.sqrt(x))
+
+
+rsqrt = _composite_unary("rsqrt", RsqrtBackward0, _rsqrt, "output",
                          doc="1 / sqrt(input), elementwise; integer inputs give floats.")
 
 

@@ -170,7 +170,11 @@ class SiluBackward0(Node):
 
 def _silu(x):
     with no_grad():
-        out = x * x.sigmoid()
+        if x._dtype.itemsize == 2:      # half: one float32 computation, rounded once (torch)
+            xf = x.float()
+            out = (xf * xf.sigmoid()).to(x._dtype)
+        else:
+            out = x * x.sigmoid()
     res = _make(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = SiluBackward0((edge(x),), (x,))
