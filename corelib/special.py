@@ -3,11 +3,12 @@
 Each is an existing frontend op (so gradients and every backend come with it); the ones with
 no ``torch.*`` spelling (xlog1py, entr, ndtr, log_ndtr, ndtri) live in :mod:`plugrad.ops.special`
 (with erfc and erfinv).
-Not here yet: gammaln/digamma/polygamma/multigammaln, erfcx, the Bessel
-functions (i0/i0e/i1/i1e, ...), zeta, gammainc and the orthogonal polynomials.
+The gamma family (gammaln, digamma/psi, polygamma, multigammaln, zeta) lives in
+:mod:`plugrad.ops.gamma`. Not here yet: gammainc and the orthogonal polynomials.
 """
 from __future__ import annotations
 
+from .ops.gamma import digamma, lgamma as gammaln, mvlgamma as multigammaln, polygamma, zeta
 from .ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from .ops.math_extra import logit, sinc, xlogy
 from .ops.reduce import logsumexp
@@ -25,5 +26,7 @@ def log_softmax(input, dim, *, dtype=None):
     return _log_softmax(input, dim, dtype=dtype)
 
 
-__all__ = ["entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
+psi = digamma
+
+__all__ = ["digamma", "gammaln", "multigammaln", "polygamma", "psi", "zeta", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
            "logit", "logsumexp", "ndtr", "ndtri", "round", "sinc", "softmax", "xlog1py", "xlogy"]

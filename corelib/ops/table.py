@@ -396,6 +396,10 @@ def _ops():
     # ------------------------------------------------------------------ special
     _op("erfc",              "special.erfc",              "fmi", "")
     _op("erfinv",            "special.erfinv",            "fmi", "")
+    _op("lgamma",            "gamma.lgamma",              "fmi", "")
+    _op("digamma",           "gamma.digamma",             "fmi", "")
+    _op("polygamma",         "gamma.polygamma",           "fmi", "", method="gamma.polygamma_method")
+    _op("mvlgamma",          "gamma.mvlgamma",            "fmi", "")
 
     # ------------------------------------------------------------------ stats
     _op("cummax",            "stats.cummax",              "fm",  "")
