@@ -11,10 +11,13 @@ from .bernoulli import Bernoulli
 from .categorical import Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .constraint_registry import biject_to, transform_to
 from .distribution import Distribution
+from .discrete import Binomial, Poisson
 from .exponential import Exponential
+from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .transformed_distribution import LogNormal, TransformedDistribution
@@ -22,8 +25,9 @@ from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transform_names
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
-           "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical",
+__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Dirichlet", "Distribution", "Exponential",
+           "Gamma", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "MultivariateNormal",
+           "Poisson", "Normal", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "TransformedDistribution", "Uniform", "biject_to",
            "constraints", "kl_divergence", "register_kl", "transform_to", "transforms",
            *_transform_names]

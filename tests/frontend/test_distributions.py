@@ -72,6 +72,19 @@ CASES = [
     (("Independent", [("dist", NORMAL), 1], {}), [0.0, 1.0, 2.0]),
 ]
 IDS = [f"{c[0][0]}{i}" for i, c in enumerate(CASES)]
+# families whose torch sampler draws element by element (rejection): checked by distribution
+DRAWN_DIFFERENTLY = [
+    (("Gamma", [[0.3, 1.0, 4.5], [2.0, 0.5, 1.0]], {}), [0.2, 1.0, 3.0]),
+    (("Gamma", [2.0, 3.0], {}), 0.7),
+    (("Beta", [[0.3, 1.0, 4.5], [2.0, 0.5, 1.0]], {}), [0.2, 0.5, 0.9]),
+    (("Beta", [2.0, 3.0], {}), 0.4),
+    (("Dirichlet", [[[0.3, 1.0, 4.5], [2.0, 2.0, 2.0]]], {}), [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]),
+    (("Poisson", [[0.5, 3.0, 40.0]], {}), [0.0, 2.0, 41.0]),
+    (("Binomial", [[10.0, 10.0, 10.0]], {"probs": [0.2, 0.5, 0.9]}), [1.0, 5.0, 10.0]),
+    (("Binomial", [10.0], {"logits": [0.2, -1.5, 3.0]}), [1.0, 0.0, 9.0]),
+]
+ALL_CASES = CASES + DRAWN_DIFFERENTLY
+ALL_IDS = IDS + [f"{c[0][0]}{i}" for i, c in enumerate(DRAWN_DIFFERENTLY, len(CASES))]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -88,20 +101,21 @@ def test_samples_equal_torch_for_a_seed(device, case):
             _close(ours.rsample(shape), ref.rsample(shape), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", ALL_CASES, ids=ALL_IDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_values_equal_torch(device, case, dtype):
     spec, value = case
-    if spec[0] == "Normal" and not isinstance(spec[1][0], list) and device != "cpu":
+    if spec[0] in ("Normal", "Gamma", "Beta") and not isinstance(spec[1][0], list) and device != "cpu":
         pytest.skip("parameters from Python numbers are cpu tensors; plugrad does not mix a "
                     "0-dim cpu tensor into another device's op as torch does")
     ours, ref = _pair(device, spec, dtype)
-    tol = 1e-5 if dtype == "float32" else 1e-12
+    tol = 1e-5 if dtype == "float32" or ref.mean.dtype == torch.float32 else 1e-12
     assert ours.batch_shape == ref.batch_shape and ours.event_shape == ref.event_shape
     vdt = "int64" if spec[0] == "Categorical" else dtype
     v, vt = _value(plugrad, device, value, vdt), _value(torch, "cpu", value, vdt)
     _close(ours.log_prob(v), ref.log_prob(vt), tol, tol)
-    _close(ours.entropy(), ref.entropy(), tol, tol)
+    if spec[0] != "Poisson":                                   # torch has no Poisson entropy
+        _close(ours.entropy(), ref.entropy(), tol, tol)
     for attr in ["mean", "mode", "variance", "stddev"]:
         _close(getattr(ours, attr), getattr(ref, attr), tol, tol)
     if spec[0] in ("Normal", "Uniform", "Exponential", "Laplace", "LogNormal"):
@@ -138,6 +152,12 @@ KL_PAIRS = [
     (("LogNormal", [LOC, SCALE], {}), ("LogNormal", [[0.0] * 3, [2.0] * 3], {})),
     (("Uniform", [[0.0, 1.0], [2.0, 3.0]], {}), ("Normal", [[0.0, 1.0], [2.0, 3.0]], {})),
     (NORMAL, ("Laplace", [[0.0, 1.0, 0.5], [2.0, 1.0, 0.3]], {})),
+    (("Gamma", [[0.3, 1.0, 4.5], [2.0, 0.5, 1.0]], {}), ("Gamma", [[1.0, 2.0, 0.5], [1.0, 1.0, 3.0]], {})),
+    (("Beta", [[0.3, 1.0, 4.5], [2.0, 0.5, 1.0]], {}), ("Beta", [[1.0, 2.0, 0.5], [1.0, 1.0, 3.0]], {})),
+    (("Dirichlet", [[[0.3, 1.0, 4.5], [2.0, 2.0, 2.0]]], {}), ("Dirichlet", [[[1.0, 1.0, 1.0]]], {})),
+    (("Poisson", [[0.5, 3.0, 40.0]], {}), ("Poisson", [[1.5, 3.0, 30.0]], {})),
+    (("Binomial", [[10.0, 10.0]], {"probs": [0.2, 0.5]}), ("Binomial", [[10.0, 5.0]], {"probs": [0.4, 0.5]})),
+    (("Exponential", [[0.5, 2.0]], {}), ("Gamma", [[1.5, 0.2], [1.0, 3.0]], {})),
 ]
 
 
@@ -373,3 +393,119 @@ def test_multinomial_stream_equals_torch(device, shape, n, replacement):
     torch.manual_seed(11)
     ours = plugrad.multinomial(plugrad.tensor(p.numpy(), device=device), n, replacement)
     _close(ours, torch.multinomial(p, n, replacement), 0, 0)
+
+
+def _ks_statistic(samples, cdf):
+    xs = numpy.sort(samples)
+    n = len(xs)
+    c = cdf(xs)
+    return max(numpy.max(numpy.arange(1, n + 1) / n - c), numpy.max(c - numpy.arange(n) / n))
+
+
+@pytest.mark.parametrize("family,params,scipy_dist", [
+    ("Gamma", (0.3, 1.0), lambda st: st.gamma(0.3)),
+    ("Gamma", (4.5, 2.0), lambda st: st.gamma(4.5, scale=0.5)),
+    ("Gamma", (0.05, 1.0), lambda st: st.gamma(0.05)),   # (smaller: mass clamped at tiny, as torch)
+    ("Beta", (0.5, 2.0), lambda st: st.beta(0.5, 2.0)),
+    ("Beta", (5.0, 5.0), lambda st: st.beta(5.0, 5.0)),
+])
+def test_continuous_samplers_pass_a_ks_test(device, family, params, scipy_dist):
+    """Fixed seed, 4000 draws: the KS distance is below the 1% critical value (0.0257)."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    plugrad.manual_seed(1234)
+    d = getattr(plugrad.distributions, family)(*[plugrad.tensor(p, dtype=plugrad.float64, device=device) for p in params])
+    x = d.sample((4000,)).cpu().numpy()
+    assert _ks_statistic(x, scipy_dist(scipy_stats).cdf) < 0.0257
+
+
+@pytest.mark.parametrize("family,args", [
+    ("Poisson", ([0.5, 3.0, 12.0, 250.0],)),
+    ("Binomial", ([5.0, 40.0, 300.0, 1.0], [0.2, 0.5, 0.97, 0.5])),
+    ("Dirichlet", ([[0.3, 1.0, 4.5]],)),
+])
+def test_discrete_and_dirichlet_samplers_match_moments(device, family, args):
+    """Fixed seed, 20000 draws: mean and variance within 4 standard errors of torch's."""
+    plugrad.manual_seed(99)
+    ours = getattr(plugrad.distributions, family)(*[plugrad.tensor(a, dtype=plugrad.float64, device=device) for a in args])
+    ref = getattr(torch.distributions, family)(*[torch.tensor(a, dtype=torch.float64) for a in args])
+    n = 20000
+    x = ours.sample((n,)).cpu().numpy()
+    mean, var = ref.mean.numpy(), ref.variance.numpy()
+    assert numpy.all(numpy.abs(x.mean(0) - mean) < 4 * numpy.sqrt(var / n) + 1e-12)
+    assert numpy.all(numpy.abs(x.var(0) - var) < 6 * var * numpy.sqrt(2 / n) + 1e-3 * var + 1e-12)
+    if family != "Dirichlet":
+        assert numpy.all(x == numpy.round(x)) and numpy.all(x >= 0)
+
+
+def test_gamma_reparametrized_gradient():
+    from plugrad.distributions._sampling import standard_gamma_grad
+    alpha = [0.3, 1.0, 2.5, 20.0, 20.0, 5.0, 9.0, 50.0, 0.01]
+    x = [0.1, 1.5, 2.0, 19.0, 30.0, 3.0, 0.5, 50.0, 1e-20]
+    for dt in ["float32", "float64"]:
+        ours = standard_gamma_grad(plugrad.tensor(alpha, dtype=getattr(plugrad, dt)), plugrad.tensor(x, dtype=getattr(plugrad, dt)))
+        ref = torch._standard_gamma_grad(torch.tensor(alpha, dtype=getattr(torch, dt)), torch.tensor(x, dtype=getattr(torch, dt)))
+        _close(ours, ref, 1e-5 if dt == "float32" else 1e-12, 1e-6 if dt == "float32" else 1e-12)
+    # pathwise: E[d sample / d concentration] = d E[sample] / d concentration = 1 / rate
+    conc = plugrad.tensor([0.4, 3.0], dtype=plugrad.float64, requires_grad=True)
+    plugrad.manual_seed(5)
+    plugrad.distributions.Gamma(conc, 2.0).rsample((20000,)).mean(0).sum().backward()
+    numpy.testing.assert_allclose(conc.grad.numpy(), [0.5, 0.5], rtol=0.05)
+    c1 = plugrad.tensor([2.0], dtype=plugrad.float64, requires_grad=True)
+    plugrad.distributions.Beta(c1, 3.0).rsample((20000,)).mean().backward()   # d/da a/(a+b) = 0.12
+    numpy.testing.assert_allclose(c1.grad.numpy(), [0.12], rtol=0.08)
+
+
+def test_mixture_same_family(device):
+    def build(lib, dev):
+        mk = (lambda v: plugrad.tensor(v, dtype=plugrad.float64, device=dev)) if lib is plugrad \
+            else (lambda v: torch.tensor(v, dtype=torch.float64))
+        D = lib.distributions
+        mix = D.Categorical(mk([[0.3, 0.7], [0.5, 0.5]]))
+        comp = D.Independent(D.Normal(mk([[[0.0, 1.0], [2.0, -1.0]], [[1.0, 1.0], [0.0, 0.0]]]),
+                                      mk([[[1.0, 0.5], [2.0, 1.0]], [[0.3, 0.3], [1.0, 1.0]]])), 1)
+        return D.MixtureSameFamily(mix, comp)
+    ours, ref = build(plugrad, device), build(torch, "cpu")
+    assert ours.batch_shape == ref.batch_shape and ours.event_shape == ref.event_shape
+    x = [[[0.5, 0.5], [1.0, -2.0]]]
+    _close(ours.log_prob(plugrad.tensor(x, dtype=plugrad.float64, device=device)),
+           ref.log_prob(torch.tensor(x, dtype=torch.float64)), 1e-12, 1e-12)
+    _close(ours.mean, ref.mean, 1e-12, 1e-12)
+    _close(ours.variance, ref.variance, 1e-12, 1e-12)
+    plugrad.manual_seed(4)
+    torch.manual_seed(4)
+    _close(ours.sample((3,)), ref.sample((3,)), 1e-12, 1e-12)
+    with pytest.raises(ValueError) as err:
+        plugrad.distributions.MixtureSameFamily(plugrad.distributions.Categorical(plugrad.ones(3)),
+                                                plugrad.distributions.Normal(plugrad.zeros(2), 1.0))
+    assert str(err.value) == "`mixture_distribution component` (3) does not equal `component_distribution.batch_shape[-1]` (2)"
+
+
+@pytest.mark.parametrize("family,params,value", [
+    ("Gamma", ([0.4, 3.0], [1.5, 0.5]), [0.3, 2.0]),
+    ("Beta", ([0.4, 3.0], [1.5, 0.5]), [0.3, 0.8]),
+    ("Dirichlet", ([[0.4, 3.0, 1.2]],), [[0.2, 0.5, 0.3]]),
+    ("Poisson", ([0.4, 3.0],), [1.0, 2.0]),
+])
+def test_log_prob_and_entropy_gradients(device, family, params, value):
+    ps = [plugrad.tensor(p, dtype=plugrad.float64, device=device, requires_grad=True) for p in params]
+    ts = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    ours, ref = getattr(plugrad.distributions, family)(*ps), getattr(torch.distributions, family)(*ts)
+    loss = ours.log_prob(plugrad.tensor(value, dtype=plugrad.float64, device=device)).sum()
+    loss_t = ref.log_prob(torch.tensor(value, dtype=torch.float64)).sum()
+    if family != "Poisson":
+        loss, loss_t = loss + ours.entropy().sum(), loss_t + ref.entropy().sum()
+    loss.backward()
+    loss_t.backward()
+    for p, t in zip(ps, ts):
+        _close(p.grad, t.grad, 1e-11, 1e-11)
+
+
+def test_binomial_logits_gradient(device):
+    lg = plugrad.tensor([0.2, -1.5, 3.0], dtype=plugrad.float64, device=device, requires_grad=True)
+    lt = torch.tensor([0.2, -1.5, 3.0], dtype=torch.float64, requires_grad=True)
+    v = [1.0, 0.0, 9.0]
+    ours = plugrad.distributions.Binomial(10, logits=lg)
+    ref = torch.distributions.Binomial(10, logits=lt)
+    (ours.log_prob(plugrad.tensor(v, dtype=plugrad.float64, device=device)).sum() + ours.entropy().sum()).backward()
+    (ref.log_prob(torch.tensor(v, dtype=torch.float64)).sum() + ref.entropy().sum()).backward()
+    _close(lg.grad, lt.grad, 1e-11, 1e-11)
