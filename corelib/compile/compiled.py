@@ -34,7 +34,7 @@ _all_compiled: list = []       # weakrefs, for torch._dynamo.reset()
 class Entry:
     """One guard key's state: warm (seen once), a program, or eager (with the reason)."""
     __slots__ = ("state", "program", "env0", "binds", "outputs", "tree", "grad_sets",
-                 "check", "reason", "breaks", "compile_time")
+                 "check", "reason", "breaks", "compile_time", "backward")
 
     def __init__(self):
         self.state = "warm"
@@ -42,6 +42,7 @@ class Entry:
         self.reason = ""
         self.breaks = []
         self.compile_time = 0.0
+        self.backward = None
 
 
 class CompiledFunction:
@@ -203,12 +204,13 @@ class CompiledFunction:
         e.breaks = list(rec.breaks)
         e.check = self._state_check(getattr(rec, "dynamic_keys", set()))
         out_leaves = list(_leaves(result))
-        if any(isinstance(t, _Tensor) and t._grad_fn is not None for t in out_leaves) \
-                and not ran:
-            e.state, e.reason = "eager", ("the output requires grad and the function did not "
-                                          "call backward(): a compiled forward runs eagerly "
-                                          "while autograd records")
-            return result
+        differentiable = [t for t in out_leaves if isinstance(t, _Tensor) and t._requires_grad]
+        joint = None
+        if differentiable and not ran and rec.unsafe is None:
+            # a compiled forward under autograd: capture its backward too (AOTAutograd's idea)
+            joint = self._capture_backward(e, rec, leaves, differentiable)
+            if joint is None:
+                return result
         if rec.unsafe is not None:
             e.state, e.reason = "eager", rec.unsafe
             return result
@@ -217,11 +219,53 @@ class CompiledFunction:
                                           "lr_scheduler.step() inside?): Python side effects "
                                           "do not replay, so it runs eagerly")
             return result
-        self._finish(e, rec, leaves, result, out_leaves, grads_before)
+        self._finish(e, rec, leaves, result, out_leaves, grads_before, joint)
         e.compile_time = time.perf_counter() - start
         return result
 
-    def _finish(self, e, rec, leaves, result, out_leaves, grads_before):
+    def _capture_backward(self, e, rec, leaves, differentiable):
+        """Record ``autograd.grad`` of the forward's one differentiable output with respect to
+        every leaf it depends on (parameters, inputs), with the incoming gradient as a slot:
+        (forward step count, grad slot, [(edge, grad slot or None, meta)], output tensor,
+        creation mark). None, with ``e`` made eager, when that cannot be replayed."""
+        from .. import autograd
+        if len(differentiable) != 1:
+            e.state, e.reason = "eager", ("more than one output requires grad: a compiled "
+                                          "forward with several differentiable outputs runs "
+                                          "eagerly while autograd records")
+            return None
+        out = differentiable[0]
+        wrt = [p for p in self.roots[1] if p._requires_grad]
+        wrt += [t for t in leaves if isinstance(t, _Tensor) and t._requires_grad
+                and all(t is not w for w in wrt)]
+        n_fwd, mark = len(rec.steps), len(rec.created)
+        rec.start()
+        try:
+            with _capture._Quiet(rec):
+                seed = _tensor._make(out._device.ops.full(out._shape, 1.0, out._dtype.name),
+                                     out._shape, out._dtype, out._device)
+            gslot = rec._slot(seed._data, "input", "grad")
+            rec.slots[gslot].device = out._device
+            grads = autograd.grad([out], wrt, [seed], retain_graph=True, allow_unused=True)
+        except Exception as exc:       # noqa: BLE001  (any failure: run eagerly, say why)
+            e.state, e.reason = "eager", f"backward of the compiled forward not captured: {exc}"
+            return None
+        finally:
+            rec.stop()
+        if rec.unsafe is not None or any(type(st) is _capture.HostStep and st.kind == "random"
+                                         for st in rec.steps[n_fwd:]):
+            e.state, e.reason = "eager", ("the backward of the compiled forward reads values "
+                                          "on the host: it runs eagerly")
+            return None
+        from ..autograd import _edge as _edge_of
+        edges = []
+        for t, g in zip(wrt, grads):
+            slot = None if g is None else rec.slot_of.get(id(g._data))
+            edges.append((_edge_of(t), slot, None if g is None else
+                          (g._shape, g._dtype, g._device)))
+        return n_fwd, gslot, edges, out, mark
+
+    def _finish(self, e, rec, leaves, result, out_leaves, grads_before, joint=None):
         from .program import Program
         out_slots, outputs = [], []
         for t in out_leaves:
@@ -237,7 +281,7 @@ class CompiledFunction:
         out_ids = {id(t) for t in out_leaves} - grads
         writeback = []
         seen = set()
-        for r in rec.created:
+        for r in (rec.created if joint is None else rec.created[:joint[4]]):
             t = r()
             if t is None or id(t) in out_ids:
                 continue
@@ -246,11 +290,26 @@ class CompiledFunction:
                 continue
             seen.add(id(t._data))
             writeback.append((s, t._data))
-        inputs = tuple(s.index for s in rec.slots if s.kind == "input")
+        inputs = tuple(s.index for s in rec.slots if s.kind == "input" and s.source != "grad")
         constants = {s.index: rec.bufs[s.index] for s in rec.slots if s.kind == "external"}
-        program = Program(rec.steps, rec.slots, inputs, constants, tuple(out_slots),
+        steps, backward = rec.steps, None
+        if joint is not None:
+            n_fwd, gslot, edges, out, _ = joint
+            steps, back_steps = rec.steps[:n_fwd], rec.steps[n_fwd:]
+            back_out = tuple(sl for _, sl, _ in edges if sl is not None)
+            backward = Program(back_steps, rec.slots, (gslot,), constants, back_out, ())
+            # the forward keeps every value its backward reads (fusion must not drop them)
+            produced = {r for st in steps for r in getattr(st, "results", ())}
+            saved = sorted({sl for st in back_steps for sl in st.reads() if sl in produced}
+                           - set(out_slots))
+            out_slots = out_slots + saved
+            e.backward = (_optimized(backward), gslot, edges)
+            for i, o in enumerate(outputs):
+                if o[0] == "new" and out_leaves[i] is out:
+                    outputs[i] = ("grad",) + o[1:]
+        program = Program(steps, rec.slots, inputs, constants, tuple(out_slots),
                           tuple(writeback))
-        e.program = program
+        e.program = program if joint is None else None
         env0 = [None] * len(rec.slots)
         for s, b in constants.items():
             env0[s] = b
@@ -259,7 +318,9 @@ class CompiledFunction:
         e.outputs = outputs
         e.tree = _structure(result)
         e.grad_sets = tuple((p, p._grad) for p, g in grads_before if p._grad is not g)
-        e.program = _optimized(program)
+        # a forward whose backward reads its buffers replays as captured: fusion may rename
+        # or drop the slots the backward program reads
+        e.program = _optimized(program) if e.program is not None else program
         e.state = "program"
 
     def _replay(self, e, leaves):
@@ -277,12 +338,50 @@ class CompiledFunction:
             if o[0] == "new":
                 _, s, shape, dtype, dev = o
                 made.append(_tensor._make(env[s], shape, dtype, dev))
+            elif o[0] == "grad":
+                _, s, shape, dtype, dev = o
+                t = _tensor._make(env[s], shape, dtype, dev)
+                program, gslot, edges = e.backward
+                node = CompiledFunctionBackward(tuple(edge for edge, _, _ in edges))
+                node.env, node.program, node.gslot, node.edges = env, program, gslot, edges
+                t._grad_fn, t._requires_grad = node, True
+                made.append(t)
             else:
                 made.append(o[1])
         return _rebuild(e.tree, iter(made))
 
 
 _MISS = object()
+
+
+def _node_class():
+    from ..autograd.node import Node
+
+    class CompiledFunctionBackward(Node):
+        """The backward of a compiled forward: replays the captured backward program over the
+        forward's buffers (torch's name for AOTAutograd's node)."""
+        __slots__ = ()
+
+        def backward(self, grad):
+            env = list(self.env)
+            env[self.gslot] = grad.contiguous()._data if grad._shape else grad._data
+            run(self.program, env)
+            return tuple(None if slot is None else _tensor._make(env[slot], *meta)
+                         for _, slot, meta in self.edges)
+
+        def _drop(self):
+            self.env = None
+    return CompiledFunctionBackward
+
+
+class _Lazy:
+    def __call__(self, *args):
+        global CompiledFunctionBackward
+        CompiledFunctionBackward = _node_class()
+        return CompiledFunctionBackward(*args)
+
+
+CompiledFunctionBackward = _Lazy()
 _disabled = [False]
 
 

@@ -233,10 +233,39 @@ def test_compiled_module_state_dict_and_grad_paths():
     with plugrad.no_grad():
         outs = [c(x) for _ in range(4)]
     assert all(o.tolist() == m(x).tolist() for o in outs)
-    for _ in range(3):                                   # autograd recording: eager forward
+    for _ in range(3):                   # under autograd: forward and backward programs
         loss = c(x).sum()
         loss.backward()
     assert m.weight.grad.tolist() == [[12.0] * 3] * 2
+
+
+@pytest.mark.parametrize("name", ["gpt", "lstm"])
+def test_compiled_model_trains_like_eager(name):
+    """nanoGPT's pattern: model = torch.compile(model), backward and step outside."""
+    from plugrad._bench_models import BUILDERS
+
+    def build():
+        plugrad.manual_seed(0)
+        model, opt, shape, classes = BUILDERS[name](plugrad)
+        gen = plugrad.Generator().manual_seed(1)
+        x = plugrad.randint(0, classes, shape, generator=gen)
+        return model, opt, x, plugrad.randint(0, classes, shape, generator=gen)
+    m1, o1, x, y = build()
+    m2, o2, _, _ = build()
+    compiled = plugrad.compile(m2)
+    for step in range(5):
+        losses = []
+        for model, opt in ((m1, o1), (compiled, o2)):
+            loss = model(x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[0] == losses[1]
+        if step >= 3:
+            assert type(loss.grad_fn).__name__ == "CompiledFunctionBackward"
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_a_returned_grad_is_still_the_parameters_grad():
