@@ -400,6 +400,7 @@ def _ops():
     _op("digamma",           "gamma.digamma",             "fmi", "")
     _op("polygamma",         "gamma.polygamma",           "fmi", "", method="gamma.polygamma_method")
     _op("mvlgamma",          "gamma.mvlgamma",            "fmi", "")
+    _op("i0",                "bessel.i0",                 "fmi", "")
 
     # ------------------------------------------------------------------ stats
     _op("cummax",            "stats.cummax",              "fm",  "")
