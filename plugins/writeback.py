@@ -20,12 +20,13 @@ inventing a memory layer:
   ``index_put`` of the flattened root at those positions. Every other view of that root then
   sees the write, as views sharing memory would.
 
-What such a backend implements: every contract op as a pure function (``out=`` is never
-passed), and ``index_put`` returning the updated copy (it never writes ``x``). It need not
-define ``assign`` (the layer writes from ``full``/``expand``). The optimizer-step kernels and ``mt19937_generate``, which update their
-arguments in place, are not used: the frontend composes the steps from primitives and draws
-random numbers on the host. Nothing changes for backends with mutable buffers (the default):
-the registry wraps only a backend that declares ``mutable_buffers = False``.
+What such a backend implements: every contract op as a pure function (``out=`` is never passed),
+and ``index_put`` returning the updated copy (it never writes ``x``). It need not define
+``assign`` (the layer writes from ``full``/``expand``). The optimizer-step kernels and
+``mt19937_generate``, which update their arguments in place, are not used: the frontend composes
+the steps from primitives and draws random numbers on the host. Nothing changes for backends
+with mutable buffers (the default): the registry wraps only a backend that declares
+``mutable_buffers = False``.
 """
 from __future__ import annotations
 

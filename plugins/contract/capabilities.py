@@ -42,10 +42,11 @@ Attributes (plain class or instance attributes of the backend object):
     implements every op as a pure function. ``out=`` is never passed to it, ``assign`` is
     neither called nor required, ``index_put`` returns the updated copy instead of writing
     ``x``, views may be copies, and the in-place kernels (``sgd_step``, ``adam_step``,
-    ``mt19937_generate``) are not used. The registry then puts :class:`plugrad.plugins.writeback.WriteBack` between
-    the frontend and the backend: the frontend's buffers are mutable handles, every write
-    becomes a pure call plus a rebinding, and a write through a view is scattered into its
-    base by replaying the view ops (``tests/plugins/test_immutable_backend.py``).
+    ``mt19937_generate``) are not used. The registry then puts
+    :class:`plugrad.plugins.writeback.WriteBack` between the frontend and the backend: the
+    frontend's buffers are mutable handles, every write becomes a pure call plus a rebinding,
+    and a write through a view is scattered into its base by replaying the view ops
+    (``tests/plugins/test_immutable_backend.py``).
 """
 from __future__ import annotations
 
