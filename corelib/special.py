@@ -4,13 +4,16 @@ Each is an existing frontend op (so gradients and every backend come with it); t
 no ``torch.*`` spelling (xlog1py, entr, ndtr, log_ndtr, ndtri) live in :mod:`plugrad.ops.special`
 (with erfc and erfinv).
 The gamma family (gammaln, digamma/psi, polygamma, multigammaln, zeta) lives in
-:mod:`plugrad.ops.gamma`, i0/i0e/i1/i1e in :mod:`plugrad.ops.bessel`. Not here yet: erfcx,
-the Bessel functions of the first and second kind (bessel_j0/j1/y0/y1), modified_bessel_*,
-scaled_modified_bessel_k0/k1, spherical_bessel_j0, airy_ai. Not here yet: gammainc and the orthogonal polynomials.
+:mod:`plugrad.ops.gamma`, i0/i0e/i1/i1e in :mod:`plugrad.ops.bessel`, the other Bessel
+functions in :mod:`plugrad.ops.bessel_kinds`. Not here yet: erfcx, airy_ai, gammainc. Not here yet: gammainc and the orthogonal polynomials.
 """
 from __future__ import annotations
 
 from .ops.bessel import i0, i0e, i1, i1e
+from .ops.bessel_kinds import (bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_i0,
+                               modified_bessel_i1, modified_bessel_k0, modified_bessel_k1,
+                               scaled_modified_bessel_k0, scaled_modified_bessel_k1,
+                               spherical_bessel_j0)
 from .ops.gamma import digamma, lgamma as gammaln, mvlgamma as multigammaln, polygamma, zeta
 from .ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from .ops.math_extra import logit, sinc, xlogy
@@ -31,5 +34,8 @@ def log_softmax(input, dim, *, dtype=None):
 
 psi = digamma
 
-__all__ = ["i0", "i0e", "i1", "i1e", "digamma", "gammaln", "multigammaln", "polygamma", "psi", "zeta", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
+__all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
+           "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
+           "i0", "i0e", "i1", "i1e", "digamma", "gammaln", "multigammaln", "polygamma", "psi", "zeta", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
            "logit", "logsumexp", "ndtr", "ndtri", "round", "sinc", "softmax", "xlog1py", "xlogy"]
