@@ -1,6 +1,8 @@
 """The array-module backend object: the contract's families mixed over one ``xp``."""
 from __future__ import annotations
 
+import math
+
 from ...plugins.contract import OPS
 from . import bfloat16
 from .complex import ComplexKernels
@@ -8,6 +10,7 @@ from .conv import Conv
 from .decomp import Decompositions
 from .elementwise import UFUNCS, Elementwise, bind_ufuncs
 from .fft import FFTKernels
+from . import fused
 from .fused import PlannedChain
 from .indexing import Indexing
 from .linalg import Linalg
@@ -53,11 +56,13 @@ class ArrayModuleBackend(Runtime, Elementwise, Reductions, Movement, Indexing, L
                 setattr(self, name, quiet(method))
 
     def optimize_program(self, program):
-        """``program`` (``plugrad.compile``) with each elementwise chain run through planned
-        buffers (:mod:`.fused`): bitwise eager's results, fewer allocations."""
+        """``program`` (``plugrad.compile``) with its repeated calls merged and each
+        elementwise chain of at least :data:`.fused.MIN_ELEMENTS` elements run through planned
+        buffers (:mod:`.fused`): bitwise eager's results."""
         from ...plugins.fusion import fuse
         return fuse(program, lambda chain: PlannedChain(self, chain), backend=self.name,
-                    accept=lambda step: step.dtype in self.dtypes)
+                    accept=lambda step: step.dtype in self.dtypes and
+                    math.prod(step.shape) >= fused.MIN_ELEMENTS)
 
     def supports(self, op, dtype):
         """cupy has no bfloat16, numpy has it through ml_dtypes; the rest is supported."""

@@ -15,6 +15,14 @@ from plugrad.plugins.fusion import Chain, Node, fuse, plan, steps_of
 RNG = np.random.default_rng(7)
 
 
+@pytest.fixture(autouse=True)
+def _plan_small_chains_on_cpu(monkeypatch):
+    """cpu plans chains from 65536 elements on (smaller ones replay faster op by op); these
+    programs are small, so every chain is planned here."""
+    from plugrad.backends.xp import fused
+    monkeypatch.setattr(fused, "MIN_ELEMENTS", 0)
+
+
 def _f32(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
@@ -302,3 +310,14 @@ def test_compiled_training_step_is_fused_on_every_backend_it_uses(device):
                 if e.program is not None]
     assert programs and all(any(type(s) is HostStep and s.kind == "fused" for s in p.steps)
                             for p in programs)
+
+
+def test_cpu_leaves_small_chains_to_the_plain_replay(monkeypatch):
+    from plugrad.backends.xp import fused
+    monkeypatch.setattr(fused, "MIN_ELEMENTS", 1 << 16)
+    for shape, expect in (((8, 8), 0), ((256, 256), 1)):
+        b = ProgramBuilder("cpu")
+        x = b.input(_f32(*shape))
+        y = b.call("mul", b.call("exp", x), 2.0)
+        p = b.program((y,))
+        assert len(_fused(_optimize(b, p))) == expect
