@@ -232,31 +232,51 @@ def resolve(a, env):
     return a
 
 
+def _plan(args) -> tuple:
+    """(template, [(position, slot)], [(position, argument to resolve)]) for a step's args:
+    constants stay in the template, so a replay fills in only what changes."""
+    template, refs, rest = list(args), [], []
+    for i, a in enumerate(args):
+        t = type(a)
+        if t is Ref:
+            refs.append((i, a.slot))
+        elif t is Dynamic or (t in (tuple, list, dict) and _varies(a)):
+            rest.append((i, a))
+    return template, tuple(refs), tuple(rest)
+
+
+def _varies(a) -> bool:
+    items = a.values() if type(a) is dict else a
+    return any(type(x) in (Ref, Dynamic) or (type(x) in (tuple, list, dict) and _varies(x))
+               for x in items)
+
+
 def run(program: Program, env: list) -> None:
     """Execute ``program``'s steps over ``env`` (inputs and constants already bound), then
     its writebacks. The reference interpreter every backend gets."""
-    for step in program.steps:
+    plans = program.__dict__.get("_plans")
+    if plans is None:
+        plans = program.__dict__["_plans"] = [_plan(s.args) for s in program.steps]
+    for step, (template, refs, rest) in zip(program.steps, plans):
+        args = template.copy()
+        for i, slot in refs:
+            args[i] = env[slot]
+        for i, a in rest:
+            args[i] = resolve(a, env)
         if type(step) is Call:
             fn = getattr(step.table, step.op)
-            args = [resolve(a, env) for a in step.args]
             if step.out is not None:
                 fn(*args, out=env[step.out])
-            else:
-                result = fn(*args)
-                res = step.results
-                if len(res) == 1:
-                    env[res[0]] = result
-                elif res:
-                    for slot, buf in zip(res, result):
-                        env[slot] = buf
+                continue
+            result = fn(*args)
         else:
-            result = step.fn(*[resolve(a, env) for a in step.args])
-            res = step.results
-            if len(res) == 1:
-                env[res[0]] = result
-            elif res:
-                for slot, buf in zip(res, result):
-                    env[slot] = buf
+            result = step.fn(*args)
+        res = step.results
+        if len(res) == 1:
+            env[res[0]] = result
+        elif res:
+            for slot, buf in zip(res, result):
+                env[slot] = buf
     for slot, buf in program.writeback:
         src = env[slot]
         if src is not buf:
