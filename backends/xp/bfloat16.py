@@ -111,11 +111,16 @@ def scalar_rule(ufunc, bf16, call_quietly):
     """
     keep = ufunc.__name__ in KEEP_SCALAR
     commutes = ufunc.__name__ == "multiply"
+    power = ufunc.__name__ == "power"
     f32 = numpy.dtype("float32")
     to_bf16 = bf16.type
 
     def compute(a, b, out):
         if b.__class__ is float:
+            if power:
+                special = _power_special(a, float(to_bf16(b)), bf16, f32)
+                if special is not None:
+                    return _finish(special, out)
             if keep:
                 return _finish(ufunc(a.astype(f32), f32.type(b)).astype(bf16), out)
             return _finish(ufunc(a, to_bf16(b)), out)
@@ -128,6 +133,22 @@ def scalar_rule(ufunc, bf16, call_quietly):
             return None
         return call_quietly(compute, a, b, out)
     return rule
+
+
+def _power_special(a, e, bf16, f32):
+    """torch's pow_tensor_scalar for BFloat16: these exponents run as products in bfloat16
+    arithmetic (each product rounded) or as float32 sqrt/rsqrt/reciprocal; None otherwise."""
+    if e == 3.0:
+        return (a * a) * a
+    if e == -2.0:
+        return numpy.reciprocal(a * a)
+    if e == 0.5:
+        return numpy.sqrt(a)
+    if e == -0.5:
+        return (1 / numpy.sqrt(a.astype(f32))).astype(bf16)
+    if e == -1.0:
+        return numpy.reciprocal(a)
+    return None
 
 
 def _finish(result, out):

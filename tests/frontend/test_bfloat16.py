@@ -239,3 +239,11 @@ def test_half_composites_compute_in_float32_and_round_once(case, dtype):
                                      .requires_grad_(),) * 1, torch.tensor(X[:2, :3] + 1).to(
         getattr(torch, dtype)))
     assert type(out.grad_fn).__name__ == type(want.grad_fn).__name__
+
+
+@pytest.mark.parametrize("exponent", [3, -2, 0.5, -0.5, -1, 2, 2.5, 4, -3, 1])
+def test_pow_with_special_exponents_equals_torch(exponent):
+    """torch runs x**3 and x**-2 as bfloat16 products (each rounded), x**0.5 / x**-0.5 / x**-1
+    as sqrt / rsqrt / reciprocal, everything else as powf rounded once."""
+    (t,), (p,) = _both(X)
+    assert_same_bits(t.abs() ** exponent, p.abs() ** exponent)
