@@ -265,4 +265,65 @@ def entr(input):
     return res
 
 
-__all__ = ["erfc", "erfc64", "erfinv", "ndtri", "ndtr", "log_ndtr", "xlog1py", "entr"]
+
+
+def _erfcx_y100(y):
+    """Johnson's piecewise Chebyshev fit of erfcx on y = 400 / (4 + |x|) in [0, 100): each
+    element gathers its piece's 7 coefficients (one table lookup, no branches)."""
+    from ._erfcx_table import ERFCX_Y100
+    from .creation import tensor as _tensor
+    table = _tensor(ERFCX_Y100, dtype=D.float64, device=y._device)           # (100, 7)
+    piece = where(y.isnan(), 0.0, y.clamp(0.0, 99.0).floor())      # nan: masked by the caller
+    coefs = table[piece.long()]                                              # (..., 7)
+    t = 2 * y - (2 * piece + 1)
+    p = coefs[..., 6]
+    for k in range(5, -1, -1):
+        p = coefs[..., k] + p * t
+    return where(y >= 100, 1.0, p)
+
+
+def _erfcx64(x):
+    ispi = 0.56418958354775628694807945156
+    pos = x.clamp(min=0.0)
+    mid = _erfcx_y100(400 / (4 + pos))
+    xx = pos * pos
+    cf = ispi * (xx * (xx + 4.5) + 2) / (pos * (xx * (xx + 5) + 3.75))
+    far = where(pos > 5e7, ispi / pos, cf)
+    positive = where(pos > 50, far, mid)
+    neg = x.clamp(min=-26.7, max=0.0)
+    twice = 2 * exp(neg * neg)
+    negative = where(x < -6.1, twice, twice - _erfcx_y100(400 / (4 - neg)))
+    out = where(x >= 0, positive, where(x < -26.7, math.inf, negative))
+    return where(x.isnan(), x, out)
+
+
+class SpecialErfcxBackward0(Node):
+    """torch's formula g * (2 x erfcx(x) - 2 / sqrt(pi))."""
+    __slots__ = ("x", "out")
+
+    def backward(self, g):
+        (e,) = self.next
+        if e is None:
+            return (None,)
+        out = erfcx(self.x) if is_grad_enabled() else self.out
+        return (g * (2 * self.x * out - 2 / math.sqrt(math.pi)),)
+
+    def _drop(self):
+        self.x = self.out = None
+
+
+def erfcx(input):
+    """The scaled complementary error function exp(x^2) erfc(x), finite far into both tails."""
+    x = _float(input)
+    with no_grad():
+        out = _in_float64(_erfcx64, x)
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        alias = res.detach()
+        node = SpecialErfcxBackward0((edge(x),), (x, alias))
+        node.x, node.out = x, alias
+        attach(res, node)
+    return res
+
+
+__all__ = ["erfc", "erfc64", "erfcx", "erfinv", "ndtri", "ndtr", "log_ndtr", "xlog1py", "entr"]
