@@ -96,8 +96,21 @@ def check(cl, cpu, op, *args, exact=None, tol=None, **kw):
 
 
 # -------------------------------------------------------------------------- registration
+# what the opencl backend leaves to others, each for a stated reason; a new contract entry that
+# opencl lacks fails the test below until it is written or listed here
+LEFT_OUT = {
+    # optional fused kernels: opencl runs their exact frontend compositions
+    "gelu", "gelu_backward", "layer_norm", "layer_norm_backward",
+    # no complex dtypes on opencl (supports() says so): the cpu fallback covers them
+    "view_as_complex", "view_as_real",
+}
+
+
 def test_every_contract_op_is_native(cl):
-    assert set(OPS) <= set(cl.native), sorted(set(OPS) - set(cl.native))  # kernels included
+    host = {name for name, spec in OPS.items() if spec.host_fallback}   # decompositions, fft
+    missing = set(OPS) - set(cl.native)
+    assert missing <= host | LEFT_OUT, sorted(missing - host - LEFT_OUT)
+    assert not (LEFT_OUT & set(cl.native)), "written now: drop from LEFT_OUT"
     assert REG.table("cl") is cl
     assert not cl.supports("add", "bfloat16") and cl.supports("add", "float32")
 
