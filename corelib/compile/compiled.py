@@ -133,7 +133,8 @@ class CompiledFunction:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if _capture.active() is not None or _disabled[0]:
+        if _capture.active() is not None or _disabled[0] or \
+                getattr(self.fn, "_plugrad_compile_disabled", False):
             return self.fn(*args, **kwargs)      # nested: inlined into the outer capture
         if self.roots is None:
             self._discover(args, kwargs)

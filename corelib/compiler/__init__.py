@@ -19,11 +19,15 @@ def reset() -> None:
 
 
 def disable(fn=None, recursive=True, *, reason=None):
-    """``torch.compiler.disable``: ``fn`` always runs eagerly, also inside compiled code
-    (plugrad: its backend calls are still recorded when a caller is captured; it is not
-    captured on its own)."""
+    """``torch.compiler.disable``: ``fn`` is never captured on its own -- compiling it, or a
+    module whose forward it is, gives eager calls. (Called from inside another compiled
+    function, its backend calls are part of that capture: plugrad records calls, not frames.)"""
     if fn is None:
         return functools.partial(disable, recursive=recursive, reason=reason)
+    try:
+        fn._plugrad_compile_disabled = True
+    except (AttributeError, TypeError):
+        pass
     return fn
 
 

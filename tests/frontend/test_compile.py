@@ -279,3 +279,17 @@ def test_a_returned_grad_is_still_the_parameters_grad():
     for k in range(5):
         g = c(plugrad.full((3,), float(k)))
         assert g.tolist() == w.grad.tolist() == [float(k)] * 3
+
+
+def test_compiler_disable_keeps_a_function_eager():
+    calls = []
+
+    @plugrad.compiler.disable
+    def f(x):
+        calls.append(1)
+        return x + 1
+    c = plugrad.compile(f)
+    for _ in range(4):
+        assert c(plugrad.ones(2)).tolist() == [2.0, 2.0]
+    assert len(calls) == 4 and _entries(c) == []
+    assert plugrad.compiler.is_compiling() is False
