@@ -199,6 +199,10 @@ class SoftmaxBackward0(_ActNode):
 
     def backward(self, g):
         y = softmax(self.x, self.dim) if is_grad_enabled() else self.y
+        if y._dtype.itemsize == 2 and not is_grad_enabled() and g._dtype is y._dtype:
+            # half: torch's kernel computes (g - sum(g * y)) * y in float32, rounds once
+            gf, yf = g.float(), y.float()
+            return (((gf - (gf * yf).sum(self.dim, keepdim=True)) * yf).to(y._dtype),)
         gy = g * y
         return (gy - y * gy.sum(self.dim, keepdim=True),)
 
@@ -208,6 +212,9 @@ class LogSoftmaxBackward0(_ActNode):
 
     def backward(self, g):
         y = log_softmax(self.x, self.dim) if is_grad_enabled() else self.y
+        if y._dtype.itemsize == 2 and not is_grad_enabled() and g._dtype is y._dtype:
+            gf, yf = g.float(), y.float()     # half: float32 throughout, rounded once
+            return ((gf - yf.exp() * gf.sum(self.dim, keepdim=True)).to(y._dtype),)
         return (g - y.exp() * g.sum(self.dim, keepdim=True),)
 
 

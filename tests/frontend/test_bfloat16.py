@@ -196,6 +196,23 @@ def _autocast_run(L):
 def test_cpu_autocast_runs_in_bfloat16_as_torch():
     for t, p in zip(_autocast_run(torch), _autocast_run(plugrad)):
         assert_same_bits(t, p)
+
+
+def test_cpu_autocast_gradients_equal_torch():
+    """Backward through bfloat16 linear and softmax (torch's softmax backward computes in
+    float32 and rounds once) gives torch's float32 gradients bit for bit."""
+    grads = []
+    for L in (torch, plugrad):
+        x = L.tensor(X[:8, :16], requires_grad=True)
+        w = L.tensor(Y[:4, :16], requires_grad=True)
+        b = L.tensor(Y[5, :4], requires_grad=True)
+        with L.autocast("cpu"):
+            z = L.nn.functional.linear(x, w, b).softmax(-1)
+            loss = (z * z).sum()
+        loss.backward()
+        grads.append((x.grad, w.grad, b.grad))
+    for t, p in zip(*grads):
+        assert_same_bits(t, p)
     assert plugrad.get_autocast_dtype("cpu") is plugrad.bfloat16
 
 
