@@ -511,3 +511,22 @@ def test_det_gradient_of_singular_complex_matrix():
         1 + 0.5j, dtype=torch.complex128), create_graph=True)
     numpy.testing.assert_allclose(ga.detach().numpy(), gb.detach().resolve_conj().numpy(),
                                   rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 3), (3, 3), (2, 3, 4)])
+def test_complex_svd_gradient_of_a_phase_invariant_loss(shape):
+    rng = numpy.random.default_rng(4)
+    arr = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    a, b = plugrad.tensor(arr, requires_grad=True), torch.tensor(arr, requires_grad=True)
+
+    def loss(lib, x):
+        U, S, Vh = lib.linalg.svd(x, full_matrices=False)
+        rank1 = U.unsqueeze(-1) * Vh.unsqueeze(-3)       # u_i v_i^H: no phase ambiguity
+        w = lib.tensor(numpy.linspace(0.5, 1.5, rank1.numel()).reshape(tuple(rank1.shape)))
+        return (S * S).sum() + (rank1 * w).abs().sum()
+    lo, lt = loss(plugrad, a), loss(torch, b)
+    lo.backward()
+    lt.backward()
+    assert lo.item() == pytest.approx(lt.item(), rel=1e-10)
+    numpy.testing.assert_allclose(a.grad.numpy(), b.grad.resolve_conj().numpy(), rtol=1e-8,
+                                  atol=1e-9)
