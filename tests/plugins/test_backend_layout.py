@@ -20,7 +20,7 @@ MODULES = {
     "runtime": {"runtime"}, "unary": {"elementwise"}, "binary": {"elementwise"},
     "ternary": {"elementwise"}, "reduce": {"reduce", "scan"}, "view": {"movement", "runtime"},
     "movement": {"movement"}, "indexing": {"indexing", "sort"}, "linalg": {"linalg"},
-    "conv": {"conv"}, "activation": {"nn"}, "loss": {"nn"}, "optim": {"optim"},
+    "conv": {"conv"}, "activation": {"nn"}, "loss": {"nn"}, "norm": {"nn"}, "optim": {"optim"},
     "random": {"random"}, "decomp": {"decomp"}, "complex": {"complex"},
     "fft": {"fft"},
 }
