@@ -576,14 +576,38 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             locations (``'cuda:0'``) to new ones, or ``fn(storage, location)`` returning a
             tensor on the target device. Default: the device each tensor was saved from.
         weights_only: True (default) never runs code from the file; False unpickles with the
-            full pickle machinery, as torch does, for files you trust.
+            full pickle machinery, as torch does, for files you trust. As torch's, the
+            environment variables ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` (forces True) and
+            ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (False where the call does not say) override it.
     """
+    weights_only = _weights_only_from_env(weights_only)
     data = _read_all(f)
     if weights_only is False:
         return _load_full(data, map_location)
     if _is_archive(data):
         return _load_archive(data, map_location)
     return _load_plain(data, map_location)
+
+
+_TRUE_VALUES = ("1", "y", "yes", "true")
+
+
+def _weights_only_from_env(weights_only):
+    """torch's environment overrides of ``weights_only`` (programs that load their own pickles
+    run under ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``, which torch 2.6+ documents for them)."""
+    force = os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE_VALUES
+    force_no = os.getenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE_VALUES
+    if force and force_no:
+        raise RuntimeError("Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or "
+                           "`TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` should be set, but both were set.")
+    if force:
+        return True
+    if force_no and weights_only is None:
+        warnings.warn("Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the"
+                      "`weights_only` argument was not explicitly passed to `torch.load`, forcing "
+                      "weights_only=False.", UserWarning, stacklevel=3)
+        return False
+    return weights_only
 
 
 def _is_archive(data):
