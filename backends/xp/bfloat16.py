@@ -128,10 +128,22 @@ def scalar_rule(ufunc, bf16, call_quietly):
             return _finish(ufunc(f32.type(a), b.astype(f32)).astype(bf16), out)
         return _finish(ufunc(to_bf16(a), b), out)
 
+    f16 = numpy.dtype("float16")
+
+    def half_keep(a, b, out):
+        # float16 with mul/div/floor_divide: torch keeps the scalar in float32 too (numpy
+        # would round it to float16 first); other ops round it, as numpy does
+        if b.__class__ is float:
+            return _finish(ufunc(a.astype(f32), f32.type(b)).astype(f16), out)
+        return _finish(ufunc(f32.type(a), b.astype(f32)).astype(f16), out)
+
     def rule(a, b, out):
-        if getattr(a if b.__class__ is float else b, "dtype", None) is not bf16:
-            return None
-        return call_quietly(compute, a, b, out)
+        dtype = getattr(a if b.__class__ is float else b, "dtype", None)
+        if dtype is bf16:
+            return call_quietly(compute, a, b, out)
+        if dtype is f16 and keep and (b.__class__ is float or commutes):
+            return call_quietly(half_keep, a, b, out)
+        return None
     return rule
 
 
