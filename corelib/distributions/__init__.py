@@ -13,7 +13,7 @@ from .constraint_registry import biject_to, transform_to
 from .distribution import Distribution
 from .discrete import Binomial, Poisson
 from .exponential import Exponential
-from .gamma import Beta, Dirichlet, Gamma
+from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -25,7 +25,7 @@ from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transform_names
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Dirichlet", "Distribution", "Exponential",
+__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Chi2", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "MultivariateNormal",
            "Poisson", "Normal", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "TransformedDistribution", "Uniform", "biject_to",

@@ -10,7 +10,7 @@ from ._sampling import standard_gamma
 from .distribution import Distribution
 from .utils import broadcast_all
 
-__all__ = ["Beta", "Dirichlet", "Gamma"]
+__all__ = ["Beta", "Chi2", "Dirichlet", "Gamma"]
 
 
 def _tiny_floor(value):
@@ -188,3 +188,20 @@ class Beta(Distribution):
     def concentration0(self):
         result = self._dirichlet.concentration[..., 1]
         return torch.tensor([result]) if isinstance(result, Number) else result
+
+
+class Chi2(Gamma):
+    """Chi2(df) = Gamma(df / 2, 1 / 2)."""
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args=None):
+        (df,) = broadcast_all(df)
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Chi2, _instance)
+        return super().expand(batch_shape, new)
+
+    @property
+    def df(self):
+        return self.concentration * 2
