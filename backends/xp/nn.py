@@ -1,4 +1,4 @@
-"""Activations, norms and losses: softmax, log_softmax, exact gelu, layer norm,
+"""Activations, norms and losses: softmax, log_softmax, exact gelu, layer and batch norm,
 cross-entropy (+ backwards).
 
 Optional contract kernels: the frontend composes each from primitives when a backend lacks
@@ -83,6 +83,35 @@ class NN:
         dx -= (gw.sum(axis=1) / n)[:, None]
         dx *= rstd[:, None]
         return dx.reshape(x.shape), dweight.astype(x.dtype, copy=False), dbias
+
+    def batch_norm(self, x, weight, bias, eps):
+        xp = self.xp
+        axes, view = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+        mean = x.mean(axis=axes)
+        centred = x - mean.reshape(view)
+        var = xp.square(centred).mean(axis=axes)
+        invstd = 1 / xp.sqrt(var + eps)
+        alpha = invstd * weight if weight is not None else invstd
+        beta = bias - mean * alpha if bias is not None else -mean * alpha
+        out = xp.multiply(x, alpha.reshape(view), out=centred)
+        out += beta.reshape(view)
+        return out, mean, var
+
+    def batch_norm_backward(self, g, x, weight, mean, var, eps):
+        xp = self.xp
+        axes, view = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+        count = x.size // x.shape[1] if x.shape[1] else 0
+        invstd = 1 / xp.sqrt(var + eps)
+        centred = x - mean.reshape(view)
+        sum_g = g.sum(axis=axes)
+        dotp = (g * centred).sum(axis=axes)
+        k = dotp * invstd * invstd / count
+        centred *= k.reshape(view)
+        dx = xp.subtract(g, centred, out=centred)
+        dx -= (sum_g / count).reshape(view)
+        scale = invstd * weight if weight is not None else invstd
+        dx *= scale.reshape(view)
+        return dx, (dotp * invstd).astype(x.dtype, copy=False), sum_g
 
     def cross_entropy(self, x, target, ignore_index):
         xp = self.xp

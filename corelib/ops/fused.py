@@ -1,5 +1,5 @@
 """Differentiable ops over the backends' fused kernels: cross-entropy rows, addmm + activation,
-exact gelu, layer norm.
+exact gelu, layer and batch norm.
 
 Each op runs the backend's optional kernel when it has one and composes the same result from
 other frontend ops otherwise, so every backend gives the same values. Each has its own
@@ -15,7 +15,8 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
-__all__ = ["cross_entropy_rows", "addmm_activation", "gelu_erf", "layer_norm_rows"]
+__all__ = ["cross_entropy_rows", "addmm_activation", "gelu_erf", "layer_norm_rows",
+           "batch_norm_train"]
 _HALF = (D.float16, D.bfloat16)
 
 
@@ -243,3 +244,67 @@ def layer_norm_rows(input, dims, weight, bias, eps):
         node.mean, node.rstd = _make(mean, rows, dt, dev), _make(rstd, rows, dt, dev)
         attach(res, node)
     return res
+
+
+# ----------------------------------------------------------------- batch norm (training)
+class NativeBatchNormBackward0(Node):
+    """torch's training batch-norm gradient from the forward's mean and var (one kernel);
+    frontend ops, differentiable, under ``create_graph``."""
+    __slots__ = ("x", "weight", "mean", "var", "eps")
+
+    def _drop(self):
+        self.x = self.weight = self.mean = self.var = None
+
+    def backward(self, g):
+        x, w = self.x, self.weight
+        dev = x._device
+        kernel = dev.ops.batch_norm_backward
+        e_x, e_w, e_b = self.next
+        if kernel is None or is_grad_enabled() or g._dtype is not x._dtype or \
+                g._shape != x._shape:
+            return _batch_norm_grads(g, x, w, self.eps, e_x, e_w, e_b)
+        dx, dw, db = kernel(g._data, x._data, None if w is None else w._data, self.mean._data,
+                            self.var._data, self.eps)
+        c = (x._shape[1],)
+        return (_make(dx, x._shape, x._dtype, dev) if e_x is not None else None,
+                _make(dw, c, x._dtype, dev) if e_w is not None else None,
+                _make(db, c, x._dtype, dev) if e_b is not None else None)
+
+
+def _batch_norm_grads(g, x, w, eps, e_x, e_w, e_b):
+    """The same gradients from frontend ops (so they have a graph of their own)."""
+    dims = (0,) + tuple(range(2, x.ndim))
+    view = (1, -1) + (1,) * (x.ndim - 2)
+    mean = x.mean(dims, keepdim=True)
+    invstd = (x.var(dims, keepdim=True, correction=0) + eps).rsqrt()
+    xhat = (x - mean) * invstd
+    gw = g * w.reshape(view) if w is not None else g
+    dx = (gw - gw.mean(dims, keepdim=True) - xhat * (gw * xhat).mean(dims, keepdim=True)) * \
+        invstd if e_x is not None else None
+    dw = (g * xhat).sum(dims) if e_w is not None else None
+    db = g.sum(dims) if e_b is not None else None
+    return dx, dw, db
+
+
+def batch_norm_train(input, weight, bias, eps):
+    """(out, mean, biased var) of training-mode batch norm through the backend's
+    ``batch_norm`` and ``batch_norm_backward`` kernels (one node instead of ~15); None when
+    the backend lacks either or the operands do not fit them, and the caller composes it."""
+    dev = input._device
+    dt = input._dtype
+    c = input._shape[1]
+    if dev.ops.batch_norm is None or dev.ops.batch_norm_backward is None or \
+            dt not in (D.float32, D.float64) or not input.numel() or \
+            any(t is not None and (t._device is not dev or t._dtype is not dt or
+                                   t._shape != (c,)) for t in (weight, bias)):
+        return None
+    out, mean, var = dev.ops.batch_norm(input._data, None if weight is None else weight._data,
+                                        None if bias is None else bias._data, float(eps))
+    res = _make(out, input._shape, dt, dev)
+    mean, var = _make(mean, (c,), dt, dev), _make(var, (c,), dt, dev)
+    if needs_grad(input, weight, bias):
+        node = NativeBatchNormBackward0((edge(input), edge(weight), edge(bias)),
+                                        tuple(t for t in (input, weight, bias) if t is not None))
+        node.x, node.weight, node.mean, node.var, node.eps = input, weight, mean, var, eps
+        attach(res, node)
+    return res, mean, var

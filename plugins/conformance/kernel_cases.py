@@ -150,6 +150,14 @@ def kernel_cases():
                        tol=SUM_TOL[dt])
             yield Case("layer_norm_backward", dt, "affine", tol=SUM_TOL[dt],
                        run=lambda t, x=xl, w=wl, dt=dt: _layer_norm_backward(t, x, w, dt))
+        if dt != "float16":
+            xb, wb, bb = data((4, 3, 5, 2), dt, 90, low=-3, high=5), data((3,), dt, 91), \
+                data((3,), dt, 92)
+            yield Case("batch_norm", dt, "affine", (xb, wb, bb, 1e-5), tol=SUM_TOL[dt])
+            yield Case("batch_norm", dt, "plain-2d", (data((6, 4), dt, 93), None, None, 1e-5),
+                       tol=SUM_TOL[dt])
+            yield Case("batch_norm_backward", dt, "affine", tol=SUM_TOL[dt],
+                       run=lambda t, x=xb, w=wb, dt=dt: _batch_norm_backward(t, x, w, dt))
         logits = data((6, 5), dt, 81, low=-4, high=4)
         target = np.array([0, 4, 2, -100, 1, 4])
         yield Case("cross_entropy", dt, "ignore_index", (logits, target, -100),
@@ -197,6 +205,15 @@ def _layer_norm_backward(t, x, w, dt):
     return [t.to_host(b) for b in t.layer_norm_backward(
         g, t.from_host(x), t.from_host(w), t.from_host(mean.astype(dt)),
         t.from_host(rstd.astype(dt)), x.shape[-1])]
+
+
+def _batch_norm_backward(t, x, w, dt):
+    x64 = x.astype("float64")
+    mean, var = x64.mean((0, 2, 3)), x64.var((0, 2, 3))     # reference statistics
+    g = t.from_host(data(x.shape, dt, 94))
+    return [t.to_host(b) for b in t.batch_norm_backward(
+        g, t.from_host(x), t.from_host(w), t.from_host(mean.astype(dt)),
+        t.from_host(var.astype(dt)), 1e-5)]
 
 
 _SHAPES = [(3, 4), (7,), ()]

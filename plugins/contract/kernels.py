@@ -106,6 +106,26 @@ def layer_norm_backward(g: Buf, x: Buf, weight: Buf | None, mean: Buf, rstd: Buf
     of g * xhat and dbias = sum over rows of g, both (n,)."""
 
 
+@kernel("norm")
+def batch_norm(x: Buf, weight: Buf | None, bias: Buf | None, eps: float
+               ) -> tuple[Buf, Buf, Buf]:
+    """(out, mean, var) of torch's training-mode batch norm for float32/float64 x of >= 2
+    dims, channels on axis 1: per-channel mean and biased variance, (C,) in x's dtype; with
+    invstd = 1 / sqrt(var + eps), alpha = invstd * weight (invstd without weight), beta =
+    bias - mean * alpha (-mean * alpha without bias), out = x * alpha + beta (torch's order).
+    Composed from mean, var and elementwise ops when absent."""
+
+
+@kernel("norm")
+def batch_norm_backward(g: Buf, x: Buf, weight: Buf | None, mean: Buf, var: Buf, eps: float
+                        ) -> tuple[Buf, Buf, Buf]:
+    """(dx, dweight, dbias) of batch_norm in training mode, g in x's shape and dtype, mean
+    and var from batch_norm, per channel over N = x.size / C values: with invstd = 1 /
+    sqrt(var + eps) and dotp = sum(g * (x - mean)), dx = (g - sum(g) / N - (x - mean) *
+    dotp * invstd^2 / N) * invstd * weight (weight 1 when None), dweight = dotp * invstd,
+    dbias = sum(g), both (C,)."""
+
+
 # ---------------------------------------------------------------------- loss
 
 @kernel("loss")

@@ -38,8 +38,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     view = lambda t: _channel_view(t, input.ndim)  # noqa: E731
     if training:
         count = input.numel() // c
-        mean = input.mean(dims)
-        var = input.var(dims, correction=0)
+        from ...ops.fused import batch_norm_train
+        fused = batch_norm_train(input, weight, bias, eps)
+        if fused is not None:
+            out, mean, var = fused
+        else:
+            mean = input.mean(dims)
+            var = input.var(dims, correction=0)
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
@@ -51,6 +56,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
         mean, var = running_mean, running_var
+    if training and fused is not None:
+        return out
     out = _normalize(input, mean, var, eps, weight, bias, view)
     return named(out, "NativeBatchNormBackward0")
 
