@@ -57,9 +57,33 @@ def _in_float64(fn, input):
     return fn(x.double()).to(x._dtype)
 
 
+class ErfcBackward0(Node):
+    """torch's formula g * -2/sqrt(pi) * exp(-x^2): nan at a nan input even where g is 0, as
+    torch's (the composed branches' clamps would give 0 there)."""
+    __slots__ = ("x",)
+
+    def backward(self, g):
+        (e,) = self.next
+        if e is None:
+            return (None,)
+        x = self.x
+        return (g * (-2.0 / math.sqrt(math.pi)) * exp(-(x * x)),)
+
+    def _drop(self):
+        self.x = None
+
+
 def erfc(input):
     """1 - erf(x), computed in float64 (the continued fraction in the upper tail)."""
-    return named(_in_float64(erfc64, input), "ErfcBackward0")
+    x = _float(input)
+    with no_grad():
+        out = _in_float64(erfc64, x)
+    res = _make(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        node = ErfcBackward0((edge(x),), (x,))
+        node.x = x
+        attach(res, node)
+    return res
 
 
 def ndtr(input):
