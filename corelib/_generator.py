@@ -102,7 +102,7 @@ class Generator:
             if todo is not None:
                 with self._lock:
                     buf = self._place.generate(table, shape, dtype.name, *todo)
-                return creation._make(buf, shape, dtype, dev)
+                return creation._from_buffer(buf, shape, dtype, dev)
         with self._lock:
             self._place.to_host()
             array = _HOST_CALLS[method](self._host, shape, dtype.name, *args)

@@ -351,7 +351,7 @@ class Tensor:
     def detach(self):
         """A new tensor sharing storage (and version counter), outside the graph. Not a view
         for autograd (torch: ``detach()._base`` is None), so it may be modified in place."""
-        out = _make(self._data, self._shape, self._dtype, self._device)
+        out = _from_buffer(self._data, self._shape, self._dtype, self._device)
         out._vc = self._shared_vc()
         return out
 
@@ -572,7 +572,7 @@ class _ListHandle:
 _new = object.__new__
 
 
-def _make(data, shape, dtype, device):
+def _from_buffer(data, shape, dtype, device):
     """Wrap a backend buffer as a Tensor (the one constructor every op uses)."""
     t = _new(Tensor)
     t._data = data

@@ -115,7 +115,7 @@ def record_check(check, *args):
             refs.append(a)
 
     def again(*values):
-        rebuilt = [v if m is None else _tensor._make(v, *m) for v, m in zip(values, metas)]
+        rebuilt = [v if m is None else _tensor._from_buffer(v, *m) for v, m in zip(values, metas)]
         with _replaying_check():
             check(*rebuilt)
     rec.steps.append(HostStep("check", again, tuple(refs), (), getattr(check, "__name__", "")))
@@ -184,7 +184,7 @@ class Recorder:
                 self._wrap(d.ops, d)
         table_hooks.append(self._wrap_late)
         # every Tensor is made by ``object.__new__`` bound as ``_new`` in the few modules
-        # that construct them (_tensor._make, _graph's tuned tails): wrap each to note them
+        # that construct them (_tensor._from_buffer, _graph's tuned tails): wrap each to note them
         created = self.created
         ref = weakref.ref
         tensor = _tensor.Tensor

@@ -243,7 +243,7 @@ class CompiledFunction:
         rec.start()
         try:
             with _capture._Quiet(rec):
-                seed = _tensor._make(out._device.ops.full(out._shape, 1.0, out._dtype.name),
+                seed = _tensor._from_buffer(out._device.ops.full(out._shape, 1.0, out._dtype.name),
                                      out._shape, out._dtype, out._device)
             gslot = rec._slot(seed._data, "input", "grad")
             rec.slots[gslot].device = out._device
@@ -338,10 +338,10 @@ class CompiledFunction:
         for o in e.outputs:
             if o[0] == "new":
                 _, s, shape, dtype, dev = o
-                made.append(_tensor._make(env[s], shape, dtype, dev))
+                made.append(_tensor._from_buffer(env[s], shape, dtype, dev))
             elif o[0] == "grad":
                 _, s, shape, dtype, dev = o
-                t = _tensor._make(env[s], shape, dtype, dev)
+                t = _tensor._from_buffer(env[s], shape, dtype, dev)
                 program, gslot, edges = e.backward
                 node = CompiledFunctionBackward(tuple(edge for edge, _, _ in edges))
                 node.env, node.program, node.gslot, node.edges = env, program, gslot, edges
@@ -367,7 +367,7 @@ def _node_class():
             env = list(self.env)
             env[self.gslot] = grad.contiguous()._data if grad._shape else grad._data
             run(self.program, env)
-            return tuple(None if slot is None else _tensor._make(env[slot], *meta)
+            return tuple(None if slot is None else _tensor._from_buffer(env[slot], *meta)
                          for _, slot, meta in self.edges)
 
         def _drop(self):

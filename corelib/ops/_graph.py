@@ -17,12 +17,12 @@ read, ~20 ns; ``is_grad_enabled()`` adds a call). ``arithmetic`` is the one tail
 arithmetic operators (add, sub, mul, div): the elision size test, the result tensor, the grad
 test and the recording, written once and costing no call more than the inline copies they
 replace: a + b 2x2 side by side, one thread, min of 30x1000 alternating 8 times: median
-1648 ns before, 1671 after (+1.4%, ten arguments passed instead of four to ``_make``); the
+1648 ns before, 1671 after (+1.4%, ten arguments passed instead of four to ``_from_buffer``); the
 100-op chain fwd+bwd within noise.
 """
 from __future__ import annotations
 
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd import anomaly as _anomaly
 from ..autograd.grad_mode import _state as grad_state
 from ..autograd.node import Node
@@ -65,7 +65,7 @@ def arithmetic(compute, cls, ta, tb, xa, xb, dtype, shape, dev, elide, extra=Non
     operand's buffer when the operator path allows it (``elide``: ``a + b``, see
     :mod:`._elision`) --, wraps the result and records ``cls`` when an operand requires grad
     and grad mode is on. The node keeps the operands its ``keep_a``/``keep_b`` name, or
-    ``extra`` (add/sub's alpha) as ``b``. It sets the slots ``_make`` sets itself: this runs
+    ``extra`` (add/sub's alpha) as ``b``. It sets the slots ``_from_buffer`` sets itself: this runs
     once per arithmetic operator, where a call more cost ~40 ns of a ~1.7 us ``a + b``.
     """
     ga = ta is not None and ta._requires_grad
@@ -199,7 +199,7 @@ def unbroadcast(grad, shape):
 def zeros_like_grad(g):
     """Zeros shaped like ``g`` (torch returns these, not ``g * 0``, which is nan for inf)."""
     dev = g._device
-    return _make(dev.ops.full(g._shape, 0.0, g._dtype.name), g._shape, g._dtype, dev)
+    return _from_buffer(dev.ops.full(g._shape, 0.0, g._dtype.name), g._shape, g._dtype, dev)
 
 
 def named(result, name):
@@ -207,7 +207,7 @@ def named(result, name):
     if result._grad_fn is None:
         return result
     node = _alias_class(name)((result._grad_fn,))
-    out = _make(result._data, result._shape, result._dtype, result._device)
+    out = _from_buffer(result._data, result._shape, result._dtype, result._device)
     return attach(out, node)
 
 

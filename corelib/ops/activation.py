@@ -7,7 +7,7 @@ recompute it from the input when differentiated twice.
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Tensor, _from_buffer, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -117,7 +117,7 @@ def clamp(input: Tensor, min: Tensor | float | None = None, max: Tensor | float 
         data = ops.maximum(data, conv(min))
     if max is not None:
         data = ops.minimum(data, conv(max))
-    res = _make(data, input._shape, dt, dev)
+    res = _from_buffer(data, input._shape, dt, dev)
     if needs_grad(input):
         node = _names[0]((edge(input),), (input,))
         node.x, node.lo, node.hi = input, min, max
@@ -133,7 +133,7 @@ def _clamp_tensor(input, min, max, out, node_cls):
             r = maximum(r, min if isinstance(min, Tensor) else r.new_full((), min))
         if max is not None:
             r = minimum(r, max if isinstance(max, Tensor) else r.new_full((), max))
-    res = _make(r._data, r._shape, r._dtype, r._device)
+    res = _from_buffer(r._data, r._shape, r._dtype, r._device)
     if r is input:
         res._data = input._device.ops.copy(input._data)
     lo = min if isinstance(min, Tensor) else None
@@ -182,7 +182,7 @@ def relu(input):
     if input._dtype is D.bool_:
         raise RuntimeError("Boolean inputs not supported for relu")
     dev = input._device
-    res = _make(dev.ops.maximum(input._data, 0 if not input._dtype.is_floating_point else 0.0),
+    res = _from_buffer(dev.ops.maximum(input._data, 0 if not input._dtype.is_floating_point else 0.0),
                 input._shape, input._dtype, dev)
     if needs_grad(input):
         alias = res.detach()
@@ -237,11 +237,11 @@ def _softmax_like(name, kernel_name, node_cls, input, dim, dtype):
     if not x._shape:
         with no_grad():
             out = (x - x).exp() if name == "softmax" else x - x
-        res = _make(out._data, (), x._dtype, dev)
+        res = _from_buffer(out._data, (), x._dtype, dev)
     else:
         kernel = getattr(dev.ops, kernel_name)
         if kernel is not None:
-            res = _make(kernel(x._data, d), x._shape, x._dtype, dev)
+            res = _from_buffer(kernel(x._data, d), x._shape, x._dtype, dev)
         else:
             with no_grad():
                 shifted = x - x.amax(d, keepdim=True)
@@ -250,7 +250,7 @@ def _softmax_like(name, kernel_name, node_cls, input, dim, dtype):
                     out = e / e.sum(d, keepdim=True)
                 else:
                     out = shifted - shifted.exp().sum(d, keepdim=True).log()
-            res = _make(out._data, x._shape, x._dtype, dev)
+            res = _from_buffer(out._data, x._shape, x._dtype, dev)
     if needs_grad(x):
         alias = res.detach()
         node = node_cls((edge(x),), (alias,))

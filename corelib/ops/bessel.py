@@ -9,7 +9,7 @@ i1e (sgn(x) + 1 / x), the last two 0.5 where |x| <= eps.
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -165,7 +165,7 @@ def _unary(fn, input, node_cls):
     x = _float(input)
     with no_grad():
         out = _in_float64(fn, x)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = node_cls((edge(x),), (x,))
         node.x, node.out = x, None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.grad_mode import no_grad
 from . import _bessel_tables as T
 from .bessel import _i0_64, _i1_64
@@ -153,7 +153,7 @@ def _make_op(name, fn):
         with no_grad():
             out = fn(x if x._dtype is D.float64 else x.double())
             out = out if x._dtype is D.float64 else out.to(x._dtype)
-        return _make(out._data, out._shape, out._dtype, out._device)
+        return _from_buffer(out._data, out._shape, out._dtype, out._device)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"torch.special.{name}, computed in float64 with torch's approximation."
     return op

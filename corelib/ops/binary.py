@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
 from ._graph import (FOR_OTHER, ALWAYS, arithmetic, attach, binary_needs_grad, edge, grad_state,
                      record_binary, unbroadcast, zeros_like_grad)
@@ -184,7 +184,7 @@ def _times(g, other):
     and nothing needs promoting or broadcasting (the common case), else the full op."""
     if (type(other) is Tensor and not grad_state.enabled and other._dtype is g._dtype
             and other._shape == g._shape and other._device is g._device):
-        return _make(g._device.ops.mul(g._data, other._data), g._shape, g._dtype, g._device)
+        return _from_buffer(g._device.ops.mul(g._data, other._data), g._shape, g._dtype, g._device)
     return g * other
 
 
@@ -255,7 +255,7 @@ def _rounding_div(input, other, mode):
         fix = ops.logical_and(ops.ne(ops.remainder(xa, xb), 0),
                               ops.ne(ops.lt(xa, 0), ops.lt(xb, 0)))
         data = ops.add(q, ops.cast(fix, dt.name))
-    res = _make(data, shape, dt, dev)
+    res = _from_buffer(data, shape, dt, dev)
     if dt.is_floating_point and binary_needs_grad(ta, tb):
         record_binary(res, DivBackward2, ta, tb)
     return res
@@ -299,7 +299,7 @@ def floor_divide(input, other, *, out=None):
         raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     if not dt.is_floating_point:
         _check_int_divisor(tb, xb, shape)
-    res = _make(dev.ops.floordiv(xa, xb), shape, dt, dev)
+    res = _from_buffer(dev.ops.floordiv(xa, xb), shape, dt, dev)
     if dt.is_floating_point and binary_needs_grad(ta, tb):
         attach(res, NotImplementedBackward("floor_divide", (edge(ta), edge(tb))))
     return res if out is None else _write_out(res, out)
@@ -346,7 +346,7 @@ def remainder(input, other, *, out=None):
         raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
     if not dt.is_floating_point:
         _check_int_divisor(tb, xb, shape)
-    res = _make(dev.ops.remainder(xa, xb), shape, dt, dev)
+    res = _from_buffer(dev.ops.remainder(xa, xb), shape, dt, dev)
     if binary_needs_grad(ta, tb):
         if tb is None:
             record_binary(res, RemainderBackward0, ta, None)
@@ -395,7 +395,7 @@ def fmod(input, other, *, out=None):
         data = ops.neg(mag) if negative else mag
     else:
         data = ops.where(negative, ops.neg(mag), mag)
-    res = _make(data, shape, dt, dev)
+    res = _from_buffer(data, shape, dt, dev)
     if binary_needs_grad(ta, tb):
         if tb is None:
             record_binary(res, FmodBackward0, ta, None)
@@ -471,7 +471,7 @@ def pow(input: Tensor | float, exponent: Tensor | float, *,
         data = _int_pow(dev, xa, xb, dt)
     else:
         data = dev.ops.pow(xa, xb)
-    res = _make(data, shape, dt, dev)
+    res = _from_buffer(data, shape, dt, dev)
     if binary_needs_grad(ta, tb):
         if tb is None:
             record_binary(res, PowBackward0, ta, None, save_a=ta, save_b=exponent)
@@ -551,7 +551,7 @@ def _extremum(input, other, prim, cls):
         raise TypeError(f"{prim}(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-    res = _make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev)
+    res = _from_buffer(getattr(dev.ops, prim)(xa, xb), shape, dt, dev)
     if binary_needs_grad(ta, tb):
         record_binary(res, cls, ta, tb, save_a=ta, save_b=tb)
     return res
@@ -579,7 +579,7 @@ def atan2(input: Tensor, other: Tensor | float, *, out: Tensor | None = None) ->
         dt = D.get_default_dtype()
         xa = _as_float(ta, input if ta is None else xa, dt)    # unwrapped, as in div
         xb = _as_float(tb, other if tb is None else xb, dt)
-    res = _make(dev.ops.atan2(xa, xb), shape, dt, dev)
+    res = _from_buffer(dev.ops.atan2(xa, xb), shape, dt, dev)
     if binary_needs_grad(ta, tb):
         record_binary(res, Atan2Backward0, ta, tb, save_a=_in_dtype(ta, xa, dt),
                 save_b=_in_dtype(tb, xb, dt))
@@ -591,7 +591,7 @@ def _in_dtype(t, x, dt):
     cast to the result dtype ``x`` (detached: the cast operand has no gradient to pass)."""
     if t is None or t._dtype is dt:
         return t
-    return _make(x, t._shape, dt, t._device)
+    return _from_buffer(x, t._shape, dt, t._device)
 
 
 # ------------------------------------------------------------ fused composites
@@ -674,7 +674,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 def _compare(prim):
     def compare(input, other, *, out=None):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-        return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
+        return _write_out(_from_buffer(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
     compare.__name__ = prim
     compare.__doc__ = f"Elementwise ``{prim}`` comparison; a bool tensor, never differentiable."
     return compare
@@ -687,7 +687,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 def _logical(prim, symbol):
     def logical(input, other, *, out=None):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
-        return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
+        return _write_out(_from_buffer(getattr(dev.ops, prim)(xa, xb), shape, D.bool_, dev), out)
     logical.__name__ = prim
     logical.__doc__ = (f"Elementwise logical {symbol} of input and other (broadcast), non-zero as"
                        " True; a bool tensor.")
@@ -704,7 +704,7 @@ def _bitwise(prim, symbol):
         ta, tb, xa, xb, dt, shape, dev = binary(input, other)
         if dt.is_floating_point:
             raise NotImplementedError(f"\"{prim}_cpu\" not implemented for '{_legacy(dt)}'")
-        return _write_out(_make(getattr(dev.ops, prim)(xa, xb), shape, dt, dev), out)
+        return _write_out(_from_buffer(getattr(dev.ops, prim)(xa, xb), shape, dt, dev), out)
     bitwise.__name__ = prim
     bitwise.__doc__ = (f"Elementwise input {symbol} other (broadcast) for integer and bool"
                        " tensors;"

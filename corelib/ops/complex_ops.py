@@ -11,7 +11,7 @@ input. Values, gradients and printing are what torch shows.
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 from .views import make_view
@@ -110,7 +110,7 @@ def conj_physical(input: Tensor) -> Tensor:
     if not input._dtype.is_complex:
         return input
     dev = input._device
-    out = _make(dev.ops.complex_conj(input._data), input._shape, input._dtype, dev)
+    out = _from_buffer(dev.ops.complex_conj(input._data), input._shape, input._dtype, dev)
     if needs_grad(input):
         attach(out, ConjBackward0((edge(input),)))
     return out
@@ -153,7 +153,7 @@ def angle(input: Tensor) -> Tensor:
     """The argument atan2(imag, real) of each element (real tensors: 0 or pi)."""
     dev = input._device
     if input._dtype.is_complex:
-        out = _make(dev.ops.complex_angle(input._data), input._shape, input._dtype.to_real(), dev)
+        out = _from_buffer(dev.ops.complex_angle(input._data), input._shape, input._dtype.to_real(), dev)
     else:
         if not input._dtype.is_floating_point:
             input = input.to(D.get_default_dtype())
@@ -161,7 +161,7 @@ def angle(input: Tensor) -> Tensor:
         import math
         out = where(input < 0, math.pi, 0.0).to(input._dtype)
         out = where(input.isnan(), input, out)
-        out = _make(out._data, out._shape, out._dtype, dev)
+        out = _from_buffer(out._data, out._shape, out._dtype, dev)
     if needs_grad(input):
         node = AngleBackward0((edge(input),), (input,))
         node.x = input
@@ -188,7 +188,7 @@ class AbsComplexBackward(_NonHolomorphic):
 def abs_complex(input: Tensor) -> Tensor:
     """|z| of a complex tensor, in its real dtype; gradient g * z / |z| (0 at 0)."""
     dev = input._device
-    out = _make(dev.ops.complex_abs(input._data), input._shape, input._dtype.to_real(), dev)
+    out = _from_buffer(dev.ops.complex_abs(input._data), input._shape, input._dtype.to_real(), dev)
     if needs_grad(input):
         node = AbsComplexBackward((edge(input),), (input,))
         node.x, node.y = input, out.detach()

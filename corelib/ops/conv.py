@@ -14,7 +14,7 @@ same code as (N, C, 1, L) images; callers pass 3-D tensors and pairs of ints.
 """
 from __future__ import annotations
 
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -37,7 +37,7 @@ def _view4d(t):
     """t as a 4-D tensor (no graph; used inside forwards)."""
     if t.ndim == 4:
         return t
-    return _make(t._device.ops.reshape(t._data, _as4d(t._shape)), _as4d(t._shape), t._dtype,
+    return _from_buffer(t._device.ops.reshape(t._data, _as4d(t._shape)), _as4d(t._shape), t._dtype,
                  t._device)
 
 
@@ -208,7 +208,7 @@ def conv(x, w, bias, stride, padding, dilation, groups):
                                   groups)._data
     data = _add_bias(data, bias, shape4, ops)
     shape = _from4d(shape4, x.ndim)
-    out = _make(ops.reshape(data, shape) if shape != shape4 else data, shape, x._dtype,
+    out = _from_buffer(ops.reshape(data, shape) if shape != shape4 else data, shape, x._dtype,
                 x._device)
     if needs_grad(x, w, bias):
         _record(out, ConvolutionBackward0, x, w, bias, shape, (stride, padding, dilation, groups))
@@ -229,7 +229,7 @@ def conv_t(g, w, bias, x_shape, stride, padding, dilation, groups):
                                     groups)._data
     data = _add_bias(data, bias, x4, ops)
     shape = tuple(x_shape)
-    out = _make(ops.reshape(data, shape) if shape != x4 else data, shape, g._dtype, g._device)
+    out = _from_buffer(ops.reshape(data, shape) if shape != x4 else data, shape, g._dtype, g._device)
     if needs_grad(g, w, bias):
         _record(out, _ConvTransposeBackward, g, w, bias, shape,
                 (stride, padding, dilation, groups))
@@ -248,7 +248,7 @@ def wgrad(x, g, w_shape, stride, padding, dilation, groups):
             data = _wgrad_composed(_view4d(x), _view4d(g), w4, stride, padding, dilation,
                                    groups)._data
     shape = tuple(w_shape)
-    out = _make(ops.reshape(data, shape) if shape != w4 else data, shape, x._dtype, x._device)
+    out = _from_buffer(ops.reshape(data, shape) if shape != w4 else data, shape, x._dtype, x._device)
     if needs_grad(x, g):
         _record(out, ConvolutionBackwardBackward0, x, g, None, shape,
                 (stride, padding, dilation, groups))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import _dtype as D
 from .._device import device as _device_cls
 from .._device import tensor_device
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..plugins.contract import capability
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -74,7 +74,7 @@ def to(self, *args, **kwargs):
         data = ops.cast(data, dt.name)
     elif target is src:
         data = src.ops.copy(data)
-    out = _make(data, self._shape, dt, target)
+    out = _from_buffer(data, self._shape, dt, target)
     if needs_grad(self) and (dt.is_floating_point or dt.is_complex):
         node = ToCopyBackward0((edge(self),))
         node.device, node.dtype = src, self._dtype

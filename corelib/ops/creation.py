@@ -16,7 +16,7 @@ from .. import _dtype as D
 from .. import _generator
 from .._device import device as Device
 from .._device import tensor_device
-from .._tensor import Size, Tensor, _make
+from .._tensor import Size, Tensor, _from_buffer
 
 _INT64_MAX = 2 ** 63 - 1
 
@@ -55,7 +55,7 @@ def from_host_array(array, dtype=None, device=None, owned=True, requires_grad=Fa
     dev = tensor_device(device)
     if dt.np is not None and array.dtype != dt.np:
         array, owned = array.astype(dt.np), True
-    t = _make(_upload(array, dev, owned), tuple(array.shape), dt, dev)
+    t = _from_buffer(_upload(array, dev, owned), tuple(array.shape), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -204,7 +204,7 @@ def from_numpy(ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     dt = D.from_numpy(ndarray.dtype)
     dev = tensor_device("cpu")
-    return _make(_upload(ndarray, dev, owned=True), tuple(ndarray.shape), dt, dev)
+    return _from_buffer(_upload(ndarray, dev, owned=True), tuple(ndarray.shape), dt, dev)
 
 
 def from_dlpack(ext_tensor):
@@ -224,7 +224,7 @@ def from_dlpack(ext_tensor):
     if device_type == 2:  # kDLCUDA: the cuda backend imports it (the frontend never sees cupy)
         dev = tensor_device(f"cuda:{device_id}")
         arr = dev.ops.impl.from_dlpack(ext_tensor)
-        return _make(arr, tuple(arr.shape), D.from_numpy(arr.dtype), dev)
+        return _from_buffer(arr, tuple(arr.shape), D.from_numpy(arr.dtype), dev)
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {device_type}")
 
 # -------------------------------------------------------------------------- filled
@@ -254,7 +254,7 @@ def _filled(shape, value, dtype, device, requires_grad):
     if dtype.np is None and not dev.ops.supports("full", dtype.name):
         raise TypeError(f"backend '{dev.type}' does not support dtype {dtype}")
     data = allocate(lambda: dev.ops.full(shape, value, dtype.name), shape, dtype)
-    t = _make(data, shape, dtype, dev)
+    t = _from_buffer(data, shape, dtype, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -305,7 +305,7 @@ def empty(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype 
     dt = _factory_dtype(dtype)
     dev = tensor_device(device)
     shape = _shape_arg(size)
-    t = _make(allocate(lambda: dev.ops.empty(shape, dt.name), shape, dt), shape, dt, dev)
+    t = _from_buffer(allocate(lambda: dev.ops.empty(shape, dt.name), shape, dt), shape, dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return _result(t, out)
@@ -498,7 +498,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         or any(isinstance(v, float) for v in values) else max(0, -((start - end) // step))
     dev = tensor_device(device)
     data = dev.ops.arange(start, step, n, dt.name)
-    t = _make(data, (n,), dt, dev)
+    t = _from_buffer(data, (n,), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return _result(t, out)
@@ -509,7 +509,7 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
     dt = _check_dtype(dtype) or D.get_default_dtype()
     n = int(math.floor((end - start) / step)) + 1
     dev = tensor_device(device)
-    return _make(dev.ops.arange(start, step, max(n, 0), dt.name), (max(n, 0),), dt, dev)
+    return _from_buffer(dev.ops.arange(start, step, max(n, 0), dt.name), (max(n, 0),), dt, dev)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
@@ -540,7 +540,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         values = ops.where(ops.lt(j, float(steps // 2)), low, high)
         if not dt.is_floating_point:
             values = ops.trunc(values)      # C's conversion truncates toward zero
-        t = _make(ops.cast(values, dt.name), (steps,), dt, dev)
+        t = _from_buffer(ops.cast(values, dt.name), (steps,), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return _result(t, out)

@@ -9,7 +9,7 @@ with torch's messages, as :class:`LinAlgError`.
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.function import Function
 
 
@@ -117,7 +117,7 @@ def _named(torch_name, holomorphic=False):
 
 
 def _info_tensor(A, data):
-    return _make(data, A._shape[:-2], D.int32, A._device)
+    return _from_buffer(data, A._shape[:-2], D.int32, A._device)
 
 
 # --------------------------------------------------------------------------- cholesky
@@ -127,7 +127,7 @@ class _Cholesky(Function):
     def forward(ctx, A, upper):
         ctx.set_materialize_grads(False)
         L, info = _kernel(A, "linalg_cholesky")(A.contiguous()._data, bool(upper))
-        L = _make(L, A._shape, A._dtype, A._device)
+        L = _from_buffer(L, A._shape, A._dtype, A._device)
         ctx.upper = upper
         ctx.save_for_backward(L)
         return L, _info_tensor(A, info)
@@ -171,7 +171,7 @@ class _Inv(Function):
     def forward(ctx, A):
         ctx.set_materialize_grads(False)
         inv, info = _kernel(A, "linalg_inv")(A.contiguous()._data)
-        inv = _make(inv, A._shape, A._dtype, A._device)
+        inv = _from_buffer(inv, A._shape, A._dtype, A._device)
         ctx.save_for_backward(inv)
         return inv, _info_tensor(A, info)
 
@@ -214,7 +214,7 @@ class _Solve(Function):
     def forward(ctx, A, B):
         ctx.set_materialize_grads(False)
         X, info = _kernel(A, "linalg_solve")(A.contiguous()._data, B.contiguous()._data)
-        X = _make(X, B._shape, A._dtype, A._device)
+        X = _from_buffer(X, B._shape, A._dtype, A._device)
         ctx.save_for_backward(A, X)
         return X, _info_tensor(A, info)
 
@@ -284,7 +284,7 @@ def solve(A, B, *, left=True, out=None):
 class _Det(Function):
     @staticmethod
     def forward(ctx, A):
-        d = _make(_kernel(A, "linalg_det")(A.contiguous()._data), A._shape[:-2], A._dtype,
+        d = _from_buffer(_kernel(A, "linalg_det")(A.contiguous()._data), A._shape[:-2], A._dtype,
                   A._device)
         ctx.save_for_backward(A, d)
         return d
@@ -329,8 +329,8 @@ class _Slogdet(Function):
     def forward(ctx, A):
         ctx.set_materialize_grads(False)
         sign, logabs = _kernel(A, "linalg_slogdet")(A.contiguous()._data)
-        sign = _make(sign, A._shape[:-2], A._dtype, A._device)
-        logabs = _make(logabs, A._shape[:-2], A._dtype.to_real(), A._device)
+        sign = _from_buffer(sign, A._shape[:-2], A._dtype, A._device)
+        logabs = _from_buffer(logabs, A._shape[:-2], A._dtype.to_real(), A._device)
         ctx.save_for_backward(A)
         ctx.mark_non_differentiable(sign)
         return sign, logabs
@@ -377,14 +377,14 @@ class _Qr(Function):
         k = min(m, n)
         batch = A._shape[:-2]
         if mode == "r":
-            Q = _make(q, (0,), A._dtype, A._device)
-            R = _make(r, batch + (k, n), A._dtype, A._device)
+            Q = _from_buffer(q, (0,), A._dtype, A._device)
+            R = _from_buffer(r, batch + (k, n), A._dtype, A._device)
         elif mode == "complete":
-            Q = _make(q, batch + (m, m), A._dtype, A._device)
-            R = _make(r, batch + (m, n), A._dtype, A._device)
+            Q = _from_buffer(q, batch + (m, m), A._dtype, A._device)
+            R = _from_buffer(r, batch + (m, n), A._dtype, A._device)
         else:
-            Q = _make(q, batch + (m, k), A._dtype, A._device)
-            R = _make(r, batch + (k, n), A._dtype, A._device)
+            Q = _from_buffer(q, batch + (m, k), A._dtype, A._device)
+            R = _from_buffer(r, batch + (k, n), A._dtype, A._device)
         ctx.mode, ctx.mn = mode, (m, n)
         ctx.save_for_backward(A, Q, R)
         return Q, R
@@ -470,9 +470,9 @@ class _Svd(Function):
         m, n = A._shape[-2:]
         k = min(m, n)
         batch = A._shape[:-2]
-        U = _make(u, batch + ((m, m) if full_matrices else (m, k)), A._dtype, A._device)
-        S = _make(s, batch + (k,), A._dtype.to_real(), A._device)
-        Vh = _make(vh, batch + ((n, n) if full_matrices else (k, n)), A._dtype, A._device)
+        U = _from_buffer(u, batch + ((m, m) if full_matrices else (m, k)), A._dtype, A._device)
+        S = _from_buffer(s, batch + (k,), A._dtype.to_real(), A._device)
+        Vh = _from_buffer(vh, batch + ((n, n) if full_matrices else (k, n)), A._dtype, A._device)
         ctx.full = full_matrices
         ctx.save_for_backward(U, S, Vh)
         return U, S, Vh
@@ -537,7 +537,7 @@ def svdvals(A, *, driver=None, out=None):
     if A.requires_grad:
         return _Svd.apply(A, False)[1]
     data = _kernel(A, "linalg_svdvals")(A.contiguous()._data)
-    return _make(data, A._shape[:-2] + (min(A._shape[-2:]),), A._dtype.to_real(), A._device)
+    return _from_buffer(data, A._shape[:-2] + (min(A._shape[-2:]),), A._dtype.to_real(), A._device)
 
 
 def torch_svd(input, some=True, compute_uv=True, *, out=None):
@@ -556,8 +556,8 @@ class _Eigh(Function):
     def forward(ctx, A, upper):
         ctx.set_materialize_grads(False)
         w, v = _kernel(A, "linalg_eigh")(A.contiguous()._data, upper)
-        L = _make(w, A._shape[:-1], A._dtype.to_real(), A._device)
-        V = _make(v, A._shape, A._dtype, A._device)
+        L = _from_buffer(w, A._shape[:-1], A._dtype.to_real(), A._device)
+        V = _from_buffer(v, A._shape, A._dtype, A._device)
         ctx.save_for_backward(L, V)
         return L, V
 
@@ -607,8 +607,8 @@ class _Eig(Function):
         ctx.set_materialize_grads(False)
         w, v = _kernel(A, "linalg_eig")(A.contiguous()._data)
         cdt = A._dtype.to_complex()
-        L = _make(w, A._shape[:-1], cdt, A._device)
-        V = _make(v, A._shape, cdt, A._device)
+        L = _from_buffer(w, A._shape[:-1], cdt, A._device)
+        V = _from_buffer(v, A._shape, cdt, A._device)
         ctx.real_input = not A._dtype.is_complex
         ctx.save_for_backward(L, V)
         return L, V
@@ -657,7 +657,7 @@ def eigvalsh(A, UPLO="L", *, out=None):
     if A.requires_grad:
         return _Eigh.apply(A, upper)[0]
     data = _kernel(A, "linalg_eigvalsh")(A.contiguous()._data, upper)
-    return _make(data, A._shape[:-1], A._dtype.to_real(), A._device)
+    return _from_buffer(data, A._shape[:-1], A._dtype.to_real(), A._device)
 
 
 # ------------------------------------------------------------------- solve_triangular
@@ -668,7 +668,7 @@ class _SolveTriangular(Function):
         ctx.set_materialize_grads(False)
         X = _kernel(A, "linalg_solve_triangular")(A.contiguous()._data, B.contiguous()._data,
                                                   upper, left, unitriangular)
-        X = _make(X, B._shape, A._dtype, A._device)
+        X = _from_buffer(X, B._shape, A._dtype, A._device)
         ctx.flags = (upper, left, unitriangular)
         ctx.save_for_backward(A, X)
         return X

@@ -10,7 +10,7 @@ frontend ops (so double backward works) when ``create_graph=True``.
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -41,7 +41,7 @@ class NllLossBackward0(Node):
         gdata = g._data if g._dtype is x._dtype else dev.ops.cast(g._data, x._dtype.name)
         data = kernel(gdata, x._data, target._data, lse._data,
                                               self.ignore_index)
-        return (_make(data, x._shape, x._dtype, dev),)
+        return (_from_buffer(data, x._shape, x._dtype, dev),)
 
 
 def cross_entropy_rows(input, target, ignore_index=-100):
@@ -56,8 +56,8 @@ def cross_entropy_rows(input, target, ignore_index=-100):
     n = input._shape[0]
     if kernel is not None:
         loss, lse = kernel(input._data, target._data, ignore_index)
-        res = _make(loss, (n,), input._dtype, dev)
-        lse = _make(lse, (n,), input._dtype, dev)
+        res = _from_buffer(loss, (n,), input._dtype, dev)
+        lse = _from_buffer(lse, (n,), input._dtype, dev)
     else:
         from .activation import log_softmax
         from .ternary import where
@@ -68,7 +68,7 @@ def cross_entropy_rows(input, target, ignore_index=-100):
             picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
             loss = where(keep, -picked, 0.0)
             lse = input.logsumexp(1)
-        res = _make(loss._data, (n,), input._dtype, dev)
+        res = _from_buffer(loss._data, (n,), input._dtype, dev)
     if needs_grad(input):
         node = NllLossBackward0((edge(input),), (input,))
         node.x, node.target, node.lse, node.ignore_index = input, target, lse, ignore_index
@@ -117,7 +117,7 @@ def addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1._shape[0]}x"
                                f"{mat1._shape[1]} and {mat2._shape[0]}x{mat2._shape[1]})")
         shape = (mat1._shape[0], mat2._shape[1])
-        out = _make(kernel(input._data, mat1._data, mat2._data, act), shape, mat1._dtype, dev)
+        out = _from_buffer(kernel(input._data, mat1._data, mat2._data, act), shape, mat1._dtype, dev)
         if use_gelu and needs_grad(input, mat1, mat2):
             with no_grad():
                 pre = addmm(input, mat1, mat2)
@@ -129,7 +129,7 @@ def addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):
             else:
                 from .activation import relu
                 out = relu(pre)
-        out = _make(out._data, out._shape, out._dtype, out._device)
+        out = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(input, mat1, mat2):
         if beta != 1 or alpha != 1:
             raise NotImplementedError("_addmm_activation: gradients need beta=1 and alpha=1")
@@ -158,7 +158,7 @@ class GeluBackward0(Node):
             cdf = ((x * 0.7071067811865476).erf() + 1.0) * 0.5
             pdf = (x * x * -0.5).exp() * 0.3989422804014327
             return (g * (cdf + x * pdf),)
-        return (_make(kernel(g._data, x._data, self.cdf._data), x._shape, x._dtype, dev),)
+        return (_from_buffer(kernel(g._data, x._data, self.cdf._data), x._shape, x._dtype, dev),)
 
 
 def gelu_erf(input):
@@ -170,10 +170,10 @@ def gelu_erf(input):
             input._dtype not in (D.float32, D.float64):
         return None
     out, cdf = dev.ops.gelu(input._data)
-    res = _make(out, input._shape, input._dtype, dev)
+    res = _from_buffer(out, input._shape, input._dtype, dev)
     if needs_grad(input):
         node = GeluBackward0((edge(input),), (input,))
-        node.x, node.cdf = input, _make(cdf, input._shape, input._dtype, dev)
+        node.x, node.cdf = input, _from_buffer(cdf, input._shape, input._dtype, dev)
         attach(res, node)
     return res
 
@@ -200,9 +200,9 @@ class NativeLayerNormBackward0(Node):
                             self.rstd._data, n)
         shape = x._shape[x.ndim - len(self.dims):]
         ops = dev.ops
-        return (_make(dx, x._shape, x._dtype, dev) if e_x is not None else None,
-                _make(ops.reshape(dw, shape), shape, x._dtype, dev) if e_w is not None else None,
-                _make(ops.reshape(db, shape), shape, x._dtype, dev) if e_b is not None else None)
+        return (_from_buffer(dx, x._shape, x._dtype, dev) if e_x is not None else None,
+                _from_buffer(ops.reshape(dw, shape), shape, x._dtype, dev) if e_w is not None else None,
+                _from_buffer(ops.reshape(db, shape), shape, x._dtype, dev) if e_b is not None else None)
 
 
 def _layer_norm_grads(g, x, w, dims, eps, e_x, e_w, e_b):
@@ -235,13 +235,13 @@ def layer_norm_rows(input, dims, weight, bias, eps):
         return None
     out, mean, rstd = dev.ops.layer_norm(input._data, None if weight is None else weight._data,
                                          None if bias is None else bias._data, n, float(eps))
-    res = _make(out, input._shape, dt, dev)
+    res = _from_buffer(out, input._shape, dt, dev)
     if needs_grad(input, weight, bias):
         node = NativeLayerNormBackward0((edge(input), edge(weight), edge(bias)),
                                         tuple(t for t in (input, weight, bias) if t is not None))
         rows = (input.numel() // n,)
         node.x, node.weight, node.dims, node.eps = input, weight, dims, eps
-        node.mean, node.rstd = _make(mean, rows, dt, dev), _make(rstd, rows, dt, dev)
+        node.mean, node.rstd = _from_buffer(mean, rows, dt, dev), _from_buffer(rstd, rows, dt, dev)
         attach(res, node)
     return res
 
@@ -266,9 +266,9 @@ class NativeBatchNormBackward0(Node):
         dx, dw, db = kernel(g._data, x._data, None if w is None else w._data, self.mean._data,
                             self.var._data, self.eps)
         c = (x._shape[1],)
-        return (_make(dx, x._shape, x._dtype, dev) if e_x is not None else None,
-                _make(dw, c, x._dtype, dev) if e_w is not None else None,
-                _make(db, c, x._dtype, dev) if e_b is not None else None)
+        return (_from_buffer(dx, x._shape, x._dtype, dev) if e_x is not None else None,
+                _from_buffer(dw, c, x._dtype, dev) if e_w is not None else None,
+                _from_buffer(db, c, x._dtype, dev) if e_b is not None else None)
 
 
 def _batch_norm_grads(g, x, w, eps, e_x, e_w, e_b):
@@ -300,8 +300,8 @@ def batch_norm_train(input, weight, bias, eps):
         return None
     out, mean, var = dev.ops.batch_norm(input._data, None if weight is None else weight._data,
                                         None if bias is None else bias._data, float(eps))
-    res = _make(out, input._shape, dt, dev)
-    mean, var = _make(mean, (c,), dt, dev), _make(var, (c,), dt, dev)
+    res = _from_buffer(out, input._shape, dt, dev)
+    mean, var = _from_buffer(mean, (c,), dt, dev), _from_buffer(var, (c,), dt, dev)
     if needs_grad(input, weight, bias):
         node = NativeBatchNormBackward0((edge(input), edge(weight), edge(bias)),
                                         tuple(t for t in (input, weight, bias) if t is not None))

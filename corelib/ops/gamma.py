@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Node
 from ._operands import broadcast_shapes
@@ -212,7 +212,7 @@ def _unary(fn, x, node_cls, **saved):
     """Forward ``fn`` in float64 without recording, then attach ``node_cls`` (saving x)."""
     with no_grad():
         out = _in_float64(fn, x)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = node_cls((edge(x),), (x,))
         node.x = x
@@ -318,7 +318,7 @@ def mvlgamma(input, p):
         from .creation import arange
         shifts = arange(-(p - 1) * 0.5, 0.25, 0.5, dtype=x._dtype, device=x._device)
         out = lgamma(x.unsqueeze(-1) + shifts).sum(-1) + p * (p - 1) / 4 * _LOG_PI
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = MvlgammaBackward0((edge(x),), (x,))
         node.x, node.p = x, p
@@ -358,7 +358,7 @@ def zeta(input, other):
     xb, qb = x.broadcast_to(shape), q.broadcast_to(shape)
     with no_grad():
         out = _in_float64(_zeta64, xb, qb)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x, q):
         cls = (SpecialZetaBackward0 if isinstance(input, Tensor) and isinstance(other, Tensor)
                else SpecialZetaBackward2 if isinstance(input, Tensor) else SpecialZetaBackward1)

@@ -6,7 +6,7 @@ aranges (``_dim_index``); gradients are the mirror op (gather <-> scatter_add, .
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Tensor, _from_buffer, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
@@ -57,7 +57,7 @@ def index_fill(input, dim, index, value):
     _check_bounds(index, size, d)
     idx = _normalise(index.reshape(-1), size)
     dev = input._device
-    out = _make(dev.ops.copy(input._data), input._shape, input._dtype, dev)
+    out = _from_buffer(dev.ops.copy(input._data), input._shape, input._dtype, dev)
     target = out if out._shape else out.reshape(1)
     with _no_grad():
         fill = value.detach().to(input._dtype) if isinstance(value, Tensor) else value
@@ -131,7 +131,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     parts = _dim_index(index if index._dtype is D.int64 else index.to(D.int64), d)
     dev = input._device
     data = dev.ops.index(region._data, [p._data for p in parts])
-    out = _make(data, index._shape, input._dtype, dev)
+    out = _from_buffer(data, index._shape, input._dtype, dev)
     if needs_grad(input):
         node = GatherBackward0((edge(input),), (index,))
         node.shape, node.dim, node.index = input._shape, d, index
@@ -257,10 +257,10 @@ def index_select(input, dim, index):
     dev = input._device
     data = dev.ops.index(moved._data, [idx._data])
     shape = idx._shape + moved._shape[1:]
-    out = _make(data, shape, input._dtype, dev)
+    out = _from_buffer(data, shape, input._dtype, dev)
     if d:
         out = out.movedim(0, d)
-        out = _make(out._data, out._shape, out._dtype, out._device)
+        out = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(input):
         node = IndexSelectBackward0((edge(input),), (index,))
         node.shape, node.dim, node.index = input._shape, d, idx
@@ -301,7 +301,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     for i, p in enumerate(perm):
         inverse[p] = i
     out = out_m.permute(inverse) if d else out_m
-    out = _make(out._data, out._shape, out._dtype, out._device)
+    out = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(input, source):
         node = IndexAddBackward0((edge(input), edge(source)), (index,))
         node.dim, node.index, node.alpha = d, idx, alpha
@@ -363,7 +363,7 @@ def masked_fill(input, mask, value):
         if value._requires_grad and is_grad_enabled():
             with _no_grad():
                 res = where(mask, value.to(input._dtype), input)
-            res = _make(res._data, res._shape, res._dtype, res._device)
+            res = _from_buffer(res._data, res._shape, res._dtype, res._device)
             node = MaskedFillBackward1((edge(input), edge(value)), (mask,))
             node.mask, node.vdtype = mask, value._dtype
             return attach(res, node)
@@ -372,7 +372,7 @@ def masked_fill(input, mask, value):
     if mask._device is not dev:
         mask = mask.to(dev)
     scalar = _scalar_for(value, input._dtype)
-    res = _make(dev.ops.where(mask._data, scalar, input._data), input._shape, input._dtype, dev)
+    res = _from_buffer(dev.ops.where(mask._data, scalar, input._data), input._shape, input._dtype, dev)
     if needs_grad(input):
         node = MaskedFillBackward0((edge(input),), (mask,))
         node.mask = mask
@@ -417,10 +417,10 @@ def nonzero(input, *, as_tuple=False):
     if not x._shape:
         # torch: a 0-d input gives coordinates of shape (n, 0)
         data = dev.ops.nonzero(x.reshape(1)._data)
-        coords = _make(data, _shape_of(dev, data), D.int64, dev)
+        coords = _from_buffer(data, _shape_of(dev, data), D.int64, dev)
         return (coords.select(1, 0),) if as_tuple else coords[:, :0]
     data = dev.ops.nonzero(x._data)
-    coords = _make(data, _shape_of(dev, data), D.int64, dev)
+    coords = _from_buffer(data, _shape_of(dev, data), D.int64, dev)
     if as_tuple:
         return tuple(coords.select(1, j) for j in range(input.ndim))
     return coords

@@ -15,7 +15,7 @@ import warnings
 import numpy
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad, unbroadcast
 from .views import make_view
@@ -385,7 +385,7 @@ def index_with_layout(view, advanced):
                                                                            len(shape)))
         data = ops.permute(data, tuple(order))
         shape = tuple(shape[o] for o in order)
-    out = _make(data, shape, view._dtype, dev)
+    out = _from_buffer(data, shape, view._dtype, dev)
     if needs_grad(view):
         node = IndexBackward0((edge(view),), tuple(indices))
         node.shape, node.perm, node.indices = view._shape, perm, indices
@@ -430,7 +430,7 @@ def _back(g, shape, dtype):
 def index_put_functional(x, indices, values, accumulate=False):
     """A copy of x with x[indices] = values (or += with accumulate), differentiable."""
     dev = x._device
-    out = _make(dev.ops.copy(x._data), x._shape, x._dtype, dev)
+    out = _from_buffer(dev.ops.copy(x._data), x._shape, x._dtype, dev)
     if isinstance(values, Tensor):
         vdata = values._data if values._dtype is x._dtype else dev.ops.cast(values._data,
                                                                             x._dtype.name)
@@ -571,7 +571,7 @@ def index_put(input, indices, values, accumulate=False):
                            f"{D.legacy_name(input._dtype)} for the destination and "
                            f"{D.legacy_name(values._dtype)} for the source.")
     dev = input._device
-    out = _make(dev.ops.copy(input._data), input._shape, input._dtype, dev)
+    out = _from_buffer(dev.ops.copy(input._data), input._shape, input._dtype, dev)
     _index_put_into(out, key, values, accumulate)
     if needs_grad(input, values):
         node = IndexPutBackward0((edge(input), edge(values)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
 from ._operands import broadcast_shapes, check_same_device
@@ -116,7 +116,7 @@ def _mm(a, b, node_cls=None):
     else:
         prod = a.detach().unsqueeze(-1) * b.detach().unsqueeze(-3)
         data = prod.sum(-2)._data
-    out = _make(data, shape, a._dtype, dev)
+    out = _from_buffer(data, shape, a._dtype, dev)
     if needs_grad(a, b):
         cls = node_cls or (MmBackward0 if len(shape) == 2 else MatmulBackward0)
         node = cls((edge(a), edge(b)), (a, b))
@@ -271,7 +271,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: 
             and broadcast_shapes(input._shape, (mat1._shape[0], mat2._shape[1]))
             == (mat1._shape[0], mat2._shape[1])):
         # Linear's common case: GEMM and bias in one backend call, no temporary for the sum
-        result = _make(kernel(input._data, mat1._data, mat2._data, "none"),
+        result = _from_buffer(kernel(input._data, mat1._data, mat2._data, "none"),
                        (mat1._shape[0], mat2._shape[1]), mat1._dtype, mat1._device)
     else:
         from ..autograd.grad_mode import no_grad
@@ -280,7 +280,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: 
             if alpha != 1:
                 prod = prod * alpha
             result = prod + (input if beta == 1 else input * beta)
-        result = _make(result._data, result._shape, result._dtype, result._device)
+        result = _from_buffer(result._data, result._shape, result._dtype, result._device)
     if needs_grad(input, mat1, mat2):
         node = AddmmBackward0((edge(input), edge(mat1), edge(mat2)), (mat1, mat2))
         node.m1, node.m2, node.shape = mat1, mat2, input._shape

@@ -7,7 +7,7 @@ torch's. The backward is written in frontend ops, so it can be differentiated ag
 """
 from __future__ import annotations
 
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -48,7 +48,7 @@ def binary_cross_entropy(x, t, w):
         values = _bce_values(x, t)
         if w is not None:
             values = values * w
-    out = _make(values._data, values._shape, values._dtype, values._device)
+    out = _from_buffer(values._data, values._shape, values._dtype, values._device)
     if needs_grad(x, t):
         node = BinaryCrossEntropyBackward0((edge(x), edge(t)), (x, t))
         node.x, node.t, node.w = x, t, w

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast, zeros_like_grad
@@ -155,7 +155,7 @@ def hypot(input, other):
     with no_grad():
         out = _in_float32(_hypot, a, b)
         out = where_scalar_safe(a.isinf().logical_or(b.isinf()), math.inf, out)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(a, b):
         alias = res.detach()
         node = HypotBackward0((edge(a), edge(b)), (a, b, alias))
@@ -218,7 +218,7 @@ def xlogy(input, other):
     with no_grad():
         zero = (x == 0).logical_and(y.isnan().logical_not())
         out = where_scalar_safe(zero, 0.0, x * log(y))
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x, y):
         node = cls((edge(x), edge(y)), (x, y))
         node.a, node.b = x, y
@@ -260,7 +260,7 @@ def _fextreme(input, other, upper):
         best = maximum(a, b) if upper else minimum(a, b)
         if dt.is_floating_point:
             best = where_scalar_safe(isnan(a), b, where_scalar_safe(isnan(b), a, best))
-    res = _make(best._data, best._shape, best._dtype, best._device)
+    res = _from_buffer(best._data, best._shape, best._dtype, best._device)
     if needs_grad(input, other):
         node = (FmaxBackward0 if upper else FminBackward0)((edge(input), edge(other)),
                                                            (a, b))
@@ -308,7 +308,7 @@ def copysign(input, other):
         negative = atan2(o, -1.0) < 0              # the sign bit: -0.0 counts, as in torch
         mag = abs(x)
         result = where_scalar_safe(negative, -mag, mag)
-    res = _make(result._data, result._shape, result._dtype, result._device)
+    res = _from_buffer(result._data, result._shape, result._dtype, result._device)
     if needs_grad(x, o):
         alias = res.detach()
         node = CopysignBackward0((edge(x), edge(o)), (x, alias))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Tensor, _from_buffer, _wrap_dim
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 from ._operands import check_same_device
@@ -23,7 +23,7 @@ class CloneBackward0(Node):
 
 def clone(input, *, memory_format=None):
     """A contiguous copy that stays in the graph."""
-    out = _make(input._device.ops.copy(input._data), input._shape, input._dtype, input._device)
+    out = _from_buffer(input._device.ops.copy(input._data), input._shape, input._dtype, input._device)
     if needs_grad(input):
         attach(out, CloneBackward0((edge(input),)))
     return out
@@ -56,7 +56,7 @@ def flip(input, *dims):
         raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
     data = input._device.ops.flip(input._data, axes) if axes and input._shape else \
         input._device.ops.copy(input._data)
-    out = _make(data, input._shape, input._dtype, input._device)
+    out = _from_buffer(data, input._shape, input._dtype, input._device)
     if needs_grad(input):
         node = FlipBackward0((edge(input),))
         node.dims = axes
@@ -117,7 +117,7 @@ def constant_pad(input, pad, value=0):
         shape = [s + a + b for s, (a, b) in zip(shape, positive)]
     else:
         data = dev.ops.copy(data)
-    out = _make(data, tuple(shape), input._dtype, dev)
+    out = _from_buffer(data, tuple(shape), input._dtype, dev)
     if needs_grad(input):
         node = ConstantPadNdBackward0((edge(input),))
         node.pads = pad
@@ -183,7 +183,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
     for t in parts:
         total += t._shape[d]
     shape[d] = total
-    res = _make(dev.ops.concat(datas, d), tuple(shape), dt, dev)
+    res = _from_buffer(dev.ops.concat(datas, d), tuple(shape), dt, dev)
     if needs_grad(*tensors):
         node = CatBackward0(tuple(edge(t) for t in tensors))
         kept = {id(t) for t in parts}

@@ -10,7 +10,7 @@ call per slice; under create_graph it is written with differentiable ops instead
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -52,7 +52,7 @@ class MaxPool2DWithIndicesBackward0(Node):
             region = ops.slice(data, sl)
             share = ops.where(ops.eq(index._data, k), g._data, 0.0)
             ops.assign(region, ops.add(region, share))
-        return (_make(data, shape, g._dtype, g._device),)
+        return (_from_buffer(data, shape, g._dtype, g._device),)
 
 
 def max_pool2d(x, kernel, stride, dilation, out_hw):
@@ -68,8 +68,8 @@ def max_pool2d(x, kernel, stride, dilation, out_hw):
     index = ops.full(shape, len(parts) - 1, "int64")
     for k in range(len(parts) - 2, -1, -1):
         index = ops.where(ops.eq(parts[k], values), k, index)
-    out = _make(values, shape, x._dtype, x._device)
-    index = _make(index, shape, D.int64, x._device)
+    out = _from_buffer(values, shape, x._dtype, x._device)
+    index = _from_buffer(index, shape, D.int64, x._device)
     if needs_grad(x):
         node = MaxPool2DWithIndicesBackward0((edge(x),))
         node.index, node.slices, node.shape = index, slices, x._shape

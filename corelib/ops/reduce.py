@@ -11,7 +11,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Tensor, _from_buffer, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
@@ -70,8 +70,8 @@ def _reduce(prim, x, dims, keepdim, dtype):
     dev = x._device
     data = x._data if x._dtype is dtype else dev.ops.cast(x._data, dtype.name)
     if not x._shape:
-        return _make(dev.ops.copy(data), (), dtype, dev)
-    return _make(getattr(dev.ops, prim)(data, dims, keepdim), _out_shape(x._shape, dims, keepdim),
+        return _from_buffer(dev.ops.copy(data), (), dtype, dev)
+    return _from_buffer(getattr(dev.ops, prim)(data, dims, keepdim), _out_shape(x._shape, dims, keepdim),
                  dtype, dev)
 
 
@@ -107,7 +107,7 @@ def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
             and not keepdim:
         # fast path for the most common call, loss.sum(): no dim bookkeeping
         dev = input._device
-        res = _make(dev.ops.sum(input._data, _ALL_AXES[len(input._shape)], False), (),
+        res = _from_buffer(dev.ops.sum(input._data, _ALL_AXES[len(input._shape)], False), (),
                     input._dtype, dev)
         if input._requires_grad and is_grad_enabled():
             node = SumBackward0((edge(input),))
@@ -164,7 +164,7 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     dev = input._device
     if out_dtype in (D.float16, D.bfloat16):
         # torch accumulates half in float: mean([60000, 60000]) is 60000, not inf
-        wide = _reduce("sum", _make(dev.ops.cast(input._data, "float32"), input._shape,
+        wide = _reduce("sum", _from_buffer(dev.ops.cast(input._data, "float32"), input._shape,
                                     D.float32, dev), dims, keepdim, D.float32)
         data = dev.ops.cast(dev.ops.div(wide._data, float(count) if count else float("nan")),
                             out_dtype.name)
@@ -172,7 +172,7 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     else:
         total = _reduce("sum", input, dims, keepdim, out_dtype)
         data = dev.ops.div(total._data, float(count) if count else float("nan"))
-    res = _make(data, total._shape, out_dtype, dev)
+    res = _from_buffer(data, total._shape, out_dtype, dev)
     if needs_grad(input):
         node = (MeanBackward0 if dim is None else MeanBackward1)((edge(input),))
         node.shape, node.dims, node.keepdim, node.count = input._shape, dims, keepdim, count
@@ -425,11 +425,11 @@ def _argreduce(prim, input, dim, keepdim):
     dev = input._device
     if dim is None:
         flat = input.reshape(-1)
-        return _make(getattr(dev.ops, prim)(flat._data, 0, False), (), D.int64, dev)
+        return _from_buffer(getattr(dev.ops, prim)(flat._data, 0, False), (), D.int64, dev)
     if not input._shape:
-        return _make(dev.ops.full((), 0, "int64"), (), D.int64, dev)
+        return _from_buffer(dev.ops.full((), 0, "int64"), (), D.int64, dev)
     shape = _out_shape(input._shape, (dim,), keepdim)
-    return _make(getattr(dev.ops, prim)(input._data, dim, keepdim), shape, D.int64, dev)
+    return _from_buffer(getattr(dev.ops, prim)(input._data, dim, keepdim), shape, D.int64, dev)
 
 
 def _arg_extreme(name, input, dim, keepdim):
@@ -500,7 +500,7 @@ def _logical_reduce(prim, input, dim, keepdim):
     dims = reduce_dims(dim, input.ndim)
     res = _reduce(prim, _truthy(input), dims, keepdim, D.bool_)
     if input._dtype is D.uint8:
-        res = _make(res._device.ops.cast(res._data, "uint8"), res._shape, D.uint8, res._device)
+        res = _from_buffer(res._device.ops.cast(res._data, "uint8"), res._shape, D.uint8, res._device)
     return res
 
 
@@ -609,7 +609,7 @@ def _var_like(cls, input, dim, unbiased, keepdim, correction):
                                 "std" if cls is StdBackward0 else "var")
     with _no_grad():
         res = _var_value(input, dims, corr, keepdim, sqrt=cls is StdBackward0)
-    res = _make(res._data, res._shape, res._dtype, res._device)
+    res = _from_buffer(res._data, res._shape, res._dtype, res._device)
     if needs_grad(input):
         alias = res.detach()
         node = cls((edge(input),), (input, alias))
@@ -683,7 +683,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
             total = (input - m).exp().sum(dims, keepdim=True).log() + m
             if not keepdim:
                 total = total.reshape(_out_shape(input._shape, dims, False))
-    res = _make(total._data, total._shape, total._dtype, total._device)
+    res = _from_buffer(total._data, total._shape, total._dtype, total._device)
     if needs_grad(input):
         alias = res.detach()
         node = LogsumexpBackward0((edge(input),), (input, alias))
@@ -754,7 +754,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
                                lambda v: v.pow(p).sum(dims, True).pow(1.0 / p))
         if wide:
             res = res.to(input._dtype)
-    res = _make(res._data, res._shape, res._dtype, res._device)
+    res = _from_buffer(res._data, res._shape, res._dtype, res._device)
     if needs_grad(input):
         alias = res.detach()
         node = LinalgVectorNormBackward0((edge(input),), (input, alias))
@@ -809,7 +809,7 @@ def _scan(prim, node_cls, input, dim, dtype):
         data = dev.ops.cast(wide, out_dtype.name)
     else:
         data = getattr(dev.ops, prim)(data, d)
-    res = _make(data, input._shape, out_dtype, dev)
+    res = _from_buffer(data, input._shape, out_dtype, dev)
     if needs_grad(input):
         alias = res.detach()
         node = node_cls((edge(input),), (input, alias) if node_cls is CumprodBackward0 else ())

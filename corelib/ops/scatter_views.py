@@ -5,7 +5,7 @@ sliced tensors support create_graph.
 """
 from __future__ import annotations
 
-from .._tensor import _make
+from .._tensor import _from_buffer
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 
@@ -23,7 +23,7 @@ def slice_backward(grad, shape, slices):
     ops = grad._device.ops
     data = ops.full(shape, 0, grad._dtype.name)
     ops.assign(ops.slice(data, slices), grad._data)
-    out = _make(data, shape, grad._dtype, grad._device)
+    out = _from_buffer(data, shape, grad._dtype, grad._device)
     if needs_grad(grad):
         node = SliceBackwardBackward0((edge(grad),))
         node.slices = slices

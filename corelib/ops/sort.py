@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import _make, _wrap_dim
+from .._tensor import _from_buffer, _wrap_dim
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad
 
@@ -31,11 +31,11 @@ def sort(input, dim=-1, descending=False, stable=None, *, out=None):
     if not input._shape:
         _wrap_dim(dim, 0)
         values = named(input.clone(), "SortBackward0" if stable is None else "SortBackward1")
-        return return_types["sort"](values, _make(dev.ops.full((), 0, "int64"), (), D.int64, dev))
+        return return_types["sort"](values, _from_buffer(dev.ops.full((), 0, "int64"), (), D.int64, dev))
     d = _wrap_dim(dim, input.ndim)
     vdata, idata = dev.ops.sort(input._data, d, bool(descending))
-    values = _make(vdata, input._shape, input._dtype, dev)
-    indices = _make(idata, input._shape, D.int64, dev)
+    values = _from_buffer(vdata, input._shape, input._dtype, dev)
+    indices = _from_buffer(idata, input._shape, D.int64, dev)
     if needs_grad(input):
         node = (SortBackward1 if stable is not None else SortBackward0)((edge(input),),
                                                                           (indices,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
 from ._graph import attach, edge, named, needs_grad, unbroadcast
@@ -78,7 +78,7 @@ def erfc(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(erfc64, x)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = ErfcBackward0((edge(x),), (x,))
         node.x = x
@@ -181,7 +181,7 @@ def ndtri(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_ndtri64, x)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         alias = res.detach()
         node = SpecialNdtriBackward0((edge(x),), (x, alias))
@@ -210,7 +210,7 @@ def erfinv(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_erfinv64, x)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         alias = res.detach()
         node = ErfinvBackward0((edge(x),), (x, alias))
@@ -254,7 +254,7 @@ def xlog1py(input, other):
     with no_grad():
         zero = (x == 0).logical_and(y.isnan().logical_not())
         out = where(zero, 0.0, x * log1p(y))
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x, y):
         node = cls((edge(x), edge(y)), (x, y))
         node.a, node.b = x, y
@@ -281,7 +281,7 @@ def entr(input):
         safe = x.masked_fill(x <= 0, 1.0)
         out = where(x == 0, 0.0, where(x < 0, -math.inf, -(x * log(safe))))
         out = where(x.isnan(), x, out)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = SpecialEntrBackward0((edge(x),), (x,))
         node.x = x
@@ -341,7 +341,7 @@ def erfcx(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_erfcx64, x)
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         alias = res.detach()
         node = SpecialErfcxBackward0((edge(x),), (x, alias))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import _make, _wrap_dim
+from .._tensor import _from_buffer, _wrap_dim
 from ..autograd.function import Function
 from .decomp import _named
 
@@ -99,7 +99,7 @@ class _C2C(Function):
     def forward(ctx, x, dims, forward, norm):
         ctx.args = (dims, forward, norm)
         data = x._device.ops.fft_c2c(x.contiguous()._data, dims, forward, norm)
-        return _make(data, x._shape, x._dtype, x._device)
+        return _from_buffer(data, x._shape, x._dtype, x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -115,7 +115,7 @@ class _R2C(Function):
         data = x._device.ops.fft_r2c(x.contiguous()._data, dims, norm)
         shape = list(x._shape)
         shape[dims[-1]] = shape[dims[-1]] // 2 + 1
-        return _make(data, tuple(shape), x._dtype.to_complex(), x._device)
+        return _from_buffer(data, tuple(shape), x._dtype.to_complex(), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -132,7 +132,7 @@ class _C2R(Function):
         data = x._device.ops.fft_c2r(x.contiguous()._data, dims, last, norm)
         shape = list(x._shape)
         shape[dims[-1]] = last
-        return _make(data, tuple(shape), x._dtype.to_real(), x._device)
+        return _from_buffer(data, tuple(shape), x._dtype.to_real(), x._device)
 
     @staticmethod
     def backward(ctx, g):

@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .. import _dtype as D
-from .._tensor import _make, _wrap_dim
+from .._tensor import _from_buffer, _wrap_dim
 from ..autograd.grad_mode import no_grad
 from ._graph import attach, edge, named, needs_grad
 from .reduce import _EvenlyDistributed, _return_type, _SelectedIndex, return_types
@@ -71,7 +71,7 @@ def _median_like(name, full_node, dim_node, input, dim, keepdim, skip_nan):
         with no_grad():
             flat = input.reshape(-1)
             value, _ = _select_kth(flat, 0, None, skip_nan)
-        res = _make(value._data, (), input._dtype, input._device)
+        res = _from_buffer(value._data, (), input._dtype, input._device)
         if needs_grad(input):
             alias = res.detach()
             node = full_node((edge(input),), (input, alias))
@@ -89,7 +89,7 @@ def _median_like(name, full_node, dim_node, input, dim, keepdim, skip_nan):
             values, indices = _select_kth(input, d, None, skip_nan)
             if keepdim:
                 values, indices = values.unsqueeze(d), indices.unsqueeze(d)
-        values = _make(values._data, values._shape, values._dtype, values._device)
+        values = _from_buffer(values._data, values._shape, values._dtype, values._device)
     if needs_grad(input) and input._shape:
         node = dim_node((edge(input),), (indices,))
         node.shape, node.dims, node.keepdim, node.y = input._shape, (d,), keepdim, indices
@@ -122,7 +122,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         values, indices = _select_kth(input, d, k - 1, False)
         if keepdim:
             values, indices = values.unsqueeze(d), indices.unsqueeze(d)
-    values = _make(values._data, values._shape, values._dtype, values._device)
+    values = _from_buffer(values._data, values._shape, values._dtype, values._device)
     if needs_grad(input):
         node = KthvalueBackward0((edge(input),), (indices,))
         node.shape, node.dims, node.keepdim, node.y = input._shape, (d,), keepdim, indices
@@ -171,9 +171,9 @@ def _cum_extreme(name, node_cls, input, dim):
             hit = hit.where(values.isnan().logical_not().unsqueeze(-1), nan_hit)
         indices = (hit.to(D.int64) * (i + 1)).amax(-1) - 1
         values, indices = values.movedim(-1, d), indices.movedim(-1, d)
-    values = _make(values._device.ops.copy(values._data), values._shape, values._dtype,
+    values = _from_buffer(values._device.ops.copy(values._data), values._shape, values._dtype,
                    values._device)
-    indices = _make(indices._device.ops.copy(indices._data), indices._shape, D.int64,
+    indices = _from_buffer(indices._device.ops.copy(indices._data), indices._shape, D.int64,
                     indices._device)
     if needs_grad(input):
         node = node_cls((edge(input),), (indices,))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
 from .indexing import _back
@@ -41,14 +41,14 @@ def where(condition: Tensor, input: Tensor | float | None = None,
         # two scalars: torch wraps both (ints -> int64, floats -> the default dtype)
         dt = D.result_type(D.scalar_dtype(input), D.SCALAR, D.scalar_dtype(other), D.SCALAR)
         dev = condition._device
-        res = _make(dev.ops.where(condition._data, as_scalar(input, dt), as_scalar(other, dt)),
+        res = _from_buffer(dev.ops.where(condition._data, as_scalar(input, dt), as_scalar(other, dt)),
                     condition._shape, dt, dev)
         return res if out is None else write_out(out, res)
     ta, tb, xa, xb, dt, shape, dev = binary(input, other)
     if condition._device is not dev:
         condition, _ = _same_device(condition, ta if ta is not None else tb)
     shape = broadcast_shapes(condition._shape, shape)
-    res = _make(dev.ops.where(condition._data, xa, xb), shape, dt, dev)
+    res = _from_buffer(dev.ops.where(condition._data, xa, xb), shape, dt, dev)
     if needs_grad(ta, tb):
         node = WhereBackward0((edge(ta), edge(tb)), (condition,))
         node.cond = condition

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
 from ._graph import grad_state, record_unary, zeros_like_grad
 from .inplace import write_out
@@ -48,7 +48,7 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
         if floating and not (dt.is_floating_point or dt.is_complex):
             dt = D.get_default_dtype()
             data = dev.ops.cast(data, dt.name)
-        res = _make(getattr(dev.ops, prim)(data), input._shape, dt, dev)
+        res = _from_buffer(getattr(dev.ops, prim)(data), input._shape, dt, dev)
         if node_cls is not None and input._requires_grad and grad_state.enabled:
             record_unary(res, node_cls, input, keep)
         if out is not None:
@@ -62,7 +62,7 @@ def _unary(prim, node_cls=None, *, floating=True, keep="none", doc=""):
 
 def _like(g, data):
     """A gradient buffer wrapped like ``g`` (the no-graph fast paths of backward)."""
-    return _make(data, g._shape, g._dtype, g._device)
+    return _from_buffer(data, g._shape, g._dtype, g._device)
 
 
 # ----------------------------------------------------------------- sign family
@@ -203,7 +203,7 @@ def _composite_unary(name, node_cls, compute, keep="input", *, doc=""):
     def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         data, dt = _float_input(input)
         dev = input._device
-        res = _make(compute(dev.ops, data, dt), input._shape, dt, dev)
+        res = _from_buffer(compute(dev.ops, data, dt), input._shape, dt, dev)
         if input._requires_grad and grad_state.enabled:
             record_unary(res, node_cls, input, keep)
         return res if out is None else write_out(out, res)
@@ -499,7 +499,7 @@ _frac = _composite_unary("frac", FracBackward0, lambda ops, x, dt: ops.sub(x, op
 
 def _predicate(prim, doc):
     def op(input: Tensor) -> Tensor:
-        return _make(getattr(input._device.ops, prim)(input._data), input._shape, D.bool_,
+        return _from_buffer(getattr(input._device.ops, prim)(input._data), input._shape, D.bool_,
                      input._device)
     op.__name__ = prim
     op.__doc__ = doc
@@ -544,7 +544,7 @@ def isneginf(input: Tensor) -> Tensor:
 
 def _zeros_bool(input):
     dev = input._device
-    return _make(dev.ops.full(input._shape, False, "bool"), input._shape, D.bool_, dev)
+    return _from_buffer(dev.ops.full(input._shape, False, "bool"), input._shape, D.bool_, dev)
 
 
 def bitwise_not(input):
@@ -552,5 +552,5 @@ def bitwise_not(input):
     if input._dtype.is_floating_point:
         raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
                                   f"'{D.legacy_name(input._dtype)}'")
-    return _make(input._device.ops.bitwise_not(input._data), input._shape, input._dtype,
+    return _from_buffer(input._device.ops.bitwise_not(input._data), input._shape, input._dtype,
                  input._device)

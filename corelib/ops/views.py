@@ -10,7 +10,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .._dtype import dtype as _dtype_cls
-from .._tensor import Tensor, _make, _wrap_dim
+from .._tensor import Tensor, _from_buffer, _wrap_dim
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.node import Node
 from ._graph import attach, edge, needs_grad
@@ -28,7 +28,7 @@ def make_view(input, data, shape, node_cls=None, replay=None, args=()):
 
     :param replay: (method name, args) that rebuild this view from ``input``.
     """
-    out = _make(data, shape, input._dtype, input._device)
+    out = _from_buffer(data, shape, input._dtype, input._device)
     base = input._base
     out._base = input if base is None else base
     out._vc = input._shared_vc()
@@ -157,7 +157,7 @@ def reshape(input: Tensor, *shape: int | Sequence[int]) -> Tensor:
         return make_view(input, input._device.ops.reshape(input._data, shape), shape,
                          ViewBackward0, ("view", (shape,)))
     dev = input._device
-    out = _make(dev.ops.reshape(dev.ops.copy(input._data), shape), shape, input._dtype, dev)
+    out = _from_buffer(dev.ops.reshape(dev.ops.copy(input._data), shape), shape, input._dtype, dev)
     if needs_grad(input):
         node = UnsafeViewBackward0((edge(input),))
         node.shape = input._shape
@@ -168,7 +168,7 @@ def reshape(input: Tensor, *shape: int | Sequence[int]) -> Tensor:
 def unsafe_view(input, shape):
     """torch's _unsafe_view: reshape a result nobody else holds, so it is not a view of it."""
     dev = input._device
-    out = _make(dev.ops.reshape(input._data, shape), shape, input._dtype, dev)
+    out = _from_buffer(dev.ops.reshape(input._data, shape), shape, input._dtype, dev)
     if needs_grad(input):
         node = UnsafeViewBackward0((edge(input),))
         node.shape = input._shape

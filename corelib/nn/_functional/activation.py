@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from ... import _dtype as D
-from ..._tensor import _make
+from ..._tensor import _from_buffer
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.node import Node
 from ...ops._graph import attach, edge, needs_grad
@@ -175,7 +175,7 @@ def _silu(x):
             out = (xf * xf.sigmoid()).to(x._dtype)
         else:
             out = x * x.sigmoid()
-    res = _make(out._data, out._shape, out._dtype, out._device)
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
     if needs_grad(x):
         node = SiluBackward0((edge(x),), (x,))
         node.x = x

@@ -20,7 +20,7 @@ differentiates that, so gradients of gradients stay exact (see ``_Cut``).
 """
 from __future__ import annotations
 
-from ..._tensor import _make
+from ..._tensor import _from_buffer
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.node import Node
 from ...ops._graph import attach, edge, needs_grad
@@ -292,7 +292,7 @@ class RecurrentBackward(Node):
         out = []
         for e, t, buf in zip(self.next, self.inputs, grads):
             out.append(None if e is None or buf is None else
-                       _make(buf, t._shape, t._dtype, t._device))
+                       _from_buffer(buf, t._shape, t._dtype, t._device))
         return tuple(out)
 
     def _differentiable(self, g):
@@ -302,7 +302,7 @@ class RecurrentBackward(Node):
             if e is None:
                 args.append(t)
                 continue
-            alias = _make(t._data, t._shape, t._dtype, t._device)
+            alias = _from_buffer(t._data, t._shape, t._dtype, t._device)
             node = _Cut((e,))
             node.open = False
             cuts.append(node)
@@ -325,7 +325,7 @@ def recurrent_layer(mode, igates, h0, c0, w_hh, b_hh, reverse, composed):
     layer = _Layer(dev.ops, dt.name, mode, T, N, H, reverse)
     data = layer.forward(igates._data, h0._data, c0._data if c0 is not None else None,
                          w_hh._data, b_hh._data if b_hh is not None else None)
-    out = _make(data, (T + 2, N, H), dt, dev)
+    out = _from_buffer(data, (T + 2, N, H), dt, dev)
     inputs = (igates, h0, c0, w_hh, b_hh)
     if needs_grad(*inputs):
         alias = out.detach()          # a saved output: modifying it in place is an error
