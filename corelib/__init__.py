@@ -58,7 +58,6 @@ globals().update(_build_foreach())   # torch._foreach_add & co (issue 11 item 3)
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 from . import cpu, amp, jit, multiprocessing, onnx, profiler, hub  # noqa: E402
 from . import special  # noqa: E402  (torch.special)
-from . import distributions  # noqa: E402  (torch.distributions)
 from . import linalg  # noqa: E402  (torch.linalg)
 from . import fft  # noqa: E402  (torch.fft)
 from .amp import autocast  # noqa: E402
@@ -79,3 +78,13 @@ __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_gra
            "default_generator", "get_default_dtype", "set_default_dtype", "promote_types",
            "set_printoptions", "get_printoptions", "cuda", "opencl",
            *_function_names]
+
+
+def __getattr__(name):
+    """``plugrad.distributions`` loads on first use: it is written against the public API
+    (``import plugrad as torch``, as torch.distributions is), so importing it while plugrad
+    itself is still loading would make an import circle."""
+    if name == "distributions":
+        import importlib
+        return importlib.import_module(".distributions", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
