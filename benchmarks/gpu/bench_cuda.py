@@ -21,6 +21,7 @@ import time
 import numpy
 
 import plugrad
+from plugrad import _bench_workloads as W   # the workloads plugrad bench and asv time
 
 try:
     import cupy
@@ -76,17 +77,14 @@ def row(name, unit, plugrad_value, cupy_value, torch_value, target, note=""):
 # ------------------------------------------------------------------------- workloads
 def small_add(quick):
     n = 2000 if quick else 10000
-    a_p, b_p = plugrad.ones(2, 2, device="cuda"), plugrad.ones(2, 2, device="cuda")
-    t_p = timeit(lambda: a_p + b_p, n)
+    torchlike, xp = W._binary((2, 2), lambda a, b: a + b)   # plugrad bench's "a + b" row
+    t_p = timeit(torchlike(plugrad, "cuda"), n)
     with plain_cupy_allocator():
+        t_c = timeit(xp(cupy), n)
         a_c, b_c = cupy.ones((2, 2), "f"), cupy.ones((2, 2), "f")
-        t_c = timeit(lambda: a_c + b_c, n)
         add = cupy.ElementwiseKernel("T a, T b", "T c", "c = a + b", "bench_add")
         t_k = timeit(lambda: add(a_c, b_c), n)
-    t_t = None
-    if HAVE_TORCH:
-        a_t, b_t = torch.ones(2, 2, device="cuda"), torch.ones(2, 2, device="cuda")
-        t_t = timeit(lambda: a_t + b_t, n)
+    t_t = timeit(torchlike(torch, "cuda"), n) if HAVE_TORCH else None
     row("a+b 2x2 (us/op)", "us", t_p * 1e6, t_c * 1e6, t_t and t_t * 1e6, "<=1.3x cupy",
         f"cupy ElementwiseKernel {t_k * 1e6:.1f} us")
 
@@ -95,19 +93,17 @@ def large_fma(quick):
     n = (16 if quick else 64) * 2 ** 20
     reps = 10 if quick else 20
     gbytes = 4 * n * 4 / 1e9           # read a, b, c; write out
+    torchlike, xp = W._mul_add(n)                       # plugrad bench's "a*b+c" rows
+    t_p = timeit(torchlike(plugrad, "cuda"), reps)
     a_p, b_p, c_p = (plugrad.rand(n, device="cuda") for _ in range(3))
-    t_p = timeit(lambda: a_p * b_p + c_p, reps)
     t_pf = timeit(lambda: plugrad.addcmul(c_p, a_p, b_p), reps)
     with plain_cupy_allocator():
+        t_c = timeit(xp(cupy), reps)
         a_c, b_c, c_c = (cupy.random.rand(n, dtype=cupy.float32) for _ in range(3))
-        t_c = timeit(lambda: a_c * b_c + c_c, reps)
         fma = cupy.ElementwiseKernel("T a, T b, T c", "T d", "d = a * b + c", "bench_fma")
         t_k = timeit(lambda: fma(a_c, b_c, c_c), reps)
         t_copy = timeit(lambda: cupy.copyto(b_c, a_c), reps)
-    t_t = None
-    if HAVE_TORCH:
-        a_t, b_t, c_t = (torch.rand(n, device="cuda") for _ in range(3))
-        t_t = timeit(lambda: a_t * b_t + c_t, reps)
+    t_t = timeit(torchlike(torch, "cuda"), reps) if HAVE_TORCH else None
     label = f"a*b+c {n >> 20}M f32 (ms)"
     row(label, "ms", t_p * 1e3, t_c * 1e3, t_t and t_t * 1e3, "<=1.05x cupy",
         "two kernels each")
@@ -120,16 +116,11 @@ def large_fma(quick):
 def big_matmul(quick):
     n = 2048 if quick else 4096
     flop = 2 * n ** 3
-    a_p, b_p = plugrad.randn(n, n, device="cuda"), plugrad.randn(n, n, device="cuda")
-    t_p = timeit(lambda: a_p @ b_p, 5)
+    torchlike, xp = W._matmul(n)                        # plugrad bench's matmul rows
+    t_p = timeit(torchlike(plugrad, "cuda"), 5)
     with plain_cupy_allocator():
-        a_c, b_c = cupy.random.randn(n, n, dtype=cupy.float32), \
-            cupy.random.randn(n, n, dtype=cupy.float32)
-        t_c = timeit(lambda: a_c @ b_c, 5)
-    t_t = None
-    if HAVE_TORCH:
-        a_t, b_t = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
-        t_t = timeit(lambda: a_t @ b_t, 5)
+        t_c = timeit(xp(cupy), 5)
+    t_t = timeit(torchlike(torch, "cuda"), 5) if HAVE_TORCH else None
     row(f"matmul {n}^3 f32 (TFLOP/s)", "TFLOP/s", flop / t_p / 1e12, flop / t_c / 1e12,
         t_t and flop / t_t / 1e12, ">=0.95x cupy")
 
