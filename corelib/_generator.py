@@ -13,6 +13,8 @@ import math
 import threading
 from typing import TYPE_CHECKING
 
+from ._host_array import from_host_array
+from ._tensor import _from_buffer
 from .random import HostGenerator
 from .random.device import DEVICE_METHODS, OP, Placement, plan
 
@@ -29,14 +31,6 @@ _HOST_CALLS = {
 }
 
 
-_creation = None   # plugrad.ops.creation, imported on first use: it imports this module
-
-
-def _import_creation():
-    global _creation
-    from .ops import creation
-    _creation = creation
-    return creation
 
 
 class Generator:
@@ -66,7 +60,6 @@ class Generator:
         return self._host.initial_seed()
 
     def get_state(self):
-        from .ops.creation import from_host_array
         with self._lock:
             self._place.sync_host()
             state = self._host.get_state()
@@ -95,18 +88,17 @@ class Generator:
         On the device when its backend has the kernel (and the dtype), else drawn here and
         uploaded; the cpu backend is the host, so it always draws here.
         """
-        creation = _creation or _import_creation()
         table = dev.ops
         if not dev.host_memory and method in DEVICE_METHODS and table.supports(OP, dtype.name):
             todo = plan(method, dtype.name, args, math.prod(shape))
             if todo is not None:
                 with self._lock:
                     buf = self._place.generate(table, shape, dtype.name, *todo)
-                return creation._from_buffer(buf, shape, dtype, dev)
+                return _from_buffer(buf, shape, dtype, dev)
         with self._lock:
             self._place.to_host()
             array = _HOST_CALLS[method](self._host, shape, dtype.name, *args)
-        return creation.from_host_array(array, dtype, dev)
+        return from_host_array(array, dtype, dev)
 
     def __repr__(self):
         return f"<plugrad.Generator object at {hex(id(self))}>"

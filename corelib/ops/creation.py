@@ -16,6 +16,7 @@ from .. import _dtype as D
 from .. import _generator
 from .._device import device as Device
 from .._device import tensor_device
+from .._host_array import _upload, from_host_array  # noqa: F401  (re-exported)
 from .._tensor import Size, Tensor, _from_buffer
 
 _INT64_MAX = 2 ** 63 - 1
@@ -40,25 +41,6 @@ def _shape_arg(size) -> tuple:
                                f"{list(size)}")
         shape.append(int(s))
     return tuple(shape)
-
-
-def _upload(array, dev, owned):
-    """Put a host array on ``dev``; ``owned`` arrays are adopted by numpy-buffer backends."""
-    if dev.host_memory and owned:
-        return array
-    return dev.ops.from_host(array)
-
-
-def from_host_array(array, dtype=None, device=None, owned=True, requires_grad=False):
-    """Wrap a numpy array (plugrad-internal: no validation beyond dtype mapping)."""
-    dt = dtype or D.from_numpy(array.dtype)
-    dev = tensor_device(device)
-    if dt.np is not None and array.dtype != dt.np:
-        array, owned = array.astype(dt.np), True
-    t = _from_buffer(_upload(array, dev, owned), tuple(array.shape), dt, dev)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
 
 
 # -------------------------------------------------------------------------- from data

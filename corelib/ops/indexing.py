@@ -205,7 +205,7 @@ class BasicIndexBackward(Node):
         return self.label
 
     def backward(self, g):
-        from .scatter_views import slice_backward
+        from .views import slice_backward
         slices = self.args
         if not self.shape:
             return (g.reshape(()),)

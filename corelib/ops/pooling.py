@@ -40,7 +40,7 @@ class MaxPool2DWithIndicesBackward0(Node):
         index, slices, shape = self.index, self.slices, self.shape
         if is_grad_enabled():
             from .ternary import where
-            from .scatter_views import slice_backward
+            from .views import slice_backward
             total = None
             for k, sl in enumerate(slices):
                 part = slice_backward(where(index == k, g, 0.0), shape, sl)

@@ -428,7 +428,6 @@ class SliceBackward0(_ViewNode):
     __slots__ = ()
 
     def backward(self, g):
-        from .scatter_views import slice_backward
         return (slice_backward(g, self.shape, self.args),)
 
 
@@ -436,7 +435,6 @@ class SelectBackward0(_ViewNode):
     __slots__ = ()
 
     def backward(self, g):
-        from .scatter_views import slice_backward
         dim, index = self.args
         slices = [(0, s, 1) for s in self.shape]
         slices[dim] = (index, index + 1, 1)
@@ -573,3 +571,25 @@ def unbind(input, dim=0):
             v._grad_fn.__class__ = UnbindBackward0
         out.append(v)
     return tuple(out)
+
+
+# ---------------------------------------------------------------- the backward of slicing
+# slice_view and slice_backward are each other's gradient (create_graph), so they live together
+class SliceBackwardBackward0(Node):
+    __slots__ = ("slices",)
+
+    def backward(self, g):
+        return (slice_view(g, self.slices),)
+
+
+def slice_backward(grad, shape, slices):
+    """zeros(shape) with ``grad`` written at ``slices`` ((start, stop, step) per axis)."""
+    ops = grad._device.ops
+    data = ops.full(shape, 0, grad._dtype.name)
+    ops.assign(ops.slice(data, slices), grad._data)
+    out = _from_buffer(data, shape, grad._dtype, grad._device)
+    if needs_grad(grad):
+        node = SliceBackwardBackward0((edge(grad),))
+        node.slices = slices
+        attach(out, node)
+    return out

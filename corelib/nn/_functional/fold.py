@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...ops._graph import named
 from ...ops.conv import windows
 from ...ops.movement import constant_pad
-from ...ops.scatter_views import slice_backward
+from ...ops.views import slice_backward
 from .conv import _tuple
 
 __all__ = ["unfold", "fold"]
