@@ -17,6 +17,7 @@ from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
 from .nn import NN
+from .norm import Norm
 from .optim import Optim
 from .random import Random
 from .reduce import Reductions
@@ -26,7 +27,7 @@ from .sort import Sorting
 
 
 class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexing, Sorting,
-                    Linalg, Conv, NN, Optim, Random):
+                    Linalg, Conv, NN, Norm, Optim, Random):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"

@@ -100,7 +100,7 @@ def check(cl, cpu, op, *args, exact=None, tol=None, **kw):
 # opencl lacks fails the test below until it is written or listed here
 LEFT_OUT = {
     # optional fused kernels: opencl runs their exact frontend compositions
-    "gelu", "gelu_backward", "layer_norm", "layer_norm_backward",
+    "batch_norm", "batch_norm_backward",
     # no complex dtypes on opencl (supports() says so): the cpu fallback covers them
     "view_as_complex", "view_as_real",
 }
@@ -841,3 +841,31 @@ def test_threads_get_their_own_kernel_objects(cl):
     theirs[0](dev.queue, (4,), None, buf.data)
     mine(dev.queue, (4,), None, buf.data)
     same(cl.to_host(buf), np.full(4, 4, "float32"), exact=True)
+
+
+# -------------------------------------------------------------------------- gelu, layer norm
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_and_layer_norm_kernels_agree_with_cpu(cl, cpu, dtype):
+    """Strided and offset inputs (copied dense first), weight and bias absent or present;
+    the conformance kit covers the contiguous cases."""
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-13)
+    x = np.random.default_rng(0).standard_normal((7, 26)).astype(dtype) * 3
+    g = np.random.default_rng(1).standard_normal((7, 13)).astype(dtype)
+    w, b = (np.random.default_rng(s).standard_normal(13).astype(dtype) for s in (2, 3))
+
+    def both(fn, *arrays):
+        views = lambda t: [None if a is None else
+                           V(a, ("slice", [(1, 7, 1), (0, 26, 2)])).make(t) if a.shape == (7, 26)
+                           else V(a, ("slice", [(1, 7, 1), (0, 13, 1)])).make(t)
+                           if a.shape == (7, 13) else t.from_host(a)
+                           for a in arrays]
+        got, want = fn(cl, *views(cl)), fn(cpu, *views(cpu))
+        for u, v in zip(got, want):
+            np.testing.assert_allclose(cl.to_host(u), cpu.to_host(v), **tol)
+
+    both(lambda t, x: t.gelu(x), x)
+    both(lambda t, g, x: [t.gelu_backward(g, x, t.gelu(x)[1])], g, x)
+    for weight, bias in [(None, None), (w, None), (w, b)]:
+        both(lambda t, x, w, b: t.layer_norm(x, w, b, 13, 1e-5), x, weight, bias)
+        both(lambda t, g, x, w: t.layer_norm_backward(
+            g, x, w, *t.layer_norm(x, w, None, 13, 1e-5)[1:], 13), g, x, weight)
