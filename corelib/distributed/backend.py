@@ -124,6 +124,12 @@ class ProcessGroup:
         raise NotImplementedError
     def barrier(self) -> Work: raise NotImplementedError
 
+    def allreduce_now(self, arrays: list, op) -> None:
+        """A synchronous all-reduce, called only once the argument check has completed on
+        every rank (so every rank is in this very call). A backend whose blocking collective
+        is faster than its non-blocking one overrides it; by default, :meth:`allreduce`."""
+        self.allreduce(arrays, op).wait()
+
     # bookkeeping
     def check_same(self, signature: tuple, what: str) -> Work:
         """Start checking that every rank passed the same integer ``signature`` (collective,

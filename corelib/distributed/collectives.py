@@ -22,6 +22,7 @@ from .backend import DistBackendError, DoneWork, RedOpType
 _CHECKS = os.environ.get("PLUGRAD_DISTRIBUTED_CHECKS", "1") not in ("0", "")
 _DTYPE_CODE = {dt: i for i, dt in enumerate(D.ALL)}
 _REDUCTIONS = {**{op: op for op in RedOpType}, **{int(op): op for op in RedOpType}}
+_CHECK_FIRST_BYTES = 256 << 10   # from here a synchronous all_reduce checks, then blocks
 _NEEDS_FLOAT = frozenset({RedOpType.AVG})
 _NEEDS_INTEGER = frozenset({RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR})
 
@@ -257,6 +258,15 @@ def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
     if pg is None:
         return None
     check = _signature(pg, "all_reduce", *_meta(tensor), int(op))
+    if check is not None and not async_op and \
+            tensor.numel() * tensor.element_size() >= _CHECK_FIRST_BYTES:
+        # large and synchronous: the small check first, then the backend's blocking call (MPI's
+        # blocking all-reduce moves large messages faster than its polled non-blocking one)
+        check.wait()
+        staged, arr = _staged(pg, tensor, True)
+        pg.impl.allreduce_now([arr], op)
+        _copy_back(tensor, staged)
+        return None
     return _finish(launch_all_reduce(pg, tensor, op, check), async_op)
 
 

@@ -52,6 +52,14 @@ def collectives(device):
     half = torch.tensor(inputs[r], device=device).half()
     dist.all_reduce(half)
     check(half.float(), np.sum(inputs, 0).astype(np.float16), "all_reduce float16")
+    # a large message: the synchronous path that checks first, then blocks (every op)
+    big = [np.random.default_rng(i).standard_normal(300_000).astype(np.float32)
+           for i in range(w)]
+    for op, reduce in ((dist.ReduceOp.SUM, np.sum), (dist.ReduceOp.AVG, np.mean),
+                       (dist.ReduceOp.MAX, np.max)):
+        x = t(big[r])
+        dist.all_reduce(x, op=op)
+        check(x, reduce(big, 0), f"all_reduce {op.name} of 1.2 MB")
     strided = torch.tensor(np.stack(inputs), device=device).t()   # non-contiguous
     col = strided[:, r]
     dist.all_reduce(col)
