@@ -16,8 +16,7 @@ from .multi_tensor import MultiTensorAdam
 from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
-from .nn import NN
-from .norm import Norm
+from .nn import NN, Norm
 from .optim import Optim
 from .random import Random
 from .reduce import Reductions
