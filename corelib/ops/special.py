@@ -57,6 +57,23 @@ def _in_float64(fn, input):
     return fn(x.double()).to(x._dtype)
 
 
+def _with_node(out, cls, x, keep_out=False):
+    """``out`` (computed without recording) as a fresh result of one ``cls`` node on ``x``,
+    saving ``x`` and, with ``keep_out``, a detached alias of the result as ``node.out``: the
+    one node torch records for these functions, with its own backward formula."""
+    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
+    if needs_grad(x):
+        if keep_out:
+            alias = res.detach()
+            node = cls((edge(x),), (x, alias))
+            node.x, node.out = x, alias
+        else:
+            node = cls((edge(x),), (x,))
+            node.x = x
+        attach(res, node)
+    return res
+
+
 class ErfcBackward0(Node):
     """torch's formula g * -2/sqrt(pi) * exp(-x^2): nan at a nan input even where g is 0, as
     torch's (the composed branches' clamps would give 0 there)."""
@@ -78,12 +95,7 @@ def erfc(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(erfc64, x)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        node = ErfcBackward0((edge(x),), (x,))
-        node.x = x
-        attach(res, node)
-    return res
+    return _with_node(out, ErfcBackward0, x)
 
 
 def ndtr(input):
@@ -181,13 +193,7 @@ def ndtri(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_ndtri64, x)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        alias = res.detach()
-        node = SpecialNdtriBackward0((edge(x),), (x, alias))
-        node.x, node.out = x, alias
-        attach(res, node)
-    return res
+    return _with_node(out, SpecialNdtriBackward0, x, keep_out=True)
 
 
 class ErfinvBackward0(Node):
@@ -210,13 +216,7 @@ def erfinv(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_erfinv64, x)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        alias = res.detach()
-        node = ErfinvBackward0((edge(x),), (x, alias))
-        node.x, node.out = x, alias
-        attach(res, node)
-    return res
+    return _with_node(out, ErfinvBackward0, x, keep_out=True)
 
 
 class SpecialXlog1PyBackward0(Node):
@@ -281,12 +281,7 @@ def entr(input):
         safe = x.masked_fill(x <= 0, 1.0)
         out = where(x == 0, 0.0, where(x < 0, -math.inf, -(x * log(safe))))
         out = where(x.isnan(), x, out)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        node = SpecialEntrBackward0((edge(x),), (x,))
-        node.x = x
-        attach(res, node)
-    return res
+    return _with_node(out, SpecialEntrBackward0, x)
 
 
 
@@ -341,13 +336,7 @@ def erfcx(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_erfcx64, x)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        alias = res.detach()
-        node = SpecialErfcxBackward0((edge(x),), (x, alias))
-        node.x, node.out = x, alias
-        attach(res, node)
-    return res
+    return _with_node(out, SpecialErfcxBackward0, x, keep_out=True)
 
 
 __all__ = ["erfc", "erfc64", "erfcx", "erfinv", "ndtri", "ndtr", "log_ndtr", "xlog1py", "entr"]
