@@ -108,6 +108,26 @@ def attach(out, node):
     return out
 
 
+def with_node(result, cls, inputs, out_attr=None, /, **attrs):
+    """``result`` (computed under no_grad) as a fresh result of one ``cls`` node over ``inputs``.
+
+    For ops computed as a composition but recorded as the single node torch records, with its
+    own backward formula. ``attrs`` are set on the node; its tensors are the saved ones (their
+    versions checked at backward). ``out_attr`` names the attribute that gets a detached alias
+    of the result (saved too) when the formula reads the output.
+    """
+    res = _from_buffer(result._data, result._shape, result._dtype, result._device)
+    if needs_grad(*inputs):
+        if out_attr is not None:
+            attrs[out_attr] = res.detach()
+        saved = tuple(v for v in attrs.values() if isinstance(v, Tensor))
+        node = cls(tuple(edge(t) for t in inputs), saved)
+        for name, value in attrs.items():
+            setattr(node, name, value)
+        attach(res, node)
+    return res
+
+
 def record_binary(out, cls, ta, tb, save_a=None, save_b=None):
     """Attach a binary node (a ``_BinaryNode``: it remembers each operand's shape and dtype
     to reduce its gradient back to them); ``save_*`` are the values backward reads (tensors

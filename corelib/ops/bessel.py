@@ -9,10 +9,9 @@ i1e (sgn(x) + 1 / x), the last two 0.5 where |x| <= eps.
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import _from_buffer
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Node
-from ._graph import attach, edge, needs_grad
+from ._graph import with_node
 from .gather import where
 from .math_extra import _float
 from .unary import exp
@@ -165,12 +164,7 @@ def _unary(fn, input, node_cls):
     x = _float(input)
     with no_grad():
         out = _in_float64(fn, x)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        node = node_cls((edge(x),), (x,))
-        node.x, node.out = x, None
-        attach(res, node)
-    return res
+    return with_node(out, node_cls, (x,), x=x, out=None)
 
 
 def i0(input):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _from_buffer
+from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Node
 from ._operands import broadcast_shapes
-from ._graph import attach, edge, needs_grad, unbroadcast
+from ._graph import unbroadcast, with_node
 from .gather import where
 from .math_extra import _float, _promoted
 from .unary import log, sin, tan
@@ -212,14 +212,7 @@ def _unary(fn, x, node_cls, **saved):
     """Forward ``fn`` in float64 without recording, then attach ``node_cls`` (saving x)."""
     with no_grad():
         out = _in_float64(fn, x)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        node = node_cls((edge(x),), (x,))
-        node.x = x
-        for k, v in saved.items():
-            setattr(node, k, v)
-        attach(res, node)
-    return res
+    return with_node(out, node_cls, (x,), x=x, **saved)
 
 
 class LgammaBackward0(Node):
@@ -318,12 +311,7 @@ def mvlgamma(input, p):
         from .creation import arange
         shifts = arange(-(p - 1) * 0.5, 0.25, 0.5, dtype=x._dtype, device=x._device)
         out = lgamma(x.unsqueeze(-1) + shifts).sum(-1) + p * (p - 1) / 4 * _LOG_PI
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        node = MvlgammaBackward0((edge(x),), (x,))
-        node.x, node.p = x, p
-        attach(res, node)
-    return res
+    return with_node(out, MvlgammaBackward0, (x,), x=x, p=p)
 
 
 class SpecialZetaBackward0(Node):
@@ -358,14 +346,9 @@ def zeta(input, other):
     xb, qb = x.broadcast_to(shape), q.broadcast_to(shape)
     with no_grad():
         out = _in_float64(_zeta64, xb, qb)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x, q):
-        cls = (SpecialZetaBackward0 if isinstance(input, Tensor) and isinstance(other, Tensor)
-               else SpecialZetaBackward2 if isinstance(input, Tensor) else SpecialZetaBackward1)
-        node = cls((edge(x), edge(q)), (x, q))
-        node.x, node.q = x, q
-        attach(res, node)
-    return res
+    cls = (SpecialZetaBackward0 if isinstance(input, Tensor) and isinstance(other, Tensor)
+           else SpecialZetaBackward2 if isinstance(input, Tensor) else SpecialZetaBackward1)
+    return with_node(out, cls, (x, q), x=x, q=q)
 
 
 __all__ = ["digamma", "lgamma", "mvlgamma", "polygamma", "zeta"]

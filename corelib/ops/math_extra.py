@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _from_buffer
+from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
-from ._graph import attach, edge, named, needs_grad, unbroadcast, zeros_like_grad
+from ._graph import named, unbroadcast, with_node, zeros_like_grad
 from .binary import atan2, maximum, minimum, pow
 from .inplace import write_out
 from .ternary import where as where_scalar_safe
@@ -155,13 +155,7 @@ def hypot(input, other):
     with no_grad():
         out = _in_float32(_hypot, a, b)
         out = where_scalar_safe(a.isinf().logical_or(b.isinf()), math.inf, out)
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(a, b):
-        alias = res.detach()
-        node = HypotBackward0((edge(a), edge(b)), (a, b, alias))
-        node.a, node.b, node.out = a, b, alias
-        attach(res, node)
-    return res
+    return with_node(out, HypotBackward0, (a, b), "out", a=a, b=b)
 
 
 def logaddexp(input, other):
@@ -218,12 +212,7 @@ def xlogy(input, other):
     with no_grad():
         zero = (x == 0).logical_and(y.isnan().logical_not())
         out = where_scalar_safe(zero, 0.0, x * log(y))
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x, y):
-        node = cls((edge(x), edge(y)), (x, y))
-        node.a, node.b = x, y
-        attach(res, node)
-    return res
+    return with_node(out, cls, (x, y), a=x, b=y)
 
 
 class FmaxBackward0(Node):
@@ -260,14 +249,8 @@ def _fextreme(input, other, upper):
         best = maximum(a, b) if upper else minimum(a, b)
         if dt.is_floating_point:
             best = where_scalar_safe(isnan(a), b, where_scalar_safe(isnan(b), a, best))
-    res = _from_buffer(best._data, best._shape, best._dtype, best._device)
-    if needs_grad(input, other):
-        node = (FmaxBackward0 if upper else FminBackward0)((edge(input), edge(other)),
-                                                           (a, b))
-        node.a, node.b, node.upper = a, b, upper
-        node.da, node.db = input._dtype, other._dtype
-        attach(res, node)
-    return res
+    return with_node(best, FmaxBackward0 if upper else FminBackward0, (input, other),
+                     a=a, b=b, upper=upper, da=input._dtype, db=other._dtype)
 
 
 def fmax(input, other):
@@ -308,13 +291,8 @@ def copysign(input, other):
         negative = atan2(o, -1.0) < 0              # the sign bit: -0.0 counts, as in torch
         mag = abs(x)
         result = where_scalar_safe(negative, -mag, mag)
-    res = _from_buffer(result._data, result._shape, result._dtype, result._device)
-    if needs_grad(x, o):
-        alias = res.detach()
-        node = CopysignBackward0((edge(x), edge(o)), (x, alias))
-        node.x, node.y, node.oshape, node.odtype = x, alias, o._shape, o._dtype
-        attach(res, node)
-    return res
+    return with_node(result, CopysignBackward0, (x, o), "y", x=x, oshape=o._shape,
+                     odtype=o._dtype)
 
 
 def float_power(input, exponent):

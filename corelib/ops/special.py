@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as D
-from .._tensor import Tensor, _from_buffer
+from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.node import Node
-from ._graph import attach, edge, named, needs_grad, unbroadcast
+from ._graph import named, unbroadcast, with_node
 from .ternary import where
 from .math_extra import _float, _promoted
 from .unary import erf, exp, log, log1p
@@ -57,23 +57,6 @@ def _in_float64(fn, input):
     return fn(x.double()).to(x._dtype)
 
 
-def _with_node(out, cls, x, keep_out=False):
-    """``out`` (computed without recording) as a fresh result of one ``cls`` node on ``x``,
-    saving ``x`` and, with ``keep_out``, a detached alias of the result as ``node.out``: the
-    one node torch records for these functions, with its own backward formula."""
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x):
-        if keep_out:
-            alias = res.detach()
-            node = cls((edge(x),), (x, alias))
-            node.x, node.out = x, alias
-        else:
-            node = cls((edge(x),), (x,))
-            node.x = x
-        attach(res, node)
-    return res
-
-
 class ErfcBackward0(Node):
     """torch's formula g * -2/sqrt(pi) * exp(-x^2): nan at a nan input even where g is 0, as
     torch's (the composed branches' clamps would give 0 there)."""
@@ -95,7 +78,7 @@ def erfc(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(erfc64, x)
-    return _with_node(out, ErfcBackward0, x)
+    return with_node(out, ErfcBackward0, (x,), x=x)
 
 
 def ndtr(input):
@@ -193,7 +176,7 @@ def ndtri(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_ndtri64, x)
-    return _with_node(out, SpecialNdtriBackward0, x, keep_out=True)
+    return with_node(out, SpecialNdtriBackward0, (x,), "out", x=x)
 
 
 class ErfinvBackward0(Node):
@@ -216,7 +199,7 @@ def erfinv(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_erfinv64, x)
-    return _with_node(out, ErfinvBackward0, x, keep_out=True)
+    return with_node(out, ErfinvBackward0, (x,), "out", x=x)
 
 
 class SpecialXlog1PyBackward0(Node):
@@ -254,12 +237,7 @@ def xlog1py(input, other):
     with no_grad():
         zero = (x == 0).logical_and(y.isnan().logical_not())
         out = where(zero, 0.0, x * log1p(y))
-    res = _from_buffer(out._data, out._shape, out._dtype, out._device)
-    if needs_grad(x, y):
-        node = cls((edge(x), edge(y)), (x, y))
-        node.a, node.b = x, y
-        attach(res, node)
-    return res
+    return with_node(out, cls, (x, y), a=x, b=y)
 
 
 class SpecialEntrBackward0(Node):
@@ -281,7 +259,7 @@ def entr(input):
         safe = x.masked_fill(x <= 0, 1.0)
         out = where(x == 0, 0.0, where(x < 0, -math.inf, -(x * log(safe))))
         out = where(x.isnan(), x, out)
-    return _with_node(out, SpecialEntrBackward0, x)
+    return with_node(out, SpecialEntrBackward0, (x,), x=x)
 
 
 
@@ -336,7 +314,7 @@ def erfcx(input):
     x = _float(input)
     with no_grad():
         out = _in_float64(_erfcx64, x)
-    return _with_node(out, SpecialErfcxBackward0, x, keep_out=True)
+    return with_node(out, SpecialErfcxBackward0, (x,), "out", x=x)
 
 
 __all__ = ["erfc", "erfc64", "erfcx", "erfinv", "ndtri", "ndtr", "log_ndtr", "xlog1py", "entr"]
