@@ -130,6 +130,13 @@ class ProcessGroup:
         is faster than its non-blocking one overrides it; by default, :meth:`allreduce`."""
         self.allreduce(arrays, op).wait()
 
+    def allreduce_checked(self, array, op, signature: tuple, what: str) -> Work | None:
+        """Optional: one all-reduce of ``array`` that also checks, as :meth:`check_same` does,
+        that every rank passed ``signature`` -- for backends that can carry the check inside
+        the message (saving the check's round trip on small messages). None: not for this
+        call; the frontend then runs :meth:`check_same` beside :meth:`allreduce`."""
+        return None
+
     # bookkeeping
     def check_same(self, signature: tuple, what: str) -> Work:
         """Start checking that every rank passed the same integer ``signature`` (collective,

@@ -2,7 +2,8 @@
 
 Each call checks its arguments as torch does, checks that every rank passed the same sizes and
 dtypes (:meth:`~plugrad.distributed.backend.ProcessGroup.check_same`: one small all-reduce in
-flight beside the collective, so a mismatch is an error instead of corrupt data or a hang;
+flight beside the collective, or for small all-reduces a few slots inside their own message,
+so a mismatch is an error instead of corrupt data or a hang;
 ``PLUGRAD_DISTRIBUTED_CHECKS=0`` skips it),
 then hands the backend contiguous buffers it can read: the tensor's own storage when the backend
 takes that device, else a copy (on the host for host-staging backends such as ``mpi``). Results
@@ -164,13 +165,18 @@ _COLLECTIVES = {name: i for i, name in enumerate((
     "reduce_scatter", "reduce_scatter_tensor", "gather", "scatter"))}
 
 
+def _fields(pg, what, *fields):
+    """What every rank must agree on to call ``what`` with ``fields`` (None: no check)."""
+    if not _CHECKS or pg.size() == 1:
+        return None
+    return (_COLLECTIVES[what], *fields) + (0,) * (5 - len(fields))
+
+
 def _signature(pg, what, *fields):
     """Start the check that every rank called ``what`` with the same ``fields``; it runs
     beside the collective (no extra round trip) and ``Work.wait`` reports a mismatch first."""
-    if not _CHECKS or pg.size() == 1:
-        return None
-    padded = (_COLLECTIVES[what], *fields) + (0,) * (5 - len(fields))
-    return pg.impl.check_same(padded, what)
+    signature = _fields(pg, what, *fields)
+    return None if signature is None else pg.impl.check_same(signature, what)
 
 
 def _meta(t):
@@ -257,24 +263,38 @@ def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
     pg = _group(group)
     if pg is None:
         return None
-    check = _signature(pg, "all_reduce", *_meta(tensor), int(op))
-    if check is not None and not async_op and \
-            tensor.numel() * tensor.element_size() >= _CHECK_FIRST_BYTES:
+    signature = _fields(pg, "all_reduce", *_meta(tensor), int(op))
+    if signature is None:
+        return _finish(launch_all_reduce(pg, tensor, op), async_op)
+    staged, arr = _staged(pg, tensor, True)
+    if not async_op and arr.nbytes >= _CHECK_FIRST_BYTES:
         # large and synchronous: the small check first, then the backend's blocking call (MPI's
         # blocking all-reduce moves large messages faster than its polled non-blocking one)
-        check.wait()
-        staged, arr = _staged(pg, tensor, True)
+        pg.impl.check_same(signature, "all_reduce").wait()
         pg.impl.allreduce_now([arr], op)
         _copy_back(tensor, staged)
         return None
-    return _finish(launch_all_reduce(pg, tensor, op, check), async_op)
+    work = pg.impl.allreduce_checked(arr, op, signature, "all_reduce")
+    if work is None:
+        check = pg.impl.check_same(signature, "all_reduce")
+        return _finish(_all_reduce_work(pg, tensor, staged, arr, op, check), async_op)
+    return _finish(_landed(work, tensor, staged), async_op)
 
 
 def launch_all_reduce(pg, tensor, op, check=None) -> Work:
     """Start an all-reduce (without the cross-rank check for DDP's buckets, whose sizes were
     checked once when the model was wrapped)."""
     staged, arr = _staged(pg, tensor, True)
-    work = pg.impl.allreduce([arr], op)
+    return _all_reduce_work(pg, tensor, staged, arr, op, check)
+
+
+def _all_reduce_work(pg, tensor, staged, arr, op, check):
+    return _landed(pg.impl.allreduce([arr], op), tensor, staged, check)
+
+
+def _landed(work, tensor, staged, check=None) -> Work:
+    """The frontend's Work for a backend work writing ``staged``: the result lands in
+    ``tensor`` when it completes."""
     if staged is tensor:            # reduced in place: only the version changes (as torch)
         tensor._bump_version()
         return Work(work, None, (tensor,), check)

@@ -20,9 +20,13 @@ import time
 
 import numpy as np
 
+from . import check_slots
 from .backend import DistBackendError, ProcessGroup, RedOpType, Work
 
 _SPIN = 200          # Test() calls before the deadline is checked and the CPU yielded
+_FOLD_MAX_BYTES = 64 << 10   # up to here the argument check rides in the all-reduce's message
+_FOLD_KINDS = {RedOpType.SUM: "sum", RedOpType.AVG: "sum", RedOpType.MAX: "max",
+               RedOpType.MIN: "min"}
 _broken = []          # set when a group timed out: leave without MPI_Finalize
 
 
@@ -51,12 +55,13 @@ def mpi_module():
 
 class MPIWork(Work):
     """One or more MPI requests, completed by polling against the group's deadline."""
-    __slots__ = ("requests", "group", "what", "after", "done", "status")
+    __slots__ = ("requests", "group", "what", "after", "done", "status", "explain")
 
-    def __init__(self, requests, group, what, after=None, status=None):
+    def __init__(self, requests, group, what, after=None, status=None, explain=None):
         self.requests, self.group, self.what = requests, group, what
         # after: run on completion; for a recv, the number of bytes expected
         self.after, self.done, self.status = after, False, status
+        self.explain = explain      # on an MPI error: find which argument differed, if any
 
     @property
     def source(self):
@@ -76,7 +81,13 @@ class MPIWork(Work):
                 return self.requests[0].Test()
             return self.group.MPI.Request.Testall(self.requests)
         except self.group.MPI.Exception as exc:
-            self.group.fail(f"{self.what} failed in MPI: {exc.Get_error_string()}")
+            self._failed(exc)
+
+    def _failed(self, exc):
+        message = f"{self.what} failed in MPI: {exc.Get_error_string()}"
+        if self.explain is not None:
+            self.explain(message)
+        self.group.fail(message)
 
     def wait(self, timeout=None):
         if self.done:
@@ -105,7 +116,7 @@ class MPIWork(Work):
                                    "collective)")
                     os.sched_yield()
         except group.MPI.Exception as exc:
-            group.fail(f"{self.what} failed in MPI: {exc.Get_error_string()}")
+            self._failed(exc)
         self._finish()
         return True
 
@@ -221,6 +232,42 @@ class MPIProcessGroup(ProcessGroup):
             self.comm.Allreduce(self.MPI.IN_PLACE, a, self._mpi_op(op, a))
         except self.MPI.Exception as exc:
             self.fail(f"all_reduce failed in MPI: {exc.Get_error_string()}")
+
+    def allreduce_checked(self, array, op, signature, what):
+        """Small all-reduces carry the argument check in their own message (check_slots):
+        one round trip instead of two."""
+        kind = _FOLD_KINDS.get(op)
+        if kind is None or array.nbytes > _FOLD_MAX_BYTES:
+            return None
+        wide = np.dtype(np.float32) if array.dtype == np.float16 else array.dtype
+        carried = check_slots.slots(signature, kind, wide, self.size)
+        if carried is None:
+            return None
+        self._check()
+        sent, wanted = carried
+        n = array.size
+        buf = np.empty(n + sent.size, wide)
+        flat = array.reshape(-1)
+        buf[:n] = flat
+        buf[n:] = sent
+        req = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, self._ops[op])
+        size = self.size
+
+        def after():
+            if buf[n:].tobytes() != wanted.tobytes():
+                explain(f"{what}: ranks passed different tensor sizes, dtypes or arguments "
+                        f"(this rank: {signature})")
+            data = buf[:n]
+            if op == RedOpType.AVG:
+                data /= size
+            flat[...] = data
+
+        def explain(message):
+            # every rank's folded call failed, so the full check is the next collective of
+            # each: it names the argument that differed
+            self.check_same(signature, what).wait(min(self.timeout, 30.0))
+            self.fail(message)
+        return MPIWork([req], self, what, after, explain=explain)
 
     def broadcast(self, array, root):
         self._check()

@@ -32,6 +32,20 @@ def mismatch(device):
     raise AssertionError("mismatched all_reduce sizes were not reported")
 
 
+def mismatch_dtype(device):
+    """Same byte size, different dtypes (float32 on one rank, int32 on the other): only the
+    argument check can tell; it must, on every rank."""
+    r = dist.get_rank()
+    dtype = torch.float32 if r == 0 else torch.int32
+    try:
+        dist.all_reduce(torch.ones(5, dtype=dtype, device=device), op=dist.ReduceOp.MAX)
+    except dist.DistBackendError as exc:
+        assert "different tensor sizes, dtypes" in str(exc), exc
+        print(f"rank {r} dtype mismatch reported", flush=True)
+        raise
+    raise AssertionError("mismatched all_reduce dtypes were not reported")
+
+
 def ddp(device):
     """20 SGD steps of DDP with SyncBatchNorm on each rank's quarter of the batch == one process
     on the whole batch with BatchNorm (same seed)."""

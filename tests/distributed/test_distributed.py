@@ -81,6 +81,12 @@ def test_mismatched_sizes_are_reported_on_every_rank():
     assert "smallest over ranks: (0, 3, 8, 0" in out, out[-3000:]
 
 
+def test_mismatched_dtypes_of_equal_size_are_reported_on_every_rank():
+    code, out, _ = ranks(2, "mismatch_dtype", limit=60)
+    assert code != 0
+    assert out.count("dtype mismatch reported") == 2, out[-3000:]
+
+
 def test_hung_rank_makes_the_others_raise_within_the_timeout():
     code, out, elapsed = ranks(3, "hang", env={"WORKER_TIMEOUT": "2"}, limit=60)
     assert code != 0
