@@ -198,9 +198,14 @@ class MPIProcessGroup(ProcessGroup):
         return array.reshape(-1).view(np.uint8)
 
     # --------------------------------------------------------------- collectives
+    @staticmethod
+    def _native(arrays, op):
+        """One array MPI reduces as it is (no float16 widening, no AVG division)."""
+        return len(arrays) == 1 and op != RedOpType.AVG and arrays[0].dtype != np.float16
+
     def allreduce(self, arrays, op):
         self._check()
-        if len(arrays) == 1 and op != RedOpType.AVG and arrays[0].dtype != np.float16:
+        if self._native(arrays, op):
             a = arrays[0]                    # the common case, kept short (per-call overhead)
             req = self.comm.Iallreduce(self.MPI.IN_PLACE, a, self._mpi_op(op, a))
             return MPIWork([req], self, "all_reduce")
@@ -225,7 +230,7 @@ class MPIProcessGroup(ProcessGroup):
 
     def allreduce_now(self, arrays, op):
         self._check()
-        if len(arrays) != 1 or op == RedOpType.AVG or arrays[0].dtype == np.float16:
+        if not self._native(arrays, op):
             return self.allreduce(arrays, op).wait()
         a = arrays[0]
         try:            # every rank has passed the check, so the blocking call cannot hang

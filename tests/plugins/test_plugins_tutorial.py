@@ -40,8 +40,9 @@ def test_tutorial_backend_installs_and_passes_the_kit(tmp_path):
     assert "available" in line and "plugrad-mytorch 0.1.0" in line
     prims, prims_total, kernels, kernels_total = re.search(
         r"(\d+)/(\d+)\s+(\d+)/(\d+)", line).groups()
-    assert (f"{prims}/{prims_total} primitives, {kernels}/{kernels_total} kernels"
-            in TUTORIAL.read_text())
+    # the kernel total grows with the contract; the README names what the backend provides
+    assert int(kernels_total) >= int(kernels) == 1
+    assert f"{prims}/{prims_total} primitives, {kernels} kernel" in TUTORIAL.read_text()
     kit = subprocess.run([sys.executable, "-m", "plugrad", "conformance", "mytorch"], env=env,
                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert kit.returncode == 0, kit.stdout[-4000:] + kit.stderr[-2000:]
