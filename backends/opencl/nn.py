@@ -470,3 +470,129 @@ class Norm:
     def _offset_free(self, b):
         """A buffer whose data starts at element 0 (these kernels take no offsets)."""
         return b if b.offset == 0 else self.copy(b)
+
+
+# ---------------------------------------------------------------------- batch norm
+# Training-mode batch norm (+ backward), channels on axis 1 of a dense x read as (N, C, S):
+# per-channel sums a work-item per channel (compensated, so a channel of 25,000 values sums
+# to float32 rounding, as numpy's pairwise sums do), then one elementwise launch over x in
+# the cpu backend's operation order (backends/xp/nn.py).
+def render_batch_norm(dt, part):
+    """part 'stats': mean and biased var per channel; 'apply': out = x * alpha + beta;
+    'bstats': dweight, dbias and the dx coefficient k per channel; 'dx': dx per element."""
+    A = T.COMPUTE[dt]
+    P, Q = T.ptr(dt, False), T.ptr(dt)
+    ld = lambda p, i: f"({A}){T.load(dt, p, i)}"
+    def sums(term, into):     # compensated sum of term over channel c's N * S values
+        return f"""
+  {A} {into} = 0;
+  {{ {A} comp = 0;
+    for (long j = 0; j < nb; ++j)
+      for (long q = 0; q < S; ++q) {{
+        long o = (j * C + c) * S + q;
+        {A} y = {term} - comp, t = {into} + y;
+        comp = (t - {into}) - y; {into} = t;
+      }} }}"""
+    invstd = f"({A})1 / sqrt({ld('var', 'c')} + eps)"
+    if part == "stats":
+        args = [f"{P} mean", f"{P} var", f"{Q} x", "long nb", "long C", "long S"]
+        types = [None] * 3 + [numpy.int64] * 3
+        body = f"""{sums(ld('x', 'o'), 's')}
+  {A} m = s / ({A})(nb * S);
+  {T.store(dt, "mean", "c", "m")};{sums(f"({ld('x', 'o')} - m) * ({ld('x', 'o')} - m)", 'v')}
+  {T.store(dt, "var", "c", f"v / ({A})(nb * S)")};"""
+        count = "C"
+    elif part == "bstats":
+        args = [f"{P} dw", f"{P} db", f"{P} k", f"{Q} g", f"{Q} x", f"{Q} mean", f"{Q} var",
+                f"{A} eps", "long nb", "long C", "long S"]
+        types = [None] * 7 + [T.NP_COMPUTE[dt]] + [numpy.int64] * 3
+        body = f"""
+  {A} m = {ld('mean', 'c')}, r = {invstd};{sums(ld('g', 'o'), 'sg')}{sums(f"{ld('g', 'o')} * ({ld('x', 'o')} - m)", 'dp')}
+  {T.store(dt, "dw", "c", "dp * r")};
+  {T.store(dt, "db", "c", "sg")};
+  {T.store(dt, "k", "c", f"dp * r * r / ({A})(nb * S)")};"""
+        count = "C"
+    else:
+        apply = part == "apply"
+        args = ([f"{P} out", f"{Q} x", f"{Q} w", f"{Q} b", f"{Q} mean", f"{Q} var"] if apply
+                else [f"{P} out", f"{Q} g", f"{Q} x", f"{Q} w", f"{Q} mean", f"{Q} var",
+                      f"{Q} k", f"{Q} db"])
+        args += ["int has_w", "int has_b", f"{A} eps", "long n", "long C", "long S",
+                 "long per", "long count"]
+        types = [None] * (len(args) - 8) + [numpy.int32] * 2 + [T.NP_COMPUTE[dt]] + \
+            [numpy.int64] * 5
+        scale = f"(has_w ? r * {ld('w', 'c')} : r)"
+        if apply:
+            elem = f"""
+    {A} alpha = {scale};
+    {A} beta = has_b ? {ld('b', 'c')} - {ld('mean', 'c')} * alpha : -{ld('mean', 'c')} * alpha;
+    {T.store(dt, "out", "i", f"{ld('x', 'i')} * alpha + beta")};"""
+        else:
+            elem = f"""
+    {A} cen = {ld('x', 'i')} - {ld('mean', 'c')};
+    {A} d = ({ld('g', 'i')} - cen * {ld('k', 'c')}) - {ld('db', 'c')} / ({A})count;
+    {T.store(dt, "out", "i", f"d * {scale}")};"""
+        body = f"""
+  long i0 = i * per, i1 = min(i0 + per, n);
+  for (long ii = i0; ii < i1; ++ii) {{
+    long i = ii, c = (i / S) % C;
+    {A} r = {invstd};{elem}
+  }}"""
+        count = "n"
+    name = f"batch_norm_{part}"
+    head = "long c = get_global_id(0); if (c >= C) return;" if count == "C" else \
+        "long i = get_global_id(0); if (i * per >= n) return;"
+    src = f"""
+#pragma OPENCL FP_CONTRACT OFF
+__kernel void {name}({", ".join(args)}) {{
+  {head}{body}
+}}
+"""
+    return src, name, types
+
+
+class BatchNorm:
+
+    def _bn_launch(self, dev, part, dt, work, *args):
+        kernel = dev.kernel((f"batch_norm_{part}", dt), lambda: render_batch_norm(dt, part))
+        g = 1 if dev.is_cpu else min(dev.group, 64)
+        kernel(dev.queue, (max(g, -(-work // g) * g),), (g,), *args)
+
+    def _bn_each(self, dev, part, dt, x, c, s, *args):
+        """An elementwise part over x's elements, ``per`` a work-item."""
+        _, _, per = dev.launch_1d(x.size)
+        self._bn_launch(dev, part, dt, -(-x.size // per), *args, x.size, c, s, per,
+                        x.size // c)
+
+    def batch_norm(self, x, weight, bias, eps):
+        dev, dt = self.devices[x.device], x.dname
+        x, weight, bias = (self._offset_free(self._dense(b)) if b is not None else None
+                           for b in (x, weight, bias))
+        nb, c = x.shape[0], x.shape[1]
+        s = x.size // (nb * c) if nb * c else 0
+        out = self._new(x.shape, dt, x.device)
+        mean, var = self._new((c,), dt, x.device), self._new((c,), dt, x.device)
+        if x.size:
+            self._bn_launch(dev, "stats", dt, c, mean.data, var.data, x.data, nb, c, s)
+            w, b = (t if t is not None else x for t in (weight, bias))
+            self._bn_each(dev, "apply", dt, x, c, s, out.data, x.data, w.data, b.data,
+                          mean.data, var.data, int(weight is not None), int(bias is not None),
+                          T.scalar_arg(dt, eps))
+        return out, mean, var
+
+    def batch_norm_backward(self, g, x, weight, mean, var, eps):
+        dev, dt = self.devices[x.device], x.dname
+        g, x, weight, mean, var = (self._offset_free(self._dense(b)) if b is not None else None
+                                   for b in (g, x, weight, mean, var))
+        nb, c = x.shape[0], x.shape[1]
+        s = x.size // (nb * c) if nb * c else 0
+        dx = self._new(x.shape, dt, x.device)
+        dw, db, k = (self._new((c,), dt, x.device) for _ in range(3))
+        if x.size:
+            e = T.scalar_arg(dt, eps)
+            self._bn_launch(dev, "bstats", dt, c, dw.data, db.data, k.data, g.data, x.data,
+                            mean.data, var.data, e, nb, c, s)
+            w = weight if weight is not None else x
+            self._bn_each(dev, "dx", dt, x, c, s, dx.data, g.data, x.data, w.data, mean.data,
+                          var.data, k.data, db.data, int(weight is not None), 0, e)
+        return dx, dw, db

@@ -99,8 +99,6 @@ def check(cl, cpu, op, *args, exact=None, tol=None, **kw):
 # what the opencl backend leaves to others, each for a stated reason; a new contract entry that
 # opencl lacks fails the test below until it is written or listed here
 LEFT_OUT = {
-    # optional fused kernels: opencl runs their exact frontend compositions
-    "batch_norm", "batch_norm_backward",
     # no complex dtypes on opencl (supports() says so): the cpu fallback covers them
     "view_as_complex", "view_as_real",
 }
