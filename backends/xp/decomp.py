@@ -185,6 +185,34 @@ class Decompositions:
         w, v = xp.linalg.eig(a)     # real arrays when every eigenvalue is real: made complex
         return w.astype(cdt, copy=False), xp.ascontiguousarray(v.astype(cdt, copy=False))
 
+    def linalg_lu_factor(self, a):
+        """getrf's right-looking elimination, one column at a time over the whole batch."""
+        xp = self.xp
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        lu = xp.array(a, copy=True).reshape((-1, m, n))
+        count = lu.shape[0]
+        pivots = xp.zeros((count, k), xp.int32)
+        info = xp.zeros((count,), xp.int32)
+        rows = xp.arange(count)
+        for j in range(k):
+            col = lu[:, j:, j]
+            size = xp.abs(col.real) + xp.abs(col.imag) if xp.iscomplexobj(col) else xp.abs(col)
+            p = j + xp.argmax(size, axis=1)
+            pivots[:, j] = p + 1
+            top, other = lu[rows, j, :].copy(), lu[rows, p, :].copy()
+            lu[rows, p, :] = top
+            lu[rows, j, :] = other
+            pivot = lu[:, j, j]
+            zero = pivot == 0
+            info = xp.where(zero & (info == 0), j + 1, info).astype(xp.int32)
+            scale = xp.where(zero, 1, pivot)[:, None]
+            lu[:, j + 1:, j] = lu[:, j + 1:, j] / scale
+            lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+        batch = a.shape[:-2]
+        return (lu.reshape(a.shape), pivots.reshape(batch + (k,)),
+                info.reshape(batch))
+
     def linalg_solve_triangular(self, a, b, upper, left, unitriangular):
         xp = self.xp
         if not left:        # x a = b  <=>  a^T x^T = b^T

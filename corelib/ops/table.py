@@ -216,6 +216,11 @@ def _ops():
     _op("pinverse",          "linalg_compose.pinverse",   "fm",  "")
     _op("matrix_power",      "linalg_compose.matrix_power", "fm", "")
     _op("trace",             "linalg.trace",              "fm",  "")
+    _op("matrix_exp",        "matrix_functions.matrix_exp", "fm", "")
+    _op("lu",                "lu.torch_lu",               "fm",  "linalg_lu_factor")
+    _op("lu_solve",          "lu.torch_lu_solve",         "fm",  "")
+    _op("lu_unpack",         "lu.lu_unpack",              "f",   "")
+    _op("vander",            "matrix_functions.vander",   "f",   "")
 
     # ------------------------------------------------------------------ reduce
     _op("all",               "reduce.all",                "fm",  "all")

@@ -273,6 +273,15 @@ def linalg_solve_triangular(a: Buf, b: Buf, upper: bool, left: bool,
     (..., n, k) (left) or (..., k, n) share one batch shape."""
 
 
+@kernel("decomp", host_fallback=True)
+def linalg_lu_factor(a: Buf) -> tuple[Buf, Buf, Buf]:
+    """(lu, pivots, info) of a (..., m, n) batch by partially pivoted LU (LAPACK getrf):
+    lu holds L's strict lower part (unit diagonal implied) and U; pivots (..., min(m, n))
+    int32, 1-based: row i was swapped with row pivots[i] - 1 at step i (the largest |a| of
+    the column, the first of ties; |re| + |im| for complex, as LAPACK's i*amax); info as for
+    :func:`linalg_inv` (the factorization still completes)."""
+
+
 # -------------------------------------------------------------------- complex tensors
 # complex64/complex128 buffers. A backend without complex arithmetic answers False from
 # ``supports(op, 'complex64')``; see capabilities.supports for what the frontend then does.

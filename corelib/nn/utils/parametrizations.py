@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
+from ...ops.matrix_functions import matrix_exp
 from ..modules.module import Module
 from . import parametrize
 
@@ -128,23 +129,6 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
 
 # ------------------------------------------------------------------------------ orthogonal
 
-def _matrix_exp(a):
-    """exp(a) of square matrices by scaling and squaring a degree-12 Taylor polynomial
-    (differentiable: matmuls only; plugrad has no matrix_exp op yet)."""
-    import math
-    norm = float(a.detach().abs().sum(-2).max().item()) if a.numel() else 0.0
-    squarings = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
-    x = a / (2 ** squarings)
-    n = a.shape[-1]
-    eye = _eye_like(a, n)
-    result = eye
-    for k in range(12, 0, -1):                     # Horner: I + x/1 (I + x/2 (I + ...))
-        result = eye + x.matmul(result) / k
-    for _ in range(squarings):
-        result = result.matmul(result)
-    return result
-
-
 def _eye_like(a, n):
     from ...ops.creation import eye
     return eye(n, dtype=a.dtype, device=a.device).expand(a.shape[:-2] + (n, n))
@@ -186,7 +170,7 @@ class _Orthogonal(Module):
                 x = cat([x, x.new_zeros((n, n - k)).expand(x.shape[:-2] + (n, n - k))], -1)
             a = x - x.mH
             if self.orthogonal_map == "matrix_exp":
-                q = _matrix_exp(a)
+                q = matrix_exp(a)
             else:
                 from ...linalg import solve
                 eye = _eye_like(a, n)
