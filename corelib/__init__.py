@@ -70,6 +70,10 @@ from . import compile  # noqa: E402,A001  (callable package: torch.compile)
 from . import compiler, _dynamo  # noqa: E402  (torch.compiler, torch._dynamo)
 from ._storage import TypedStorage, UntypedStorage  # noqa: E402
 from .utils import checkpoint as _checkpoint  # noqa: E402,F401  (torch.utils.checkpoint)
+from . import sparse  # noqa: E402  (torch.sparse; binds the sparse COO tensor's methods)
+from .sparse import sparse_coo_tensor, spmm  # noqa: E402,F401
+from ._layout import (layout, strided, sparse_coo, sparse_csr, sparse_csc,  # noqa: E402,F401
+                      sparse_bsr, sparse_bsc)
 _install_amp_aliases(cuda, cpu)
 
 __all__ = ["Tensor", "Size", "device", "dtype", "Generator", "autograd", "no_grad",

@@ -296,3 +296,35 @@ def format_tensor(values: numpy.ndarray, *, dtype: str, default_dtype: str = "fl
     elif requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + tensor_str, suffixes, indent, force_newline=False)
+
+
+def format_sparse(s, *, grad_fn=None, requires_grad=False, default_dtype=None) -> str:
+    """``repr`` of a sparse COO tensor as torch prints it: indices, values, then size, nnz,
+    dtype and layout on their own line (``_str_intern``'s sparse branch)."""
+    from ._dtype import get_default_dtype
+    indent = len("tensor(")
+    default = (default_dtype or get_default_dtype().name).removeprefix("torch.")
+    suffixes = []
+    device = str(s._device)
+    if _shows_device(device, "cpu"):
+        suffixes.append(f"device='{device}'")
+    suffixes.append(f"size={tuple(s._shape)}")
+    suffixes.append(f"nnz={s._nnz()}")
+    dtype = s._dtype.name
+    default_complex = "complex128" if default == "float64" else "complex64"
+    if dtype not in (default, default_complex, "int64", "bool"):
+        suffixes.append(f"dtype=torch.{dtype}")
+    parts = []
+    for prefix, t in (("indices=tensor(", s._sp_indices), ("values=tensor(", s._sp_values)):
+        values, floating = _host_values(t._printable(), t._dtype.name)
+        text = _tensor_str(values, indent + len(prefix), floating)
+        if values.size == 0:
+            text += f", size={tuple(values.shape)}"
+        parts.append(prefix + text + ")")
+    suffixes.append("layout=torch.sparse_coo")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn}>")
+    elif requires_grad:
+        suffixes.append("requires_grad=True")
+    body = "tensor(" + parts[0] + ",\n" + " " * indent + parts[1]
+    return _add_suffixes(body, suffixes, indent, force_newline=True)

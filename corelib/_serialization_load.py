@@ -382,6 +382,38 @@ def _rebuild_from_type_v2(u, func, new_type, args, state):
     return t
 
 
+def _get_layout(u, name):
+    """torch.serialization._get_layout('torch.sparse_coo'): a layout by its printed name."""
+    from ._layout import _ALL
+    _exact(name, (str,), "a layout name")
+    lay = _ALL.get(name.removeprefix("torch."))
+    if lay is None:
+        _fail(f"unknown layout {brief(name)}")
+    return lay
+
+
+def _sparse_coo_layout():
+    from ._layout import sparse_coo
+    return sparse_coo
+
+
+def _rebuild_sparse_tensor(u, layout, data):
+    """torch._utils._rebuild_sparse_tensor: a COO tensor from (indices, values, size,
+    is_coalesced), its indices checked against the size as when one is made."""
+    from ._layout import sparse_coo
+    from .sparse.coo import make, sparse_coo_tensor
+    if layout is not sparse_coo:
+        _fail(f"sparse layout {brief(layout)} (plugrad loads only torch.sparse_coo)")
+    if type(data) is not tuple or len(data) not in (3, 4):
+        _fail("a sparse tensor's (indices, values, size[, is_coalesced])")
+    indices, values = _check_tensor(data[0]), _check_tensor(data[1])
+    size = _ints(data[2], "size")
+    coalesced = data[3] if len(data) == 4 else None
+    _exact(coalesced, (bool, type(None)), "is_coalesced")
+    checked = sparse_coo_tensor(indices, values, size)          # validates the indices
+    return make(checked._sp_indices, checked._sp_values, size, bool(coalesced))
+
+
 def _rebuild_tensor(array, dtype, device, requires_grad):
     """Inverse of ``Tensor.__reduce_ex__`` (what ``pickle.loads`` of a plugrad tensor calls)."""
     if not isinstance(array, numpy.ndarray) or array.dtype.hasobject:
@@ -442,6 +474,8 @@ _GUARDS = {g.name: g for g in (
     _REBUILD_V2, _REBUILD_V1, _REBUILD_PARAMETER,
     Guarded("torch._utils._rebuild_parameter_with_state", _rebuild_parameter_with_state),
     Guarded("torch._tensor._rebuild_from_type_v2", _rebuild_from_type_v2),
+    Guarded("torch._utils._rebuild_sparse_tensor", _rebuild_sparse_tensor),
+    Guarded("torch.serialization._get_layout", _get_layout),
     Guarded("collections.OrderedDict", _ordered_dict),
     Guarded("collections.Counter", _counter),
     Guarded("builtins.set", _set),
@@ -465,7 +499,8 @@ for _name in ("plugrad._serialization_load._rebuild_tensor",
               "plugrad._serialization_load._rebuild_parameter"):
     _GUARDS[_name] = _GUARDS[_name.replace("_serialization_load", "serialization")]
 # classes a checkpoint names only as tags
-_GUARDS.update({"torch.Tensor": _TENSOR_TYPE, "torch.nn.parameter.Parameter": _PARAMETER_TYPE,
+_GUARDS.update({"torch.sparse_coo": _sparse_coo_layout(),
+                "torch.Tensor": _TENSOR_TYPE, "torch.nn.parameter.Parameter": _PARAMETER_TYPE,
                 "numpy.ndarray": _NDARRAY})
 
 

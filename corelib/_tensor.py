@@ -10,6 +10,7 @@ import numpy
 
 from . import _dtype
 from ._dtype import dtype as _dtype_cls
+from ._layout import strided as _strided
 from .autograd.grad_mode import is_grad_enabled
 
 
@@ -163,7 +164,9 @@ class Tensor:
     is_mps = property(lambda self: self._device.type == "mps")
     is_meta = property(lambda self: self._device.type == "meta")
     is_ipu = is_maia = is_mtia = is_xla = is_vulkan = property(lambda self: False)
-    is_sparse = is_sparse_csr = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
+    is_sparse_csr = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
+    is_sparse = False           # True on plugrad.sparse.SparseTensor (a class flag: cheap)
+    layout = _strided           # torch.strided; torch.sparse_coo on SparseTensor
 
     def is_signed(self) -> bool:
         """True if the dtype holds negative values (not uint8 or bool)."""

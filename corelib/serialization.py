@@ -30,6 +30,7 @@ from collections import OrderedDict
 import numpy
 
 from . import _dtype as D
+from ._layout import layout as _layout_cls
 from ._tensor import Size, Tensor
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
@@ -61,6 +62,8 @@ _REBUILD_PARAMETER = _Global("torch._utils", "_rebuild_parameter")
 _ORDERED_DICT = _Global("collections", "OrderedDict")
 _TORCH_SIZE = _Global("torch", "Size")
 _TORCH_DEVICE = _Global("torch", "device")
+_REBUILD_SPARSE = _Global("torch._utils", "_rebuild_sparse_tensor")
+_GET_LAYOUT = _Global("torch.serialization", "_get_layout")
 
 
 class _Storage:
@@ -103,6 +106,12 @@ class _Pickler(pickle._Pickler):
         from .nn.parameter import Parameter
         if isinstance(obj, (_Global, D.dtype)):
             return obj.name          # a plain GLOBAL, written by save_global
+        if isinstance(obj, _layout_cls):
+            return (_GET_LAYOUT, (repr(obj),))
+        if isinstance(obj, Tensor) and obj.is_sparse:
+            # torch's (layout, (indices, values, size, is_coalesced))
+            return (_REBUILD_SPARSE, (obj.layout, (obj._sp_indices, obj._sp_values,
+                                                   Size(obj.shape), obj.is_coalesced())))
         if isinstance(obj, Parameter):
             return (_REBUILD_PARAMETER, (_Bare(obj), obj.requires_grad, _EmptyHooks()))
         if isinstance(obj, Tensor):

@@ -142,6 +142,8 @@ def _accumulate(leaf, grad, handed):
         leaf.grad = grad
     elif current._grad_fn is not None or grad._grad_fn is not None:
         leaf.grad = current + grad      # create_graph: keep the graph of the sum
+    elif current.is_sparse and not grad.is_sparse:
+        leaf.grad = grad + current      # sparse .grad, dense gradient: dense (torch)
     else:
         current.add_(grad)
     hooks = leaf._post_accumulate_hooks

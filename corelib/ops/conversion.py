@@ -63,6 +63,9 @@ def to(self, *args, **kwargs):
     dt = dtype or self._dtype
     if target is self._device and dt is self._dtype and not copy:
         return self
+    if self.is_sparse:
+        from ..sparse.arith import to as sparse_to
+        return sparse_to(self, target, dt, copy)
     data = self._data
     src = self._device
     if target is not src:

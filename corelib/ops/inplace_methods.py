@@ -11,6 +11,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from . import binary, conversion, creation, views
+from ..sparse.coo import SparseTensor
 from .inplace import apply_inplace, check_inplace, check_no_internal_overlap, fast_binary_
 
 # ----------------------------------------------------------- in-place arithmetic
@@ -20,6 +21,11 @@ def _fast_or_general(prim, op):
     """In-place arithmetic: one backend call when no autograd is involved, else rebase.
     ``alpha`` goes through the op itself (fused with one rounding, as torch)."""
     def method(self, other, *, alpha=1):
+        if type(other) is SparseTensor:     # dense += sparse: torch's in-place add
+            if prim == "mul":
+                raise RuntimeError("mul_(dense, sparse) is not supported by plugrad")
+            from ..sparse.arith import dense_add_
+            return dense_add_(self, other, alpha=alpha if prim == "add" else -alpha)
         if alpha != 1:
             return apply_inplace(self, op, other, alpha=alpha)
         result = fast_binary_(self, other, prim)

@@ -139,6 +139,9 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     """numpy-style matrix product (1-D operands are promoted and the added dims removed)."""
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         input, other = _numpy_operands(input, other)
+    if input.is_sparse or other.is_sparse:
+        from ..sparse import product
+        return product(input, other)
     _check_pair(input, other, "matmul")
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
@@ -181,6 +184,9 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
 
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product of two 2-D tensors, (n, k) @ (k, m) -> (n, m)."""
+    if input.is_sparse or mat2.is_sparse:
+        from ..sparse import product
+        return product(input, mat2)
     _check_pair(input, mat2, "mm")
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")

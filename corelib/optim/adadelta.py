@@ -33,6 +33,8 @@ class Adadelta(Optimizer):
         maximize (bool, optional): maximize the objective instead of minimizing.
     """
 
+    _sparse_error = "Adadelta does not support sparse gradients"
+
     _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone']"   # torch's, no xla
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,

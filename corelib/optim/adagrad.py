@@ -92,9 +92,21 @@ class Adagrad(Optimizer):
         return loss
 
 
+def _sparse_update(param, grad, state_sum, clr, eps):
+    """torch's sparse branch: only the rows the (coalesced) gradient names change."""
+    from ..sparse.coo import coalesce, gather_rows, make
+    grad = coalesce(grad)       # the update is non-linear, so indices must be unique
+    indices, values = grad._sp_indices, grad._sp_values
+    state_sum.add_(make(indices, values.pow(2), grad._shape, True))
+    std_values = gather_rows(state_sum, indices, grad._shape).sqrt_().add_(eps)
+    param.add_(make(indices, values / std_values, grad._shape, True), alpha=-clr)
+
+
 def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_decay, eps,
             maximize):
     """Functional Adagrad over parallel lists of tensors (updated in place)."""
+    if weight_decay != 0 and any(g.is_sparse for g in grads):
+        raise RuntimeError("weight_decay option is not compatible with sparse gradients")
     steps = next_steps(state_steps)
     for param, grad, state_sum, step, counter in zip(params, grads, state_sums, steps,
                                                      state_steps):
@@ -102,6 +114,10 @@ def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_deca
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
         clr = lr / (1 + (step - 1) * lr_decay)
+        if grad.is_sparse:
+            _sparse_update(param, grad, state_sum, clr, eps)
+            commit_steps((counter,))
+            continue
         state_sum.addcmul_(grad, grad, value=1)
         std = state_sum.sqrt().add_(eps)
         param.addcdiv_(grad, std, value=-clr)

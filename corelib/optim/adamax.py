@@ -33,6 +33,8 @@ class Adamax(Optimizer):
         maximize (bool, optional): maximize the objective instead of minimizing.
     """
 
+    _sparse_error = "Adamax does not support sparse gradients"
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:

@@ -41,6 +41,8 @@ class ASGD(Optimizer):
         maximize (bool, optional): maximize the objective instead of minimizing.
     """
 
+    _sparse_error = "ASGD does not support sparse gradients"
+
     _capturable_names = "params, mus, etas, and state_steps"
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,

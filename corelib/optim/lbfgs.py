@@ -156,6 +156,8 @@ class LBFGS(Optimizer):
         views = []
         for p in self._params:
             g = p._grad
+            if g is not None and g.is_sparse:
+                g = g.to_dense()
             views.append(p.new_zeros(p.numel()) if g is None else g.reshape(-1))
         return cat(views, 0)
 

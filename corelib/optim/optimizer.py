@@ -223,6 +223,8 @@ class Optimizer:
         work = []
         for group in self.param_groups:
             params, grads = params_with_grad(group)
+            if self._sparse_error is not None and any(g.is_sparse for g in grads):
+                raise RuntimeError(self._sparse_error)
             if group.get("capturable") and any(p._device.type == "cpu" for p in params):
                 # torch's check (its list: the devices graphs can capture on); plugrad makes
                 # it before creating any state, torch after
@@ -236,6 +238,9 @@ class Optimizer:
                 if not st:
                     self._init_state(p, group)
         return work
+
+    # torch's message for a sparse gradient, in optimizers whose update needs dense ones
+    _sparse_error = None
 
     def _closure_loss(self, closure):
         if closure is None:

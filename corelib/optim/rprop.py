@@ -35,6 +35,8 @@ class Rprop(Optimizer):
         maximize (bool, optional): maximize the objective instead of minimizing.
     """
 
+    _sparse_error = "Rprop does not support sparse gradients"
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:

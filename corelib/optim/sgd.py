@@ -94,12 +94,18 @@ def sgd(params, grads, momentum_buffer_list, *, lr, momentum, dampening, weight_
     """Functional SGD: updates ``params`` in place and returns the momentum buffers (a new
     buffer, a copy of the first step's direction, where an entry was None). ``group``, when
     given, is where ``lr`` came from: a compiled step reads it again on every replay."""
+    if weight_decay != 0 and any(g.is_sparse for g in grads):
+        # torch fails at grad.add(param) for the first sparse gradient; checked up front here
+        # so that no parameter is updated before the error
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                           "instead.")
     bufs = list(momentum_buffer_list) if momentum != 0 else [None] * len(params)
     hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                  nesterov=nesterov, maximize=maximize)
     kernel_hyper = dict(hyper, lr=live_lr(group, lr))
     for dev, (ps, gs, idx) in by_device(params, grads, range(len(params))).items():
-        kernel = None if differentiable else dev.ops.sgd_step
+        sparse = any(g.is_sparse for g in gs)      # torch: the single-tensor path
+        kernel = None if differentiable or sparse else dev.ops.sgd_step
         if kernel is None:
             for p, g, i in zip(ps, gs, idx):
                 bufs[i] = _single_tensor_sgd(p, g, bufs[i], hyper)

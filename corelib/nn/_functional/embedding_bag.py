@@ -15,7 +15,8 @@ from ... import _dtype as D
 from ...ops._graph import named
 from ...ops.creation import tensor
 from ...ops.ternary import where
-from .sparse import _renorm_rows
+from ...autograd.grad_mode import is_grad_enabled
+from .sparse import _renorm_rows, sparse_rows
 
 __all__ = ["embedding_bag"]
 
@@ -102,7 +103,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     bag_of, counts = _bags(n_input, offsets_list, include_last_offset)
     bags = len(counts)
     keep = [padding_idx is None or v != padding_idx for v in values]
-    rows = weight.index_select(0, flat[:len(bag_of)]) if bag_of else weight[:0]
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
+    if sparse and bag_of and weight.requires_grad and is_grad_enabled():
+        if scale_grad_by_freq:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with "
+                               "sparse gradients")
+        rows = sparse_rows(weight, flat[:len(bag_of)], padding_idx)
+    else:
+        rows = weight.index_select(0, flat[:len(bag_of)]) if bag_of else weight[:0]
     if scale_grad_by_freq and rows.requires_grad and mode != "max":
         counts_of = weight.new_zeros(num).index_add(0, flat, weight.new_ones(n_input))
         scale = (1.0 / counts_of.index_select(0, flat[:len(bag_of)])).unsqueeze(1)

@@ -4,7 +4,10 @@ from __future__ import annotations
 from ...compile._state import capturing as _capturing
 
 from ... import _dtype as D
-from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...autograd.node import Node
+from ...ops._graph import attach, edge
+from ...sparse.coo import construct
 from ...ops._graph import named
 from ...ops._operands import check_same_device
 from ...ops.creation import arange
@@ -63,6 +66,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         flat = flat.long()
     if max_norm is not None:
         _renorm_rows(weight, flat, max_norm, norm_type)
+    if sparse and weight.requires_grad and is_grad_enabled():
+        if scale_grad_by_freq:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with "
+                               "sparse gradients")
+        out = sparse_rows(weight, flat, padding_idx)
+        return out.reshape(tuple(input.shape) + (weight.shape[1],))
     out = weight.index_select(0, flat)
     if padding_idx is not None and out.requires_grad:
         keep = (flat != padding_idx).unsqueeze(1)
@@ -72,6 +81,35 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         scale = (1.0 / counts.index_select(0, flat)).unsqueeze(1)
         out = out.detach() + (out - out.detach()) * scale
     return named(out.reshape(tuple(input.shape) + (weight.shape[1],)), "EmbeddingBackward0")
+
+
+class EmbeddingBackward0(Node):
+    """Rows picked from a weight, with torch's sparse gradient: a COO tensor whose indices
+    are the picked rows in order (padding_idx left out) and whose values are the rows'
+    gradients, uncoalesced."""
+    __slots__ = ("index", "num", "padding_idx")
+
+    def backward(self, g):
+        index, values = self.index, g
+        if self.padding_idx is not None:
+            keep = index != self.padding_idx
+            index, values = index[keep], values[keep]
+        shape = (self.num, g.shape[-1])
+        return (construct(index.reshape(1, -1), values.reshape(-1, g.shape[-1]), shape,
+                          False, "EmbeddingBackward0"),)
+
+    def _drop(self):
+        self.index = None
+
+
+def sparse_rows(weight, flat, padding_idx=None):
+    """``weight[flat]`` (rows of a 2-D weight) whose gradient is sparse COO, as torch's
+    ``embedding(sparse=True)``: one entry per looked-up row."""
+    with no_grad():
+        out = weight.index_select(0, flat)
+    node = EmbeddingBackward0((edge(weight),))
+    node.index, node.num, node.padding_idx = flat, weight.shape[0], padding_idx
+    return attach(out, node)
 
 
 def _renorm_rows(weight, flat, max_norm, norm_type):

@@ -57,6 +57,12 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     from ...ops.creation import tensor as _tensor
     from ...ops.movement import stack
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    for t in tensors:
+        if t.is_sparse:     # torch has no norm of a sparse tensor, so it cannot clip one
+            backend = "SparseCPU" if t.device.type == "cpu" else \
+                f"Sparse{t.device.type.upper()}"
+            raise NotImplementedError(f"Could not run 'aten::linalg_vector_norm' with "
+                                      f"arguments from the '{backend}' backend.")
     norm_type = float(norm_type)
     if len(tensors) == 0:
         return _tensor(0.0)
