@@ -8,11 +8,15 @@ Poisson, Binomial) are checked by their distribution (moments, KS tests), not va
 """
 from . import constraints, transforms
 from .bernoulli import Bernoulli
+from .cauchy import Cauchy, HalfCauchy
 from .categorical import Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .constraint_registry import biject_to, transform_to
 from .distribution import Distribution
 from .discrete import Binomial, Poisson
 from .exponential import Exponential
+from .extreme_value import Gumbel, Pareto, Weibull
+from .geometric import Geometric
+from .half_normal import HalfNormal
 from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
@@ -20,12 +24,14 @@ from .laplace import Laplace
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
+from .student_t import StudentT
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transform_names
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Chi2", "Dirichlet", "Distribution", "Exponential",
+__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Geometric",
+           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "StudentT", "Weibull", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "MultivariateNormal",
            "Poisson", "Normal", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "TransformedDistribution", "Uniform", "biject_to",

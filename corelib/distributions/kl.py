@@ -11,6 +11,10 @@ import plugrad.nn.functional as F
 
 from ._linalg import batch_mahalanobis, solve_lower
 from .bernoulli import Bernoulli
+from .cauchy import Cauchy
+from .extreme_value import Gumbel, Pareto
+from .geometric import Geometric
+from .half_normal import HalfNormal
 from .categorical import Categorical, OneHotCategorical
 from .distribution import Distribution
 from .discrete import Binomial, Poisson
@@ -258,3 +262,36 @@ def _kl_exponential_gamma(p, q):
 
 
 _EULER_GAMMA = 0.57721566490153286060
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    # closed form of Chyzak and Nielsen (arXiv:1905.10965)
+    return ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log() - \
+        (4 * p.scale * q.scale).log()
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    ratio = p.scale / q.scale
+    q_loc, p_loc = q.loc / q.scale, p.loc / q.scale
+    return (-ratio.log() - q_loc + p_loc) + ratio * _EULER_GAMMA + \
+        torch.exp(q_loc + (1 + ratio).lgamma() - p_loc) - (1 + _EULER_GAMMA)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    return -p.entropy() - torch.log1p(-q.probs) / p.probs - q.logits
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    scale_ratio, alpha_ratio = p.scale / q.scale, q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    # infinite where p's support starts below q's
+    return result.masked_fill(p.support.lower_bound < q.support.lower_bound, math.inf)
