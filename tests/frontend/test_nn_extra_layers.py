@@ -65,11 +65,25 @@ def test_functions(device):
                  [np.round(x(*(2, 3) + (5,) * k))], device, name=f"amp{k}", grad_fn=False)
 
 
-def test_rrelu_training_slopes(device):
-    a = plugrad.tensor(-np.abs(x(1000)) - 0.1, device=device)
-    out = plugrad.nn.functional.rrelu(a, 0.1, 0.3, training=True)
-    slopes = (out / a).cpu().numpy()
-    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.3 + 1e-6 and slopes.std() > 0.03
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rrelu_training_draws_torchs_slopes(device, dtype):
+    # torch: one double uniform per element <= 0 in row-major order; the slope is the gradient
+    data = x(40, 30).astype(dtype)
+    data[0, :3] = 0.0
+    weights = x(40, 30).astype(dtype)
+    results = {}
+    for T, dev in ((torch, "cpu"), (plugrad, device)):
+        T.manual_seed(7)
+        a = T.tensor(data, device=dev, requires_grad=True)
+        out = T.nn.functional.rrelu(a, 0.1, 0.3, training=True)
+        (out * T.tensor(weights, device=dev)).sum().backward()
+        module = T.nn.RReLU(0.2, 0.25).train()(T.tensor(data[:5], device=dev))
+        inplace = T.nn.functional.rrelu_(T.tensor(data[5:9], device=dev), training=True)
+        after = T.rand(3)                                 # the stream moved on as torch's
+        results[T] = [host(v) for v in (out, a.grad, module, inplace, after)]
+        assert out.grad_fn.name() == "RreluWithNoiseBackward0"
+    for got, want in zip(results[plugrad], results[torch]):
+        np.testing.assert_array_equal(got, want)
 
 
 ERRORS = [

@@ -3,8 +3,12 @@ channel_shuffle, pdist, rrelu, the in-place celu_/selu_, and the ``*_with_indice
 of the adaptive max pools."""
 from __future__ import annotations
 
+import struct
+
+from ..._dtype import float64
+from ...autograd.grad_mode import no_grad
 from ...ops._graph import named
-from ...ops.creation import tensor
+from ...ops.creation import empty, ones_like, tensor
 from ...ops.gather import where
 from .activation import celu, leaky_relu, selu
 from .pooling import (adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
@@ -72,13 +76,29 @@ def pdist(input, p=2):
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training
-    (mean slope in eval). The training draws are plugrad's, not torch's element stream."""
+    (mean slope in eval).
+
+    Training draws torch's numbers: one ``uniform_real_distribution<double>`` value per element
+    ``<= 0``, in row-major order, between bounds rounded to the input's compute precision, and
+    rounded to the input's dtype (torch's rrelu_with_noise); the slopes are the gradient."""
     if not training:
         out = leaky_relu(input, (lower + upper) / 2, inplace)
         return out if inplace else named(out, "RreluWithNoiseBackward0")
-    slopes = input.new_empty(input.shape).uniform_(lower, upper)
-    out = where(input >= 0, input, input * slopes)
+    with no_grad():
+        negative = input <= 0
+        count = int(negative.sum())
+        low, high = (float(lower), float(upper)) if input.dtype == float64 else \
+            (_to_float32(lower), _to_float32(upper))
+        # u * (high - low) + low rounded twice, as rrelu's loop does (uniform_ fuses it)
+        draws = empty(count, dtype=float64).uniform_() * (high - low) + low
+        slopes = ones_like(input).masked_scatter(negative, draws.to(input.device, input.dtype))
+    out = named(input * slopes, "RreluWithNoiseBackward0")
     return input.copy_(out) if inplace else out
+
+
+def _to_float32(value: float) -> float:
+    """``value`` rounded to float32 (torch's opmath type for float inputs)."""
+    return struct.unpack("f", struct.pack("f", value))[0]
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
