@@ -599,8 +599,21 @@ def _random(method, shape, dt, device, requires_grad, generator, *args):
     return t
 
 
-def _float_dtype(dtype, name):
+def _complex_random(method, shape, dt, device, requires_grad, generator, *args):
+    """A complex tensor whose (real, imag) pairs are draws of its real dtype, in torch's
+    order (torch fills ``view_as_real`` of the result), so the stream matches torch's."""
+    from .complex_ops import view_as_complex
+    pairs = _random(method, tuple(shape) + (2,), dt.to_real(), device, False, generator, *args)
+    t = view_as_complex(pairs)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype, name, complex_ok=False):
     dt = _check_dtype(dtype) or D.get_default_dtype()
+    if complex_ok and dt.is_complex:
+        return dt
     if not dt.is_floating_point:
         raise NotImplementedError(f"\"{name}\" not implemented for '{D.legacy_name(dt)}'")
     return dt
@@ -609,8 +622,11 @@ def _float_dtype(dtype, name):
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform [0, 1): the same numbers as torch.rand on the CPU for the same seed."""
-    dt = _float_dtype(dtype, "check_uniform_bounds")
+    dt = _float_dtype(dtype, "check_uniform_bounds", complex_ok=True)
     shape = _shape_arg(size)
+    if dt.is_complex:       # torch: U[0, 1) real and imaginary parts, drawn as pairs
+        return _result(_complex_random("uniform", shape, dt, device, requires_grad, generator,
+                                       0.0, 1.0), out)
     return _result(_random("uniform", shape, dt, device, requires_grad, generator, 0.0, 1.0),
                    out)
 
@@ -618,8 +634,11 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal: the same numbers as torch.randn on the CPU for the same seed."""
-    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    dt = _float_dtype(dtype, "normal_kernel_cpu", complex_ok=True)
     shape = _shape_arg(size)
+    if dt.is_complex:       # torch: real and imaginary parts N(0, 1/2), drawn as pairs
+        return _result(_complex_random("normal", shape, dt, device, requires_grad, generator,
+                                       0.0, 1 / math.sqrt(2)), out)
     return _result(_random("normal", shape, dt, device, requires_grad, generator, 0.0, 1.0), out)
 
 
