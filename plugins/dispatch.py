@@ -20,6 +20,7 @@ from collections import Counter
 from .contract import (INDEX_OPS, OPS, RUNTIME, capability, signature_problem,
                        signature_problems)
 from .contract.derived import derive
+from .host_storage import ALIASING, COMPLEX_ONLY, HostBuffer, host_mover, refused_dtypes, routed
 from .writeback import wrap_if_immutable
 from .types import PluginError
 
@@ -37,7 +38,7 @@ class FallbackWarning(RuntimeWarning):
 REQUIRED_VIEWS = tuple(n for n, s in OPS.items() if s.group == "view" and s.tier == "primitive")
 # runtime functions taking the device index: the table binds it (by keyword) once
 _DEVICE_BOUND = frozenset(n for n in RUNTIME if "device" in OPS[n].signature.parameters)
-_BUFFER_KINDS = ("buf", "buf|scalar", "opt_buf")
+BUFFER_KINDS = ("buf", "buf|scalar", "opt_buf")
 
 
 class DispatchTable:
@@ -54,6 +55,8 @@ class DispatchTable:
         # the backend checks indices on the device (contract: checks_indices), so the
         # frontend need not read them back to check them
         self.checks_indices = False
+        # dtypes the backend refuses to store, kept in host memory (host_storage.py)
+        self.host_dtypes = frozenset()
 
     def supports(self, op: str, dtype: str | None = None) -> bool:
         """True when ``op`` runs natively here (no cpu fallback) for dtype name ``dtype``.
@@ -79,14 +82,21 @@ class FallbackCounter:
         self.warned = set()
         self.lock = threading.Lock()
 
-    def hit(self, backend: str, op: str):
+    def hit(self, backend: str, op: str, dtype: str | None = None):
+        """Count one call; warn on the first per (backend, op), or per (backend, dtype) for
+        calls routed because the backend refuses ``dtype`` (plugrad.plugins.host_storage)."""
+        key = (backend, op if dtype is None else f"{op}[{dtype}]")
+        warn_key = (backend, op) if dtype is None else (backend, dtype)
         with self.lock:
-            self.counts[(backend, op)] += 1
-            first = (backend, op) not in self.warned
-            self.warned.add((backend, op))
+            self.counts[key] += 1
+            first = warn_key not in self.warned
+            self.warned.add(warn_key)
         if first:
+            what = (f"does not implement '{op}'; it runs" if dtype is None else
+                    f"does not support {dtype}; {dtype} tensors on it are kept in host memory "
+                    "and their ops run")
             warnings.warn(
-                f"plugrad: backend '{backend}' does not implement '{op}'; it runs on the cpu "
+                f"plugrad: backend '{backend}' {what} on the cpu "
                 "backend with copies in and out (set PLUGRAD_STRICT_BACKEND=1 to make this an "
                 "error)", FallbackWarning, stacklevel=_user_stacklevel())
 
@@ -118,43 +128,44 @@ def strict_backend() -> bool:
     return os.environ.get("PLUGRAD_STRICT_BACKEND", "") not in ("", "0")
 
 
-def make_fallback(op: str, backend_name: str, impl, index: int, cpu_table, counter):
+def make_fallback(op: str, backend_name: str, impl, index: int, cpu_table, counter,
+                  refused=frozenset()):
     """Wrap the cpu backend's ``op`` so it runs on buffers of another backend.
 
     Buffers are copied to the host, the op runs on the cpu backend, results are copied back.
     An in-place primitive (``returns == 'none'``, e.g. ``index_put``) mutates its first
     argument, which is written back with the backend's ``assign`` (so views stay views).
+    ``refused``: dtypes the backend cannot store; buffers of those are HostBuffers, used and
+    returned without copies (plugrad.plugins.host_storage), as are views of HostBuffers.
     """
     spec = OPS[op]
     cpu_fn = getattr(cpu_table, op)
+    to_cpu, back = host_mover(impl, index, cpu_table, refused)
+    aliasing = op in ALIASING
 
-    def to_cpu(kind, value):
-        if value is None or isinstance(value, (bool, int, float)):
-            return value
-        if kind in ("bufs", "opt_bufs"):
-            return [to_cpu("opt_buf", v) for v in value]
-        if kind not in _BUFFER_KINDS:
-            return value
-        return cpu_table.from_host(impl.to_host(value))
-
-    def back(value):
-        return impl.from_host(cpu_table.to_host(value), index)
-
-    def fallback(*args, out=None):
+    def fallback(*args, out=None, refused_dtype=None):
         if strict_backend():
-            raise RuntimeError(
-                f"backend '{backend_name}' does not implement '{op}' and "
-                "PLUGRAD_STRICT_BACKEND=1 forbids running it on the cpu backend")
-        counter.hit(backend_name, op)
+            what = (f"does not implement '{op}'" if refused_dtype is None else
+                    f"does not support {refused_dtype} (in '{op}')")
+            raise RuntimeError(f"backend '{backend_name}' {what} and "
+                               "PLUGRAD_STRICT_BACKEND=1 forbids running it on the cpu backend")
+        counter.hit(backend_name, op, refused_dtype)
         kinds = spec.args + ("any",) * (len(args) - len(spec.args))
         moved = [to_cpu(k, a) for k, a in zip(kinds, args)]
         result = cpu_fn(*moved)
         if spec.returns == "none":
-            impl.assign(args[0], back(moved[0]))
+            if type(args[0]) is not HostBuffer:     # a HostBuffer was mutated in place
+                impl.assign(args[0], back(moved[0]))
             return None
+        keep = aliasing and type(args[0]) is HostBuffer
         if spec.returns == "bufs":
-            return tuple(back(r) for r in result)
-        result = back(result)
+            return tuple(back(r, keep) for r in result)
+        if spec.returns != "buf":
+            return result
+        if type(out) is HostBuffer:
+            cpu_table.assign(out.array, result)
+            return out
+        result = back(result, keep)
         if out is not None:
             impl.assign(out, result)
             return out
@@ -225,12 +236,21 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
     # a missing primitive: its exact composition from the backend's own ops where the contract
     # has one (contract/derived.py), else the cpu fallback; a missing kernel stays None
     # unless the contract marks it host_fallback (factorizations: no composition exists)
+    # a backend refusing complex dtypes: their tensors live in host memory and every call
+    # touching one runs on the cpu backend (host_storage.py)
+    refused = refused_dtypes(impl) if cpu_table is not None else frozenset()
+    if refused:
+        for name in native:
+            setattr(table, name, routed(name, getattr(table, name), make_fallback(
+                name, table.backend_name, impl, index, cpu_table, counter, refused), refused))
     derived = derive(table, native)
     for name in missing:
         fn = derived.get(name)
-        if fn is None and (OPS[name].tier == "primitive" or OPS[name].host_fallback) \
-                and cpu_table is not None:
-            fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter)
+        if fn is None and cpu_table is not None and (
+                OPS[name].tier == "primitive" or OPS[name].host_fallback
+                or (refused and name in COMPLEX_ONLY)):
+            fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter,
+                               refused)
         setattr(table, name, fn)
     if missing_runtime:
         raise PluginError(
@@ -250,6 +270,7 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
     table.overridden = overridden
     table.impl = impl
     table._impl_supports = capability(impl, "supports")
+    table.host_dtypes = refused
     table.checks_indices = deferred_index_checks(impl, native, overridden)
 
 

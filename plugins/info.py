@@ -5,7 +5,7 @@ shows the reason instead (never swallowed).
 """
 from __future__ import annotations
 
-from .contract import API_VERSION, KERNELS, OPS, PRIMITIVES, RUNTIME
+from .contract import API_VERSION, HOST_STORABLE, KERNELS, OPS, PRIMITIVES, RUNTIME
 
 
 def _rows(registry):
@@ -52,6 +52,22 @@ def _host_fallback_lines(registry):
     return lines
 
 
+def _host_dtype_lines(registry):
+    """One line per available backend refusing some complex dtype (host_storage.py)."""
+    lines = []
+    for entry in registry.entries():
+        if entry.availability() is not True:
+            continue
+        try:
+            table = registry.table(entry.name, 0)
+        except Exception:   # reported as broken above
+            continue
+        if table.host_dtypes:
+            lines.append(f"  {entry.name}: {', '.join(d for d in HOST_STORABLE if d in table.host_dtypes)} -- complex "
+                         "tensors, torch.fft and linalg.eig/eigvals run on the cpu backend")
+    return lines
+
+
 def _format(header, rows):
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
@@ -86,7 +102,12 @@ def info_table(registry=None) -> str:
     hosted = _host_fallback_lines(registry)
     if hosted:
         out += ["", "Kernels without a composition that run on the cpu backend where a backend "
-                "lacks them (torch.linalg's factorizations):"] + hosted
+                "lacks them (torch.linalg's factorizations, complex math, torch.fft):"] + hosted
+    host_dtypes = _host_dtype_lines(registry)
+    if host_dtypes:
+        out += ["", "Dtypes a backend cannot store: its tensors of them stay in host memory, "
+                "their ops run on the cpu backend (FallbackWarning; PLUGRAD_STRICT_BACKEND=1 "
+                "forbids it):"] + host_dtypes
     kernel_lines = []
     for info in registry.plugins():
         for item in info.kernels:

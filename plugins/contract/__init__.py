@@ -67,7 +67,7 @@ from . import kernels as _kernels
 from . import capabilities as _capabilities
 from ._spec import DECLARED as _DECLARED
 from .derived import DERIVED as _DERIVED
-from ._spec import DTYPES, OpSpec, buffer_dtype, signature_problem
+from ._spec import DTYPES, HOST_STORABLE, OpSpec, buffer_dtype, signature_problem
 from ._spec import capability_of as _capability_of
 from ._spec import signature_problems as _signature_problems
 
@@ -112,7 +112,7 @@ def signature_problems(impl) -> list:
 
 _STUBS = {s.name: s.stub for s in _DECLARED}
 globals().update(_STUBS)        # contract.add etc.: the stubs, for help() and IDEs
-__all__ = ["API_VERSION", "DTYPES", "buffer_dtype", "OPS", "CAPABILITIES", "ATTRIBUTES", "DERIVABLE",
+__all__ = ["API_VERSION", "DTYPES", "HOST_STORABLE", "buffer_dtype", "OPS", "CAPABILITIES", "ATTRIBUTES", "DERIVABLE",
            "RUNTIME",
            "PRIMITIVES", "KERNELS", "INDEX_OPS", "OpSpec", "capability", "signature_problem",
            "signature_problems", *_STUBS]

@@ -14,9 +14,12 @@ import numpy
 
 DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
           "float16", "bfloat16", "float32", "float64", "complex64", "complex128")
-"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``). A backend
-without complex arithmetic says so through ``supports`` (opencl): the frontend then refuses
-complex tensors on its devices."""
+"""Dtype names used across the contract (numpy's spelling, plus ``bfloat16``)."""
+
+HOST_STORABLE = ("complex64", "complex128")
+"""Dtypes a backend may refuse to store (``supports('empty', dtype)`` False, as opencl does):
+tensors of them on its devices are then kept in host memory and computed by the cpu backend
+(plugrad.plugins.host_storage), without the backend writing anything."""
 
 Buf = Any
 """The backend's own array type. It exposes ``.shape`` (a tuple of ints), which the frontend

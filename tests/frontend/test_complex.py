@@ -2,7 +2,9 @@
 complex-specific ops (real/imag views, conj, angle, abs, polar, view_as_real/complex),
 elementwise math, reductions and matmul, gradients in torch's conjugate Wirtinger convention
 (equal to torch's, and gradcheck), save/load with torch. Complex arithmetic runs on the cpu
-backend; opencl declares no complex dtypes (``supports``) and refuses them at creation."""
+backend; opencl declares no complex dtypes (``supports``), so its complex tensors are kept in
+host memory and computed there (plugrad.plugins.host_storage); the tests taking ``device``
+run on every backend."""
 import io
 
 import numpy
@@ -59,15 +61,18 @@ def test_result_type_with_complex_scalars_and_zero_dim(dtype):
 
 
 def test_creation(device):
-    if device != "cpu":
-        pytest.skip("complex tensors live on the cpu backend (see the opencl test below)")
-    _same(plugrad.tensor([1 + 2j, 3]), torch.tensor([1 + 2j, 3]))
-    _same(plugrad.tensor(Z), torch.tensor(Z))
-    _same(plugrad.tensor(Z.astype(numpy.complex64)), torch.tensor(Z.astype(numpy.complex64)))
-    _same(plugrad.zeros(2, 3, dtype=plugrad.complex64), torch.zeros(2, 3, dtype=torch.complex64))
-    _same(plugrad.full((2,), 1 - 1j), torch.full((2,), 1 - 1j))
-    _same(plugrad.ones(2).to(plugrad.complex128), torch.ones(2).to(torch.complex128))
-    r, i = plugrad.tensor(R), torch.tensor(R)
+    d = device
+    _same(plugrad.tensor([1 + 2j, 3], device=d), torch.tensor([1 + 2j, 3]))
+    _same(plugrad.tensor(Z, device=d), torch.tensor(Z))
+    _same(plugrad.tensor(Z.astype(numpy.complex64), device=d),
+          torch.tensor(Z.astype(numpy.complex64)))
+    _same(plugrad.zeros(2, 3, dtype=plugrad.complex64, device=d),
+          torch.zeros(2, 3, dtype=torch.complex64))
+    _same(plugrad.full((2,), 1 - 1j, device=d), torch.full((2,), 1 - 1j))
+    _same(plugrad.ones(2, device=d).to(plugrad.complex128), torch.ones(2).to(torch.complex128))
+    _same(plugrad.tensor(Z).to(d), torch.tensor(Z))
+    assert plugrad.tensor(Z).to(d).device == plugrad.device(d, None if d == "cpu" else 0)
+    r, i = plugrad.tensor(R, device=d), torch.tensor(R)
     _same(plugrad.complex(r, r * 2), torch.complex(i, i * 2))
     _same(plugrad.polar(r.abs(), r), torch.polar(i.abs(), i))
     old = plugrad.get_default_dtype()
@@ -85,9 +90,14 @@ def test_creation(device):
                                     [complex(float("nan"), 1), complex(float("inf"), -0.0)],
                                     list(numpy.arange(2000) * (1 + 1j)), []])
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
-def test_printing_equals_torch(values, dtype):
-    assert repr(plugrad.tensor(values, dtype=getattr(plugrad, dtype))) == \
-        repr(torch.tensor(values, dtype=getattr(torch, dtype)))
+def test_printing_equals_torch(values, dtype, device):
+    ours = repr(plugrad.tensor(values, dtype=getattr(plugrad, dtype), device=device))
+    ref = repr(torch.tensor(values, dtype=getattr(torch, dtype)))
+    if device == "cpu":
+        assert ours == ref
+    else:   # torch adds the device before the dtype (as for cuda); lines may wrap earlier
+        assert f"device='{device}:0'" in ours
+        assert ours.replace(f", device='{device}:0'", "").split() == ref.split()
 
 
 OPS = {
@@ -114,18 +124,19 @@ OPS = {
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
-def test_op_values_equal_torch(name):
-    ours = OPS[name](*(plugrad.tensor(a) for a in (Z.astype(numpy.complex64),
+def test_op_values_equal_torch(name, device):
+    ours = OPS[name](*(plugrad.tensor(a, device=device) for a in (Z.astype(numpy.complex64),
                                                    W.astype(numpy.complex64),
                                                    R.astype(numpy.float32))))
     ref = OPS[name](*(torch.tensor(a) for a in (Z.astype(numpy.complex64),
                                                 W.astype(numpy.complex64),
                                                 R.astype(numpy.float32))))
     _same(ours, ref, 2e-5, 2e-5)
+    assert ours.device.type == device
 
 
-def test_views_share_memory_and_predicates():
-    z = plugrad.tensor(Z)
+def test_views_share_memory_and_predicates(device):
+    z = plugrad.tensor(Z, device=device)
     re = z.real
     re[0, 0] = 42.0
     z.imag[1, 1] = -7.0
@@ -134,16 +145,17 @@ def test_views_share_memory_and_predicates():
     v = plugrad.view_as_real(z)
     assert tuple(v.shape) == (3, 3, 2) and v.dtype == plugrad.float64
     assert plugrad.view_as_complex(v)[2, 1].item() == z[2, 1].item()
-    z.real = plugrad.zeros(3, 3, dtype=plugrad.float64)
+    z.real = plugrad.zeros(3, 3, dtype=plugrad.float64, device=device)
     assert z.real.abs().sum().item() == 0
     assert z.is_complex() and plugrad.is_complex(z) and not z.is_floating_point()
     assert not z.conj().is_conj() and z.conj().resolve_conj() is not None
-    assert plugrad.vdot(plugrad.tensor(Z[0]), plugrad.tensor(W[0])).item() == pytest.approx(
+    assert plugrad.vdot(plugrad.tensor(Z[0], device=device),
+                        plugrad.tensor(W[0], device=device)).item() == pytest.approx(
         torch.vdot(torch.tensor(Z[0]), torch.tensor(W[0])).item())
 
 
-def test_errors_as_torch():
-    r = plugrad.tensor(R)
+def test_errors_as_torch(device):
+    r = plugrad.tensor(R, device=device)
     with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex"):
         r.imag
     with pytest.raises(RuntimeError, match="view_as_real is only supported for complex"):
@@ -151,9 +163,18 @@ def test_errors_as_torch():
     with pytest.raises(RuntimeError, match="Tensor must have a last dimension of size 2"):
         plugrad.view_as_complex(r)
     with pytest.raises(RuntimeError, match="stride 1"):
-        plugrad.view_as_complex(plugrad.zeros(2, 3, dtype=plugrad.float64).t())
+        plugrad.view_as_complex(plugrad.zeros(2, 3, dtype=plugrad.float64, device=device).t())
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for real scalar"):
-        plugrad.tensor(1j, requires_grad=True).mul(2).backward()
+        plugrad.tensor(1j, requires_grad=True, device=device).mul(2).backward()
+    z = plugrad.tensor(Z, device=device)
+    if device != "cpu":     # a dimensioned cpu tensor does not meet a device tensor (torch)
+        with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+            z + plugrad.tensor(Z)[0]
+    with pytest.raises(RuntimeError) as ours:
+        z @ plugrad.tensor(Z[:2], device=device)
+    with pytest.raises(RuntimeError) as ref:
+        torch.tensor(Z) @ torch.tensor(Z[:2])
+    assert str(ours.value) == str(ref.value)
 
 
 GRADS = {
@@ -182,8 +203,8 @@ def torch_or(t):
 
 
 @pytest.mark.parametrize("name", sorted(GRADS))
-def test_gradients_equal_torch(name):
-    ours = [plugrad.tensor(a, requires_grad=True) for a in (Z, W, R)]
+def test_gradients_equal_torch(name, device):
+    ours = [plugrad.tensor(a, requires_grad=True, device=device) for a in (Z, W, R)]
     refs = [torch.tensor(a, requires_grad=True) for a in (Z, W, R)]
     lo, lr = GRADS[name](*ours), GRADS[name](*refs)
     _same(lo, lr, 1e-10, 1e-10)
@@ -205,15 +226,16 @@ CHECKS = {
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
-def test_gradcheck_complex128(name):
+def test_gradcheck_complex128(name, device):
     z = plugrad.tensor([[1 + 2j, 3 - 1j], [0.5j, 2.0 - 0.3j]], requires_grad=True,
-                       dtype=plugrad.complex128)
+                       dtype=plugrad.complex128, device=device)
     assert plugrad.autograd.gradcheck(CHECKS[name], (z,))
 
 
-def test_gradcheck_mixed_real_complex():
-    z = plugrad.tensor([[1 + 2j, 3 - 1j]], requires_grad=True, dtype=plugrad.complex128)
-    r = plugrad.tensor([[0.5, -2.0]], requires_grad=True, dtype=plugrad.float64)
+def test_gradcheck_mixed_real_complex(device):
+    z = plugrad.tensor([[1 + 2j, 3 - 1j]], requires_grad=True, dtype=plugrad.complex128,
+                       device=device)
+    r = plugrad.tensor([[0.5, -2.0]], requires_grad=True, dtype=plugrad.float64, device=device)
     assert plugrad.autograd.gradcheck(lambda z, r: z * r + r.exp(), (z, r))
     assert plugrad.autograd.gradcheck(lambda r: plugrad.polar(r.abs(), r), (r,))
 
@@ -234,13 +256,19 @@ def test_save_load_with_torch(tmp_path):
     _same(ours["part"], torch.tensor(Z)[1:].imag)
 
 
-def test_opencl_declares_no_complex_and_refuses_it():
+def test_opencl_declares_no_complex_and_the_cpu_fallback_covers_it(monkeypatch):
     from conftest import availability
     if availability("opencl") is not True:
         pytest.skip("no opencl")
     assert not plugrad.plugins.supports("opencl", "add", plugrad.complex64)
     assert plugrad.plugins.supports("cpu", "add", plugrad.complex64)
-    with pytest.raises(RuntimeError, match="complex64 is not supported"):
+    monkeypatch.delenv("PLUGRAD_STRICT_BACKEND", raising=False)
+    with pytest.warns(plugrad.plugins.FallbackWarning):
+        plugrad.plugins.get_registry().fallbacks.reset()
+        z = plugrad.ones(2, device="opencl") * 1j
+    assert z.device == plugrad.device("opencl", 0) and z.dtype == plugrad.complex64
+    monkeypatch.setenv("PLUGRAD_STRICT_BACKEND", "1")
+    with pytest.raises(RuntimeError, match="does not support complex64"):
         plugrad.tensor([1j], device="opencl")
-    with pytest.raises(RuntimeError, match="complex64 is not supported"):
+    with pytest.raises(RuntimeError, match="does not support complex64"):
         plugrad.ones(2, device="opencl") * 1j

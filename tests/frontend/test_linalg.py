@@ -446,70 +446,72 @@ def test_opencl_runs_factorizations_through_the_cpu_fallback():
 
 
 # ------------------------------------------------------------ complex inputs and eig
-# (complex tensors live on the cpu backend: opencl has no complex dtypes)
+# (on opencl, which stores no complex dtype, they run on the cpu backend: host_storage.py)
 _CA = (numpy.random.default_rng(2).standard_normal((2, 3, 3))
        + 1j * numpy.random.default_rng(3).standard_normal((2, 3, 3)) + 3 * numpy.eye(3))
 COMPLEX_CASES = {
     "inv": lambda L, x: L.linalg.inv(x), "det": lambda L, x: L.linalg.det(x),
     "slogdet": lambda L, x: L.linalg.slogdet(x)[1],
     "solve": lambda L, x: L.linalg.solve(x, x[..., 0]),
-    "cholesky": lambda L, x: L.linalg.cholesky(x @ x.mH + 2 * L.eye(3)),
+    "cholesky": lambda L, x: L.linalg.cholesky(x @ x.mH + 2 * L.eye(3, device=x.device)),
     "qr": lambda L, x: L.linalg.qr(x)[1].abs(), "svdvals": lambda L, x: L.linalg.svdvals(x),
     "eigvalsh": lambda L, x: L.linalg.eigvalsh(x @ x.mH), "pinv": lambda L, x: L.linalg.pinv(x),
     "solve_triangular": lambda L, x: L.linalg.solve_triangular(x, x, upper=True),
     "matrix_norm": lambda L, x: L.linalg.matrix_norm(x),
     "nuc": lambda L, x: L.linalg.matrix_norm(x, "nuc"),
-    "cholesky_solve": lambda L, x: L.cholesky_solve(x, L.linalg.cholesky(x @ x.mH + 2 * L.eye(3))),
+    "cholesky_solve": lambda L, x: L.cholesky_solve(x, L.linalg.cholesky(x @ x.mH + 2 * L.eye(3, device=x.device))),
     "eigvals": lambda L, x: L.linalg.eigvals(x),
 }
 
 
 @pytest.mark.parametrize("name", sorted(COMPLEX_CASES))
-def test_complex_inputs_values_and_grads_equal_torch(name):
-    a = plugrad.tensor(_CA, requires_grad=True)
+def test_complex_inputs_values_and_grads_equal_torch(name, device):
+    a = plugrad.tensor(_CA, requires_grad=True, device=device)
     b = torch.tensor(_CA, requires_grad=True)
     o, t = COMPLEX_CASES[name](plugrad, a), COMPLEX_CASES[name](torch, b)
-    assert str(o.dtype) == str(t.dtype)
-    numpy.testing.assert_allclose(o.detach().numpy(), t.detach().resolve_conj().numpy(),
+    assert str(o.dtype) == str(t.dtype) and o.device.type == device
+    numpy.testing.assert_allclose(o.detach().cpu().numpy(), t.detach().resolve_conj().numpy(),
                                   rtol=1e-9, atol=1e-9)
     (o.abs().sum() if o.is_complex() else o.sum()).backward()
     (t.abs().sum() if t.is_complex() else t.sum()).backward()
-    numpy.testing.assert_allclose(a.grad.numpy(), b.grad.resolve_conj().numpy(), rtol=1e-8,
+    numpy.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.resolve_conj().numpy(), rtol=1e-8,
                                   atol=1e-9)
 
 
 @pytest.mark.parametrize("complex_input", [False, True])
-def test_eig_values_vectors_and_grads(complex_input):
+def test_eig_values_vectors_and_grads(complex_input, device):
     rng = numpy.random.default_rng(5)
     arr = rng.standard_normal((2, 4, 4))
     if complex_input:
         arr = arr + 1j * rng.standard_normal((2, 4, 4))
-    a, b = plugrad.tensor(arr, requires_grad=True), torch.tensor(arr, requires_grad=True)
+    a = plugrad.tensor(arr, requires_grad=True, device=device)
+    b = torch.tensor(arr, requires_grad=True)
     (L, V), (Lt, Vt) = plugrad.linalg.eig(a), torch.linalg.eig(b)
-    assert str(L.dtype) == str(Lt.dtype) == "torch.complex128"
-    numpy.testing.assert_allclose(L.detach().numpy(), Lt.detach().numpy(), rtol=1e-9)
-    numpy.testing.assert_allclose(V.detach().numpy(), Vt.detach().numpy(), rtol=1e-8,
+    assert str(L.dtype) == str(Lt.dtype) == "torch.complex128" and L.device.type == device
+    numpy.testing.assert_allclose(L.detach().cpu().numpy(), Lt.detach().numpy(), rtol=1e-9)
+    numpy.testing.assert_allclose(V.detach().cpu().numpy(), Vt.detach().numpy(), rtol=1e-8,
                                   atol=1e-10)
     w = numpy.linspace(0.5, 1.5, 32).reshape(2, 4, 4)
     # a loss that does not depend on the eigenvectors' phase (torch requires that)
-    ((L.abs() ** 2).sum() + (V.abs() ** 2 * plugrad.tensor(w)).sum()).backward()
+    ((L.abs() ** 2).sum() + (V.abs() ** 2 * plugrad.tensor(w, device=device)).sum()).backward()
     ((Lt.abs() ** 2).sum() + (Vt.abs() ** 2 * torch.tensor(w)).sum()).backward()
     assert str(a.grad.dtype) == str(b.grad.dtype)
-    numpy.testing.assert_allclose(a.grad.numpy(), b.grad.resolve_conj().numpy(), rtol=1e-7,
-                                  atol=1e-9)
-    c = plugrad.tensor(arr[0], requires_grad=True)
+    numpy.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.resolve_conj().numpy(),
+                                  rtol=1e-7, atol=1e-9)
+    c = plugrad.tensor(arr[0], requires_grad=True, device=device)
     assert plugrad.autograd.gradcheck(plugrad.linalg.eigvals, (c,))
     assert type(plugrad.linalg.eig(c).eigenvalues.grad_fn).__name__ == "LinalgEigBackward0"
 
 
-def test_det_gradient_of_singular_complex_matrix():
+def test_det_gradient_of_singular_complex_matrix(device):
     s = numpy.array([[1 + 1j, 2, 3], [2 + 2j, 4 + 4j, 6 + 6j], [0.5, -1j, 2]])
-    a, b = plugrad.tensor(s, requires_grad=True), torch.tensor(s, requires_grad=True)
+    a = plugrad.tensor(s, requires_grad=True, device=device)
+    b = torch.tensor(s, requires_grad=True)
     (ga,) = plugrad.autograd.grad(plugrad.linalg.det(a), a, plugrad.tensor(
-        1 + 0.5j, dtype=plugrad.complex128), create_graph=True)
+        1 + 0.5j, dtype=plugrad.complex128, device=device), create_graph=True)
     (gb,) = torch.autograd.grad(torch.linalg.det(b), b, torch.tensor(
         1 + 0.5j, dtype=torch.complex128), create_graph=True)
-    numpy.testing.assert_allclose(ga.detach().numpy(), gb.detach().resolve_conj().numpy(),
+    numpy.testing.assert_allclose(ga.detach().cpu().numpy(), gb.detach().resolve_conj().numpy(),
                                   rtol=1e-9, atol=1e-9)
 
 
