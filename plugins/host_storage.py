@@ -112,7 +112,7 @@ def reason_finder(op, refused):
             elif kind == "host":
                 if value.dtype.name in refused:
                     return value.dtype.name
-            elif kind in ("bufs", "opt_bufs"):
+            elif value is not None and kind in ("bufs", "opt_bufs"):
                 for v in value:
                     if type(v) is HostBuffer:
                         return v.dtype.name

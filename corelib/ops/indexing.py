@@ -464,7 +464,10 @@ def setitem(x, key, value):
         if isinstance(value, (list, tuple, numpy.ndarray)):
             from .creation import as_tensor
             value = as_tensor(value, dtype=x._dtype, device=dev)
-        elif not isinstance(value, (bool, int, float)):
+        elif isinstance(value, complex) and not x._dtype.is_complex and x._dtype is not D.bool_:
+            raise RuntimeError(f"value cannot be converted to type {_C_TYPE[x._dtype.name]} "
+                               "without overflow")
+        elif not isinstance(value, (bool, int, float, complex)):
             raise TypeError(f"can't assign a {type(value).__name__} to a {x.type()}")
     elif value._device is not dev:
         if value._shape or value._device.type != "cpu":
@@ -598,9 +601,17 @@ def index_put_(input, indices, values, accumulate=False):
     return input
 
 
+# torch names the C type in "value cannot be converted to type T without overflow"
+_C_TYPE = {"float32": "float", "float64": "double", "float16": "double", "bfloat16": "double",
+           "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
+           "uint8": "uint8_t"}
+
+
 def _scalar_for(value, dt):
     if dt.is_floating_point:
         return float(value)
+    if dt.is_complex:
+        return complex(value)
     if dt is D.bool_:
         return bool(value)
     return int(value)

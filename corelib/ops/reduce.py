@@ -728,6 +728,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise NotImplementedError("nuclear norm is not supported")
     if isinstance(p, str):
         raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {p!r}")
+    if input._dtype.is_complex:     # the norm of |z| (abs differentiates in torch's convention)
+        input = input.abs()
     if not input._dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {D.legacy_name(input._dtype)}")

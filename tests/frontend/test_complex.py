@@ -154,6 +154,27 @@ def test_views_share_memory_and_predicates(device):
         torch.vdot(torch.tensor(Z[0]), torch.tensor(W[0])).item())
 
 
+def test_setitem_complex_scalars_and_type_names(device):
+    z, zt = plugrad.tensor(Z, device=device), torch.tensor(Z)
+    for ours, ref in ((z, zt), (z.to(plugrad.complex64), zt.to(torch.complex64))):
+        ours[ours.real > 0] = 5j
+        ref[ref.real > 0] = 5j
+        ours[0, 1] = 1 + 1j
+        ref[0, 1] = 1 + 1j
+        ours[1:, 2] = 2
+        ref[1:, 2] = 2
+        _same(ours, ref)
+        assert ours.type() == ref.type().replace("torch.", "torch." if device == "cpu"
+                                                 else f"torch.{device}.")
+    r, rt = plugrad.tensor(R, device=device), torch.tensor(R)
+    for key in (0, r > 0):
+        with pytest.raises(RuntimeError) as ours:
+            r[key] = 5j
+        with pytest.raises(RuntimeError) as ref:
+            rt[key if isinstance(key, int) else rt > 0] = 5j
+        assert str(ours.value) == str(ref.value)
+
+
 def test_errors_as_torch(device):
     r = plugrad.tensor(R, device=device)
     with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex"):
@@ -195,6 +216,7 @@ GRADS = {
     "mH": lambda z, w, r: (z.mH @ w).abs().sum(),
     "cast": lambda z, w, r: (r.to(z.dtype) * z).imag.sum(),
     "vector_norm": lambda z, w, r: torch_or(z).linalg.vector_norm(z),
+    "norm": lambda z, w, r: z.norm() + z.norm(p=1, dim=0).sum(),
 }
 
 
