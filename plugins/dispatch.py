@@ -251,6 +251,8 @@ def fill_table(table: DispatchTable, impl, kernels: dict, cpu_table, counter, de
                 or (refused and name in COMPLEX_ONLY)):
             fn = make_fallback(name, table.backend_name, impl, index, cpu_table, counter,
                                refused)
+            if refused:     # counted and warned as the refused dtype when a HostBuffer is in
+                fn = routed(name, fn, fn, refused)
         setattr(table, name, fn)
     if missing_runtime:
         raise PluginError(
