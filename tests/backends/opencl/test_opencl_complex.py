@@ -131,3 +131,25 @@ def test_one_warning_then_counts_and_info():
     assert report["opencl.complex_abs[complex128]"] == report["opencl.fft_c2c[complex128]"] == 1
     assert "  opencl: complex64, complex128 -- complex tensors, torch.fft and " \
         "linalg.eig/eigvals run on the cpu backend" in plugrad.plugins.info_table()
+
+
+def _rope(lib, x, device):
+    """Rotary position embedding as LLaMA-style code writes it (view_as_complex/polar)."""
+    t, d = x.shape[-2], x.shape[-1]
+    freqs = 1.0 / (10000 ** (lib.arange(0, d, 2, device=device)[: d // 2].float() / d))
+    angles = lib.outer(lib.arange(t, device=device).float(), freqs)
+    cis = lib.polar(lib.ones_like(angles), angles)
+    xc = lib.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+    return lib.view_as_real(xc * cis).flatten(-2).type_as(x)
+
+
+def test_rotary_embedding_program_values_and_grads():
+    x = numpy.random.default_rng(0).standard_normal((2, 5, 8)).astype(numpy.float32)
+    a = plugrad.tensor(x, device="opencl", requires_grad=True)
+    b = torch.tensor(x, requires_grad=True)
+    oa, ob = _rope(plugrad, a, "opencl"), _rope(torch, b, "cpu")
+    _same(oa, ob, 1e-5)
+    w = numpy.linspace(-1, 1, x.size).reshape(x.shape).astype(numpy.float32)
+    (oa * plugrad.tensor(w, device="opencl")).sum().backward()
+    (ob * torch.tensor(w)).sum().backward()
+    _same(a.grad, b.grad, 1e-5)
