@@ -65,7 +65,10 @@ def supports(op: str, dtype: DType) -> bool:
     """Whether ``op`` runs for dtype ``dtype`` here (float64 on a device without fp64,
     bfloat16 on numpy). The frontend consults it before dtypes numpy lacks, the conformance
     kit reports such cells as missing, tests and benchmarks skip them; an op called anyway
-    raises a RuntimeError naming the dtype. Absent: every (op, dtype) is supported."""
+    raises a RuntimeError naming the dtype -- except for a dtype of ``HOST_STORABLE``
+    (complex) refused by ``supports('empty', dtype)``: tensors of it are then kept in host
+    memory and computed by the cpu backend (plugrad.plugins.host_storage). Absent: every
+    (op, dtype) is supported."""
 
 
 # -------------------------------------------------------------------------- devices

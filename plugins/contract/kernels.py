@@ -284,7 +284,7 @@ def linalg_lu_factor(a: Buf) -> tuple[Buf, Buf, Buf]:
 
 # -------------------------------------------------------------------- complex tensors
 # complex64/complex128 buffers. A backend without complex arithmetic answers False from
-# ``supports(op, 'complex64')``; see capabilities.supports for what the frontend then does.
+# ``supports(op, 'complex64')`` and needs none of these: see capabilities.supports.
 
 @kernel("complex")
 def view_as_real(x: Buf) -> Buf:
