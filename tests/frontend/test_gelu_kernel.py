@@ -36,12 +36,14 @@ def _device(cls):
     return name
 
 
-@pytest.fixture(params=["cpu", "without-both", "without-backward"])
+# cpu runs numba's kernels where numba is installed; "numpy" is the pure numpy pair
+@pytest.fixture(params=["cpu", "numpy", "without-both", "without-backward"])
 def gelu_device(request):
     if request.param == "cpu":
         yield "cpu"
         return
-    name = _device(WithoutGelu if request.param == "without-both" else WithoutGeluBackward)
+    name = _device({"numpy": ArrayModuleBackend, "without-both": WithoutGelu,
+                    "without-backward": WithoutGeluBackward}[request.param])
     try:
         yield name
     finally:

@@ -25,12 +25,14 @@ class WithoutLayerNormBackward(ArrayModuleBackend):
     layer_norm_backward = None
 
 
-@pytest.fixture(params=["cpu", "without-both", "without-backward"])
+# cpu runs numba's kernels where numba is installed; "numpy" is the pure numpy pair
+@pytest.fixture(params=["cpu", "numpy", "without-both", "without-backward"])
 def ln_device(request):
     if request.param == "cpu":
         yield "cpu"
         return
-    cls = WithoutLayerNorm if request.param == "without-both" else WithoutLayerNormBackward
+    cls = {"numpy": ArrayModuleBackend, "without-both": WithoutLayerNorm,
+           "without-backward": WithoutLayerNormBackward}[request.param]
     name = f"layernorm{next(_ids)}"
 
     class Plugin:
