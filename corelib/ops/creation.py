@@ -25,6 +25,17 @@ DeviceLike = Union[str, int, Device, None]
 """A device argument: ``'cpu'``, ``'cuda:1'``, an index, or a device object."""
 
 
+def _size_args(args, size) -> tuple:
+    """The shape of ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))`` (torch takes
+    the keyword too: pytorch/examples gat calls ``torch.empty(size=(...))``)."""
+    if size is None:
+        return _shape_arg(args)
+    if args:
+        raise TypeError("empty() received an invalid combination of arguments: the size was "
+                        "given both positionally and as size=")
+    return _shape_arg((size,))
+
+
 def _shape_arg(size) -> tuple:
     """zeros(2, 3), zeros((2, 3)), zeros([2, 3]), zeros(torch.Size(...)) -> (2, 3)."""
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
@@ -242,7 +253,8 @@ def _filled(shape, value, dtype, device, requires_grad):
     return t
 
 
-def zeros(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype | None = None,
+def zeros(*args: int | Sequence[int], size: Sequence[int] | None = None,
+          out: Tensor | None = None, dtype: D.dtype | None = None,
           layout=None, device: DeviceLike = None, requires_grad: bool = False,
           pin_memory: bool = False) -> Tensor:
     """A tensor of the given shape filled with 0.
@@ -257,10 +269,12 @@ def zeros(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype 
             [0, 0, 0]])
     """
     dt = _factory_dtype(dtype)
-    return _result(_filled(_shape_arg(size), _fill(0, dt), dt, device, requires_grad), out)
+    return _result(_filled(_size_args(args, size), _fill(0, dt), dt, device, requires_grad),
+                   out)
 
 
-def ones(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype | None = None,
+def ones(*args: int | Sequence[int], size: Sequence[int] | None = None,
+         out: Tensor | None = None, dtype: D.dtype | None = None,
          layout=None, device: DeviceLike = None, requires_grad: bool = False,
          pin_memory: bool = False) -> Tensor:
     """A tensor of the given shape filled with 1.
@@ -271,10 +285,12 @@ def ones(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype |
     ``layout`` and ``pin_memory`` are accepted for torch compatibility.
     """
     dt = _factory_dtype(dtype)
-    return _result(_filled(_shape_arg(size), _fill(1, dt), dt, device, requires_grad), out)
+    return _result(_filled(_size_args(args, size), _fill(1, dt), dt, device, requires_grad),
+                   out)
 
 
-def empty(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype | None = None,
+def empty(*args: int | Sequence[int], size: Sequence[int] | None = None,
+          out: Tensor | None = None, dtype: D.dtype | None = None,
           layout=None, device: DeviceLike = None, requires_grad: bool = False,
           pin_memory: bool = False, memory_format=None) -> Tensor:
     """A tensor of the given shape whose values are whatever the memory held (uninitialised).
@@ -286,7 +302,7 @@ def empty(*size: int | Sequence[int], out: Tensor | None = None, dtype: D.dtype 
     """
     dt = _factory_dtype(dtype)
     dev = tensor_device(device)
-    shape = _shape_arg(size)
+    shape = _size_args(args, size)
     t = _from_buffer(allocate(lambda: dev.ops.empty(shape, dt.name), shape, dt), shape, dt, dev)
     if requires_grad:
         t.requires_grad_(True)

@@ -188,6 +188,7 @@ def _dense_sparse_mask(self, mask):
 
 
 def _dense_coalesce(self):
+    """A dense tensor cannot be coalesced: torch's RuntimeError."""
     raise RuntimeError("coalesce expected sparse coordinate tensor layout but got Strided")
 
 

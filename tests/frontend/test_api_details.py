@@ -164,3 +164,18 @@ DOCUMENTED = ["nanmean", "prod", "min", "amax", "amin", "all", "count_nonzero", 
 @pytest.mark.parametrize("name", DOCUMENTED)
 def test_public_ops_say_what_they_do(name):
     assert len((getattr(plugrad, name).__doc__ or "").strip()) > 20
+
+
+def test_factories_take_size_keyword():
+    """torch.empty/zeros/ones(size=...) (pytorch/examples gat: torch.empty(size=(a, b)))."""
+    import torch
+    for name in ("empty", "zeros", "ones"):
+        got = getattr(plugrad, name)(size=(2, 3))
+        want = getattr(torch, name)(size=(2, 3))
+        assert tuple(got.shape) == tuple(want.shape) and str(got.dtype) == str(want.dtype)
+        if name != "empty":
+            assert got.tolist() == want.tolist()
+    with pytest.raises(TypeError):
+        plugrad.zeros(2, size=(2,))
+    with pytest.raises(TypeError):
+        torch.zeros(2, size=(2,))
