@@ -5,8 +5,8 @@ no ``torch.*`` spelling (xlog1py, entr, ndtr, log_ndtr, ndtri) live in :mod:`plu
 (with erfc and erfinv).
 The gamma family (gammaln, digamma/psi, polygamma, multigammaln, zeta) lives in
 :mod:`plugrad.ops.gamma`, i0/i0e/i1/i1e in :mod:`plugrad.ops.bessel`, the other Bessel
-functions in :mod:`plugrad.ops.bessel_kinds`. Not here yet: airy_ai, gammainc/gammaincc and the orthogonal
-polynomials. Not here yet: gammainc and the orthogonal polynomials.
+functions in :mod:`plugrad.ops.bessel_kinds`, gammainc/gammaincc in :mod:`plugrad.ops.igamma`.
+Not here yet: airy_ai and the orthogonal polynomials.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .ops.bessel_kinds import (bessel_j0, bessel_j1, bessel_y0, bessel_y1, modif
                                modified_bessel_i1, modified_bessel_k0, modified_bessel_k1,
                                scaled_modified_bessel_k0, scaled_modified_bessel_k1,
                                spherical_bessel_j0)
+from .ops.igamma import gammainc, gammaincc
 from .ops.gamma import digamma, lgamma as gammaln, mvlgamma as multigammaln, polygamma, zeta
 from .ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from .ops.math_extra import logit, sinc, xlogy
@@ -38,5 +39,5 @@ psi = digamma
 __all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
            "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
-           "erfcx", "i0", "i0e", "i1", "i1e", "digamma", "gammaln", "multigammaln", "polygamma", "psi", "zeta", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
+           "erfcx", "i0", "i0e", "i1", "i1e", "digamma", "gammainc", "gammaincc", "gammaln", "multigammaln", "polygamma", "psi", "zeta", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "log1p", "log_ndtr", "log_softmax",
            "logit", "logsumexp", "ndtr", "ndtri", "round", "sinc", "softmax", "xlog1py", "xlogy"]

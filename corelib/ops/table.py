@@ -404,6 +404,8 @@ def _ops():
     _op("lgamma",            "gamma.lgamma",              "fmi", "")
     _op("digamma",           "gamma.digamma",             "fmi", "")
     _op("polygamma",         "gamma.polygamma",           "fmi", "", method="gamma.polygamma_method")
+    _op("igamma",            "igamma.gammainc",           "fmi", "")
+    _op("igammac",           "igamma.gammaincc",          "fmi", "")
     _op("mvlgamma",          "gamma.mvlgamma",            "fmi", "")
     _op("i0",                "bessel.i0",                 "fmi", "")
 
