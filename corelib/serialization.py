@@ -143,7 +143,7 @@ class _Pickler(pickle._Pickler):
                 root = None
         else:
             root = None
-        st = self._storage(t if root is None else root)
+        st = self._storage(t if root is None else root, t.dtype)
         if stride is None:
             acc, stride = 1, []
             for s in reversed(t.shape):
@@ -153,15 +153,19 @@ class _Pickler(pickle._Pickler):
         return (_REBUILD_TENSOR, (st, offset, tuple(t.shape), stride, requires_grad,
                                   _EmptyHooks()))
 
-    def _storage(self, t):
-        """The storage holding ``t``'s values in C order, written once per tensor."""
+    def _storage(self, t, dtype):
+        """The storage holding ``t``'s values in C order, written once per tensor, typed as
+        ``dtype`` (a real view of a complex tensor types its base's bytes as real pairs)."""
         st = self._by_id.get(id(t))
+        if st is not None and st.dtype != dtype.name:
+            raise RuntimeError("Cannot save multiple tensors or storages that view the same "
+                               "data as different types")
         if st is None:
             st = _Storage()
             st.key = str(len(self.storages))
-            st.dtype = t.dtype.name
+            st.dtype = dtype.name
             st.location = _location(t.device)
-            st.numel = t.numel()
+            st.numel = t.numel() * t.dtype.itemsize // dtype.itemsize
             st.payload = _tensor_bytes(t)
             self._by_id[id(t)] = st
             self._keep.append(t)

@@ -278,6 +278,25 @@ def test_save_load_with_torch(tmp_path):
     _same(ours["part"], torch.tensor(Z)[1:].imag)
 
 
+def test_save_real_views_of_complex_as_torch(device):
+    z, zt = plugrad.tensor(Z, device=device), torch.tensor(Z)
+    for view, ref in ((z.real, zt.real), (z.imag[1:], zt.imag[1:]),
+                      (plugrad.view_as_real(z), torch.view_as_real(zt))):
+        buf = io.BytesIO()
+        plugrad.save({"v": view}, buf)
+        buf.seek(0)
+        _same(plugrad.load(buf)["v"], ref)
+        buf.seek(0)
+        _same(torch.load(buf, map_location="cpu")["v"], ref)
+    for ours, ref in (({"z": z, "re": z.real}, {"z": zt, "re": zt.real}),
+                      ({"re": z.real, "z": z}, {"re": zt.real, "z": zt})):
+        with pytest.raises(RuntimeError) as want:
+            torch.save(ref, io.BytesIO())
+        with pytest.raises(RuntimeError) as got:
+            plugrad.save(ours, io.BytesIO())
+        assert str(got.value) == str(want.value)
+
+
 def test_opencl_declares_no_complex_and_the_cpu_fallback_covers_it(monkeypatch):
     from conftest import availability
     if availability("opencl") is not True:
