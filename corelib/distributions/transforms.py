@@ -370,6 +370,22 @@ class ReshapeTransform(Transform):
         batch_shape = x.shape[:x.dim() - len(self.in_shape)]
         return x.new_zeros(batch_shape)
 
+    def forward_shape(self, shape):
+        return self._swap(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape):
+        return self._swap(shape, self.out_shape, self.in_shape)
+
+    @staticmethod
+    def _swap(shape, old, new):
+        """``shape`` with its trailing ``old`` dims replaced by ``new`` (torch's checks)."""
+        if len(shape) < len(old):
+            raise ValueError("Too few dimensions on input")
+        cut = len(shape) - len(old)
+        if tuple(shape[cut:]) != tuple(old):
+            raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got {old}")
+        return tuple(shape[:cut]) + tuple(new)
+
 
 class ExpTransform(Transform):
     """y = exp(x)."""
