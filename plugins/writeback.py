@@ -35,7 +35,8 @@ import functools
 from .contract import OPS
 
 VIEWS = ("reshape", "permute", "expand", "slice", "as_strided")
-IN_PLACE_KERNELS = ("sgd_step", "adam_step", "mt19937_generate")
+IN_PLACE_KERNELS = ("sgd_step", "adam_step", "mt19937_generate", "lstm_cell",
+                    "lstm_cell_backward")
 _CREATION = ("empty", "full", "arange", "from_host")
 
 

@@ -16,7 +16,7 @@ from .multi_tensor import MultiTensorAdam
 from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
-from .nn import NN, BatchNorm, Norm
+from .nn import NN, BatchNorm, LSTMCell, Norm
 from .optim import Optim
 from .random import Random
 from .reduce import Reductions
@@ -26,7 +26,7 @@ from .sort import Sorting
 
 
 class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexing, Sorting,
-                    Linalg, Conv, NN, Norm, BatchNorm, Optim, Random):
+                    Linalg, Conv, NN, Norm, BatchNorm, LSTMCell, Optim, Random):
     """Implements every contract op with generated OpenCL kernels; buffers are CLArrays."""
 
     name = "opencl"

@@ -596,3 +596,87 @@ class BatchNorm:
             self._bn_each(dev, "dx", dt, x, c, s, dx.data, g.data, x.data, w.data, mean.data,
                           var.data, k.data, db.data, int(weight is not None), 0, e)
         return dx, dw, db
+
+
+# ---------------------------------------------------------------------- LSTM cell
+# One LSTM time step as one launch each way (the fused recurrent layer calls them once a step,
+# between its GEMMs), a work-item per ``per`` (row, unit) pairs; the arithmetic in the cpu
+# kernel's order (backends/xp/nn.py). Gates are (rows, 4H) in the order i, f, g, o.
+def render_lstm_cell(dt, backward):
+    A = T.COMPUTE[dt]
+    P, Q = T.ptr(dt, False), T.ptr(dt)
+    ld = lambda p, i: f"({A}){T.load(dt, p, f'{p}_off + {i}')}"
+    sig = lambda v: f"({A})1 / (exp(-{v}) + ({A})1)"
+    if not backward:
+        outs, ins = ["h_out", "c_out", "ws"], ["ig", "hg", "c"]
+        body = f"""
+    {A} gi = {sig(f"({ld('hg', 'b')} + {ld('ig', 'b')})")};
+    {A} gf = {sig(f"({ld('hg', 'b + H')} + {ld('ig', 'b + H')})")};
+    {A} gg = tanh({ld('hg', 'b + 2 * H')} + {ld('ig', 'b + 2 * H')});
+    {A} go = {sig(f"({ld('hg', 'b + 3 * H')} + {ld('ig', 'b + 3 * H')})")};
+    {T.store(dt, "ws", "ws_off + b", "gi")};
+    {T.store(dt, "ws", "ws_off + b + H", "gf")};
+    {T.store(dt, "ws", "ws_off + b + 2 * H", "gg")};
+    {T.store(dt, "ws", "ws_off + b + 3 * H", "go")};
+    {A} cn = gf * {ld('c', 's')} + gi * gg;
+    {T.store(dt, "c_out", "c_out_off + s", "cn")};
+    {T.store(dt, "h_out", "h_out_off + s", "go * tanh(cn)")};"""
+    else:
+        outs, ins = ["dgates", "dc_prev"], ["gh", "gc", "c", "cn", "ws"]
+        body = f"""
+    {A} gi = {ld('ws', 'b')}, gf = {ld('ws', 'b + H')}, gg = {ld('ws', 'b + 2 * H')};
+    {A} go = {ld('ws', 'b + 3 * H')}, tc = tanh({ld('cn', 's')}), dh = {ld('gh', 's')};
+    {A} dc = ((({A})1 - tc * tc) * go) * dh + {ld('gc', 's')};
+    {T.store(dt, "dgates", "dgates_off + b", f"((({A})1 - gi) * gi * gg) * dc")};
+    {T.store(dt, "dgates", "dgates_off + b + H", f"((({A})1 - gf) * gf * {ld('c', 's')}) * dc")};
+    {T.store(dt, "dgates", "dgates_off + b + 2 * H", f"((({A})1 - gg * gg) * gi) * dc")};
+    {T.store(dt, "dgates", "dgates_off + b + 3 * H", f"((({A})1 - go) * go * tc) * dh")};
+    {T.store(dt, "dc_prev", "dc_prev_off + s", "dc * gf")};"""
+    name = "lstm_cell_backward" if backward else "lstm_cell"
+    args = [f"{P} {o}, long {o}_off" for o in outs] + [f"{Q} {b}, long {b}_off" for b in ins]
+    args += ["long n", "long H", "long per"]
+    types = [None, numpy.int64] * (len(outs) + len(ins)) + [numpy.int64] * 3
+    src = f"""
+#pragma OPENCL FP_CONTRACT OFF
+__kernel void {name}({", ".join(args)}) {{
+  long i0 = get_global_id(0) * per, i1 = min(i0 + per, n);
+  for (long s = i0; s < i1; ++s) {{
+    long b = (s / H) * 4 * H + s % H;{body}
+  }}
+}}
+"""
+    return src, name, types
+
+
+class LSTMCell:
+
+    def _cell_launch(self, backward, like, *bufs):
+        dev, dt = self.devices[like.device], like.dname
+        n, h = like.size, like.shape[-1]
+        if not n:
+            return
+        kernel = dev.kernel((("lstm_cell_backward" if backward else "lstm_cell"), dt),
+                            lambda: render_lstm_cell(dt, backward))
+        gsize, lsize, per = dev.launch_1d(n)
+        args = []
+        for b in bufs:
+            args += [b.data, b.offset]
+        kernel(dev.queue, gsize, lsize, *args, n, h, per)
+
+    def _written(self, b, what):
+        if not b.is_contiguous():
+            raise ValueError(f"lstm_cell: {what} must be a dense buffer (it is written)")
+        return b
+
+    def lstm_cell(self, input_gates, hidden_gates, c, h_out, c_out, workspace):
+        outs = [self._written(b, w) for b, w in ((h_out, "h_out"), (c_out, "c_out"),
+                                                 (workspace, "workspace"))]
+        self._cell_launch(False, c, *outs, self._dense(input_gates), self._dense(hidden_gates),
+                          self._dense(c))
+
+    def lstm_cell_backward(self, grad_h, grad_c, c, c_new, workspace, grad_gates):
+        self._written(grad_gates, "grad_gates")
+        dc = self._new(c.shape, c.dname, c.device)
+        self._cell_launch(True, c, grad_gates, dc, *(self._dense(b) for b in
+                                                      (grad_h, grad_c, c, c_new, workspace)))
+        return dc

@@ -113,6 +113,51 @@ class NN:
         dx *= scale.reshape(view)
         return dx, (dotp * invstd).astype(x.dtype, copy=False), sum_g
 
+    def lstm_cell(self, input_gates, hidden_gates, c, h_out, c_out, workspace):
+        # the composed cell's passes (torch's CPU cell), written straight into the caller's
+        # buffers: tanh(g) waits in c_out while the sigmoid runs over all four gates in place
+        xp = self.xp
+        h = c.shape[-1]
+        a = xp.add(hidden_gates, input_gates, out=workspace).reshape(-1, 4, h)
+        cn, hn, g = c_out.reshape(-1, h), h_out.reshape(-1, h), a[:, 2]
+        xp.tanh(g, out=cn)
+        xp.negative(a, out=a)
+        xp.exp(a, out=a)
+        a += 1
+        xp.reciprocal(a, out=a)
+        g[...] = cn
+        xp.multiply(a[:, 1], c.reshape(-1, h), out=hn)       # c' = f * c + i * g
+        xp.multiply(a[:, 0], g, out=cn)
+        xp.add(hn, cn, out=cn)
+        xp.tanh(cn, out=hn)                                  # h' = o * tanh(c')
+        xp.multiply(a[:, 3], hn, out=hn)
+
+    def lstm_cell_backward(self, grad_h, grad_c, c, c_new, workspace, grad_gates):
+        xp = self.xp
+        h = c.shape[-1]
+        a, out = workspace.reshape(-1, 4, h), grad_gates.reshape(-1, 4, h)
+        gh = grad_h.reshape(-1, h)
+        i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+        tc = xp.tanh(c_new.reshape(-1, h))
+        gc = xp.multiply(tc, tc)                             # gc = grad_c + gh * o (1 - tc^2)
+        xp.subtract(1, gc, out=gc)
+        gc *= o
+        gc *= gh
+        gc += grad_c.reshape(-1, h)
+        xp.subtract(1, a, out=out)                           # sigmoid' = a (1 - a)
+        out *= a
+        dg = out[:, 2]
+        xp.multiply(g, g, out=dg)                            # tanh' = 1 - g^2
+        xp.subtract(1, dg, out=dg)
+        out[:, 0] *= g
+        out[:, 1] *= c.reshape(-1, h)
+        dg *= i
+        out[:, :3] *= gc[:, None]
+        out[:, 3] *= tc
+        out[:, 3] *= gh
+        gc *= f
+        return gc.reshape(c.shape)
+
     def cross_entropy(self, x, target, ignore_index):
         xp = self.xp
         rows = xp.arange(x.shape[0])

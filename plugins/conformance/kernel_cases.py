@@ -158,6 +158,10 @@ def kernel_cases():
                        tol=SUM_TOL[dt])
             yield Case("batch_norm_backward", dt, "affine", tol=SUM_TOL[dt],
                        run=lambda t, x=xb, w=wb, dt=dt: _batch_norm_backward(t, x, w, dt))
+        if dt != "float16":
+            for part in ("lstm_cell", "lstm_cell_backward"):
+                yield Case(part, dt, "row-views", tol=SUM_TOL[dt],
+                           run=lambda t, dt=dt, part=part: _lstm_cell(t, dt, part))
         logits = data((6, 5), dt, 81, low=-4, high=4)
         target = np.array([0, 4, 2, -100, 1, 4])
         yield Case("cross_entropy", dt, "ignore_index", (logits, target, -100),
@@ -214,6 +218,25 @@ def _batch_norm_backward(t, x, w, dt):
     return [t.to_host(b) for b in t.batch_norm_backward(
         g, t.from_host(x), t.from_host(w), t.from_host(mean.astype(dt)),
         t.from_host(var.astype(dt)), 1e-5)]
+
+
+def _lstm_cell(t, dt, part):
+    """One step forward (and back), the written buffers rows of larger ones (offset views,
+    as the recurrent layers pass them)."""
+    n, h = 3, 5
+    ig, hg = (t.from_host(data((n, 4 * h), dt, s, low=-4, high=4)) for s in (95, 96))
+    c = t.from_host(data((n, h), dt, 97))
+    states, ws = t.empty((3, n, h), dt), t.empty((n, 4 * h), dt)
+    row = lambda buf, k, w: t.slice(buf, ((k, k + 1, 1), (0, n, 1), (0, w, 1)))  # noqa: E731
+    h_out, c_out = row(states, 1, h), row(states, 2, h)
+    t.lstm_cell(ig, hg, c, h_out, c_out, ws)
+    if part == "lstm_cell":
+        return [t.to_host(b) for b in (h_out, c_out, ws)]
+    grads = t.empty((2, n, 4 * h), dt)
+    dgates = row(grads, 1, 4 * h)
+    dc = t.lstm_cell_backward(t.from_host(data((1, n, h), dt, 98)),
+                              t.from_host(data((1, n, h), dt, 99)), c, c_out, ws, dgates)
+    return [t.to_host(dgates), t.to_host(dc)]
 
 
 _SHAPES = [(3, 4), (7,), ()]

@@ -126,6 +126,29 @@ def batch_norm_backward(g: Buf, x: Buf, weight: Buf | None, mean: Buf, var: Buf,
     dbias = sum(g), both (C,)."""
 
 
+@kernel("activation")
+def lstm_cell(input_gates: Buf, hidden_gates: Buf, c: Buf, h_out: Buf, c_out: Buf,
+              workspace: Buf) -> None:
+    """One LSTM time step (torch's fused cell, biases already in the gates), written into
+    the caller's dense buffers (views of rows of larger ones, as the recurrent layers pass
+    them): input_gates and hidden_gates (..., 4H) float32/float64 in the gate order i, f, g,
+    o, c the cell state (..., H), all of N rows. With gates = hidden_gates + input_gates,
+    workspace (..., 4H) gets sigmoid(i), sigmoid(f), tanh(g), sigmoid(o) (sigmoid as
+    1 / (1 + exp(-x))), c_out = f * c + i * g and h_out = o * tanh(c_out), both (..., H).
+    The recurrent layers compose it from add, sigmoid, tanh and mul when absent."""
+
+
+@kernel("activation")
+def lstm_cell_backward(grad_h: Buf, grad_c: Buf, c: Buf, c_new: Buf, workspace: Buf,
+                       grad_gates: Buf) -> Buf:
+    """Gradients of lstm_cell from grad_h and grad_c (..., H), its c, c_out (c_new) and
+    workspace: with tc = tanh(c_new) and gc = grad_c + grad_h * o * (1 - tc^2), writes the
+    pre-activation gradients into the dense grad_gates (..., 4H): gc * g * i (1 - i),
+    gc * c * f (1 - f), gc * i * (1 - g^2), grad_h * tc * o (1 - o); returns grad_c_prev =
+    gc * f in c's shape.
+    The recurrent layers compose it when absent."""
+
+
 # ---------------------------------------------------------------------- loss
 
 @kernel("loss")

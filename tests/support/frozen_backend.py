@@ -12,8 +12,9 @@ import numpy
 
 from plugrad.backends.xp import ArrayModuleBackend
 from plugrad.plugins.contract import OPS
+from plugrad.plugins.writeback import IN_PLACE_KERNELS
 
-IN_PLACE = ("assign", "index_put", "sgd_step", "adam_step", "mt19937_generate")
+IN_PLACE = ("assign", "index_put") + IN_PLACE_KERNELS
 
 
 def _frozen(result):

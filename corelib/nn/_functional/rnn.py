@@ -37,6 +37,14 @@ def _rows(ops, buf, shape, gates=None, start=0, stop=None):
             for t in range(start, shape[0] if stop is None else stop)]
 
 
+def _flat_rows(ops, buf, shape):
+    """One (1, N, G*H) view per row of the (rows, N, G, H) buffer ``buf``: the layout the
+    lstm_cell kernels take (gates on the last axis)."""
+    rows, n, g, h = shape
+    flat = ops.reshape(buf, (rows, n, g * h))
+    return [ops.slice(flat, ((t, t + 1, 1), (0, n, 1), (0, g * h, 1))) for t in range(rows)]
+
+
 def _gate(ops, buf, shape, g0, g1=None):
     """buf[:, :, g0:g1] (one slot by default) of a (rows, N, G, H) buffer."""
     rows, n, _, h = shape
@@ -88,6 +96,9 @@ class _Layer:
         self.cells = ops.empty((T + 1, N, 1, H), self.dtype)
         crow = _rows(ops, self.cells, (T + 1, N, 1, H))
         ops.assign(crow[T if self.reverse else 0], ops.reshape(c0, (1, N, 1, H)))
+        self.tanh_c = None
+        if ops.lstm_cell is not None:
+            return self._forward_lstm_kernel(ig, crow)
         self.tanh_c = ops.empty((T, N, 1, H), self.dtype)
         tc = _rows(ops, self.tanh_c, (T, N, 1, H))
         igr, act = _rows(ops, ig, shape), _rows(ops, self.act, shape)
@@ -108,6 +119,21 @@ class _Layer:
             ops.add(tmp, c_new, out=c_new)
             ops.tanh(c_new, out=tc[t])
             ops.mul(o[t], tc[t], out=prow[t + 1])            # h' = o * tanh(c')
+        ops.assign(prow[0 if rev else T + 1], crow[0 if rev else T])
+
+    def _forward_lstm_kernel(self, ig, crow):
+        """The backend's lstm_cell a step: a GEMM, the bias, one cell call."""
+        ops, (T, N, H), shape = self.ops, (self.t, self.n, self.h), self.shape
+        rev = 1 if self.reverse else 0
+        igr, act = _flat_rows(ops, ig, shape), _flat_rows(ops, self.act, shape)
+        self.flat_act = act
+        b = ops.reshape(self.b, (4 * H,)) if self.b is not None else None
+        prow, cell = self.prow, ops.lstm_cell
+        for t in self.steps():
+            pre = ops.matmul(ops.reshape(self._prev(t), (N, H)), self.wt)
+            if b is not None:
+                ops.add(pre, b, out=pre)
+            cell(igr[t], pre, crow[t + rev], prow[t + 1], crow[t + 1 - rev], act[t])
         ops.assign(prow[0 if rev else T + 1], crow[0 if rev else T])
 
     def _forward_gru(self, ig, c0):
@@ -169,6 +195,13 @@ class _Layer:
 
     def _backward_lstm(self, dprow):
         ops, (T, N, H), shape = self.ops, (self.t, self.n, self.h), self.shape
+        if ops.lstm_cell_backward is not None and self.tanh_c is None:
+            return self._backward_lstm_kernel(dprow)
+        if self.tanh_c is None:                              # forward ran the lstm_cell kernel
+            rows = (1, T + 1) if not self.reverse else (0, T)
+            self.tanh_c = ops.tanh(ops.slice(self.cells, ((rows[0], rows[1], 1), (0, N, 1),
+                                                         (0, 1, 1), (0, H, 1))))
+            self.f = _rows(ops, self.act, shape, (1, 2))
         a = self.act
         d = ops.mul(a, ops.sub(1.0, a))                      # sigmoid' = a (1 - a)
         a_g, d_g = _gate(ops, a, shape, 2), _gate(ops, d, shape, 2)
@@ -201,6 +234,22 @@ class _Layer:
             ops.add(dcell, dc, out=dcell)
             ops.mul(dcell, m[t], out=dg_ifg[t])
             dc = ops.mul(dcell, f[t])
+            dh = self._to_prev(dg_rows[t])
+        return dg, dg, dh, dc
+
+    def _backward_lstm_kernel(self, dprow):
+        """The backend's lstm_cell_backward a step, then the GEMM to the previous state."""
+        ops, (T, N, H), shape = self.ops, (self.t, self.n, self.h), self.shape
+        rev = 1 if self.reverse else 0
+        crow = _rows(ops, self.cells, (T + 1, N, 1, H))
+        dg = ops.empty(shape, self.dtype)
+        dg_rows, cell = _flat_rows(ops, dg, shape), ops.lstm_cell_backward
+        act = self.flat_act
+        dc = dprow[0 if self.reverse else T + 1]
+        dh = None
+        for t in reversed(self.steps()):
+            dh = self._recur(dprow, dh, t)
+            dc = cell(dh, dc, crow[t + rev], crow[t + 1 - rev], act[t], dg_rows[t])
             dh = self._to_prev(dg_rows[t])
         return dg, dg, dh, dc
 
