@@ -11,6 +11,7 @@ function runs eagerly with a warning, as torch does.
 """
 from __future__ import annotations
 
+import os
 import time
 import warnings
 
@@ -18,6 +19,8 @@ from .. import _tensor
 from ..autograd import grad_mode
 from . import capture as _capture
 from .program import run
+from .constants import hoist_constants
+from .writeback import redirect_writebacks
 
 _Tensor = _tensor.Tensor
 
@@ -310,9 +313,17 @@ class CompiledFunction:
                     outputs[i] = ("grad",) + o[1:]
         program = Program(steps, rec.slots, inputs, constants, tuple(out_slots),
                           tuple(writeback))
+        if joint is None and os.environ.get("PLUGRAD_COMPILE_FUSION", "1") != "0":
+            # constant buffers made once; the last elementwise write of a p.grad goes into
+            # its buffer: no copy after the replay
+            captured = program.outputs
+            program = hoist_constants(program, rec.bufs)
+            program = redirect_writebacks(program, _covering_views(rec, writeback))
+            moved = dict(zip(captured, program.outputs))
+            outputs = [(o[0], moved[o[1]]) + o[2:] if o[0] == "new" else o for o in outputs]
         e.program = program if joint is None else None
-        env0 = [None] * len(rec.slots)
-        for s, b in constants.items():
+        env0 = [None] * len(program.slots)
+        for s, b in program.constants.items():
             env0[s] = b
         e.env0 = env0
         e.binds = tuple((s, int(rec.slots[s].source[5:-1])) for s in inputs)
@@ -391,7 +402,6 @@ def _optimized(program):
     elementwise chains), each backend its own calls; unchanged where none offers it.
     ``PLUGRAD_COMPILE_FUSION=0`` replays every program as captured (to tell a fusion problem
     from a capture problem)."""
-    import os
     from ..plugins.contract import capability
     if os.environ.get("PLUGRAD_COMPILE_FUSION", "1") == "0":
         return program
@@ -406,6 +416,23 @@ def _optimized(program):
             better = hook(program)
             program = program if better is None else better
     return program
+
+
+def _covering_views(rec, writeback):
+    """``{view slot: base slot}`` among the writeback targets: tensors made during the
+    capture that view all of another one's buffer (``p.grad`` = the transpose of the
+    ``matmul`` result that backward made), for :func:`redirect_writebacks`."""
+    targets = {id(b): s for s, b in writeback}
+    covers = {}
+    for r in rec.created:
+        t = r()
+        base = getattr(t, "_base", None)
+        if t is None or base is None or id(t._data) not in targets or \
+                id(base._data) not in targets or t.numel() != base.numel() or \
+                0 in t.stride():
+            continue
+        covers[targets[id(t._data)]] = targets[id(base._data)]
+    return covers
 
 
 def _referenced(fn, depth):
