@@ -502,3 +502,105 @@ def _call_key(call, rename):
     if None in parts:
         return None
     return (call.op, id(call.table)) + parts
+
+
+# ------------------------------------------------------------- batched calls
+
+def batch_calls(program, make_batch: Callable, *, backend: str, accept: Callable | None = None,
+                memory_key: Callable = root_memory, limit: int = 16):
+    """``program`` with each run of consecutive, independent elementwise calls that apply the
+    same op to different buffers (``clip_grad_norm_``'s ``mul(g, coef, out=g)`` per
+    gradient) replaced by one host step of kind ``"fused"``: a backend launches one kernel
+    for the run instead of one per call.
+
+    Calls batch when they run on ``backend``, have the same op, dtypes and scalar operands,
+    read any 0-d buffer operand from the same slot (shared by every call), all other buffer
+    operands have the call's result shape, and no call reads or writes memory an earlier call
+    of the run writes. ``make_batch(chain, shared)`` (``shared[k]``: chain input ``k`` is the
+    run's common 0-d buffer) returns ``fn(segments, shapes) -> output buffers``, one per call,
+    where ``segments`` holds each call's ``(operands, out buffer or None)``; ``accept(step)``
+    vetoes ops as for :func:`fuse`. At most ``limit`` calls per run."""
+    from ..compile.program import Call, HostStep
+    from ..compile.program import Ref as IRRef
+    steps, storage = steps_of(program, memory_key, backend)
+    slots = program.slots
+    new_steps, run, keys = [], [], []
+
+    def key_of(call, st):
+        if type(call) is not Call or not st.operands or st.op not in ELEMENTWISE or \
+                st.dtype in UNFUSED_DTYPES or (accept is not None and not accept(st)):
+            return None
+        parts = []
+        for o in st.operands:
+            if isinstance(o, Ref):
+                shape = tuple(slots[o.slot].shape)
+                if shape == ():
+                    parts.append(("shared", o.slot))
+                elif shape == st.shape:
+                    parts.append(("buf",))
+                else:
+                    return None
+            elif type(o) in (bool, int, float):
+                parts.append(("scalar", type(o).__name__, repr(o)))
+            else:
+                return None          # a Dynamic: its value is per call
+        if not any(p[0] == "buf" for p in parts) or st.shape == ():
+            return None
+        return (st.op, st.dtype, st.operand_dtype, st.in_place, tuple(parts))
+
+    def flush():
+        if len(run) < 2:
+            new_steps.extend(program.steps[i] for i in run)
+        else:
+            new_steps.append(_batched_step(program, run, steps, keys[0], make_batch, IRRef,
+                                           HostStep))
+        run.clear()
+        keys.clear()
+
+    written, read = set(), set()
+    for i, (call, st) in enumerate(zip(program.steps, steps)):
+        key = key_of(call, st)
+        if run and (key != keys[0] or len(run) >= limit or
+                    any(storage(s) in written for s in st.read_slots()) or
+                    any(storage(s) in written or storage(s) in read
+                        for s in st.written_slots())):
+            flush()
+        if key is None:
+            new_steps.append(call)
+            continue
+        if not run:
+            written, read = set(), set()
+        run.append(i)
+        keys.append(key)
+        written.update(storage(s) for s in st.written_slots())
+        read.update(storage(s) for s in st.read_slots())
+    flush()
+    if len(new_steps) == len(program.steps):
+        return program
+    return dataclasses.replace(program, steps=new_steps, last_use=())
+
+
+def _batched_step(program, run, steps, key, make_batch, IRRef, HostStep):
+    first = steps[run[0]]
+    inputs = tuple((program.slots[o.slot].dtype if isinstance(o, Ref) else first.operand_dtype,
+                    not isinstance(o, Ref)) for o in first.operands)
+    chain = Chain(inputs, (Node(first.op, tuple(range(len(inputs))), first.dtype,
+                                first.operand_dtype),), (0,))
+    shared = tuple(p[0] == "shared" for p in key[4])
+    fn = make_batch(chain, shared)
+    width = len(first.operands) + 1
+    shapes = tuple(steps[i].shape for i in run)
+    args, results = [], []
+    for i in run:
+        st = steps[i]
+        args += [IRRef(o.slot) if isinstance(o, Ref) else o for o in st.operands]
+        args.append(IRRef(st.result) if st.in_place else None)
+        results.append(st.result)
+
+    def batch(*values):
+        segments = [(values[j:j + width - 1], values[j + width - 1])
+                    for j in range(0, len(values), width)]
+        return tuple(fn(segments, shapes))
+    batch.chain = chain
+    return HostStep("fused", batch, tuple(args), tuple(results),
+                    f"{first.op} x{len(run)}, batched")

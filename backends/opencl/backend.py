@@ -13,6 +13,7 @@ from .elementwise import Elementwise
 from .conv import Conv
 from .fused import FusedKernel, accepts
 from .multi_tensor import MultiTensorAdam
+from .batched import BatchedConcat, BatchedMap
 from .indexing import Indexing
 from .linalg import Linalg
 from .movement import Movement
@@ -42,10 +43,16 @@ class OpenCLBackend(Runtime, Elementwise, Reductions, AxisOps, Movement, Indexin
 
     def optimize_program(self, program):
         """``program`` (``plugrad.compile``) with its elementwise chains as one generated
-        kernel each (:mod:`.fused`) and Adam's per-parameter launches grouped
-        (:mod:`.multi_tensor`): bitwise the eager kernels' results."""
-        from ...plugins.fusion import fuse, replace_calls
+        kernel each (:mod:`.fused`), runs of one op over many buffers and concats of
+        contiguous pieces batched (:mod:`.batched`) and Adam's per-parameter launches
+        grouped (:mod:`.multi_tensor`): bitwise the eager kernels' results."""
+        from ...plugins.fusion import batch_calls, fuse, replace_calls
+        memory = lambda buf: id(buf.data)                     # noqa: E731
         program = fuse(program, lambda chain: FusedKernel(self, chain), backend=self.name,
-                       accept=accepts, memory_key=lambda buf: id(buf.data))
+                       accept=accepts, memory_key=memory)
+        program = batch_calls(program, lambda chain, shared: BatchedMap(self, chain, shared),
+                              backend=self.name, accept=accepts, memory_key=memory)
+        program = replace_calls(program, "concat", BatchedConcat(self), self.name,
+                                "concat, batched")
         return replace_calls(program, "adam_step", MultiTensorAdam(self), self.name,
                              "adam_step, multi-tensor")
