@@ -37,7 +37,8 @@ def redirect_writebacks(program, covers=None):
     buffer covering all of it (``p.grad`` a reshape or transpose of the tensor ``sum`` or
     ``matmul`` made): when the view's writer is redirected, the view's write is the base's
     final value too, so the base's writeback (which would copy the stale, unwritten slot over
-    it) is dropped. A base whose view is not redirected keeps its copy."""
+    it) is dropped. A base whose view is not redirected keeps its copy, and then the view's
+    own copy is dropped (the base's copy fills it)."""
     covers = covers or {}
     if not program.writeback:
         return program
@@ -68,9 +69,14 @@ def redirect_writebacks(program, covers=None):
         for i in range(w + 1, len(steps)):
             steps[i] = _renamed(steps[i], slot, new)
         rename[slot] = new
-    if not rename:
-        return program
     dropped = {covers[v] for v in rename if v in covers}
+    # a view kept as a copy whose base is copied too: the base's copy already fills it
+    bases_copied = {s for s, _ in keep}
+    dropped.update(v for v, base in covers.items() if v not in rename and base not in rename
+                   and base in bases_copied and root.get(v, v) == base and
+                   root.get(base, base) == base)
+    if not rename and not dropped:
+        return program
     keep = [(s, b) for s, b in keep if s not in dropped]
     outputs = tuple(rename.get(s, s) for s in program.outputs)
     return dataclasses.replace(program, steps=steps, slots=slots, constants=constants,

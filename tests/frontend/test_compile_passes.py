@@ -12,7 +12,7 @@ from plugrad.compile.program import Call, Program, Ref, Slot, run
 from plugrad.compile.writeback import redirect_writebacks
 
 
-def _clipped_step(device):
+def _clipped_step(device, clip=True):
     plugrad.manual_seed(0)
     nn = plugrad.nn
     m = nn.Sequential(nn.Linear(12, 24), nn.Tanh(), nn.Linear(24, 3)).to(device)
@@ -25,7 +25,8 @@ def _clipped_step(device):
         opt.zero_grad(set_to_none=True)
         loss = nn.functional.cross_entropy(m(x), y)
         loss.backward()
-        nn.utils.clip_grad_norm_(m.parameters(), 0.1)
+        if clip:
+            nn.utils.clip_grad_norm_(m.parameters(), 0.1)
         opt.step()
         return loss
     return m, step
@@ -53,6 +54,25 @@ def test_clipped_gradients_are_written_in_place_and_equal_eager(device):
     # every gradient's final write (clip's in-place mul) lands in p.grad's buffer: no copy
     # is left, and the weights' transposed-view gradients dropped their bases' copies too
     assert entry.program.writeback == ()
+
+
+def test_unclipped_gradients_copy_only_their_bases(device):
+    m1, eager = _clipped_step(device, clip=False)
+    m2, step = _clipped_step(device, clip=False)
+    compiled = plugrad.compile(step)
+    for _ in range(5):
+        assert eager().item() == compiled().item()
+    for a, b in zip(_state(m1), _state(m2)):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    entry = [e for es in compiled._plugrad_compiled.entries.values() for e in es
+             if e.program is not None][0]
+    # matmul and sum make the gradients (no out=): each view's base is copied, which fills
+    # the view too, so the views' own copies are gone
+    bases = [p.grad._base for p in m2.parameters() if p.grad._base is not None]
+    assert len(bases) == 4
+    assert sorted(id(b) for _, b in entry.program.writeback) == \
+        sorted(id(b._data) for b in bases)
 
 
 def _program(read_view_later):
