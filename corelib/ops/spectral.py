@@ -247,6 +247,30 @@ def ihfft(input, n=None, dim=-1, norm=None, *, out=None):
     return conj(rfft(_real_input(input, "ihfft"), n, dim, _MIRROR[_norm(norm)]))
 
 
+def hfftn(input, s=None, dim=None, norm=None, *, out=None):
+    """The n-dimensional DFT of a Hermitian-symmetric signal (its last dim one-sided)."""
+    from .complex_ops import conj
+    return _c2r(conj(_complex_input(input)), s, dim, _MIRROR[_norm(norm)], True)
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
+    return hfftn(input, s, dim, norm)
+
+
+def ihfftn(input, s=None, dim=None, norm=None, *, out=None):
+    """The inverse of hfftn: the one-sided (last dim) inverse n-dimensional DFT of a real
+    signal."""
+    from .complex_ops import conj
+    if input._dtype.is_complex:     # torch's wording for the n-d form
+        raise RuntimeError(f"Only supports floating-point dtypes, but found: "
+                           f"{D.legacy_name(input._dtype)}")
+    return conj(_r2c(input, s, dim, _MIRROR[_norm(norm)], True, "ihfftn"))
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
+    return ihfftn(input, s, dim, norm)
+
+
 def _shift_dims(input, dim):
     if dim is None:
         return tuple(range(input.ndim))
