@@ -29,9 +29,15 @@ def window_slices(shape, kernel, stride, dilation, out_hw):
     return result
 
 
+def windows_overlap(kernel, stride, dilation):
+    """Whether two windows share an input element: a window spans d * (k - 1) + 1 along an
+    axis, so a stride at least that long keeps them apart (the usual 2x2, stride 2 pool)."""
+    return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+
+
 class MaxPool2DWithIndicesBackward0(Node):
     """Each output's gradient goes to the input element its window took the maximum from."""
-    __slots__ = ("index", "slices", "shape")
+    __slots__ = ("index", "slices", "shape", "overlap")
 
     def _drop(self):
         self.index = None
@@ -51,7 +57,8 @@ class MaxPool2DWithIndicesBackward0(Node):
         for k, sl in enumerate(slices):
             region = ops.slice(data, sl)
             share = ops.where(ops.eq(index._data, k), g._data, 0.0)
-            ops.assign(region, ops.add(region, share))
+            # apart, the windows write disjoint elements: no sum with what is there
+            ops.assign(region, ops.add(region, share) if self.overlap else share)
         return (_from_buffer(data, shape, g._dtype, g._device),)
 
 
@@ -73,5 +80,6 @@ def max_pool2d(x, kernel, stride, dilation, out_hw):
     if needs_grad(x):
         node = MaxPool2DWithIndicesBackward0((edge(x),))
         node.index, node.slices, node.shape = index, slices, x._shape
+        node.overlap = windows_overlap(kernel, stride, dilation)
         attach(out, node)
     return out, index
