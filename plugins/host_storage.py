@@ -26,7 +26,8 @@ class HostBuffer:
     """A cpu-backend array standing in for a buffer of a dtype the device backend refuses.
 
     ``shape`` and ``dtype`` mirror the array's (the frontend reads them as it reads any
-    buffer's); ``__array_interface__`` gives ``Tensor.data_ptr()`` its host address.
+    buffer's); ``__array_interface__`` gives ``Tensor.data_ptr()`` its host address; ``data``
+    is the memory it views.
     """
     __slots__ = ("array",)
 
@@ -44,6 +45,15 @@ class HostBuffer:
     @property
     def __array_interface__(self):
         return self.array.__array_interface__
+
+    @property
+    def data(self):
+        """The memory it views: the root array (as a CLArray's ``data`` is its cl.Buffer),
+        what a compiled program's planner keys aliasing on."""
+        root = self.array
+        while isinstance(getattr(root, "base", None), type(root)):
+            root = root.base
+        return root
 
     def __repr__(self):
         return f"HostBuffer({self.array!r})"

@@ -163,7 +163,7 @@ class Recorder:
         return s
 
     def _arg(self, kind, value):
-        if value is None or isinstance(value, (bool, int, float)):
+        if value is None or isinstance(value, (bool, int, float, complex)):
             return value
         if kind in _BUF_KINDS:
             return self.ref(value)

@@ -410,7 +410,10 @@ def _optimized(program):
     tables = {}
     for c in program.calls():
         tables.setdefault(c.table.backend_name, c.table)
+    dtypes = {slot.dtype for slot in program.slots}
     for table in tables.values():
+        if table.host_dtypes & dtypes:
+            continue    # its calls on host-stored (complex) data run on the cpu backend
         hook = capability(table.impl, "optimize_program") if table.impl is not None else None
         if hook is not None:
             better = hook(program)
