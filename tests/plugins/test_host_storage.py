@@ -132,3 +132,9 @@ def test_info_names_the_dtypes(dev):
     get_registry().table(dev)
     text = plugrad.plugins.info_table()
     assert f"  {dev}: complex64, complex128 -- complex tensors, torch.fft" in text
+
+
+def test_the_conformance_kit_passes(dev):
+    from plugrad.plugins.conformance import run
+    report = run(dev)
+    assert report.ok, str(report)
