@@ -23,7 +23,10 @@ from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
+from .multinomial import Multinomial
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
+from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .student_t import StudentT
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import *  # noqa: F401,F403
@@ -31,7 +34,8 @@ from .transforms import __all__ as _transform_names
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Geometric",
-           "Gumbel", "HalfCauchy", "HalfNormal", "Pareto", "StudentT", "Weibull", "Dirichlet", "Distribution", "Exponential",
+           "Gumbel", "HalfCauchy", "HalfNormal", "Multinomial", "NegativeBinomial", "Pareto",
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "Weibull", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "MultivariateNormal",
            "Poisson", "Normal", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "TransformedDistribution", "Uniform", "biject_to",
