@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 
+class SparseOperand(NotImplementedError):
+    """Raised when a dense op reads a sparse tensor's buffer (``SparseTensor._data``): ops
+    with a sparse version (``add``, ``mul``, ``sum``) catch it and run that instead, at no
+    cost to their dense path."""
+
+
 class layout:
     """A memory layout; prints as torch does (``torch.sparse_coo``)."""
     __slots__ = ("name",)

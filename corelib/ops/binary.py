@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .._layout import SparseOperand
 from .. import _dtype as D
 from .._tensor import Tensor, _from_buffer
 from ..autograd.node import Node
@@ -70,7 +71,11 @@ class AddBackward0(_BinaryNode):
 def add(input: Tensor | float, other: Tensor | float, *, alpha: float = 1,
         out: Tensor | None = None, _elide=False) -> Tensor:
     """input + alpha * other, broadcasting (alpha fused as torch does: one rounding)."""
-    ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    try:
+        ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    except SparseOperand:       # a sparse COO operand: torch's sparse rules
+        from ..sparse.arith import add as sparse_add
+        return sparse_add(input, other, alpha=alpha)
     if alpha != 1:
         res = arithmetic(_alpha(dev.ops, alpha, dt, "add"), AddBackward0, ta, tb, xa, xb, dt,
                          shape, dev, False, alpha)
@@ -191,7 +196,11 @@ def _times(g, other):
 def mul(input: Tensor | float, other: Tensor | float, *, out: Tensor | None = None,
         _elide=False) -> Tensor:
     """input * other, broadcasting."""
-    ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    try:
+        ta, tb, xa, xb, dt, shape, dev = binary(input, other)
+    except SparseOperand:       # a sparse COO operand: the product is sparse
+        from ..sparse.arith import mul as sparse_mul
+        return sparse_mul(input, other) if input.is_sparse else sparse_mul(other, input)
     res = arithmetic(dev.ops.mul, MulBackward0, ta, tb, xa, xb, dt, shape, dev, _elide)
     return res if out is None else _write_out(res, out)
 

@@ -10,6 +10,7 @@ import math
 import warnings
 from typing import TYPE_CHECKING
 
+from .._layout import SparseOperand
 from .. import _dtype as D
 from .._tensor import Tensor, _from_buffer, _wrap_dim
 from ..autograd.grad_mode import is_grad_enabled
@@ -101,36 +102,42 @@ _ALL_AXES = tuple(tuple(range(n)) for n in range(33))
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
         dtype: D.dtype | None = None, axis: int | Sequence[int] | None = None) -> Tensor:
     """Sum over ``dim`` (all dims by default); integer and bool inputs sum as int64."""
-    if axis is not None:
-        dim = dim_or_axis("sum", dim, axis)
-    if dim is None and dtype is None and input._dtype.is_floating_point and input._shape \
-            and not keepdim:
-        # fast path for the most common call, loss.sum(): no dim bookkeeping
-        dev = input._device
-        res = _from_buffer(dev.ops.sum(input._data, _ALL_AXES[len(input._shape)], False), (),
-                    input._dtype, dev)
-        if input._requires_grad and is_grad_enabled():
-            node = SumBackward0((edge(input),))
-            node.shape, node.dims, node.keepdim = input._shape, _ALL_AXES[len(input._shape)], \
-                False
+    try:
+        if axis is not None:
+            dim = dim_or_axis("sum", dim, axis)
+        if dim is None and dtype is None and input._dtype.is_floating_point and input._shape \
+                and not keepdim:
+            # fast path for the most common call, loss.sum(): no dim bookkeeping
+            dev = input._device
+            res = _from_buffer(dev.ops.sum(input._data, _ALL_AXES[len(input._shape)], False),
+                               (), input._dtype, dev)
+            if input._requires_grad and is_grad_enabled():
+                node = SumBackward0((edge(input),))
+                node.shape, node.dims, node.keepdim = input._shape, _ALL_AXES[len(input._shape)], \
+                    False
+                attach(res, node)
+            return res
+        if isinstance(dim, D.dtype):
+            dim, dtype = None, dim
+        if dtype is not None and dtype is not input._dtype:
+            # the gradient flows back through the cast (torch's engine casts it the same way)
+            input = input.to(dtype)
+        # an explicit dtype is the result's (int8 wraps, bool is "any"), as torch
+        out_dtype = input._dtype if input._dtype.is_floating_point or input._dtype.is_complex \
+            or dtype is not None else \
+            D.int64
+        dims = reduce_dims(dim, input.ndim)
+        res = _reduce("any" if out_dtype is D.bool_ else "sum", input, dims, keepdim, out_dtype)
+        if needs_grad(input):
+            node = (SumBackward0 if dim is None else SumBackward1)((edge(input),))
+            node.shape, node.dims, node.keepdim = input._shape, dims, keepdim
             attach(res, node)
         return res
-    if isinstance(dim, D.dtype):
-        dim, dtype = None, dim
-    if dtype is not None and dtype is not input._dtype:
-        # the gradient flows back through the cast (torch's engine casts it the same way)
-        input = input.to(dtype)
-    # an explicit dtype is the result's (int8 wraps, bool is "any"), as torch
-    out_dtype = input._dtype if input._dtype.is_floating_point or input._dtype.is_complex \
-        or dtype is not None else \
-        D.int64
-    dims = reduce_dims(dim, input.ndim)
-    res = _reduce("any" if out_dtype is D.bool_ else "sum", input, dims, keepdim, out_dtype)
-    if needs_grad(input):
-        node = (SumBackward0 if dim is None else SumBackward1)((edge(input),))
-        node.shape, node.dims, node.keepdim = input._shape, dims, keepdim
-        attach(res, node)
-    return res
+    except SparseOperand:       # a sparse COO input (its buffer is not a dense array)
+        from ..sparse.arith import sum as sparse_sum
+        if keepdim:
+            raise NotImplementedError("sum(keepdim=True) of a sparse tensor is not supported")
+        return sparse_sum(input, dim, dtype=dtype)
 
 
 class MeanBackward0(_ReduceNode):

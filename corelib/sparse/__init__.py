@@ -94,9 +94,6 @@ class check_sparse_tensor_invariants:
 # ---------------------------------------------------------------- methods of sparse tensors
 
 def _add(self, other, *, alpha=1):
-    if _scalar_other(other):
-        raise RuntimeError("add(sparse, scalar) is not supported: torch keeps sparse results "
-                           "sparse and a scalar would fill every position")
     return arith.add(self, other, alpha=alpha)
 
 

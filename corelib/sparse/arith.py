@@ -88,15 +88,13 @@ def _merged(t, src, alpha):
 
 def add(a, b, *, alpha=1):
     """a + alpha * b with at least one sparse operand (torch's rules for the layouts)."""
-    if not isinstance(b, Tensor):
-        raise TypeError(f"add(): argument 'other' must be Tensor, not {type(b).__name__}")
+    if not isinstance(b, Tensor) or (a.is_sparse and not b.is_sparse):
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                           "instead.")
     if a.is_sparse and b.is_sparse:
         _check_same_size(a, b)
         indices, values, coalesced = _merged(a, b, alpha)
         return construct(indices, values, a._shape, coalesced, "AddBackward0")
-    if a.is_sparse:
-        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
-                           "instead.")
     if a._shape != b._shape:
         raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
                            f"size {list(a._shape)} while other has size {list(b._shape)} "
@@ -107,10 +105,21 @@ def add(a, b, *, alpha=1):
 
 
 def mul(s, other):
-    """A sparse tensor times a scalar (a number or 0-dim tensor): the values scaled."""
+    """A sparse tensor times a scalar (a number or 0-dim tensor) or a dense tensor of its
+    shape: sparse, the values scaled by the scalar or by the dense entries at its indices."""
+    if isinstance(other, Tensor) and other.is_sparse:
+        raise NotImplementedError("mul: plugrad does not multiply two sparse tensors; "
+                                  "densify one with to_dense()")
     if not _is_scalar(other):
-        raise NotImplementedError("mul: plugrad multiplies a sparse tensor only by a scalar "
-                                  "(a number or a 0-dim dense tensor)")
+        if other._shape != s._shape:
+            raise RuntimeError(f"mul: a sparse tensor of size {list(s._shape)} times a dense "
+                               f"tensor of size {list(other._shape)}: plugrad needs the same "
+                               "size (no broadcasting)")
+        indices, values = entries(s)
+        if s.dense_dim():
+            raise NotImplementedError("mul: sparse (with dense dims) * dense is not supported")
+        return construct(indices, values * gather_rows(other, indices, s._shape), s._shape,
+                         indices is not s._sp_indices or s._sp_coalesced, "MulBackward0")
     indices, values = entries(s)
     return construct(indices, values * other, s._shape, indices is not s._sp_indices
                      or s._sp_coalesced, "MulBackward0")

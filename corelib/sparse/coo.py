@@ -15,7 +15,7 @@ gathers the values' gradient from a sparse or dense gradient). Every sparse op i
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._layout import sparse_coo
+from .._layout import SparseOperand, sparse_coo
 from .._tensor import Tensor
 from ..autograd.grad_mode import _state as grad_state
 from ..autograd.node import Node
@@ -28,7 +28,7 @@ __all__ = ["SparseTensor", "sparse_coo_tensor", "to_sparse", "to_dense", "coales
 def _unsupported(self):
     dev = self._device.type
     backend = "SparseCPU" if dev == "cpu" else f"Sparse{dev.upper()}"
-    raise NotImplementedError(
+    raise SparseOperand(
         f"Could not run this operation with arguments from the '{backend}' backend: plugrad's "
         "sparse COO tensors support to_dense(), coalesce(), indices()/values(), +, -, * and / "
         "by a scalar, sparse + sparse, dense + sparse, mm/matmul with a dense operand, "

@@ -304,3 +304,26 @@ def test_save_load_and_pickle(device, tmp_path):
     plugrad.save(s, buf)
     buf.seek(0)
     same_sparse(plugrad.load(buf).cpu(), make(torch))
+
+
+def test_functions_and_dense_methods_take_sparse_operands(device):
+    """torch.add / Tensor.add / torch.mul / torch.sum with a sparse operand follow torch's
+    layout rules: dense + sparse is dense, sparse + dense or a scalar is refused, sparse *
+    dense is sparse, the sum of a sparse tensor is a dense 0-dim tensor."""
+    s, ts = make(plugrad, device), make(torch)
+    dense = np.arange(9, dtype="float32").reshape(3, 3)
+    d, td = plugrad.tensor(dense, device=device), torch.tensor(dense)
+    same_dense(plugrad.add(d, s), torch.add(td, ts))
+    same_dense(d.add(s, alpha=2), td.add(ts, alpha=2))
+    same_sparse(plugrad.mul(s, d), torch.mul(ts, td))
+    same_sparse(d * s, td * ts)
+    same_sparse(plugrad.mul(s, 2.0), torch.mul(ts, 2.0))
+    same_dense(plugrad.sum(s), torch.sum(ts))
+    same_dense(s.sum(), ts.sum())
+    for bad in (lambda L, a, b: a + 1, lambda L, a, b: 1 + a, lambda L, a, b: a.add(b),
+                lambda L, a, b: L.add(a, b)):
+        with pytest.raises(RuntimeError) as expected:
+            bad(torch, ts, td)
+        with pytest.raises(RuntimeError) as raised:
+            bad(plugrad, s, d)
+        assert str(raised.value) == str(expected.value)
