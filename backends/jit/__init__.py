@@ -1,8 +1,8 @@
 """Optional numba-compiled kernels for the ``cpu`` backend (the ``fast`` extra).
 
 Where numpy needs many passes over memory for one op, a compiled loop makes one: float32
-erf and exact gelu (numpy evaluates erf in ~40 float64 passes), gelu's backward, layer norm
-and softmax. Each kernel keeps the numpy one's operation order and edge cases, and other dtypes
+erf and exact gelu (numpy evaluates erf in ~40 float64 passes), gelu's backward, layer norm,
+softmax and the Adam step. Each kernel keeps the numpy one's operation order and edge cases, and other dtypes
 go to the numpy kernels (:mod:`plugrad.backends.xp`), which stay the pure path.
 
 :func:`cpu_backend_class` is the one place that decides: the numba backend when numba is
@@ -42,7 +42,7 @@ def cpu_backend_class():
 def description() -> str:
     """The cpu backend's line in ``python -m plugrad info``."""
     reason = unavailable_reason()
-    return ("numpy on the host CPU, numba kernels (erf, gelu, layer norm, softmax)"
+    return ("numpy on the host CPU, numba kernels (erf, gelu, layer norm, softmax, adam)"
             if reason is None else f"numpy on the host CPU ({reason})")
 
 

@@ -19,20 +19,20 @@ ONE = np.float32(1.0)
 BETA = np.float32(0.3989422804014327)          # 1 / sqrt(2 pi), torch's kBeta * M_SQRT1_2
 
 
-@njit(inline="always")
+@njit(inline="always", error_model="numpy")
 def _erf32(u):
     """erf of a float32, the sign put back by copysign (so erf(-0.0) == -0.0)."""
     v = np.float64(u)
     return np.float32(math.copysign(erf_abs(abs(v)), v))
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def erf(x, out):
     for i in range(x.size):
         out[i] = _erf32(x[i])
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def gelu(x, out, cdf):
     for i in range(x.size):
         xi = x[i]
@@ -41,7 +41,7 @@ def gelu(x, out, cdf):
         cdf[i] = one_plus * HALF
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def gelu_backward(g, x, cdf, out):
     for i in range(x.size):
         xi = x[i]

@@ -16,7 +16,7 @@ from numba import njit
 SUMS = {"reassoc", "contract"}
 
 
-@njit(cache=True, nogil=True, fastmath=SUMS)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=SUMS)
 def _row_moments(row):
     """(mean, biased variance) of a float32 row, two passes in float64."""
     n = row.size
@@ -31,7 +31,7 @@ def _row_moments(row):
     return mean, squares / n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def layer_norm(x, weight, bias, eps, out, mean, rstd):
     rows, n = x.shape
     for i in range(rows):
@@ -49,7 +49,7 @@ def layer_norm(x, weight, bias, eps, out, mean, rstd):
             out[i, j] = y
 
 
-@njit(cache=True, nogil=True, fastmath=SUMS)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=SUMS)
 def _row_sums(gw, xhat):
     """(sum(gw), sum(gw * xhat)) of two float32 rows, in float64."""
     s, p = 0.0, 0.0
@@ -59,14 +59,14 @@ def _row_sums(gw, xhat):
     return s, p
 
 
-@njit(cache=True, nogil=True, fastmath=SUMS)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=SUMS)
 def _add_columns(dweight, dbias, g, xhat):
     for j in range(g.size):
         dweight[j] += np.float64(g[j]) * xhat[j]
         dbias[j] += g[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def layer_norm_backward(g, x, weight, mean, rstd, dx, dweight, dbias):
     """dx (rows, n) float32; dweight, dbias (n,) float64 sums, zeroed by the caller."""
     rows, n = x.shape

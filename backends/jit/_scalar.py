@@ -66,7 +66,7 @@ def bits_float64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@njit(inline="always", fastmath={"contract"})
+@njit(inline="always", error_model="numpy", fastmath={"contract"})
 def exp_nonpositive(v):
     """exp(v) for v <= 0 (nan stays nan), relative error < 3e-10: 2**k * exp(r) with
     k = round(v / ln 2), |r| <= ln(2) / 2, exp(r) by Taylor to degree 8.
@@ -85,7 +85,7 @@ def exp_nonpositive(v):
     return p * bits_float64((float64_bits(shifted) + 1023) << 52)
 
 
-@njit(inline="always", fastmath={"contract"})
+@njit(inline="always", error_model="numpy", fastmath={"contract"})
 def erf_abs(a):
     """erf(a) for a = |x| (nan stays nan), within 0.52 ulp of float32 once rounded: the two
     polynomials of :func:`plugrad.backends.xp.special.erf_float32`, both evaluated and one

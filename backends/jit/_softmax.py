@@ -9,14 +9,14 @@ from numba import njit
 from ._scalar import bits_float32, exp_nonpositive, float32_bits
 
 
-@njit(inline="always")
+@njit(inline="always", error_model="numpy")
 def _order_key(v):
     """An int64 ordered as the float32 v is (nan above +inf), so the max vectorizes."""
     bits = float32_bits(v)
     return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _row_max(row):
     top = _order_key(row[0])
     for j in range(1, row.size):
@@ -25,7 +25,7 @@ def _row_max(row):
     return bits_float32(top ^ ((top >> 31) & 0x7FFFFFFF))
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _row_sum(row):
     total = 0.0
     for j in range(row.size):
@@ -33,7 +33,7 @@ def _row_sum(row):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def softmax(x, out):
     rows, n = x.shape
     for i in range(rows):

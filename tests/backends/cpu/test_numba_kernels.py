@@ -185,3 +185,56 @@ def test_softmax_equals_numpys_and_torchs_with_masked_and_edge_rows(compiled, pl
 def test_softmax_over_another_axis_uses_the_numpy_kernel(compiled, plain):
     x = _random((5, 6, 7))
     np.testing.assert_array_equal(compiled.softmax(x, 1), plain.softmax(x, 1))
+
+
+# -------------------------------------------------------------------------- adam
+
+ADAM = [dict(weight_decay=0.1, decoupled=True, amsgrad=False, maximize=False, beta1=0.9),
+        dict(weight_decay=0.05, decoupled=False, amsgrad=False, maximize=True, beta1=0.9),
+        dict(weight_decay=0.0, decoupled=False, amsgrad=True, maximize=False, beta1=0.3),
+        dict(weight_decay=0.02, decoupled=True, amsgrad=True, maximize=True, beta1=0.6)]
+
+
+@pytest.mark.parametrize("options", ADAM, ids=["adamw", "l2-maximize", "amsgrad-lerp", "all"])
+def test_adam_steps_equal_the_numpy_kernels_bitwise(compiled, plain, options):
+    shapes = [(40, 300), (128,), (7, 5)]
+
+    def state(seed):
+        rng = np.random.default_rng(seed)
+        draw = [[rng.standard_normal(s).astype(np.float32) * k for s in shapes]
+                for k in (1.0, 1.0, 0.1)]
+        squares = [[np.abs(rng.standard_normal(s)).astype(np.float32) * 0.01 for s in shapes]
+                   for _ in range(2)]
+        if not options["amsgrad"]:
+            squares[1] = None          # the frontend passes None then
+        return draw + squares
+
+    # every parameter compiled, and (default threshold) only the first one
+    mixed = NumbaBackend(np, "numba-mixed", quiet=True)
+    ours, partly, numpys = state(0), state(0), state(0)
+    ours[1][0] = np.asfortranarray(ours[1][0])          # a strided gradient is copied first
+    for step in (1, 2, 3):
+        hyper = dict(options, lr=1e-2, beta2=0.99, eps=1e-6, step=step)
+        compiled.adam_step(*ours, hyper)
+        mixed.adam_step(*partly, hyper)
+        plain.adam_step(*numpys, hyper)
+    for results in (ours, partly):
+        for got, want in zip(results, numpys):
+            for a, b in zip(got or (), want or ()):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_adamw_on_a_large_parameter_follows_torchs(compiled):
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((96, 128)).astype(np.float32)
+    grads = [rng.standard_normal(w0.shape).astype(np.float32) for _ in range(3)]
+    wt = torch.nn.Parameter(torch.tensor(w0))
+    opt = torch.optim.AdamW([wt], lr=1e-2, weight_decay=0.1, foreach=False)
+    p, m, v = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
+    for step, g in enumerate(grads, 1):
+        wt.grad = torch.tensor(g)
+        opt.step()
+        compiled.adam_step([p], [g], [m], [v], [None],
+                           dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1,
+                                decoupled=True, amsgrad=False, maximize=False, step=step))
+    np.testing.assert_allclose(p, wt.detach().numpy(), rtol=1e-6, atol=1e-7)
