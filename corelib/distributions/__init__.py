@@ -21,6 +21,7 @@ from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .multinomial import Multinomial
@@ -34,7 +35,7 @@ from .transforms import __all__ as _transform_names
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Geometric",
-           "Gumbel", "HalfCauchy", "HalfNormal", "Multinomial", "NegativeBinomial", "Pareto",
+           "Gumbel", "HalfCauchy", "HalfNormal", "LowRankMultivariateNormal", "Multinomial", "NegativeBinomial", "Pareto",
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "Weibull", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "MultivariateNormal",
            "Poisson", "Normal", "OneHotCategorical",

@@ -22,6 +22,8 @@ from .exponential import Exponential
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import (LowRankMultivariateNormal, lowrank_mahalanobis,
+                                          trace_xxt)
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
@@ -295,3 +297,61 @@ def _kl_pareto_pareto(p, q):
     result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
     # infinite where p's support starts below q's
     return result.masked_fill(p.support.lower_bound < q.support.lower_bound, math.inf)
+
+
+def _check_mvn_events(p, q, low_rank_both):
+    if p.event_shape != q.event_shape:
+        kind = "Low Rank Multivariate Normals" if low_rank_both else \
+            "(Low Rank) Multivariate Normals"
+        raise ValueError(f"KL-divergence between two {kind} with different event shapes cannot "
+                         "be computed")
+
+
+def _q_woodbury_factor(q):
+    """A = L_cap^-1 W_q^T D_q^-1, so that Sigma_q^-1 = D_q^-1 - A^T A."""
+    return torch.linalg.solve_triangular(
+        q._capacitance_tril, q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2),
+        upper=False)
+
+
+def _q_lowrank_mahalanobis(p, q):
+    return lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
+                               q.loc - p.loc, q._capacitance_tril)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p, q):
+    _check_mvn_events(p, q, True)
+    term1 = q._logdet() - p._logdet()
+    a = _q_woodbury_factor(q)
+    term2 = (p._unbroadcasted_cov_diag / q._unbroadcasted_cov_diag).sum(-1) + \
+        trace_xxt(p._unbroadcasted_cov_factor * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1)) - \
+        trace_xxt(a * p._unbroadcasted_cov_diag.sqrt().unsqueeze(-2)) - \
+        trace_xxt(a.matmul(p._unbroadcasted_cov_factor))
+    return 0.5 * (term1 + term2 + _q_lowrank_mahalanobis(p, q) - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_lowrank(p, q):
+    _check_mvn_events(p, q, False)
+    term1 = q._logdet() - 2 * p._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    a = _q_woodbury_factor(q)
+    term2 = trace_xxt(p._unbroadcasted_scale_tril * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1)) \
+        - trace_xxt(a.matmul(p._unbroadcasted_scale_tril))
+    return 0.5 * (term1 + term2 + _q_lowrank_mahalanobis(p, q) - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_mvn(p, q):
+    _check_mvn_events(p, q, False)
+    term1 = 2 * q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - p._logdet()
+    term3 = batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
+    batch = torch.broadcast_shapes(q._unbroadcasted_scale_tril.shape[:-2],
+                                   p._unbroadcasted_cov_factor.shape[:-2])
+    n = p.event_shape[0]
+    q_tril = q._unbroadcasted_scale_tril.expand(batch + (n, n))
+    p_factor = p._unbroadcasted_cov_factor.expand(batch + (n, p.cov_factor.size(-1)))
+    p_diag = torch.diag_embed(p._unbroadcasted_cov_diag.sqrt()).expand(batch + (n, n))
+    term2 = trace_xxt(torch.linalg.solve_triangular(q_tril, p_factor, upper=False)) + \
+        trace_xxt(torch.linalg.solve_triangular(q_tril, p_diag, upper=False))
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
