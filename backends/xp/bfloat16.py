@@ -25,10 +25,11 @@ except ImportError:                     # pragma: no cover - optional dependency
     ml_dtypes = None
 
 # fused and accumulating kernels that run on float32 copies of bfloat16 buffers
-# (sum, prod and the scans accumulate in float32 themselves: reduce.py)
+# (sum, prod and the scans accumulate in float32 themselves: reduce.py); sort because numpy's
+# sort of ml_dtypes' bfloat16 leaves NaNs where they were (torch puts them last)
 FLOAT32_OPS = ("floordiv", "matmul", "softmax", "log_softmax",
                "addmm_act", "cross_entropy", "cross_entropy_backward", "conv2d",
-               "conv2d_input_grad", "conv2d_weight_grad", "erf", "sigmoid")
+               "conv2d_input_grad", "conv2d_weight_grad", "erf", "sigmoid", "sort")
 
 
 def numpy_bfloat16(xp):
