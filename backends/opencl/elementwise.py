@@ -91,15 +91,41 @@ def _make_unary(name, table, boolean):
     return op
 
 
+# ops whose Python float operand torch keeps in float32 next to a float16/bfloat16 tensor (its
+# CPU kernels read ``original_scalar_value<float>``); the others round it to the tensor's dtype
+KEEP_SCALAR = frozenset({"mul", "div", "floordiv"})
+
+
+def _bf16_pow(a, b):
+    """torch's pow_tensor_scalar for bfloat16 runs x**3 and x**-2 as bfloat16 products, each
+    rounded; None for the other exponents (powf, rounded once)."""
+    if isinstance(a, CLArray) and not isinstance(b, CLArray) and a.dname == "bfloat16":
+        square = T.rounded("bfloat16", "({0} * {0})")
+        if b == 3:
+            return f"({square} * {{0}})"
+        if b == -2:
+            return f"(1.0f / {square})"
+    return None
+
+
 def _make_binary(name, table, boolean):
     checked = CHECKED.get(name)
+    keep = name in KEEP_SCALAR
 
     def op(self, a, b, out=None):
-        dt = (a if isinstance(a, CLArray) else b).dname
+        x = a if isinstance(a, CLArray) else b
+        dt = x.dname
         expr = table
         if checked and T.KIND[dt] in checked and isinstance(b, CLArray):
             expr = checked
-        return self._map(name, _expr(expr, dt), (a, b), (dt, dt),
+        dtypes = (dt, dt)
+        if keep and dt in T.HALF and (a.__class__ is float or b.__class__ is float):
+            dtypes = ("float32", dt) if a is not x else (dt, "float32")
+        if name == "pow":
+            special = _bf16_pow(a, b)
+            if special is not None:
+                return self._map("pow_bf16", special, (a, b), dtypes, dt, out, dt)
+        return self._map(name, _expr(expr, dt), (a, b), dtypes,
                          "bool" if boolean else dt, out, "int32" if boolean else dt)
     op.__name__ = name
     return op

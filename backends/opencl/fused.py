@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy
 
 from . import templates as T
-from .elementwise import BINARY, UNARY, _expr
+from .elementwise import BINARY, KEEP_SCALAR, UNARY, _expr
 from .runtime import CLArray
 
 _WHERE = "({0} ? {1} : {2})"
@@ -33,6 +33,8 @@ def node_expr(node):
         table, boolean = BINARY[op]
         if op in ("floordiv", "remainder") and T.KIND[dt] in "iu":
             return None        # integer // and % by a tensor set the device's error flag
+        if op == "pow" and dt == "bfloat16":
+            return None        # x**3 and x**-2 round their products (elementwise._bf16_pow)
     else:
         return None
     try:
@@ -87,7 +89,7 @@ def render_chain(name, chain, out_dtypes, nd, idx):
         for j, node in enumerate(chain.nodes):
             expr, yields = node_expr(node)
             operands = [f"v{a}" if a >= 0 else f"t{-a - 1}" for a in node.args]
-            value = T.convert(expr.format(*operands), yields, node.dtype)
+            value = T.rounded(node.dtype, T.convert(expr.format(*operands), yields, node.dtype))
             lines.append(f"const {T.COMPUTE[node.dtype]} t{j} = {value};")
         for k, (node, dt) in enumerate(zip(chain.outputs, out_dtypes)):
             lines.append(T.store(dt, f"out{k}", out_i(k), f"t{node}") + ";")
@@ -143,6 +145,15 @@ class FusedKernel:
         self.name = name
         self.out_dtypes = tuple(chain.nodes[j].dtype for j in chain.outputs)
         self.launches = 0
+        # half-dtype scalar inputs that only mul/div/floordiv read: a Python float stays
+        # float32 there, as in the eager kernels (elementwise.KEEP_SCALAR)
+        users = {}
+        for node in chain.nodes:
+            for a in node.args:
+                users.setdefault(a, set()).add(node.op)
+        self.keep = frozenset(k for k, (dt, scalar) in enumerate(chain.inputs)
+                              if scalar and dt in T.HALF and users.get(k)
+                              and users[k] <= KEEP_SCALAR)
 
     def __call__(self, operands, outs, shape):
         be = self.backend
@@ -169,9 +180,10 @@ class FusedKernel:
         args = []
         for o in outs:
             args += [o.data, o.offset]
-        for x, (dt, scalar) in zip(operands, self.chain.inputs):
+        for k, (x, (dt, scalar)) in enumerate(zip(operands, self.chain.inputs)):
             if scalar:
-                args.append(T.scalar_arg(dt, x))
+                kept = k in self.keep and x.__class__ is float
+                args.append(T.scalar_arg("float32" if kept else dt, x))
             else:
                 args += [x.data, x.offset]
         gsize, lsize, per = dev.launch_1d(n)

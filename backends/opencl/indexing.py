@@ -62,6 +62,10 @@ def _atomic_add(dt):
                   "vstore_half_rte(f, 0, (__private half*)&new_bits);")
         return _ATOMIC_WORD.format(name=dt, S="ushort", C="float", M="0xFFFF",
                                    update=update), "ushort"
+    if dt == "bfloat16":
+        update = "ushort new_bits = float_to_bf16(bf16_to_float(cur_bits) + v);"
+        return _ATOMIC_WORD.format(name=dt, S="ushort", C="float", M="0xFFFF",
+                                   update=update), "ushort"
     S = T.CTYPE[dt]
     op = "(cur_bits | (v != 0))" if dt == "bool" else "(cur_bits + v)"
     return _ATOMIC_WORD.format(name=dt, S=S, C=T.COMPUTE[dt], M="0xFFFF" if S == "short" else

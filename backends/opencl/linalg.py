@@ -76,15 +76,14 @@ def render_vec(dt, nb, rm, vn):
     sig, types = _signature(dt, nb)
     A = T.COMPUTE[dt]
     V = f"{A}{vn}"
-    bload = (f"vload_half{vn}(0, B + bk + j)" if dt == "float16" else f"vload{vn}(0, B + bk + j)")
+    bload = T.vload(dt, vn, "B + bk + j")
     rows = " ".join(f"long a{r} = ao + min(i + {r}, N - 1) * sa_n;" for r in range(rm))
     accs = " ".join(f"{V} c{r} = 0;" for r in range(rm))
     fmas = "\n    ".join(
         f"c{r} = fma(({V})({A}){T.load(dt, 'A', f'a{r} + ka')}, b, c{r});" for r in range(rm))
     stores = "\n  ".join(
         f"if (i + {r} < N) " +
-        (f"vstore_half{vn}_rte(c{r}, 0, C + co + (i + {r}) * sc_n + j);" if dt == "float16"
-         else f"vstore{vn}(c{r}, 0, C + co + (i + {r}) * sc_n + j);") for r in range(rm))
+        T.vstore(dt, vn, f"c{r}", f"C + co + (i + {r}) * sc_n + j") + ";" for r in range(rm))
     src = f"""
 __kernel void gemm_vec({sig}) {{
   long j = get_global_id(0) * {vn}, i = get_global_id(1) * {rm};
@@ -227,12 +226,17 @@ class Linalg:
         return self._gemm(av, bv, out)
 
     def addmm_act(self, bias, m1, m2, act):
+        dt = m1.dname
+        if dt in T.HALF:        # torch's half addmm adds the bias to the float32 product and
+            m1, m2 = self.cast(m1, "float32"), self.cast(m2, "float32")    # rounds once
         out = self.matmul(m1, m2)
         v = "({0} + {1})"
         expr = {"none": v,  # relu propagates nan like numpy's maximum(x, 0)
                 "relu": f"(({v} >= 0 || isnan({v})) ? {v} : 0)",
                 "gelu": f"({v} * (erf({v} * ({{T}})0.7071067811865476) + 1) * ({{T}})0.5)"}[act]
-        dt = out.dname
+        if dt in T.HALF:
+            return self._map(f"addmm_{act}", expr.replace("{T}", "float"), (out, bias),
+                             ("float32", dt), dt, None, "float32")
         return self._map(f"addmm_{act}", expr.replace("{T}", T.COMPUTE[dt]), (out, bias),
                          (dt, dt), dt, out)
 

@@ -49,10 +49,8 @@ def render_softmax(name, dt, nk, mode, log, vw=8):
 
     if mode == "vec":
         V = f"{A}{vw}"
-        vload = (f"vload_half{vw}(0, x + base + k)" if dt == "float16"
-                 else f"vload{vw}(0, x + base + k)")
-        vstore = ((lambda v: f"vstore_half{vw}_rte({v}, 0, out + obase + k)") if dt == "float16"
-                  else (lambda v: f"vstore{vw}({v}, 0, out + obase + k)"))
+        vload = T.vload(dt, vw, "x + base + k")
+        vstore = lambda v: T.vstore(dt, vw, v, "out + obase + k")
         vwrite = f"v - m - ls" if log else f"exp(v - m) / s"
         body = f"""
   long kv = K / {vw} * {vw};
@@ -102,11 +100,8 @@ def render_softmax_lanes(name, dt, nk, log, vw):
     types = [None, None] + [numpy.int64] * (5 + 3 * (nk - 1))
     decomp = "\n  ".join(f"{{ long q = rr % n{d}; rr /= n{d}; base += q * s{d}; "
                          f"obase += q * so{d}; }}" for d in range(nk - 2, -1, -1))
-    half = dt == "float16"
-    vload = (lambda off: f"vload_half{vw}(0, x + {off})") if half else \
-        (lambda off: f"vload{vw}(0, x + {off})")
-    vstore = (lambda v, off: f"vstore_half{vw}_rte({v}, 0, out + {off})") if half else \
-        (lambda v, off: f"vstore{vw}({v}, 0, out + {off})")
+    vload = lambda off: T.vload(dt, vw, f"x + {off}")
+    vstore = lambda v, off: T.vstore(dt, vw, v, f"out + {off}")
     ld = lambda off: f"({A}){T.load(dt, 'x', off)}"
     mx = "((a >= b || isnan(a)) ? a : b)"
     vwrite = "v - m - log(s)" if log else "exp(v - m) / s"

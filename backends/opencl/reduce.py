@@ -170,10 +170,8 @@ def render_lanes(name, op, in_dtype, acc_dtype, nk, nr, vw=16):
     types = [None, None] + [numpy.int64] * (3 + 2 * (nk - 1) + 2 * nr)
     off = "base + r * t0" if nr == 1 else "ro"
     pre = "" if nr == 1 else f"long ro = base; {_decompose('long', 'r', nr, 'm', 't', 'ro')}"
-    vload = (f"vload_half{vw}(0, x + {off})" if in_dtype == "float16"
-             else f"vload{vw}(0, x + {off})")
-    vstore = (f"vstore_half{vw}_rte(acc, 0, out + o)" if in_dtype == "float16"
-              else f"vstore{vw}(acc, 0, out + o)")
+    vload = T.vload(in_dtype, vw, f"x + {off}")
+    vstore = T.vstore(in_dtype, vw, "acc", "out + o")
     vstep = lambda acc, r: f"{{ {pre} {VA} a = {acc}, b = {vload}; {acc} = {vfold}; }}"
     sstep = lambda acc, r: (f"{{ {pre} {A} a = {acc}, b = ({A})"
                             f"{T.load(in_dtype, 'x', f'{off} + j')}; {acc} = {fold}; }}")
@@ -210,7 +208,7 @@ class Reductions:
 
     def _reduce(self, op, x, axes, keepdims):
         dt = x.dname
-        acc = "float32" if dt == "float16" else dt
+        acc = "float32" if dt in T.HALF else dt
         kept = [d for d in range(x.ndim) if d not in axes]
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else \
             tuple(x.shape[d] for d in kept)

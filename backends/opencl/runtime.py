@@ -25,6 +25,14 @@ import pyopencl.tools
 
 from . import templates as T
 
+try:        # the host side of bfloat16 (numpy has none): ml_dtypes' dtype, as the cpu backend's
+    import ml_dtypes
+except ImportError:                     # pragma: no cover - optional dependency
+    ml_dtypes = None
+
+# the dtypes buffers can have: bfloat16 only where ml_dtypes gives it a host (numpy) dtype
+DTYPES = tuple(n for n in T.CTYPE if n != "bfloat16" or ml_dtypes is not None)
+
 
 class CLArray:
     """A strided view over a ``cl.Buffer``: shape, strides and offset counted in elements.
@@ -68,7 +76,7 @@ class CLArray:
                 f"offset={self.offset}, device={self.device})")
 
 
-_NAMES = {numpy.dtype(n): n for n in T.CTYPE}  # dtype.name is slow (~3 us) on the op path
+_NAMES = {numpy.dtype(n): n for n in DTYPES}  # dtype.name is slow (~3 us) on the op path
 
 
 def contiguous_strides(shape):
@@ -139,8 +147,9 @@ class Device:
         if dtype == "float64" and not self.fp64:
             raise RuntimeError(f"OpenCL device '{self.name}' does not support float64 (it lacks "
                                "cl_khr_fp64); use float32 on this device")
-        if dtype not in T.CTYPE:
-            raise RuntimeError(f"OpenCL backend: dtype {dtype} is not supported")
+        if dtype not in DTYPES:
+            why = " (bfloat16 needs the ml_dtypes package)" if dtype == "bfloat16" else ""
+            raise RuntimeError(f"OpenCL backend: dtype {dtype} is not supported{why}")
 
     def program(self, key, render):
         """(program, name, scalar arg dtypes) for ``key``, compiled once for all threads;
@@ -354,10 +363,11 @@ class Runtime:
                        x.device)
 
     def supports(self, op, dtype):
-        """bfloat16 nowhere; float64 only when every device reports cl_khr_fp64."""
+        """Every op for every dtype, but float64 only when every device reports cl_khr_fp64
+        and bfloat16 only with ml_dtypes (its host dtype); bfloat16 computes in float."""
         if dtype == "float64":
             return all(d.fp64 for d in self.devices)
-        return dtype in T.CTYPE
+        return dtype in DTYPES
 
 
 def _overlap(a, b):

@@ -121,7 +121,7 @@ def scan_acc(dev, dt):
     """The accumulator of a scan of ``dt``: float64 for float16/float32 where the device has
     it (torch's cpu carries float scans in double: cumsum(full((10**6,), .1))[-1] is 100000
     there, 100958 summed in float32), else float32; integers in their own type."""
-    if dt in ("float16", "float32"):
+    if dt in T.HALF or dt == "float32":
         return "float64" if dev.fp64 else "float32"
     return dt
 

@@ -10,24 +10,63 @@ from __future__ import annotations
 import numpy
 
 CTYPE = {"bool": "uchar", "uint8": "uchar", "int8": "char", "int16": "short", "int32": "int",
-         "int64": "long", "float16": "half", "float32": "float", "float64": "double"}
-# float16 is stored as half and computed in float (vload_half/vstore_half need no cl_khr_fp16)
-COMPUTE = dict(CTYPE, float16="float")
+         "int64": "long", "float16": "half", "bfloat16": "bf16", "float32": "float",
+         "float64": "double"}
+# the narrow floats are stored in 2 bytes and computed (and accumulated) in float, as torch's
+# CPU kernels do: float16 as half through vload_half/vstore_half_rte (no cl_khr_fp16 needed),
+# bfloat16 as ``bf16``, a struct around its bits (OpenCL C has no bfloat16) read by shifting
+# and written rounded to nearest even (see _BF16_HELPERS); being a struct, a kernel that
+# forgets to load or store through this module fails to build instead of reading raw bits
+HALF = ("float16", "bfloat16")
+COMPUTE = dict(CTYPE, float16="float", bfloat16="float")
 UNSIGNED = {"char": "uchar", "short": "ushort", "int": "uint", "long": "ulong"}
 KIND = {"bool": "b", "uint8": "u", "int8": "i", "int16": "i", "int32": "i", "int64": "i",
-        "float16": "f", "float32": "f", "float64": "f"}
-NP_COMPUTE = dict({n: numpy.dtype(n) for n in CTYPE}, bool=numpy.dtype("uint8"),
-                  float16=numpy.dtype("float32"))
+        "float16": "f", "bfloat16": "f", "float32": "f", "float64": "f"}
+NP_COMPUTE = dict({n: numpy.dtype(n) for n in CTYPE if n != "bfloat16"},
+                  bool=numpy.dtype("uint8"), float16=numpy.dtype("float32"),
+                  bfloat16=numpy.dtype("float32"))
 
 
 def load(dtype, ptr, idx):
-    return f"vload_half({idx}, {ptr})" if dtype == "float16" else f"{ptr}[{idx}]"
+    if dtype == "float16":
+        return f"vload_half({idx}, {ptr})"
+    if dtype == "bfloat16":
+        return f"bf16_to_float(({ptr})[{idx}].bits)"
+    return f"{ptr}[{idx}]"
 
 
 def store(dtype, ptr, idx, value):
     if dtype == "float16":
         return f"vstore_half_rte({value}, {idx}, {ptr})"
+    if dtype == "bfloat16":
+        return f"({ptr})[{idx}].bits = float_to_bf16({value})"
     return f"{ptr}[{idx}] = {value}"
+
+
+def vload(dtype, n, ptr):
+    """C expression: the ``n``-vector of compute values at ``ptr`` (vload{n}(0, ptr))."""
+    if dtype == "float16":
+        return f"vload_half{n}(0, {ptr})"
+    if dtype == "bfloat16":
+        return f"bf16_to_float{n}(vload{n}(0, (__global const ushort*)({ptr})))"
+    return f"vload{n}(0, {ptr})"
+
+
+def vstore(dtype, n, value, ptr):
+    """C statement storing the ``n``-vector ``value`` of compute values at ``ptr``."""
+    if dtype == "float16":
+        return f"vstore_half{n}_rte({value}, 0, {ptr})"
+    if dtype == "bfloat16":
+        return f"vstore{n}(float_to_bf16{n}({value}), 0, (__global ushort*)({ptr}))"
+    return f"vstore{n}({value}, 0, {ptr})"
+
+
+def rounded(dtype, expr):
+    """``expr`` (a float compute value) rounded to ``dtype`` and back where dtype is narrower
+    than its compute type: what an eager op's store and the next op's load would do."""
+    if dtype == "bfloat16":
+        return f"bf16_to_float(float_to_bf16({expr}))"
+    return expr
 
 
 def convert(expr, src, dst):
@@ -47,6 +86,17 @@ def ptr(dtype, const=True):
     return f"__global {'const ' if const else ''}{CTYPE[dtype]}*"
 
 
+def round_bfloat16(value):
+    """A Python float rounded to the nearest bfloat16 (even on a tie), as a numpy float32:
+    torch's round_to_nearest_even, NaN becoming 0x7FC0."""
+    f = numpy.float32(value)
+    if f != f:
+        return numpy.uint32(0x7FC00000).view(numpy.float32)
+    u = int(f.view(numpy.uint32))
+    u = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16
+    return numpy.uint32(u & 0xFFFFFFFF).view(numpy.float32)
+
+
 def scalar_arg(dtype, value):
     """A Python scalar as the numpy scalar passed by value to a ``COMPUTE[dtype]`` argument."""
     np_t = NP_COMPUTE[dtype]
@@ -58,6 +108,8 @@ def scalar_arg(dtype, value):
         # the contract's scalar is a value of the dtype: round it there first (a half kernel
         # computing in float saw 512.75 == half(513) as False; numpy and torch say True)
         value = numpy.dtype(dtype).type(value)
+    if dtype == "bfloat16":
+        return round_bfloat16(value)
     return np_t.type(value)
 
 
@@ -108,8 +160,28 @@ static inline {T} remainder_{T}({T} a, {T} b) {{
 """
 
 
+# bfloat16: its bits are the high half of a float32's; stores round to nearest even as torch's
+# round_to_nearest_even (a NaN becomes 0x7FC0); vector forms for the vectorized kernels
+_BF16_HELPERS = """
+typedef struct { ushort bits; } bf16;
+static inline float bf16_to_float(ushort b) { return as_float((uint)b << 16); }
+static inline ushort float_to_bf16(float f) {
+  uint u = as_uint(f);
+  return isnan(f) ? (ushort)0x7FC0 : (ushort)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+"""
+_BF16_VECTOR = """
+static inline float{n} bf16_to_float{n}(ushort{n} b) {{ return as_float{n}(convert_uint{n}(b) << 16); }}
+static inline ushort{n} float_to_bf16{n}(float{n} f) {{
+  uint{n} u = as_uint{n}(f);
+  return convert_ushort{n}(select((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16, (uint{n})0x7FC0u,
+                                  isnan(f)));
+}}
+"""
+
+
 def preamble(dev):
-    parts = []
+    parts = [_BF16_HELPERS] + [_BF16_VECTOR.format(n=n) for n in (2, 4, 8, 16)]
     if dev.fp64:
         parts.append("#pragma OPENCL EXTENSION cl_khr_fp64 : enable")
     if dev.atomics64:

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import numpy as np
 
-FLOATS = ("float16", "float32", "float64")
+try:        # bfloat16 is checked where numpy has it (ml_dtypes, the cpu reference's bfloat16)
+    import ml_dtypes  # noqa: F401
+except ImportError:                     # pragma: no cover - optional dependency
+    ml_dtypes = None
+
+FLOATS = ("float16", "float32", "float64") + (("bfloat16",) if ml_dtypes is not None else ())
 INTS = ("uint8", "int8", "int16", "int32", "int64")
 ALL = ("bool",) + INTS + FLOATS
 SPECIAL = (np.nan, np.inf, -np.inf, 0.0, 1.0, -1.0, -0.0, 0.5)
 
 # (rtol, atol) for float results: a few ulps of the dtype, as two correct libraries differ.
-TOL = {"float16": (2e-3, 2e-3), "float32": (2e-5, 1e-6), "float64": (1e-10, 1e-12)}
-SUM_TOL = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-10)}
+TOL = {"float16": (2e-3, 2e-3), "float32": (2e-5, 1e-6), "float64": (1e-10, 1e-12),
+       "bfloat16": (1.6e-2, 1.6e-2)}
+SUM_TOL = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-10),
+           "bfloat16": (4e-2, 4e-2)}
+
+
+def kind(dtype):
+    """numpy's dtype kind letter, with ml_dtypes' bfloat16 (kind 'V') counted as a float."""
+    return "f" if str(dtype) == "bfloat16" else np.dtype(dtype).kind
 
 
 def data(shape, dtype, seed=0, low=-3.0, high=3.0, special=False, nonzero=False):
@@ -23,7 +35,7 @@ def data(shape, dtype, seed=0, low=-3.0, high=3.0, special=False, nonzero=False)
     rng = np.random.default_rng(seed)
     if dtype == "bool":
         return rng.random(shape) < 0.5
-    if np.dtype(dtype).kind in "iu":
+    if kind(dtype) in "iu":
         lo = 0 if dtype == "uint8" else max(int(low * 10), np.iinfo(dtype).min)
         x = rng.integers(lo, int(high * 10) + 1, size=shape).astype(dtype)
         if nonzero:
@@ -39,8 +51,7 @@ def data(shape, dtype, seed=0, low=-3.0, high=3.0, special=False, nonzero=False)
 
 def scalar_for(dtype):
     """A Python scalar of the kind the frontend passes for dtype (bool, int or float)."""
-    kind = np.dtype(dtype).kind
-    return {"b": True, "u": 3, "i": -3, "f": 1.5}[kind]
+    return {"b": True, "u": 3, "i": -3, "f": 1.5}[kind(dtype)]
 
 
 class V:

@@ -1,6 +1,7 @@
-"""bfloat16 on the cpu (issue 11 item 4): storage through ml_dtypes, arithmetic in float32 rounded
-once, bit for bit against torch 2.13 where torch's kernel is one float32 computation; autocast('cpu'),
-random streams, printing, promotion, pickling and checkpoints in both directions."""
+"""bfloat16 (issue 11 item 4): storage through ml_dtypes on the cpu and 2-byte buffers on opencl,
+arithmetic in float32 rounded once, bit for bit against torch 2.13's cpu where torch's kernel is
+one float32 computation (on every device: the ``device`` tests); autocast('cpu'), random
+streams, printing, promotion, pickling and checkpoints in both directions."""
 from __future__ import annotations
 
 import io
@@ -18,16 +19,16 @@ Y = RS.randn(16, 50).astype(np.float32)
 POS = np.abs(X) + 0.1
 
 
-def _both(*arrays):
+def _both(*arrays, device="cpu"):
     return ([torch.tensor(a).bfloat16() for a in arrays],
-            [plugrad.tensor(a).bfloat16() for a in arrays])
+            [plugrad.tensor(a, device=device).bfloat16() for a in arrays])
 
 
 def assert_same_bits(t, p, zero_sign=True):
     """Same dtype and values; zero signs too unless ``zero_sign=False`` (NaN signs are not
     compared: torch's conversions do not keep them either)."""
     assert p.dtype is getattr(plugrad, str(t.dtype).split(".")[1])
-    a, b = t.detach().float().numpy(), p.detach().float().numpy()
+    a, b = t.detach().float().numpy(), p.detach().float().cpu().numpy()
     np.testing.assert_array_equal(b, a)     # nan == nan here; -0.0 vs 0.0 checked below
     if zero_sign:
         keep = ~np.isnan(a)
@@ -40,10 +41,10 @@ UNARY = ["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "
 
 
 @pytest.mark.parametrize("name", UNARY)
-def test_unary_ops_equal_torch_bit_for_bit(name):
+def test_unary_ops_equal_torch_bit_for_bit(name, device):
     arr = POS if name.startswith("log") or name == "sqrt" else (
         np.clip(X / 4, -1, 1) if name == "asin" else X)
-    (t,), (p,) = _both(arr)
+    (t,), (p,) = _both(arr, device=device)
     assert_same_bits(getattr(torch, name)(t), getattr(plugrad, name)(p))
 
 
@@ -51,8 +52,8 @@ def test_unary_ops_equal_torch_bit_for_bit(name):
 # differs from its own float32 result in ~0.3% of elements; not matched bit for bit)
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "maximum", "minimum", "atan2",
                                   "pow", "remainder", "eq", "lt", "ge"])
-def test_binary_ops_equal_torch_bit_for_bit(name):
-    (ta, tb), (pa, pb) = _both(POS if name == "pow" else X, Y)
+def test_binary_ops_equal_torch_bit_for_bit(name, device):
+    (ta, tb), (pa, pb) = _both(POS if name == "pow" else X, Y, device=device)
     # remainder's zero takes the divisor's sign in torch; plugrad's float32 has the same gap
     assert_same_bits(getattr(torch, name)(ta, tb), getattr(plugrad, name)(pa, pb),
                      zero_sign=name != "remainder")
@@ -72,8 +73,8 @@ SCALAR_CASES = {
 
 @pytest.mark.parametrize("case", sorted(SCALAR_CASES))
 @pytest.mark.parametrize("scalar", [0.1, 1 / 3, 2.7, 5])
-def test_python_scalar_operands_follow_torch(case, scalar):
-    (t,), (p,) = _both(X)
+def test_python_scalar_operands_follow_torch(case, scalar, device):
+    (t,), (p,) = _both(X, device=device)
     assert_same_bits(SCALAR_CASES[case](t, scalar), SCALAR_CASES[case](p, scalar),
                      zero_sign=case != "rem")
 
@@ -90,26 +91,26 @@ REDUCTIONS = {
 
 
 @pytest.mark.parametrize("case", sorted(REDUCTIONS))
-def test_reductions_and_matmul_accumulate_in_float32_as_torch(case):
-    (t,), (p,) = _both(X)
+def test_reductions_and_matmul_accumulate_in_float32_as_torch(case, device):
+    (t,), (p,) = _both(X, device=device)
     assert_same_bits(REDUCTIONS[case](t), REDUCTIONS[case](p))
 
 
-def test_bfloat16_sums_accumulate_in_float32():
+def test_bfloat16_sums_accumulate_in_float32(device):
     # 4096 ones: a bfloat16 running sum would stop at 256
-    assert plugrad.ones(4096, dtype=plugrad.bfloat16).sum().item() == 4096.0
+    assert plugrad.ones(4096, dtype=plugrad.bfloat16, device=device).sum().item() == 4096.0
 
 
-def test_casts_round_to_nearest_even_as_torch():
+def test_casts_round_to_nearest_even_as_torch(device):
     values = np.array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.4e38, -0.0, np.inf, np.nan, 1e-40,
                        65504.0, 0.1], np.float32)
     for dt in ("float32", "float64", "float16"):
         with np.errstate(over="ignore"):
             host = values.astype(dt)
-        t, p = torch.tensor(host).bfloat16(), plugrad.tensor(host).bfloat16()
+        t, p = torch.tensor(host).bfloat16(), plugrad.tensor(host, device=device).bfloat16()
         assert_same_bits(t, p)
-    assert_same_bits(torch.arange(300).bfloat16(), plugrad.arange(300).bfloat16())
-    back = plugrad.tensor(values).bfloat16()
+    assert_same_bits(torch.arange(300).bfloat16(), plugrad.arange(300, device=device).bfloat16())
+    back = plugrad.tensor(values, device=device).bfloat16()
     for dt in ("float32", "float64", "float16", "int64", "int32", "uint8", "bool"):
         assert_same_bits(torch.tensor(values).bfloat16().nan_to_num().to(getattr(torch, dt)),
                          back.nan_to_num().to(getattr(plugrad, dt)))
@@ -216,12 +217,14 @@ def test_cpu_autocast_gradients_equal_torch():
     assert plugrad.get_autocast_dtype("cpu") is plugrad.bfloat16
 
 
-def test_training_step_in_bfloat16_matches_torch():
+def test_training_step_in_bfloat16_matches_torch(device):
     def run(L):
         L.manual_seed(0)
         model = L.nn.Sequential(L.nn.Linear(16, 8), L.nn.ReLU(), L.nn.Linear(8, 2)).bfloat16()
-        opt = L.optim.SGD(model.parameters(), lr=0.1)
         x = L.tensor(X[:, :16]).bfloat16()
+        if L is plugrad:
+            model, x = model.to(device), x.to(device)
+        opt = L.optim.SGD(model.parameters(), lr=0.1)
         for _ in range(3):
             opt.zero_grad()
             loss = (model(x) ** 2).mean()
@@ -229,7 +232,7 @@ def test_training_step_in_bfloat16_matches_torch():
             opt.step()
         return [loss] + [p for p in model.parameters()]
     for t, p in zip(run(torch), run(plugrad)):
-        np.testing.assert_allclose(p.detach().float().numpy(), t.detach().float().numpy(),
+        np.testing.assert_allclose(p.detach().float().cpu().numpy(), t.detach().float().numpy(),
                                    rtol=2 ** -7, atol=1e-3)
 
 
@@ -244,11 +247,11 @@ COMPOSITES = {
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 @pytest.mark.parametrize("case", sorted(COMPOSITES))
-def test_half_composites_compute_in_float32_and_round_once(case, dtype):
+def test_half_composites_compute_in_float32_and_round_once(case, dtype, device):
     """torch's kernels for these run in float32 (opmath) and round once; composing them from
     rounded half-precision steps differed in up to 30% of elements."""
     t = [torch.tensor(a).to(getattr(torch, dtype)) for a in (X, Y)]
-    p = [plugrad.tensor(a).to(getattr(plugrad, dtype)) for a in (X, Y)]
+    p = [plugrad.tensor(a, device=device).to(getattr(plugrad, dtype)) for a in (X, Y)]
     assert_same_bits(COMPOSITES[case](torch, *t), COMPOSITES[case](plugrad, *p))
     x = plugrad.tensor(X[:2, :3]).to(getattr(plugrad, dtype)).requires_grad_()
     out = COMPOSITES[case](plugrad, x, x.detach() + 1)
@@ -259,17 +262,17 @@ def test_half_composites_compute_in_float32_and_round_once(case, dtype):
 
 
 @pytest.mark.parametrize("exponent", [3, -2, 0.5, -0.5, -1, 2, 2.5, 4, -3, 1])
-def test_pow_with_special_exponents_equals_torch(exponent):
+def test_pow_with_special_exponents_equals_torch(exponent, device):
     """torch runs x**3 and x**-2 as bfloat16 products (each rounded), x**0.5 / x**-0.5 / x**-1
     as sqrt / rsqrt / reciprocal, everything else as powf rounded once."""
-    (t,), (p,) = _both(X)
+    (t,), (p,) = _both(X, device=device)
     assert_same_bits(t.abs() ** exponent, p.abs() ** exponent)
 
 
 @pytest.mark.parametrize("case", sorted(SCALAR_CASES))
-def test_float16_python_scalar_operands_follow_torch(case):
+def test_float16_python_scalar_operands_follow_torch(case, device):
     """float16 follows the same per-op scalar rule (numpy alone rounded 0.1 to float16 first:
     x * 0.1 differed from torch in a third of the elements)."""
-    t, p = torch.tensor(X).half(), plugrad.tensor(X).half()
+    t, p = torch.tensor(X).half(), plugrad.tensor(X, device=device).half()
     assert_same_bits(SCALAR_CASES[case](t, 0.1), SCALAR_CASES[case](p, 0.1),
                      zero_sign=case != "rem")

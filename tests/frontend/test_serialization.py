@@ -369,16 +369,39 @@ def test_plugrad_saved_views_of_a_transposed_view_load_equal(device):
         np.testing.assert_array_equal(back[name].cpu().numpy(), t.cpu().numpy(), err_msg=name)
 
 
-@pytest.mark.skipif(not plugrad.opencl.is_available(), reason="needs an OpenCL device")
-def test_torch_bfloat16_checkpoints_load_as_float32_where_there_is_no_bfloat16(tmp_path):
+def _bfloat16_checkpoint(tmp_path):
     values = torch.randn(3, 5).to(torch.bfloat16)
     values[0, :3] = torch.tensor([float("inf"), -0.0, float("nan")], dtype=torch.bfloat16)
     path = tmp_path / "bf16.pt"
     model = torch.nn.Linear(5, 2).to(torch.bfloat16)
     torch.save({"w": values, "view": values.t()[1:], "sd": model.state_dict()}, path)
+    return path, values, model
+
+
+@pytest.mark.skipif(not plugrad.opencl.is_available(), reason="needs an OpenCL device")
+def test_torch_bfloat16_checkpoints_load_as_bfloat16_on_opencl(tmp_path):
+    path, values, model = _bfloat16_checkpoint(tmp_path)
+    back = plugrad.load(path, map_location="opencl")
+    assert back["w"].dtype is plugrad.bfloat16 and back["w"].device.type == "opencl"
+    np.testing.assert_array_equal(back["w"].float().cpu().numpy(), values.float().numpy())
+    back["w"][2, 1] = 7.0                    # the view still shares the storage
+    assert back["view"][0, 2].item() == 7.0
+    mine = plugrad.nn.Linear(5, 2).to("opencl").bfloat16()
+    mine.load_state_dict(back["sd"])
+    np.testing.assert_array_equal(mine.weight.detach().float().cpu().numpy(),
+                                  model.weight.detach().float().numpy())
+
+
+@pytest.mark.skipif(not plugrad.opencl.is_available(), reason="needs an OpenCL device")
+def test_torch_bfloat16_checkpoints_load_as_float32_where_there_is_no_bfloat16(tmp_path,
+                                                                             monkeypatch):
+    path, values, model = _bfloat16_checkpoint(tmp_path)
+    table = plugrad.ones(1, device="opencl").device.ops   # opencl without bfloat16 (ml_dtypes)
+    own = table._impl_supports
+    monkeypatch.setattr(table, "_impl_supports", lambda op, dt: dt != "bfloat16" and own(op, dt))
     with pytest.warns(UserWarning, match="no bfloat16.*exactly the same values"):
         back = plugrad.load(path, map_location="opencl")
-    # OpenCL has no bfloat16: the same numbers, held as float32
+    # the same numbers, held as float32
     assert back["w"].dtype is plugrad.float32
     np.testing.assert_array_equal(back["w"].cpu().numpy(), values.float().numpy())
     np.testing.assert_array_equal(back["view"].cpu().numpy(), values.t()[1:].float().numpy())
