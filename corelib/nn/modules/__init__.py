@@ -5,6 +5,7 @@ from .attention import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .cross_map_lrn import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .extra_layers import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
