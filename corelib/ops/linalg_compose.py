@@ -358,6 +358,60 @@ def householder_product(A, tau, *, out=None):
     return Q[..., :, :n]
 
 
+def orgqr(input, tau, *, out=None):
+    """torch.orgqr: the Q of a :func:`geqrf` factorization (linalg.householder_product)."""
+    return householder_product(input, tau)
+
+
+def geqrf(input, *, out=None):
+    """(a, tau): LAPACK's compact QR -- R on and above the diagonal, the Householder vectors
+    below it (each with an implicit leading 1), their scales in tau -- as dgeqrf computes it
+    (dlarfg's reflector: beta = -sign(alpha) * ||x||, tau = 0 where the column below the
+    diagonal is already zero). Real floating dtypes; its backward raises, as torch's."""
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for "
+                                  f"'{D.legacy_name(input._dtype)}'")
+    return _ret("geqrf", ("a", "tau"), _Geqrf.apply(input))
+
+
+@_named("GeqrfBackward0")
+class _Geqrf(Function):
+
+    @staticmethod
+    def forward(ctx, input):
+        from .movement import cat, stack
+        from .ternary import where
+        m, n = input._shape[-2:]
+        a = input.clone()
+        taus = []
+        for j in range(min(m, n)):
+            x = a[..., j:, j]
+            alpha, tail = x[..., 0], x[..., 1:]
+            xnorm = tail.norm(dim=-1) if m - j > 1 else alpha * 0
+            zero = xnorm == 0
+            beta = -(alpha.hypot(xnorm)).copysign(alpha)
+            tau = where(zero, 0.0, (beta - alpha) / where(zero, 1.0, beta))
+            v_tail = where(zero.unsqueeze(-1), 0.0,
+                           tail / where(zero, 1.0, alpha - beta).unsqueeze(-1))
+            v = cat([alpha.new_ones(alpha._shape + (1,)), v_tail], -1)
+            if j + 1 < n:                     # H = I - tau v v^T applied to the columns right
+                block = a[..., j:, j + 1:]
+                w = (v.unsqueeze(-1) * block).sum(-2)
+                block -= tau.unsqueeze(-1).unsqueeze(-1) * v.unsqueeze(-1) * w.unsqueeze(-2)
+            a[..., j, j] = where(zero, alpha, beta)
+            if m - j > 1:
+                a[..., j + 1:, j] = v_tail
+            taus.append(tau)
+        tau = stack(taus, -1) if taus else a.new_zeros(a._shape[:-2] + (0,))
+        return a, tau
+
+    @staticmethod
+    def backward(ctx, ga, gtau):
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
 def _below(m, i, A):
     """A (m, 1) mask with ones strictly below row i."""
     from .creation import arange

@@ -209,6 +209,8 @@ def _ops():
     _op("slogdet",           "decomp.torch_slogdet",      "fm",  "linalg_slogdet")
     _op("cholesky",          "linalg_compose.torch_cholesky", "fm", "linalg_cholesky")
     _op("cholesky_solve",    "linalg_compose.cholesky_solve", "fm", "")
+    _op("geqrf",             "linalg_compose.geqrf",      "fm",  "")
+    _op("orgqr",             "linalg_compose.orgqr",      "fm",  "")
     _op("cholesky_inverse",  "linalg_compose.cholesky_inverse", "fm", "")
     _op("triangular_solve",  "linalg_compose.triangular_solve", "fm", "")
     _op("qr",                "decomp.torch_qr",           "fm",  "linalg_qr")

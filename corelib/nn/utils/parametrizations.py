@@ -200,8 +200,7 @@ class _Orthogonal(Module):
                 q = q.mT
                 n, k = k, n
             if "base" not in self._buffers:
-                raise NotImplementedError("orthogonal(use_trivialization=False) is not "
-                                          "supported by plugrad (it needs geqrf)")
+                return self._householder_inverse(q, transposed=q is not q_init)
             if n == k:
                 q = _make_orthogonal(q) if not _is_orthogonal(q) else q.clone()
             else:
@@ -212,6 +211,21 @@ class _Orthogonal(Module):
             neg_id = q_init.new_zeros(q_init.shape)
             neg_id.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
             return neg_id
+
+
+    def _householder_inverse(self, q, transposed):
+        """Without a base (use_trivialization=False) only the Householder map can be
+        inverted: q's compact QR with R's diagonal replaced by its signs (torch's rule)."""
+        from ...ops.linalg_compose import geqrf
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            raise NotImplementedError("It is not possible to assign to the matrix exponential "
+                                      "or the Cayley parametrizations when "
+                                      "use_trivialization=False.")
+        a, tau = geqrf(q)
+        diag = a.diagonal(dim1=-2, dim2=-1)
+        diag.sign_()
+        diag.mul_(1 - 2 * (tau == 0.0).to(a.dtype))    # LAPACK skipped that reflection
+        return a.mT if transposed else a
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
