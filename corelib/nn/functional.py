@@ -23,6 +23,7 @@ from ._functional.sampling import affine_grid, grid_sample  # noqa: F401
 from ._functional.distance import *  # noqa: F401,F403
 from ._functional.dropout import *  # noqa: F401,F403
 from ._functional.linear import *  # noqa: F401,F403
+from ._functional.linear_cross_entropy import linear_cross_entropy  # noqa: F401
 from ._functional.loss import *  # noqa: F401,F403
 from ._functional.loss import legacy_reduction as _legacy_reduction  # noqa: F401
 from ._functional.normalization import *  # noqa: F401,F403
