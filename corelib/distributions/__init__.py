@@ -20,6 +20,7 @@ from .half_normal import HalfNormal
 from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from . import kl_cross  # noqa: F401  (registers the cross-family KL pairs)
 from .laplace import Laplace
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
