@@ -156,6 +156,35 @@ def _zero_(self):
     return self
 
 
+# unary ops that map 0 to 0: torch coalesces, then applies them to the values (methods only:
+# ``torch.sqrt(s)`` still raises NotImplementedError)
+_ZERO_PRESERVING = ("abs", "sqrt", "sin", "tan", "tanh", "asin", "atan", "sinh",
+                    "atanh", "expm1", "log1p", "floor", "ceil", "round", "trunc", "sign", "sgn",
+                    "erf", "erfinv", "deg2rad", "rad2deg", "frac", "relu", "square", "signbit",
+                    "isnan", "isinf", "nan_to_num")
+
+
+def _values_op(name):
+    def method(self, *args, **kwargs):
+        from .coo import coalesce, construct, entries
+        c = coalesce(self)
+        indices, values = entries(c)
+        return construct(indices, getattr(values, name)(*args, **kwargs), c._shape, True,
+                         f"{name.capitalize()}Backward0")
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"``{name}`` of each entry (0 maps to 0, so the result stays sparse); "
+                      "the tensor is coalesced first, as torch does.")
+    return method
+
+
+def _pow(self, exponent):
+    """Entries raised to a positive scalar power (0 stays 0), coalesced first as torch."""
+    if isinstance(exponent, Tensor) or not exponent > 0:
+        raise NotImplementedError("pow of a sparse tensor: plugrad takes a positive scalar "
+                                  "exponent only")
+    return _values_op("pow")(self, exponent)
+
+
 _SPARSE_METHODS = {
     "add": _add, "__add__": _add, "__radd__": _radd, "add_": _add_, "__iadd__": _add_,
     "sub": _sub, "__sub__": _sub, "__rsub__": _rsub, "sub_": _sub_, "__isub__": _sub_,
@@ -165,6 +194,8 @@ _SPARSE_METHODS = {
     "mm": _matmul, "matmul": _matmul, "__matmul__": _matmul, "__rmatmul__": _rmatmul,
     "sum": _sum, "t": _t, "transpose": arith.transpose, "zero_": _zero_,
 }
+_SPARSE_METHODS.update({n: _values_op(n) for n in _ZERO_PRESERVING})
+_SPARSE_METHODS["pow"] = _SPARSE_METHODS["__pow__"] = _pow
 for _name, _fn in _SPARSE_METHODS.items():
     setattr(SparseTensor, _name, _fn)
 

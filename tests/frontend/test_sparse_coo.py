@@ -327,3 +327,28 @@ def test_functions_and_dense_methods_take_sparse_operands(device):
         with pytest.raises(RuntimeError) as raised:
             bad(plugrad, s, d)
         assert str(raised.value) == str(expected.value)
+
+
+ZERO_PRESERVING = ["abs", "sqrt", "sin", "tan", "tanh", "asin", "atan", "sinh",
+                   "atanh", "expm1", "log1p", "floor", "ceil", "round", "trunc", "sign", "sgn",
+                   "erf", "erfinv", "deg2rad", "rad2deg", "frac", "relu", "square", "signbit",
+                   "isnan", "isinf", "nan_to_num"]
+
+
+def test_zero_preserving_unary_methods(device):
+    idx, val = [[1, 0, 1, 2]], [0.3, -0.2, 0.1, 0.45]
+    for name in ZERO_PRESERVING:
+        got = getattr(make(plugrad, device, idx, val, (4,)), name)()
+        want = getattr(make(torch, None, idx, val, (4,)), name)()
+        same_sparse(got, want, exact=False)
+    same_sparse(make(plugrad, device, idx, val, (4,)).pow(2),
+                make(torch, None, idx, val, (4,)).pow(2), exact=False)
+    # gradients through the coalescing (torch differentiates only some of these sparse ops)
+    for name in ("square", "abs"):
+        v = plugrad.tensor([0.3, 0.2, 0.1], device=device, requires_grad=True)
+        tv = torch.tensor([0.3, 0.2, 0.1], requires_grad=True)
+        plugrad.sparse.sum(getattr(plugrad.sparse_coo_tensor([[1, 0, 1]], v, (3,)), name)()) \
+            .backward()
+        torch.sparse.sum(getattr(torch.sparse_coo_tensor([[1, 0, 1]], tv, (3,)), name)()) \
+            .backward()
+        np.testing.assert_allclose(v.grad.cpu().numpy(), tv.grad.numpy(), rtol=1e-6)
