@@ -2,7 +2,7 @@
 
 Where numpy needs many passes over memory for one op, a compiled loop makes one: float32
 erf and exact gelu (numpy evaluates erf in ~40 float64 passes), gelu's backward, layer norm,
-softmax and the Adam step. Each kernel keeps the numpy one's operation order and edge cases, and other dtypes
+softmax, the Adam step and the embedding backward's row scatter. Each kernel keeps the numpy one's operation order and edge cases, and other dtypes
 go to the numpy kernels (:mod:`plugrad.backends.xp`), which stay the pure path.
 
 :func:`cpu_backend_class` is the one place that decides: the numba backend when numba is

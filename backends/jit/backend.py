@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from ..xp import ArrayModuleBackend
 from .elementwise import Elementwise
+from .indexing import Indexing
 from .nn import NN
 from .optim import Optim
 
 
-class NumbaBackend(Elementwise, NN, Optim, ArrayModuleBackend):
+class NumbaBackend(Elementwise, Indexing, NN, Optim, ArrayModuleBackend):
     """:class:`ArrayModuleBackend` over numpy, with compiled float32 kernels where they are
     faster; each falls back to the numpy kernel for other dtypes and small arrays."""
 

@@ -238,3 +238,24 @@ def test_adamw_on_a_large_parameter_follows_torchs(compiled):
                            dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1,
                                 decoupled=True, amsgrad=False, maximize=False, step=step))
     np.testing.assert_allclose(p, wt.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+# -------------------------------------------------------------------------- index_put
+
+def test_accumulating_row_scatter_equals_numpys_bitwise(compiled, plain):
+    rng = np.random.default_rng(5)
+    for shape, rows in [((65, 128), rng.integers(-65, 65, 768)), ((10, 3, 4), rng.integers(0, 10, (6, 7))),
+                        ((5,), np.array([4, 4, -1, 0]))]:
+        values = rng.standard_normal(rows.shape + shape[1:]).astype(np.float32)
+        ours, numpys = (rng.standard_normal(shape).astype(np.float32),) * 2
+        ours, numpys = ours.copy(), numpys.copy()
+        compiled.index_put(ours, [rows], values, True)
+        plain.index_put(numpys, [rows], values, True)
+        np.testing.assert_array_equal(ours, numpys)
+
+
+def test_a_row_out_of_range_raises_numpys_error_and_leaves_x_unchanged(compiled):
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(IndexError):
+        compiled.index_put(x, [np.array([0, 1, 4])], np.ones((3, 3), np.float32), True)
+    assert not x.any()
