@@ -18,6 +18,7 @@ from .extreme_value import Gumbel, Pareto, Weibull
 from .geometric import Geometric
 from .half_normal import HalfNormal
 from .gamma import Beta, Chi2, Dirichlet, Gamma
+from .gamma_family import FisherSnedecor, InverseGamma, Kumaraswamy
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from . import kl_cross  # noqa: F401  (registers the cross-family KL pairs)
@@ -36,7 +37,7 @@ from .transforms import __all__ as _transform_names
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Geometric",
-           "Gumbel", "HalfCauchy", "HalfNormal", "LowRankMultivariateNormal", "Multinomial", "NegativeBinomial", "Pareto",
+           "Gumbel", "HalfCauchy", "HalfNormal", "FisherSnedecor", "InverseGamma", "Kumaraswamy", "LowRankMultivariateNormal", "Multinomial", "NegativeBinomial", "Pareto",
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "Weibull", "Dirichlet", "Distribution", "Exponential",
            "Gamma", "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "MultivariateNormal",
            "Poisson", "Normal", "OneHotCategorical",
