@@ -69,6 +69,72 @@ def atanh(input):
     return named((log1p(x) - log1p(-x)) * 0.5, "AtanhBackward0")
 
 
+_LN2 = math.log(2.0)
+_BIG = 2.0 ** 28      # beyond it 1 + x*x == x*x in float64 already: log(2|x|) is exact
+
+
+class AsinhBackward0(Node):
+    """torch's formula, g / sqrt(x**2 + 1) (the composite's where-branches would give nan)."""
+    __slots__ = ("x",)
+
+    def backward(self, g):
+        x = self.x
+        return (g * (x * x + 1).rsqrt(),)
+
+    def _drop(self):
+        self.x = None
+
+
+class AcoshBackward0(Node):
+    """torch's formula, g / sqrt(x**2 - 1)."""
+    __slots__ = ("x",)
+
+    def backward(self, g):
+        x = self.x
+        return (g * (x * x - 1).rsqrt(),)
+
+    def _drop(self):
+        self.x = None
+
+
+def _asinh(x):
+    a = x.abs()
+    small = a < _BIG
+    safe = a.masked_fill(small.logical_not(), 1.0)             # a*a must not overflow
+    near = log1p(safe + safe * safe / (1 + sqrt(1 + safe * safe)))   # no cancellation at 0
+    far = log(a) + _LN2
+    return copysign(where_scalar_safe(small, near, far), x)
+
+
+def _acosh(x):
+    t = x - 1
+    small = x < _BIG
+    safe = t.masked_fill(small.logical_not(), 0.0)
+    near = log1p(safe + sqrt(safe * (safe + 2)))                 # exact near 1: no log(1 + tiny)
+    far = log(x) + _LN2
+    return where_scalar_safe(small, near, far)
+
+
+def _unary_float(fn, node, input, out):
+    x = _float(input)
+    with no_grad():
+        res = fn(x.float()).to(x._dtype) if x._dtype in (D.float16, D.bfloat16) else fn(x)
+    res = with_node(res, node, (x,), None, x=x)
+    return res if out is None else write_out(out, res)
+
+
+def asinh(input, *, out=None):
+    """Inverse hyperbolic sine, accurate at every magnitude: log1p form near 0 (the naive
+    log(x + sqrt(x*x + 1)) cancels to 0 there) and log(2|x|) for huge |x| (x*x overflows)."""
+    return _unary_float(_asinh, AsinhBackward0, input, out)
+
+
+def acosh(input, *, out=None):
+    """Inverse hyperbolic cosine: log1p(t + sqrt(t(t + 2))), t = x - 1, exact near 1; log(2x)
+    for huge x; nan below 1, as torch."""
+    return _unary_float(_acosh, AcoshBackward0, input, out)
+
+
 def sgn(input):
     """sign(x) (for real tensors torch's sgn is sign)."""
     return named(sign(input), "SgnBackward0")
@@ -316,6 +382,6 @@ def dist(input, other, p=2):
     return named((input - other).norm(p), "DistBackward0")
 
 
-__all__ = ["logit", "sgn", "sinc", "deg2rad", "rad2deg", "signbit", "nan_to_num",
+__all__ = ["asinh", "acosh", "logit", "sgn", "sinc", "deg2rad", "rad2deg", "signbit", "nan_to_num",
            "hypot", "logaddexp", "logaddexp2", "xlogy", "fmax", "fmin", "copysign",
            "float_power", "heaviside", "dist"]

@@ -380,6 +380,8 @@ def _ops():
     _op("softmax",           "activation.softmax",        "fm",  "softmax")
 
     # ------------------------------------------------------------------ math_extra
+    _op("acosh",             "math_extra.acosh",          "fmi", "", aliases="arccosh", ufunc="arccosh")
+    _op("asinh",             "math_extra.asinh",          "fmi", "", aliases="arcsinh", ufunc="arcsinh")
     _op("atanh",             "math_extra.atanh",          "fmi", "", aliases="arctanh", ufunc="arctanh")
     _op("copysign",          "math_extra.copysign",       "fmi", "")
     _op("deg2rad",           "math_extra.deg2rad",        "fmi", "")
