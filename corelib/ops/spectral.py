@@ -464,6 +464,19 @@ def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, de
                    values)
 
 
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+                  device=None, pin_memory=False, requires_grad=False):
+    """i0(beta sqrt(|1 - ((n - a) / a)^2|)) / i0(beta), a = (N - 1) / 2."""
+    from .bessel import i0
+
+    def values(k, n):
+        alpha = (n - 1) / 2.0
+        return i0((1 - ((k - alpha) / alpha).pow(2)).abs().sqrt() * beta) / \
+            i0(k.new_full((), beta))
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   values)
+
+
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
                     pin_memory=False, requires_grad=False):
     """1 - |2 n / (N - 1) - 1|."""

@@ -202,6 +202,7 @@ def _ops():
     _op("hamming_window",    "spectral.hamming_window",   "f",   "")
     _op("blackman_window",   "spectral.blackman_window",  "f",   "")
     _op("bartlett_window",   "spectral.bartlett_window",  "f",   "")
+    _op("kaiser_window",     "spectral.kaiser_window",    "f",   "")
     # ---------------------------------------------- torch.* spellings of torch.linalg
     _op("inverse",           "decomp.inverse",            "fm",  "linalg_inv")
     _op("det",               "decomp.det",                "fm",  "linalg_det")

@@ -45,3 +45,20 @@ def test_gradcheck_and_errors():
     out = plugrad.fft.hfft2(plugrad.tensor(Z3.astype(numpy.complex64)))
     assert out.dtype == plugrad.float32
     assert str(torch.fft.hfft2(torch.tensor(Z3.astype(numpy.complex64))).dtype) == str(out.dtype)
+
+
+@pytest.mark.parametrize("beta", [12.0, 8.0, 0.5])
+def test_kaiser_window_equals_torch(device, beta):
+    for length in (0, 1, 2, 5, 16, 17):
+        for periodic in (True, False):
+            for dt in ("float32", "float64"):
+                if dt == "float64" and not plugrad.plugins.supports(device, "add", "float64"):
+                    continue
+                ours = plugrad.kaiser_window(length, periodic, beta, dtype=getattr(plugrad, dt),
+                                             device=device)
+                ref = torch.kaiser_window(length, periodic, beta, dtype=getattr(torch, dt))
+                assert tuple(ours.shape) == tuple(ref.shape) and str(ours.dtype) == str(ref.dtype)
+                numpy.testing.assert_allclose(ours.cpu().numpy(), ref.numpy(),
+                                              atol=1e-6 if dt == "float32" else 1e-14)
+    with pytest.raises(RuntimeError, match="kaiser_window expects floating point dtypes"):
+        plugrad.kaiser_window(4, dtype=plugrad.int64)
