@@ -424,6 +424,12 @@ def _ops():
     _op("nanmedian",         "stats.nanmedian",           "fm",  "")
     _op("unique",            "stats.unique",              "fm",  "")
 
+    # ------------------------------------------------------------------ bucketing
+    _op("bincount",          "bucketing.bincount",        "fm",  "")
+    _op("bucketize",         "bucketing.bucketize",       "f",   "")
+    _op("histc",             "bucketing.histc",           "fm",  "")
+    _op("searchsorted",      "bucketing.searchsorted",    "f",   "")
+
     # ------------------------------------------------------------------ indexing
     _op("index_put",         "indexing.index_put",        "fmi", "index_put",
         inplace="indexing.index_put_")
