@@ -290,6 +290,8 @@ def _ops():
     _op("argsort",           "sort.argsort",              "fm",  "")
     _op("msort",             "sort.msort",                "fm",  "")
     _op("sort",              "sort.sort",                 "fm",  "sort")
+    _op("searchsorted",      "search.searchsorted",       "f",   "")
+    _op("bucketize",         "search.bucketize",          "f",   "")
     _op("topk",              "sort.topk",                 "fm",  "")
 
     # ------------------------------------------------------------------ gather
