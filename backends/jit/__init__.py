@@ -42,7 +42,8 @@ def cpu_backend_class():
 def description() -> str:
     """The cpu backend's line in ``python -m plugrad info``."""
     reason = unavailable_reason()
-    return ("numpy on the host CPU, numba kernels (erf, gelu, layer norm, softmax, adam)"
+    return ("numpy on the host CPU, numba kernels (erf, gelu, layer norm, softmax, adam, "
+            "LSTM cell)"
             if reason is None else f"numpy on the host CPU ({reason})")
 
 

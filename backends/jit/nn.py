@@ -10,6 +10,7 @@ from .elementwise import FLOAT32, GELU
 
 NORM = KernelModule("_norm")
 SOFTMAX = KernelModule("_softmax")
+LSTM = KernelModule("_lstm")
 
 
 def _flat(x):
@@ -72,3 +73,37 @@ class NN:
         out = np.empty(rows.shape, FLOAT32)
         kernels.softmax(rows, out)
         return out.reshape(x.shape)
+
+    def _lstm_kernels(self, gates, *bufs):
+        """The compiled LSTM cell for float32 steps of enough elements whose written buffers
+        are dense (so they reshape to 2-d views); None sends the step to the numpy kernel."""
+        if gates.size < self.min_elements or any(b.dtype != FLOAT32 for b in bufs) or \
+                not all(b.flags.c_contiguous for b in bufs[-2:]):
+            return None
+        return LSTM()
+
+    def lstm_cell(self, input_gates, hidden_gates, c, h_out, c_out, workspace):
+        kernels = self._lstm_kernels(input_gates, input_gates, hidden_gates, c, h_out, c_out,
+                                     workspace)
+        if kernels is None or not h_out.flags.c_contiguous:
+            return super().lstm_cell(input_gates, hidden_gates, c, h_out, c_out, workspace)
+        h = c.shape[-1]
+        kernels.lstm_cell(_rows(input_gates, 4 * h), _rows(hidden_gates, 4 * h), _rows(c, h),
+                          _rows(h_out, h), _rows(c_out, h), _rows(workspace, 4 * h))
+
+    def lstm_cell_backward(self, grad_h, grad_c, c, c_new, workspace, grad_gates):
+        kernels = self._lstm_kernels(workspace, grad_h, grad_c, c, c_new, workspace,
+                                     grad_gates)
+        if kernels is None:
+            return super().lstm_cell_backward(grad_h, grad_c, c, c_new, workspace, grad_gates)
+        h = c.shape[-1]
+        dc = np.empty(c.shape, FLOAT32)
+        kernels.lstm_cell_backward(_rows(grad_h, h), _rows(grad_c, h), _rows(c, h),
+                                   _rows(c_new, h), _rows(workspace, 4 * h),
+                                   _rows(grad_gates, 4 * h), _rows(dc, h))
+        return dc
+
+
+def _rows(b, width):
+    """b as (rows, width), C-contiguous: a view of a dense buffer, a copy of a strided one."""
+    return np.ascontiguousarray(b).reshape(-1, width)

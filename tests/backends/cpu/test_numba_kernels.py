@@ -259,3 +259,53 @@ def test_a_row_out_of_range_raises_numpys_error_and_leaves_x_unchanged(compiled)
     with pytest.raises(IndexError):
         compiled.index_put(x, [np.array([0, 1, 4])], np.ones((3, 3), np.float32), True)
     assert not x.any()
+
+
+# ------------------------------------------------------------------------- LSTM cell
+
+def _lstm_step(backend, n=6, h=9):
+    rng = np.random.default_rng(3)
+    ig, hg = _random((n, 4 * h), 3.0, 4), _random((n, 4 * h), 3.0, 5)
+    hg[0, :10] = (0.0, -0.0, 1e-30, -1e-30, 1e-4, -1e-4, 60.0, -60.0, 1e20, -1e20)
+    ig[0, :10] = 0.0
+    c = _random((n, h), 1.0, 6)
+    rows = np.empty((3, n, h), np.float32)          # written buffers: rows of a larger one
+    h_out, c_out, ws = rows[1], rows[2], np.empty((n, 4 * h), np.float32)
+    backend.lstm_cell(ig, hg, c, h_out, c_out, ws)
+    gh, gc = rng.standard_normal((2, n, h)).astype(np.float32)
+    dgates = np.empty((2, n, 4 * h), np.float32)[1]
+    dc = backend.lstm_cell_backward(gh, gc, c, c_out, ws, dgates)
+    return [h_out.copy(), c_out.copy(), ws, dgates, dc]
+
+
+def test_lstm_cell_matches_the_numpy_kernel(compiled, plain):
+    got, want = _lstm_step(compiled), _lstm_step(plain)
+    for g, w in zip(got, want):
+        # c' = f c + i g and the gate gradients may cancel: absolute error of values ~1
+        _close(g, w, ulps=8.0)
+
+
+def test_lstm_layer_with_compiled_cell_matches_torch(compiled):
+    """The fused layer on the numba backend (the compiled cell for every step) vs torch."""
+    from plugrad.plugins import BackendSpec, hookimpl
+    name = "numbalstm"
+
+    class Plugin:
+        @hookimpl
+        def plugrad_backends():
+            yield BackendSpec(name=name, load=lambda: compiled)
+    get_registry().register(Plugin, name=name)
+    try:
+        res = []
+        for lib, dev in ((torch, "cpu"), (plugrad, name)):
+            lib.manual_seed(0)
+            m = lib.nn.LSTM(8, 16, 2).to(dev)
+            x = lib.tensor(_random((5, 3, 8)), device=dev, requires_grad=True)
+            out, (hn, cn) = m(x)
+            (out.sum() + hn.sum() * 2 + cn.sum() * 3).backward()
+            res.append([t.detach().cpu().numpy() for t in (out, hn, cn, x.grad)] +
+                       [p.grad.cpu().numpy() for p in m.parameters()])
+    finally:
+        get_registry().unregister(name)
+    for g, w in zip(res[1], res[0]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
