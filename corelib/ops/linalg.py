@@ -311,6 +311,36 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     return named(prod + (input if beta == 1 else input * beta), "AddmvBackward0")
 
 
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * outer(vec1, vec2)."""
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1.ndim}-D"
+                           if vec1.ndim != 1 else
+                           f"addr: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    prod = vec1.unsqueeze(1) * vec2.unsqueeze(0)
+    prod = prod if alpha == 1 else prod * alpha
+    return named(prod + (input if beta == 1 else input * beta), "AddrBackward0")
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * sum_b batch1[b] @ batch2[b]."""
+    prod = bmm(batch1, batch2).sum(0)
+    prod = prod if alpha == 1 else prod * alpha
+    return named(prod + (input if beta == 1 else input * beta), "AddbmmBackward0")
+
+
+def chain_matmul(*matrices, out=None):
+    """torch.chain_matmul (deprecated): linalg.multi_dot of the arguments."""
+    import warnings
+    from .linalg_compose import multi_dot
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
+                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return multi_dot(list(matrices))
+
+
 def trace(input):
     """Sum of the main diagonal of a matrix."""
     if input.ndim != 2:

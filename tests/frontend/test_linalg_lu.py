@@ -226,3 +226,28 @@ def test_vander(device, dtype):
 def test_vander_grad(device):
     _check_op(device, "float64", [_mat(2, 3)], lambda x: plugrad.linalg.vander(x, N=4),
               lambda x: torch.linalg.vander(x, N=4))
+
+
+# ------------------------------------------------------ addr / addbmm / chain_matmul
+def test_addr_addbmm_chain_matmul(device):
+    i, v1, v2 = _mat(2, 3), _mat(2), _mat(3)
+    b1, b2 = _mat(4, 2, 5), _mat(4, 5, 3)
+    _check_op(device, "float64", [i, v1, v2],
+              lambda i, a, b: plugrad.addr(i, a, b, beta=0.5, alpha=2),
+              lambda i, a, b: torch.addr(i, a, b, beta=0.5, alpha=2))
+    _check_op(device, "float64", [i, b1, b2],
+              lambda i, a, b: plugrad.addbmm(i, a, b, alpha=0.3),
+              lambda i, a, b: torch.addbmm(i, a, b, alpha=0.3))
+    _check_op(device, "float64", [i, v1, v2], lambda i, a, b: i.addr(a, b),
+              lambda i, a, b: i.addr(a, b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _check_op(device, "float64", [b1[0], b2[0], _mat(3, 4)], plugrad.chain_matmul,
+                  torch.chain_matmul)
+    _supported(device, "float64")
+    ours, ref = _pair(i, device)
+    ours.addr_(*_pair(v1, device)[:1], *_pair(v2, device)[:1])
+    ref.addr_(torch.tensor(v1), torch.tensor(v2))
+    _close(ours, ref)
+    with pytest.raises(RuntimeError, match="addr: Expected 1-D argument vec1"):
+        plugrad.addr(ours, ours, plugrad.tensor(v2, device=device))
