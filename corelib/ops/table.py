@@ -435,6 +435,17 @@ def _ops():
     _op("histc",             "bucketing.histc",           "fm",  "")
     _op("searchsorted",      "bucketing.searchsorted",    "f",   "")
 
+    # ------------------------------------------------------------------ integration
+    _op("cumulative_trapezoid", "integration.cumulative_trapezoid", "f", "")
+    _op("trapezoid",         "integration.trapezoid",     "f",   "")
+    _op("trapz",             "integration.trapz",         "f",   "")
+
+    # ------------------------------------------------------------------ combinatorics
+    _op("block_diag",        "combinatorics.block_diag",  "f",   "")
+    _op("cartesian_prod",    "combinatorics.cartesian_prod", "f", "")
+    _op("corrcoef",          "combinatorics.corrcoef",    "fm",  "")
+    _op("cov",               "combinatorics.cov",         "fm",  "")
+
     # ------------------------------------------------------------------ indexing
     _op("index_put",         "indexing.index_put",        "fmi", "index_put",
         inplace="indexing.index_put_")
