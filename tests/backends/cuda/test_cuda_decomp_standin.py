@@ -92,3 +92,16 @@ def test_fft_and_complex_kernels(be):
     v = be.view_as_real(_dev(z))
     assert v.shape == (3, 8, 2)
     np.testing.assert_array_equal(np.asarray(be.view_as_complex(v)), z)
+
+
+def test_lu_factor_on_the_standin(be):
+    """linalg_lu_factor's batched elimination uses only xp indexing/argmax/where, which CuPy
+    has: pivots, LU and info as the cpu backend's (a singular matrix gives getrf's info)."""
+    import torch
+    a = np.random.default_rng(1).standard_normal((3, 4, 4))
+    a[2] = [[1.0, 2.0, 0.0, 0.0], [2.0, 4.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+    lu, piv, info = be.linalg_lu_factor(_dev(a))
+    ref = torch.linalg.lu_factor_ex(torch.tensor(a))
+    np.testing.assert_allclose(np.asarray(lu), ref.LU.numpy(), atol=1e-12)
+    assert np.asarray(piv).dtype == np.int32 and (np.asarray(piv) == ref.pivots.numpy()).all()
+    assert (np.asarray(info) == ref.info.numpy()).all()
