@@ -281,8 +281,10 @@ def repeat(input, *sizes):
     for n in final:
         if n < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {final}")
-    x = input.reshape(interleaved).expand(expanded).reshape(final)
-    return named(x if x is not input else x.clone(), "RepeatBackward0")
+    # one copy always (torch's repeat never returns a view): a reshape that merges an
+    # expanded dim with a size-1 one would otherwise give a stride-0 view that in-place ops refuse
+    x = clone(input.reshape(interleaved).expand(expanded)).reshape(final)
+    return named(x, "RepeatBackward0")
 
 
 def tile(input, *dims):
