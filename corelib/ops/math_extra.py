@@ -384,4 +384,31 @@ def dist(input, other, p=2):
 
 __all__ = ["asinh", "acosh", "logit", "sgn", "sinc", "deg2rad", "rad2deg", "signbit", "nan_to_num",
            "hypot", "logaddexp", "logaddexp2", "xlogy", "fmax", "fmin", "copysign",
-           "float_power", "heaviside", "dist"]
+           "float_power", "heaviside", "dist", "positive", "renorm"]
+
+
+def positive(input):
+    """``+input``: the tensor itself (torch refuses bool)."""
+    if input._dtype is D.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def renorm(input, p, dim, maxnorm, *, out=None):
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to it (torch's
+    maxnorm / (norm + 1e-7) factor); differentiable through the norm, as torch."""
+    from .linalg_compose import vector_norm
+    if not p > 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    if input.dim() <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} "
+                           f"dimensions")
+    from .._tensor import _wrap_dim
+    d = _wrap_dim(dim, input.dim())
+    others = [i for i in range(input.dim()) if i != d]
+    norm = vector_norm(input, p, dim=others, keepdim=True)
+    factor = where_scalar_safe(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+    res = named(input * factor, "RenormBackward0")
+    return res if out is None else write_out(out, res)

@@ -428,7 +428,9 @@ def _ops():
     _op("logaddexp2",        "math_extra.logaddexp2",     "fm",  "")
     _op("logit",             "math_extra.logit",          "fmi", "")
     _op("nan_to_num",        "math_extra.nan_to_num",     "fmi", "")
+    _op("positive",          "math_extra.positive",       "fm",  "")
     _op("rad2deg",           "math_extra.rad2deg",        "fmi", "")
+    _op("renorm",            "math_extra.renorm",         "fmi", "")
     _op("sgn",               "math_extra.sgn",            "fmi", "")
     _op("signbit",           "math_extra.signbit",        "fm",  "")
     _op("sinc",              "math_extra.sinc",           "fmi", "")
@@ -471,6 +473,10 @@ def _ops():
     _op("cartesian_prod",    "combinatorics.cartesian_prod", "f", "")
     _op("corrcoef",          "combinatorics.corrcoef",    "fm",  "")
     _op("cov",               "combinatorics.cov",         "fm",  "")
+
+    # ------------------------------------------------------------------ integer_math
+    _op("gcd",               "integer_math.gcd",          "fmi", "")
+    _op("lcm",               "integer_math.lcm",          "fmi", "")
 
     # ------------------------------------------------------------------ indexing
     _op("index_put",         "indexing.index_put",        "fmi", "index_put",
