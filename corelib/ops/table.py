@@ -293,8 +293,6 @@ def _ops():
     _op("argsort",           "sort.argsort",              "fm",  "")
     _op("msort",             "sort.msort",                "fm",  "")
     _op("sort",              "sort.sort",                 "fm",  "sort")
-    _op("searchsorted",      "search.searchsorted",       "f",   "")
-    _op("bucketize",         "search.bucketize",          "f",   "")
     # torch.* spellings of nn.functional ops (torch's native signatures)
     _op("conv1d",            "nn_functions.conv1d",       "f",   "")
     _op("conv2d",            "nn_functions.conv2d",       "f",   "")
@@ -508,7 +506,12 @@ def _ops():
     _op("exponential_",      "inplace_methods.exponential_", "m", "")
     _op("resize_",           "inplace_methods.resize_",   "m",   "empty reshape slice assign")
     _op("resize_as_",        "inplace_methods.resize_as_", "m",  "")
-    return {row.name: row for row in rows}
+    table = {row.name: row for row in rows}
+    if len(table) != len(rows):           # a second row would silently replace the first
+        seen = set()
+        twice = sorted({r.name for r in rows if r.name in seen or seen.add(r.name)})
+        raise RuntimeError(f"ops declared twice in plugrad.ops.table: {twice}")
+    return table
 
 
 OPS: dict[str, OpDecl] = _ops()
