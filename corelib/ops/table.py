@@ -476,6 +476,10 @@ def _ops():
     _op("gcd",               "integer_math.gcd",          "fmi", "")
     _op("lcm",               "integer_math.lcm",          "fmi", "")
 
+    # ------------------------------------------------------------------ quantiles
+    _op("nanquantile",       "quantiles.nanquantile",     "fm",  "")
+    _op("quantile",          "quantiles.quantile",        "fm",  "")
+
     # ------------------------------------------------------------------ indexing
     _op("index_put",         "indexing.index_put",        "fmi", "index_put",
         inplace="indexing.index_put_")
