@@ -17,12 +17,23 @@ if _TYPE_CHECKING:
 
     from ._tensor import Size
 
-# every ``f`` variant of the op table, under its name and its aliases
+def _inplace_function(name):
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"torch.{name}(input, ...): input.{name}(...), in place."
+    return fn
+
+
+# every ``f`` variant of the op table, under its name and its aliases; ``F``: torch.name_
 for _row in _OPS.values():
     if "f" in _row.variants:
         _fn = _resolve(_row.impl)
         for _name in _row.names():
             globals()[_name] = _fn
+    if "F" in _row.variants:
+        for _name in _row.names():
+            globals()[_name + "_"] = _inplace_function(_name + "_")
 
 
 def _addmm_activation(input, mat1, mat2, *, beta=1, alpha=1, use_gelu=False):

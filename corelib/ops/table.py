@@ -13,7 +13,8 @@ Columns of ``_op(name, impl, variants, prims, ...)``:
 * ``name`` -- torch's name. ``impl`` -- ``"module.attribute"`` inside :mod:`plugrad.ops`,
   resolved lazily (:func:`resolve`), so reading this table imports no op module.
 * ``variants`` -- ``f`` a ``torch.name`` function, ``m`` a ``Tensor.name`` method, ``i`` a
-  ``Tensor.name_`` in-place method. The in-place method is ``apply_inplace(self, op, ...)``
+  ``Tensor.name_`` in-place method, ``F`` a ``torch.name_`` function (torch's in-place
+  functions: ``torch.relu_(x)`` is ``x.relu_()``). The in-place method is ``apply_inplace(self, op, ...)``
   unless ``inplace=`` names a hand-written one (a fast path, or a different signature).
 * ``prims`` -- the contract primitive(s) the forward calls directly on the backend (space
   separated, see :mod:`plugrad.plugins.contract`); empty for a composite written in other
@@ -74,48 +75,48 @@ def _ops():
     # ------------------------------------------------------------------ unary
     _op("abs",               "unary.abs",                 "fmi", "abs",
         aliases="absolute", operator="abs", ufunc="absolute")
-    _op("acos",              "unary.acos",                "fmi", "acos",
+    _op("acos",              "unary.acos",                "fmiF", "acos",
         aliases="arccos", ufunc="arccos")
-    _op("asin",              "unary.asin",                "fmi", "asin",
+    _op("asin",              "unary.asin",                "fmiF", "asin",
         aliases="arcsin", ufunc="arcsin")
-    _op("atan",              "unary.atan",                "fmi", "atan",
+    _op("atan",              "unary.atan",                "fmiF", "atan",
         aliases="arctan", ufunc="arctan")
     _op("bitwise_not",       "unary.bitwise_not",         "fmi", "bitwise_not",
         operator="invert", ufunc="invert")
-    _op("ceil",              "unary.ceil",                "fmi", "ceil", ufunc="ceil")
-    _op("cos",               "unary.cos",                 "fmi", "cos", ufunc="cos")
-    _op("cosh",              "unary.cosh",                "fmi", "cosh", ufunc="cosh")
-    _op("erf",               "unary.erf",                 "fmi", "erf")
-    _op("exp",               "unary.exp",                 "fmi", "exp", ufunc="exp")
-    _op("exp2",              "unary.exp2",                "fmi", "", ufunc="exp2")
-    _op("expm1",             "unary.expm1",               "fmi", "expm1", ufunc="expm1")
-    _op("trunc",             "unary.trunc",               "fmi", "trunc",
+    _op("ceil",              "unary.ceil",                "fmiF", "ceil", ufunc="ceil")
+    _op("cos",               "unary.cos",                 "fmiF", "cos", ufunc="cos")
+    _op("cosh",              "unary.cosh",                "fmiF", "cosh", ufunc="cosh")
+    _op("erf",               "unary.erf",                 "fmiF", "erf")
+    _op("exp",               "unary.exp",                 "fmiF", "exp", ufunc="exp")
+    _op("exp2",              "unary.exp2",                "fmiF", "", ufunc="exp2")
+    _op("expm1",             "unary.expm1",               "fmiF", "expm1", ufunc="expm1")
+    _op("trunc",             "unary.trunc",               "fmiF", "trunc",
         aliases="fix", ufunc="trunc")
-    _op("floor",             "unary.floor",               "fmi", "floor", ufunc="floor")
-    _op("frac",              "unary.frac",                "fmi", "")
+    _op("floor",             "unary.floor",               "fmiF", "floor", ufunc="floor")
+    _op("frac",              "unary.frac",                "fmiF", "")
     _op("isfinite",          "unary.isfinite",            "fm",  "", ufunc="isfinite")
     _op("isinf",             "unary.isinf",               "fm",  "isinf", ufunc="isinf")
     _op("isnan",             "unary.isnan",               "fm",  "isnan", ufunc="isnan")
     _op("isneginf",          "unary.isneginf",            "fm",  "")
     _op("isposinf",          "unary.isposinf",            "fm",  "")
-    _op("log",               "unary.log",                 "fmi", "log", ufunc="log")
-    _op("log10",             "unary.log10",               "fmi", "", ufunc="log10")
-    _op("log1p",             "unary.log1p",               "fmi", "log1p", ufunc="log1p")
-    _op("log2",              "unary.log2",                "fmi", "", ufunc="log2")
+    _op("log",               "unary.log",                 "fmiF", "log", ufunc="log")
+    _op("log10",             "unary.log10",               "fmiF", "", ufunc="log10")
+    _op("log1p",             "unary.log1p",               "fmiF", "log1p", ufunc="log1p")
+    _op("log2",              "unary.log2",                "fmiF", "", ufunc="log2")
     _op("logical_not",       "unary.logical_not",         "fmi", "logical_not",
         ufunc="logical_not")
-    _op("neg",               "unary.neg",                 "fmi", "neg",
+    _op("neg",               "unary.neg",                 "fmiF", "neg",
         aliases="negative", operator="neg", ufunc="negative")
-    _op("reciprocal",        "unary.reciprocal",          "fmi", "reciprocal", ufunc="reciprocal")
-    _op("round",             "unary.round",               "fmi", "round", ufunc="rint")
-    _op("rsqrt",             "unary.rsqrt",               "fmi", "")
-    _op("sigmoid",           "unary.sigmoid",             "fmi", "sigmoid")
+    _op("reciprocal",        "unary.reciprocal",          "fmiF", "reciprocal", ufunc="reciprocal")
+    _op("round",             "unary.round",               "fmiF", "round", ufunc="rint")
+    _op("rsqrt",             "unary.rsqrt",               "fmiF", "")
+    _op("sigmoid",           "unary.sigmoid",             "fmiF", "sigmoid")
     _op("sign",              "unary.sign",                "fmi", "sign", ufunc="sign")
-    _op("sin",               "unary.sin",                 "fmi", "sin", ufunc="sin")
-    _op("sinh",              "unary.sinh",                "fmi", "sinh", ufunc="sinh")
-    _op("sqrt",              "unary.sqrt",                "fmi", "sqrt", ufunc="sqrt")
-    _op("tan",               "unary.tan",                 "fmi", "tan", ufunc="tan")
-    _op("tanh",              "unary.tanh",                "fmi", "tanh", ufunc="tanh")
+    _op("sin",               "unary.sin",                 "fmiF", "sin", ufunc="sin")
+    _op("sinh",              "unary.sinh",                "fmiF", "sinh", ufunc="sinh")
+    _op("sqrt",              "unary.sqrt",                "fmiF", "sqrt", ufunc="sqrt")
+    _op("tan",               "unary.tan",                 "fmiF", "tan", ufunc="tan")
+    _op("tanh",              "unary.tanh",                "fmiF", "tanh", ufunc="tanh")
 
     # ------------------------------------------------------------------ binary
     _op("add",               "binary.add",                "fmi", "add",
@@ -165,14 +166,14 @@ def _ops():
     _op("remainder",         "binary.remainder",          "fmi", "remainder",
         operator="mod", ufunc="remainder")
     _op("rsub",              "binary.rsub",               "f",   "")
-    _op("square",            "binary.square",             "fmi", "", ufunc="square")
+    _op("square",            "binary.square",             "fmiF", "", ufunc="square")
     _op("sub",               "binary.sub",                "fmi", "sub",
         aliases="subtract", operator="sub", ufunc="subtract", inplace="inplace_methods.sub_")
     _op("true_divide",       "binary.true_divide",        "fmi", "div", inplace="inplace_methods.div_")
 
     # ------------------------------------------------------------------ linalg
     _op("addmm",             "linalg.addmm",              "fmi", "")
-    _op("addmv",             "linalg.addmv",              "fmi", "")
+    _op("addmv",             "linalg.addmv",              "fmiF", "")
     _op("baddbmm",           "linalg.baddbmm",            "fmi", "")
     _op("addr",              "linalg.addr",               "fmi", "")
     _op("addbmm",            "linalg.addbmm",             "fmi", "")
@@ -402,40 +403,40 @@ def _ops():
     _op("expand_as",         "views.expand_as",           "m",   "")
 
     # ------------------------------------------------------------------ activation
-    _op("clamp",             "activation.clamp",          "fmi", "", aliases="clip")
-    _op("clamp_max",         "activation.clamp_max",      "fmi", "")
-    _op("clamp_min",         "activation.clamp_min",      "fmi", "")
+    _op("clamp",             "activation.clamp",          "fmiF", "", aliases="clip")
+    _op("clamp_max",         "activation.clamp_max",      "fmiF", "")
+    _op("clamp_min",         "activation.clamp_min",      "fmiF", "")
     _op("log_softmax",       "activation.log_softmax",    "fm",  "log_softmax")
-    _op("relu",              "activation.relu",           "fmi", "")
+    _op("relu",              "activation.relu",           "fmiF", "")
     _op("softmax",           "activation.softmax",        "fm",  "softmax")
 
     # ------------------------------------------------------------------ math_extra
-    _op("acosh",             "math_extra.acosh",          "fmi", "", aliases="arccosh", ufunc="arccosh")
-    _op("asinh",             "math_extra.asinh",          "fmi", "", aliases="arcsinh", ufunc="arcsinh")
-    _op("atanh",             "math_extra.atanh",          "fmi", "", aliases="arctanh", ufunc="arctanh")
+    _op("acosh",             "math_extra.acosh",          "fmiF", "", aliases="arccosh", ufunc="arccosh")
+    _op("asinh",             "math_extra.asinh",          "fmiF", "", aliases="arcsinh", ufunc="arcsinh")
+    _op("atanh",             "math_extra.atanh",          "fmiF", "", aliases="arctanh", ufunc="arctanh")
     _op("copysign",          "math_extra.copysign",       "fmi", "")
-    _op("deg2rad",           "math_extra.deg2rad",        "fmi", "")
+    _op("deg2rad",           "math_extra.deg2rad",        "fmiF", "")
     _op("dist",              "math_extra.dist",           "fm",  "")
     _op("float_power",       "math_extra.float_power",    "fm",  "")
     _op("fmax",              "math_extra.fmax",           "fm",  "")
     _op("fmin",              "math_extra.fmin",           "fm",  "")
     _op("heaviside",         "math_extra.heaviside",      "fmi", "")
     _op("hypot",             "math_extra.hypot",          "fmi", "")
-    _op("ldexp",             "math_extra.ldexp",          "fmi", "")
+    _op("ldexp",             "math_extra.ldexp",          "fmiF", "")
     _op("logaddexp",         "math_extra.logaddexp",      "fm",  "")
     _op("logaddexp2",        "math_extra.logaddexp2",     "fm",  "")
-    _op("logit",             "math_extra.logit",          "fmi", "")
-    _op("nan_to_num",        "math_extra.nan_to_num",     "fmi", "")
+    _op("logit",             "math_extra.logit",          "fmiF", "")
+    _op("nan_to_num",        "math_extra.nan_to_num",     "fmiF", "")
     _op("positive",          "math_extra.positive",       "fm",  "")
-    _op("rad2deg",           "math_extra.rad2deg",        "fmi", "")
+    _op("rad2deg",           "math_extra.rad2deg",        "fmiF", "")
     _op("renorm",            "math_extra.renorm",         "fmi", "")
     _op("sgn",               "math_extra.sgn",            "fmi", "")
     _op("signbit",           "math_extra.signbit",        "fm",  "")
-    _op("sinc",              "math_extra.sinc",           "fmi", "")
-    _op("xlogy",             "math_extra.xlogy",          "fmi", "")
+    _op("sinc",              "math_extra.sinc",           "fmiF", "")
+    _op("xlogy",             "math_extra.xlogy",          "fmiF", "")
 
     # ------------------------------------------------------------------ special
-    _op("erfc",              "special.erfc",              "fmi", "")
+    _op("erfc",              "special.erfc",              "fmiF", "")
     _op("erfinv",            "special.erfinv",            "fmi", "")
     _op("lgamma",            "gamma.lgamma",              "fmi", "")
     _op("digamma",           "gamma.digamma",             "fmi", "")
@@ -443,7 +444,7 @@ def _ops():
     _op("igamma",            "igamma.gammainc",           "fmi", "")
     _op("igammac",           "igamma.gammaincc",          "fmi", "")
     _op("mvlgamma",          "gamma.mvlgamma",            "fmi", "")
-    _op("i0",                "bessel.i0",                 "fmi", "")
+    _op("i0",                "bessel.i0",                 "fmiF", "")
 
     # ------------------------------------------------------------------ stats
     _op("cummax",            "stats.cummax",              "fm",  "")
@@ -473,15 +474,15 @@ def _ops():
     _op("cov",               "combinatorics.cov",         "fm",  "")
 
     # ------------------------------------------------------------------ integer_math
-    _op("gcd",               "integer_math.gcd",          "fmi", "")
-    _op("lcm",               "integer_math.lcm",          "fmi", "")
+    _op("gcd",               "integer_math.gcd",          "fmiF", "")
+    _op("lcm",               "integer_math.lcm",          "fmiF", "")
 
     # ------------------------------------------------------------------ quantiles
     _op("nanquantile",       "quantiles.nanquantile",     "fm",  "")
     _op("quantile",          "quantiles.quantile",        "fm",  "")
 
     # ------------------------------------------------------------------ indexing
-    _op("index_put",         "indexing.index_put",        "fmi", "index_put",
+    _op("index_put",         "indexing.index_put",        "fmiF", "index_put",
         inplace="indexing.index_put_")
 
     # ------------------------------------------------------------------ conversion

@@ -24,6 +24,8 @@ def _variants(row):
             yield "method", name
         if "i" in row.variants:
             yield "method", f"{name}_"
+        if "F" in row.variants:
+            yield "function", f"{name}_"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name)
@@ -38,6 +40,17 @@ def test_declared_variants_exist_in_torch_and_are_bound(row):
     if "m" in row.variants:
         method = resolve(row.method) if row.method else impl
         assert all(Tensor.__dict__[n] is method for n in row.names())
+
+
+def test_inplace_functions_modify_their_input():
+    x = plugrad.tensor([-1.0, 0.5, 4.0])
+    assert plugrad.relu_(x) is x and x.tolist() == [0.0, 0.5, 4.0]
+    assert plugrad.sqrt_(x) is x and x.tolist() == pytest.approx([0.0, 0.5 ** 0.5, 2.0])
+    assert plugrad.clamp_(x, max=1.0) is x and x.tolist() == pytest.approx([0.0, 0.5 ** 0.5, 1.0])
+    y = torch.tensor([-1.0, 0.5, 4.0])
+    assert torch.clamp_(y, max=1.0) is y
+    fs = [r for r in ROWS if "F" in r.variants]
+    assert all("i" in r.variants for r in fs) and len(fs) > 40
 
 
 def test_names_are_declared_once():
