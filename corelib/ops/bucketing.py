@@ -141,4 +141,37 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     return res if out is None else write_out(out, res)
 
 
-__all__ = ["searchsorted", "bucketize", "bincount", "histc"]
+__all__ = ["searchsorted", "bucketize", "bincount", "histc", "unique_consecutive"]
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """``input`` with each run of equal consecutive elements (or slices along ``dim``)
+    collapsed to one; optionally each element's run index and each run's length."""
+    from .._functions import cat
+    from .._tensor import _wrap_dim
+    with no_grad():
+        x = input.detach()
+        if dim is None:
+            flat, d = x.reshape(-1), 0
+        else:
+            d = _wrap_dim(dim, x.dim())
+            flat = x
+        n = flat.shape[d]
+        if n:
+            nxt, prev = flat.narrow(d, 1, n - 1), flat.narrow(d, 0, n - 1)
+            differs = nxt != prev                        # nan != nan: runs of nan stay apart
+            if flat.dim() > 1:
+                differs = differs.movedim(d, 0).reshape(n - 1, -1).any(1)
+            starts = cat([differs.new_ones(1), differs])
+        else:
+            starts = flat.new_zeros(0, dtype=D.bool_)
+        keep = starts.nonzero().reshape(-1)
+        out = flat.index_select(d, keep)
+        res = [out]
+        if return_inverse:
+            inv = starts.to(D.int64).cumsum(0) - 1
+            res.append(inv.reshape(x.shape) if dim is None else inv)
+        if return_counts:
+            ends = cat([keep[1:], keep.new_full((1,), n)]) if n else keep
+            res.append(ends - keep)
+    return res[0] if len(res) == 1 else tuple(res)

@@ -461,6 +461,7 @@ def _ops():
     _op("bucketize",         "bucketing.bucketize",       "f",   "")
     _op("histc",             "bucketing.histc",           "fm",  "")
     _op("searchsorted",      "bucketing.searchsorted",    "f",   "")
+    _op("unique_consecutive", "bucketing.unique_consecutive", "fm", "")
 
     # ------------------------------------------------------------------ integration
     _op("cumulative_trapezoid", "integration.cumulative_trapezoid", "f", "")

@@ -128,3 +128,30 @@ def test_histc_errors(device):
         plugrad.histc(x, bins=0)
     with pytest.raises(RuntimeError, match="max must be larger than min"):
         plugrad.histc(x, min=3, max=1)
+
+
+CONSEC = [[1, 1, 2, 2, 3, 1, 1, 2], [], [5], [[1, 1], [1, 1], [2, 3], [1, 1]],
+          [[0, 0, 1], [0, 0, 1]]]
+
+
+@pytest.mark.parametrize("arr", CONSEC, ids=str)
+def test_unique_consecutive(device, arr):
+    p, t = _both(arr, device, "int64")
+    dims = [None] + list(range(-t.dim(), t.dim())) if t.dim() else [None]
+    for dim in dims:
+        for inv in (False, True):
+            for cnt in (False, True):
+                got = plugrad.unique_consecutive(p, return_inverse=inv, return_counts=cnt,
+                                                 dim=dim)
+                want = torch.unique_consecutive(t, return_inverse=inv, return_counts=cnt,
+                                                dim=dim)
+                if isinstance(want, tuple):
+                    assert isinstance(got, tuple) and len(got) == len(want)
+                    for g, w in zip(got, want):
+                        _same(g, w)
+                else:
+                    _same(got, want)
+    _same(p.unique_consecutive(), t.unique_consecutive())
+    pf, tf = _both([NAN, NAN, 1.0, 1.0], device, "float32")
+    np.testing.assert_array_equal(plugrad.unique_consecutive(pf).cpu().numpy(),
+                                  torch.unique_consecutive(tf).numpy())
