@@ -224,3 +224,26 @@ def test_pixel_shuffle_and_glu(device):
              grad_fn=False)
     check_fn(lambda T, a: T.nn.functional.pixel_unshuffle(a, 2), [x(1, 2, 4, 6)], device,
              grad_fn=False)
+
+
+def test_linear_on_contiguous_nd_input_is_one_addmm_viewed_back_as_torchs():
+    """torch's _flatten_nd_linear: ViewBackward0 over AddmmBackward0 for contiguous input of
+    3+ dims with a 1-d bias; a strided input stays matmul + add (AddBackward0)."""
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    for shape, strided in [((2, 3, 4), False), ((2, 3, 2, 4), False), ((3, 2, 4), True)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        results = []
+        for lib in (plugrad, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            wt, bt = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
+            y = lib.nn.functional.linear(xt.transpose(0, 1) if strided else xt, wt, bt)
+            y.pow(2).sum().backward()
+            names = [type(y.grad_fn).__name__] + [type(f).__name__ for f, _ in
+                                                  y.grad_fn.next_functions if f is not None]
+            results.append((names, y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(),
+                            bt.grad.numpy()))
+        (pn, *pv), (tn, *tv) = results
+        assert pn[0] == tn[0] and pn[1:2] == tn[1:2]
+        for got, want in zip(pv, tv):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

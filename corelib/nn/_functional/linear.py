@@ -10,6 +10,11 @@ def linear(input, weight, bias=None):
     """y = input @ weight.T + bias; one AddmmBackward0 node for 2-D input, as torch."""
     if input.ndim == 2 and bias is not None:
         return _linalg.addmm(bias, input, weight.t())
+    if bias is not None and input.ndim > 2 and bias.ndim == 1 and input.is_contiguous():
+        # torch's _flatten_nd_linear: rows flattened into one addmm (the bias added in place
+        # of a new array), then viewed back; grad_fn ViewBackward0 over AddmmBackward0
+        out = _linalg.addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+        return out.view(*input.shape[:-1], out.shape[-1])
     out = _linalg.matmul(input, weight.t())
     if bias is not None:
         out = out + bias
