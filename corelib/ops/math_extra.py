@@ -384,7 +384,7 @@ def dist(input, other, p=2):
 
 __all__ = ["asinh", "acosh", "logit", "sgn", "sinc", "deg2rad", "rad2deg", "signbit", "nan_to_num",
            "hypot", "logaddexp", "logaddexp2", "xlogy", "fmax", "fmin", "copysign",
-           "float_power", "heaviside", "dist", "positive", "renorm"]
+           "float_power", "heaviside", "dist", "positive", "renorm", "isreal", "is_nonzero"]
 
 
 def positive(input):
@@ -412,3 +412,19 @@ def renorm(input, p, dim, maxnorm, *, out=None):
     factor = where_scalar_safe(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
     res = named(input * factor, "RenormBackward0")
     return res if out is None else write_out(out, res)
+
+
+def isreal(input):
+    """True where an element has no imaginary part (everywhere for real dtypes)."""
+    if input._dtype.is_complex:
+        return input.imag == 0
+    return input.new_ones(input.shape, dtype=D.bool_)
+
+
+def is_nonzero(input):
+    """``bool`` of a one-element tensor, with torch's errors for any other size."""
+    if input.numel() == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if input.numel() > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.reshape(()).item())

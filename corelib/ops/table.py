@@ -427,6 +427,8 @@ def _ops():
     _op("logaddexp2",        "math_extra.logaddexp2",     "fm",  "")
     _op("logit",             "math_extra.logit",          "fmiF", "")
     _op("nan_to_num",        "math_extra.nan_to_num",     "fmiF", "")
+    _op("is_nonzero",        "math_extra.is_nonzero",     "fm",  "")
+    _op("isreal",            "math_extra.isreal",         "fm",  "")
     _op("positive",          "math_extra.positive",       "fm",  "")
     _op("rad2deg",           "math_extra.rad2deg",        "fmiF", "")
     _op("renorm",            "math_extra.renorm",         "fmi", "")

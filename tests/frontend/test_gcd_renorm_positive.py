@@ -80,3 +80,19 @@ def test_positive(device):
         plugrad.positive(x > 0)
     with pytest.raises(RuntimeError, match="on a bool tensor is not supported"):
         torch.positive(torch.tensor([True]))
+
+
+def test_isreal_and_is_nonzero(device):
+    for data, dt in (([1, 2], "int64"), ([1.5, -0.0], "float32")):
+        p, t = _both(data, device, dt)
+        _same(plugrad.isreal(p), torch.isreal(t))
+        _same(p.isreal(), t.isreal())
+    tc = torch.tensor([1 + 0j, 1 + 1j, complex(float("nan"), 0)])
+    pc = plugrad.tensor(tc.numpy(), device="cpu")
+    _same(plugrad.isreal(pc), torch.isreal(tc))
+    for data in ([0.0], [[3]], [True]):
+        p, t = _both(data, device, "float32")
+        assert p.is_nonzero() == t.is_nonzero() and plugrad.is_nonzero(p) == t.is_nonzero()
+    for data, msg in (([], "no values"), ([1, 2], "more than one value")):
+        with pytest.raises(RuntimeError, match=msg):
+            plugrad.tensor(data, device=device).is_nonzero()
