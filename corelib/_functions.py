@@ -57,13 +57,6 @@ def is_complex(input: Tensor) -> bool:
     return input._dtype.is_complex
 
 
-def is_nonzero(input: Tensor) -> bool:
-    """The truth value of a one-element tensor; RuntimeError for any other size."""
-    if input.numel() != 1:
-        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return bool(input.item())
-
-
 def numel(input: Tensor) -> int:
     """The number of elements of input (the product of its shape)."""
     return input.numel()
