@@ -103,3 +103,18 @@ def pytest_terminal_summary(terminalreporter):
     for function, (runs, cases) in sorted(by_function.items()):
         write(f"{cases:7d} fuzz cases  {function} ({runs} parametrizations)")
     write(", ".join(f"{kind}: {totals[kind]} (in {tests[kind]} tests)" for kind in sorted(totals)))
+
+
+@pytest.fixture(autouse=True)
+def _torch_distributions_validate():
+    """torch's dynamo turns distribution validation off process-wide once it has compiled
+    anything (torch/_dynamo/eval_frame.py), and the compile tests run torch.compile earlier in
+    the same process: the oracle must validate by default, as it does in a fresh process."""
+    dists = sys.modules.get("torch.distributions")
+    if dists is None:
+        yield
+        return
+    before = dists.Distribution._validate_args
+    dists.Distribution.set_default_validate_args(True)
+    yield
+    dists.Distribution.set_default_validate_args(before)

@@ -236,17 +236,6 @@ def test_multivariate_normal_gradcheck(device):
     _close(cov.grad, ct.grad, 1e-10, 1e-10)
 
 
-@pytest.fixture(autouse=True)
-def _torch_validates():
-    """torch's dynamo turns distribution validation off process-wide once it has compiled
-    anything (torch/_dynamo/eval_frame.py), and test_compile runs torch.compile earlier in
-    the same process: the oracle must validate by default, as it does in a fresh process."""
-    before = torch.distributions.Distribution._validate_args
-    torch.distributions.Distribution.set_default_validate_args(True)
-    yield
-    torch.distributions.Distribution.set_default_validate_args(before)
-
-
 def _same_error(fn, exc=ValueError):
     with pytest.raises(exc) as ref_err:
         fn(torch, torch.distributions)

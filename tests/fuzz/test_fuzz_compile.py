@@ -71,9 +71,9 @@ def _make(ops, backward, update):
     return f, w, state
 
 
-@fuzz(0.5)
 @given(ops=OPS, backward=st.booleans(), update=st.booleans(), seed=st.integers(0, 2 ** 16),
        fusion=st.booleans())
+@fuzz(0.5)
 def test_random_programs_replay_bitwise(ops, backward, update, seed, fusion):
     eager, w1, s1 = _make(ops, backward, update)
     fn, w2, s2 = _make(ops, backward, update)
