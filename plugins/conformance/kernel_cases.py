@@ -41,8 +41,8 @@ def runtime_cases():
             yield Case("cast", dt, f"to-{dst}", (permuted(src), dst))
         if dt in FLOATS:
             for dst in ALL:
-                yield Case("cast", dt, f"to-{dst}-out-of-range", run=lambda t, dt=dt, dst=dst:
-                           _cast_out_of_range(t, dt, dst))
+                yield Case("cast", dt, f"to-{dst}-out-of-range", (dst,),   # args: the target
+                           run=lambda t, dt=dt, dst=dst: _cast_out_of_range(t, dt, dst))
         yield Case("assign", dt, "scalar-into-strided", run=lambda t, x=x, f=fill: [
             _assign(t, x, f)])
         yield Case("assign", dt, "broadcast-and-overlap", run=lambda t, x=x: [

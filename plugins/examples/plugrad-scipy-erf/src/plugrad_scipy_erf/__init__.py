@@ -12,13 +12,13 @@ _erf = None
 
 
 def erf(x, out=None):
-    """The contract's ``erf(x, out=None)`` on numpy buffers (float16/32/64)."""
+    """The contract's ``erf(x, out=None)`` on numpy buffers (float16, bfloat16, float32/64)."""
     global _erf
     if _erf is None:
         from scipy.special import erf as _erf_impl
         _erf = _erf_impl
-    if x.dtype == numpy.float16:          # SciPy has no half loop: compute in float32
-        result = _erf(x.astype(numpy.float32), out=...).astype(numpy.float16)
+    if x.dtype.itemsize == 2:             # SciPy has no half loops: compute in float32
+        result = _erf(x.astype(numpy.float32), out=...).astype(x.dtype)
     else:
         result = _erf(x, out=...)          # out=... keeps 0-d results arrays
     if out is None:
