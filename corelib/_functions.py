@@ -125,19 +125,6 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return _named(diff.norm(p=p, dim=-1), "CdistBackward0")
 
 
-def cross(input, other, dim=None):
-    """Cross product of 3-vectors along ``dim`` (the first size-3 dim when None)."""
-    if dim is None:
-        dim = next((i for i, s in enumerate(broadcast_shapes(input._shape, other._shape))
-                    if s == 3), None)
-        if dim is None:
-            raise RuntimeError("no dimension of size 3 in input")
-    a = [input.select(dim, i) for i in range(3)]
-    b = [other.select(dim, i) for i in range(3)]
-    return _named(stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-                         a[0] * b[1] - a[1] * b[0]], dim), "LinalgCrossBackward0")
-
-
 def detach(input: Tensor) -> Tensor:
     """A new tensor sharing input's data, cut from the autograd graph (requires_grad False)."""
     return input.detach()

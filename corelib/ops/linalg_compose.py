@@ -7,8 +7,11 @@ torch's where torch also composes: pinv, matrix_norm, lstsq through the pseudo-i
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import _dtype as D
+from ._graph import named
+from ._operands import broadcast_shapes
 from .._tensor import Tensor
 from ..autograd.function import Function
 from .decomp import (LinAlgError, _named, _ret, check_float, check_matrix, cholesky, eigh, inv, mH,
@@ -318,7 +321,29 @@ def cross(input, other, *, dim=-1, out=None):
     a0, a1, a2 = (input.narrow(dim, i, 1) for i in range(3))
     b0, b1, b2 = (other.narrow(dim, i, 1) for i in range(3))
     from .movement import cat
-    return cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+    return named(cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d),
+                 "LinalgCrossBackward0")
+
+
+_CROSS_DIM_DEPRECATED = (
+    "Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
+    "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change "
+    "to agree with that of linalg.cross in a future release.")
+
+
+def torch_cross(input, other, dim=None, *, out=None):
+    """``torch.cross`` / ``Tensor.cross``: :func:`cross` along ``dim``; without it, along the
+    first dimension of size 3 (torch's deprecated default, with its warning)."""
+    if dim is None:
+        warnings.warn(_CROSS_DIM_DEPRECATED, UserWarning, stacklevel=3)
+        shape = broadcast_shapes(input._shape, other._shape)
+        dim = next((i for i, size in enumerate(shape) if size == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    result = cross(input, other, dim=dim)
+    if out is None:
+        return result
+    return out.copy_(result)
 
 
 def vecdot(x, y, *, dim=-1, out=None):

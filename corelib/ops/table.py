@@ -224,6 +224,7 @@ def _ops():
     _op("matrix_power",      "linalg_compose.matrix_power", "fm", "")
     _op("trace",             "linalg.trace",              "fm",  "")
     _op("matrix_exp",        "matrix_functions.matrix_exp", "fm", "")
+    _op("cross",             "linalg_compose.torch_cross", "fm", "")
     _op("lu",                "lu.torch_lu",               "fm",  "linalg_lu_factor")
     _op("lu_solve",          "lu.torch_lu_solve",         "fm",  "")
     _op("lu_unpack",         "lu.lu_unpack",              "f",   "")

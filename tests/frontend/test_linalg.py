@@ -284,6 +284,21 @@ def test_cross_multi_dot_vecdot_householder(device):
     _check_op(device, "float64", [a, b], plugrad.linalg.cross, torch.linalg.cross)
     _check_op(device, "float64", [a, b], lambda x, y: plugrad.cross(x, y, dim=1),
               lambda x, y: torch.cross(x, y, dim=1))
+    _check_op(device, "float64", [a, b], lambda x, y: x.cross(y, dim=-1),
+              lambda x, y: x.cross(y, dim=-1))
+    c, d = RNG.standard_normal((3, 5)), RNG.standard_normal((3, 5))
+    with warnings.catch_warnings():     # torch warns once per process (TORCH_WARN_ONCE)
+        warnings.simplefilter("ignore")
+        want = torch.cross(torch.tensor(c), torch.tensor(d)).numpy()
+    with pytest.warns(UserWarning, match="without specifying the dim arg is deprecated"):
+        got = plugrad.cross(plugrad.tensor(c, device=device), plugrad.tensor(d, device=device))
+    numpy.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-12)   # the first size-3 dim
+    for bad in (lambda T: T.cross(T.zeros(4, 2), T.zeros(4, 2)),
+                lambda T: T.zeros(4, 3).cross(T.zeros(4, 3), dim=0)):
+        with pytest.raises(RuntimeError) as want:
+            bad(torch)
+        with pytest.raises(RuntimeError, match=str(want.value).split(":")[0]):
+            bad(plugrad)
     mats = [RNG.standard_normal(s) for s in [(3,), (3, 5), (5, 2), (2, 4), (4,)]]
     _check_op(device, "float64", mats, lambda *m: plugrad.linalg.multi_dot(list(m)),
               lambda *m: torch.linalg.multi_dot(list(m)))
