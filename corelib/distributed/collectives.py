@@ -267,14 +267,17 @@ def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
     if signature is None:
         return _finish(launch_all_reduce(pg, tensor, op), async_op)
     staged, arr = _staged(pg, tensor, True)
-    if not async_op and arr.nbytes >= _CHECK_FIRST_BYTES:
-        # large and synchronous: the small check first, then the backend's blocking call (MPI's
-        # blocking all-reduce moves large messages faster than its polled non-blocking one)
+    work = pg.impl.allreduce_checked(arr, op, signature, "all_reduce")
+    if work is not None and not async_op:
+        work.wait()
+        _copy_back(tensor, staged)
+        return None
+    if work is None and not async_op and arr.nbytes >= _CHECK_FIRST_BYTES:
+        # large and synchronous: the small check first, then the backend's blocking call
         pg.impl.check_same(signature, "all_reduce").wait()
         pg.impl.allreduce_now([arr], op)
         _copy_back(tensor, staged)
         return None
-    work = pg.impl.allreduce_checked(arr, op, signature, "all_reduce")
     if work is None:
         check = pg.impl.check_same(signature, "all_reduce")
         return _finish(_all_reduce_work(pg, tensor, staged, arr, op, check), async_op)

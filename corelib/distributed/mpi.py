@@ -47,6 +47,24 @@ def _signature_buffer(signature):
     return both
 
 
+def _poll(group, test, limit, what):
+    """Call ``test`` (a request's C ``Test``) until it is true; past ``limit`` seconds the group
+    fails with a timeout (checked every _SPIN calls, when the CPU is also yielded)."""
+    deadline = None
+    spins = 0
+    while not test():
+        spins += 1
+        if spins >= _SPIN:
+            spins = 0
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + limit
+            elif now > deadline:
+                group.fail(f"{what} timed out after {limit:g} s waiting for the other ranks (a "
+                           "rank died, hangs, or did not call the same collective)")
+            os.sched_yield()
+
+
 def mpi_module():
     """mpi4py's MPI module (importing it initialises MPI)."""
     from mpi4py import MPI
@@ -99,22 +117,8 @@ class MPIWork(Work):
             test = self.requests[0].Test
         else:
             test = self._test
-        limit = group.timeout if timeout is None else float(timeout)
-        deadline = None
-        spins = 0
         try:
-            while not test():
-                spins += 1
-                if spins >= _SPIN:
-                    spins = 0
-                    now = time.monotonic()
-                    if deadline is None:
-                        deadline = now + limit
-                    elif now > deadline:
-                        group.fail(f"{self.what} timed out after {limit:g} s waiting for the "
-                                   "other ranks (a rank died, hangs, or did not call the same "
-                                   "collective)")
-                    os.sched_yield()
+            _poll(group, test, group.timeout if timeout is None else float(timeout), self.what)
         except group.MPI.Exception as exc:
             self._failed(exc)
         self._finish()
@@ -131,6 +135,37 @@ class MPIWork(Work):
                     f"{self.after} (sizes or dtypes differ between send and recv)")
         elif self.after is not None:
             self.after()
+
+
+class CheckedWork(Work):
+    """A large all-reduce with its argument check in flight beside it, both posted at once: the
+    check's round trip overlaps the data's transfer. ``wait`` polls the check first (a
+    mismatch is the error, without waiting on a data transfer that may never complete), then
+    the data, each with its request's C ``Test``."""
+    __slots__ = ("group", "what", "check", "data", "got", "signature", "done")
+
+    def __init__(self, group, what, check, data, got, signature):
+        self.group, self.what, self.check, self.data = group, what, check, data
+        self.got, self.signature, self.done = got, signature, False
+
+    def wait(self, timeout=None):
+        if self.done:
+            return True
+        group = self.group
+        limit = group.timeout if timeout is None else float(timeout)
+        try:
+            _poll(group, self.check.Test, limit, self.what)
+            group.verify_same(self.got, self.signature, self.what)
+            _poll(group, self.data.Test, limit, self.what)
+        except group.MPI.Exception as exc:
+            group.fail(f"{self.what} failed in MPI: {exc.Get_error_string()}")
+        self.done = True
+        return True
+
+    def is_completed(self):
+        if not self.done and self.check.Test() and self.data.Test():
+            self.wait()
+        return self.done
 
 
 class MPIProcessGroup(ProcessGroup):
@@ -241,8 +276,16 @@ class MPIProcessGroup(ProcessGroup):
     def allreduce_checked(self, array, op, signature, what):
         """Small all-reduces carry the argument check in their own message (check_slots):
         one round trip instead of two."""
+        if array.nbytes > _FOLD_MAX_BYTES:
+            if not self._native([array], op):
+                return None
+            self._check()           # large: the check beside the data, both in flight
+            got = _signature_buffer(tuple(signature)).copy()
+            check = self.comm.Iallreduce(self.MPI.IN_PLACE, got, self.MPI.MAX)
+            data = self.comm.Iallreduce(self.MPI.IN_PLACE, array, self._ops[op])
+            return CheckedWork(self, what, check, data, got, signature)
         kind = _FOLD_KINDS.get(op)
-        if kind is None or array.nbytes > _FOLD_MAX_BYTES:
+        if kind is None:
             return None
         wide = np.dtype(np.float32) if array.dtype == np.float16 else array.dtype
         carried = check_slots.slots(signature, kind, wide, self.size)
@@ -344,19 +387,20 @@ class MPIProcessGroup(ProcessGroup):
 
     def check_same(self, signature, what):
         self._check()
-        expected = _signature_buffer(tuple(signature))
-        both = expected.copy()        # (sig, -sig): one MAX gives the largest and the smallest
-        n = both.size // 2
+        both = _signature_buffer(tuple(signature)).copy()   # (sig, -sig): one MAX gives
+        req = self.comm.Iallreduce(self.MPI.IN_PLACE, both, self.MPI.MAX)   # max and min
+        return MPIWork([req], self, what, lambda: self.verify_same(both, signature, what))
 
-        def verify():
-            if both.tobytes() != expected.tobytes():
-                high, low = both[:n], -both[n:]
-                self.fail(f"{what}: ranks passed different tensor sizes, dtypes or arguments "
-                          f"(this rank: {tuple(signature)}; smallest over ranks: "
-                          f"{tuple(low.tolist())}, largest: {tuple(high.tolist())}); the "
-                          "group cannot be used after this")
-        req = self.comm.Iallreduce(self.MPI.IN_PLACE, both, self.MPI.MAX)
-        return MPIWork([req], self, what, verify)
+    def verify_same(self, got, signature, what):
+        """Fail unless ``got`` (the MAX of every rank's ``(sig, -sig)``) is this rank's own."""
+        expected = _signature_buffer(tuple(signature))
+        if got.tobytes() != expected.tobytes():
+            n = got.size // 2
+            high, low = got[:n], -got[n:]
+            self.fail(f"{what}: ranks passed different tensor sizes, dtypes or arguments "
+                      f"(this rank: {tuple(signature)}; smallest over ranks: "
+                      f"{tuple(low.tolist())}, largest: {tuple(high.tolist())}); the "
+                      "group cannot be used after this")
 
     def split(self, ranks):
         self._check()
