@@ -4,45 +4,18 @@ outputs, gradients and running statistics as torch's either way, double backward
 frontend ops."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
 import plugrad
-from plugrad.backends.xp import ArrayModuleBackend
-from plugrad.plugins import BackendSpec, get_registry, hookimpl
-
-_ids = itertools.count()
+from kernel_backends import kernel_device
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
-
-
-class WithoutBatchNorm(ArrayModuleBackend):
-    batch_norm = batch_norm_backward = None
-
-
-class WithoutBatchNormBackward(ArrayModuleBackend):
-    batch_norm_backward = None
 
 
 @pytest.fixture(params=["cpu", "without-both", "without-backward"])
 def bn_device(request):
-    if request.param == "cpu":
-        yield "cpu"
-        return
-    cls = WithoutBatchNorm if request.param == "without-both" else WithoutBatchNormBackward
-    name = f"batchnorm{next(_ids)}"
-
-    class Plugin:
-        @hookimpl
-        def plugrad_backends():
-            yield BackendSpec(name=name, load=lambda: cls(np, name))
-    get_registry().register(Plugin, name=name)
-    try:
-        yield name
-    finally:
-        get_registry().unregister(name)
+    yield from kernel_device(request.param, "batch_norm", "batch_norm_backward")
 
 
 def _run(lib, device, x, g, affine, dtype, create_graph=False):

@@ -3,51 +3,19 @@ step), and the composition a backend without them still gets: same values as tor
 way, double backward through frontend ops, torch's saved-tensor version check."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
 import plugrad
-from plugrad.backends.xp import ArrayModuleBackend
-from plugrad.plugins import BackendSpec, get_registry, hookimpl
-
-_ids = itertools.count()
+from kernel_backends import kernel_device, registered, without
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}
-
-
-class WithoutGelu(ArrayModuleBackend):
-    gelu = gelu_backward = None
-
-
-class WithoutGeluBackward(ArrayModuleBackend):
-    gelu_backward = None
-
-
-def _device(cls):
-    name = f"gelu{next(_ids)}"
-
-    class Plugin:
-        @hookimpl
-        def plugrad_backends():
-            yield BackendSpec(name=name, load=lambda: cls(np, name))
-    get_registry().register(Plugin, name=name)
-    return name
 
 
 # cpu runs numba's kernels where numba is installed; "numpy" is the pure numpy pair
 @pytest.fixture(params=["cpu", "numpy", "without-both", "without-backward"])
 def gelu_device(request):
-    if request.param == "cpu":
-        yield "cpu"
-        return
-    name = _device({"numpy": ArrayModuleBackend, "without-both": WithoutGelu,
-                    "without-backward": WithoutGeluBackward}[request.param])
-    try:
-        yield name
-    finally:
-        get_registry().unregister(name)
+    yield from kernel_device(request.param, "gelu", "gelu_backward")
 
 
 def _inputs(dtype):
@@ -72,15 +40,13 @@ def test_values_and_gradient_equal_torchs(gelu_device, dtype):
 
 def test_the_cpu_backend_has_the_kernel_pair_and_a_backend_without_it_composes():
     assert plugrad.zeros(1)._device.ops.gelu is not None
-    name = _device(WithoutGelu)
-    try:
+    cls = without("gelu", "gelu_backward")
+    with registered(lambda name: cls(np, name), "gelu") as name:
         x = plugrad.randn(5, device=name, requires_grad=True)
         y = plugrad.nn.functional.gelu(x)
         assert x._device.ops.gelu is None and y.grad_fn.name() == "GeluBackward0"
         y.sum().backward()
         assert x.grad.shape == (5,)
-    finally:
-        get_registry().unregister(name)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

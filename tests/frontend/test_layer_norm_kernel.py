@@ -3,47 +3,19 @@ instead of ~15), and the composition a backend without them still gets: values a
 gradients as torch's either way, double backward through frontend ops."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
 import plugrad
-from plugrad.backends.xp import ArrayModuleBackend
-from plugrad.plugins import BackendSpec, get_registry, hookimpl
-
-_ids = itertools.count()
+from kernel_backends import kernel_device
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
-
-
-class WithoutLayerNorm(ArrayModuleBackend):
-    layer_norm = layer_norm_backward = None
-
-
-class WithoutLayerNormBackward(ArrayModuleBackend):
-    layer_norm_backward = None
 
 
 # cpu runs numba's kernels where numba is installed; "numpy" is the pure numpy pair
 @pytest.fixture(params=["cpu", "numpy", "without-both", "without-backward"])
 def ln_device(request):
-    if request.param == "cpu":
-        yield "cpu"
-        return
-    cls = {"numpy": ArrayModuleBackend, "without-both": WithoutLayerNorm,
-           "without-backward": WithoutLayerNormBackward}[request.param]
-    name = f"layernorm{next(_ids)}"
-
-    class Plugin:
-        @hookimpl
-        def plugrad_backends():
-            yield BackendSpec(name=name, load=lambda: cls(np, name))
-    get_registry().register(Plugin, name=name)
-    try:
-        yield name
-    finally:
-        get_registry().unregister(name)
+    yield from kernel_device(request.param, "layer_norm", "layer_norm_backward")
 
 
 def _run(lib, device, x, g, shape, affine, bias, dtype, create_graph=False):

@@ -4,45 +4,18 @@ without them, or without only the backward, still gets: outputs, states and ever
 as torch's, for forward and reverse directions, with and without biases and initial states."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
 import plugrad
-from plugrad.backends.xp import ArrayModuleBackend
-from plugrad.plugins import BackendSpec, get_registry, hookimpl
-
-_ids = itertools.count()
+from kernel_backends import kernel_device
 TOL = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
-
-
-class WithoutLSTMCell(ArrayModuleBackend):
-    lstm_cell = lstm_cell_backward = None
-
-
-class WithoutLSTMCellBackward(ArrayModuleBackend):
-    lstm_cell_backward = None
 
 
 @pytest.fixture(params=["cpu", "without-both", "without-backward"])
 def cell_device(request):
-    if request.param == "cpu":
-        yield "cpu"
-        return
-    cls = WithoutLSTMCell if request.param == "without-both" else WithoutLSTMCellBackward
-    name = f"lstmcell{next(_ids)}"
-
-    class Plugin:
-        @hookimpl
-        def plugrad_backends():
-            yield BackendSpec(name=name, load=lambda: cls(np, name))
-    get_registry().register(Plugin, name=name)
-    try:
-        yield name
-    finally:
-        get_registry().unregister(name)
+    yield from kernel_device(request.param, "lstm_cell", "lstm_cell_backward")
 
 
 def _run(lib, device, dtype, bidirectional, bias, init):
