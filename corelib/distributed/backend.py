@@ -124,16 +124,10 @@ class ProcessGroup:
         raise NotImplementedError
     def barrier(self) -> Work: raise NotImplementedError
 
-    def allreduce_now(self, arrays: list, op) -> None:
-        """A synchronous all-reduce, called only once the argument check has completed on
-        every rank (so every rank is in this very call). A backend whose blocking collective
-        is faster than its non-blocking one overrides it; by default, :meth:`allreduce`."""
-        self.allreduce(arrays, op).wait()
-
     def allreduce_checked(self, array, op, signature: tuple, what: str) -> Work | None:
         """Optional: one all-reduce of ``array`` that also checks, as :meth:`check_same` does,
         that every rank passed ``signature`` -- for backends that can carry the check inside
-        the message (saving the check's round trip on small messages). None: not for this
+        the message or overlap it with the data better than the default. None: not for this
         call; the frontend then runs :meth:`check_same` beside :meth:`allreduce`."""
         return None
 

@@ -23,7 +23,6 @@ from .backend import DistBackendError, DoneWork, RedOpType
 _CHECKS = os.environ.get("PLUGRAD_DISTRIBUTED_CHECKS", "1") not in ("0", "")
 _DTYPE_CODE = {dt: i for i, dt in enumerate(D.ALL)}
 _REDUCTIONS = {**{op: op for op in RedOpType}, **{int(op): op for op in RedOpType}}
-_CHECK_FIRST_BYTES = 256 << 10   # from here a synchronous all_reduce checks, then blocks
 _NEEDS_FLOAT = frozenset({RedOpType.AVG})
 _NEEDS_INTEGER = frozenset({RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR})
 
@@ -270,12 +269,6 @@ def all_reduce(tensor, op=RedOpType.SUM, group=None, async_op=False):
     work = pg.impl.allreduce_checked(arr, op, signature, "all_reduce")
     if work is not None and not async_op:
         work.wait()
-        _copy_back(tensor, staged)
-        return None
-    if work is None and not async_op and arr.nbytes >= _CHECK_FIRST_BYTES:
-        # large and synchronous: the small check first, then the backend's blocking call
-        pg.impl.check_same(signature, "all_reduce").wait()
-        pg.impl.allreduce_now([arr], op)
         _copy_back(tensor, staged)
         return None
     if work is None:

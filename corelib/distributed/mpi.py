@@ -263,19 +263,9 @@ class MPIProcessGroup(ProcessGroup):
         needs_after = op == RedOpType.AVG or any(b is not None for _, _, b in afters)
         return self._work(requests, "all_reduce", after if needs_after else None)
 
-    def allreduce_now(self, arrays, op):
-        self._check()
-        if not self._native(arrays, op):
-            return self.allreduce(arrays, op).wait()
-        a = arrays[0]
-        try:            # every rank has passed the check, so the blocking call cannot hang
-            self.comm.Allreduce(self.MPI.IN_PLACE, a, self._mpi_op(op, a))
-        except self.MPI.Exception as exc:
-            self.fail(f"all_reduce failed in MPI: {exc.Get_error_string()}")
-
     def allreduce_checked(self, array, op, signature, what):
         """Small all-reduces carry the argument check in their own message (check_slots):
-        one round trip instead of two."""
+        one round trip instead of two; large ones post it beside the data (CheckedWork)."""
         if array.nbytes > _FOLD_MAX_BYTES:
             if not self._native([array], op):
                 return None
